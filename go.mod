@@ -1,0 +1,5 @@
+module github.com/retarget-dev/retarget
+
+go 1.26.8
+
+require google.golang.org/protobuf v1.36.12 // indirect

@@ -1,0 +1,105 @@
+package ir
+
+import "fmt"
+
+// PoolOp is max or average.
+type PoolOp string
+
+const (
+	PoolMax PoolOp = "max"
+	PoolAvg PoolOp = "avg"
+)
+
+// Pool is 1-D ([C, W]) or 2-D ([C, H, W]) max/average pooling.
+// CountIncludePad: padded zeros count in the average (ONNX count_include_pad;
+// Keras and TF exclude them).
+type Pool struct {
+	Rank            int     `json:"rank"`
+	Op              PoolOp  `json:"op"`
+	Kernel          []int   `json:"kernel"`
+	Strides         []int   `json:"strides,omitempty"` // default: the kernel
+	Padding         Padding `json:"padding"`
+	Pads            []int   `json:"pads,omitempty"`
+	CeilMode        bool    `json:"ceil_mode,omitempty"`
+	CountIncludePad bool    `json:"count_include_pad,omitempty"`
+}
+
+func (p *Pool) Kind() string {
+	s := "MaxPool"
+	if p.Op == PoolAvg {
+		s = "AvgPool"
+	}
+	return fmt.Sprintf("%s%dD", s, p.Rank)
+}
+
+// Stride returns the effective strides (the kernel when unset).
+func (p *Pool) Stride() []int {
+	if len(p.Strides) == len(p.Kernel) {
+		return p.Strides
+	}
+	return p.Kernel
+}
+
+func (p *Pool) OutputShape(in [][]int) ([]int, error) {
+	if err := need(in, 1, p.Kind()); err != nil {
+		return nil, err
+	}
+	if err := needRank(in[0], p.Rank+1, p.Kind()); err != nil {
+		return nil, err
+	}
+	if p.Op != PoolMax && p.Op != PoolAvg {
+		return nil, fmt.Errorf("pool op %q", p.Op)
+	}
+	sp, err := SpatialOut(p.Kind(), in[0][1:], p.Kernel, p.Stride(), nil, p.Padding, p.Pads, p.CeilMode)
+	if err != nil {
+		return nil, err
+	}
+	return append([]int{in[0][0]}, sp...), nil
+}
+
+func (p *Pool) Params([][]int) []ParamSpec { return nil }
+
+// GlobalPool pools every spatial position: [C, ...] -> [C] (or [C, 1, ...]
+// with KeepDims). Rank is the number of spatial axes.
+type GlobalPool struct {
+	Rank     int    `json:"rank"`
+	Op       PoolOp `json:"op"`
+	KeepDims bool   `json:"keep_dims,omitempty"`
+}
+
+func (p *GlobalPool) Kind() string {
+	s := "GlobalMaxPool"
+	if p.Op == PoolAvg {
+		s = "GlobalAvgPool"
+	}
+	return fmt.Sprintf("%s%dD", s, p.Rank)
+}
+
+func (p *GlobalPool) OutputShape(in [][]int) ([]int, error) {
+	if err := need(in, 1, p.Kind()); err != nil {
+		return nil, err
+	}
+	if err := needRank(in[0], p.Rank+1, p.Kind()); err != nil {
+		return nil, err
+	}
+	if !p.KeepDims {
+		return []int{in[0][0]}, nil
+	}
+	out := []int{in[0][0]}
+	for i := 0; i < p.Rank; i++ {
+		out = append(out, 1)
+	}
+	return out, nil
+}
+
+func (p *GlobalPool) Params([][]int) []ParamSpec { return nil }
+
+func init() {
+	for _, op := range []PoolOp{PoolMax, PoolAvg} {
+		for _, r := range []int{1, 2} {
+			op, r := op, r
+			Register((&Pool{Rank: r, Op: op}).Kind(), func() Layer { return &Pool{Rank: r, Op: op} })
+			Register((&GlobalPool{Rank: r, Op: op}).Kind(), func() Layer { return &GlobalPool{Rank: r, Op: op} })
+		}
+	}
+}
