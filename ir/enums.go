@@ -28,7 +28,7 @@ const (
 // Activation is an activation function with its parameters.
 // The zero value is the identity.
 type Activation struct {
-	Kind  ActKind `json:"kind,omitempty"`
+	Kind  ActKind `json:"kind"` // always written: a zero (identity) must not decode as a layer's default
 	Alpha float32 `json:"alpha,omitempty"`
 	Beta  float32 `json:"beta,omitempty"`
 	Axis  int     `json:"axis,omitempty"`

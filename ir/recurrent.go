@@ -67,7 +67,7 @@ type GRU struct {
 	RecurrentActivation Activation `json:"recurrent_activation"`
 	ReturnSequences     bool       `json:"return_sequences,omitempty"`
 	GoBackwards         bool       `json:"go_backwards,omitempty"`
-	ResetAfter          bool       `json:"reset_after,omitempty"`
+	ResetAfter          bool       `json:"reset_after"` // always written: the default is true
 	NoBias              bool       `json:"no_bias,omitempty"`
 }
 

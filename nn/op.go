@@ -28,7 +28,14 @@ func NewMat[F Float](shape ...int) *Mat[F] {
 
 // Pass carries per-step state shared by every op of one forward/backward.
 type Pass[F Float] struct {
+	// Train is set for a training step: dropout and batch statistics are
+	// active (except in frozen vertices) and ops cache what Backward needs.
 	Train bool
+	// NoGrad is set (with Train) for a vertex whose Backward will not be
+	// called this step (a frozen prefix): it may skip its caches.
+	NoGrad bool
+	// Batch is the batch size of the step (ops without inputs need it).
+	Batch int
 	RNG   *rand.Rand
 	// Mask is the (batch, T) time-step mask of the sequence input currently
 	// flowing (1 = real step, 0 = padding), or nil. Recurrent ops and
@@ -88,4 +95,13 @@ func builderFor[F Float](kind string) (Builder[F], error) {
 	default:
 		return any(b.f64).(Builder[F]), nil
 	}
+}
+
+// Failer is implemented by ops whose Forward can meet bad input data (an
+// Embedding index out of range, a sequence mask of the wrong size). Forward
+// never panics on data: it records the problem, and the network checks Err
+// after each Forward and stops the pass with that error (wrapped in an
+// ir.VertexError). Err reports the problem of the latest Forward only.
+type Failer interface {
+	Err() error
 }

@@ -1,0 +1,282 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+const (
+	seluAlpha = 1.6732632423543772848170429916717
+	seluScale = 1.0507009873554804934193349852946
+)
+
+// activation is a compiled ir.Activation. Parameter defaults follow Keras
+// where the IR leaves a zero: ELU alpha 1, hard sigmoid 0.2·x+0.5.
+type activation[F Float] struct {
+	kind        ir.ActKind
+	alpha, beta F
+	axis        int // softmax axis, of the tensor without batch
+}
+
+func newActivation[F Float](a ir.Activation) (activation[F], error) {
+	act := activation[F]{kind: a.Kind, alpha: F(a.Alpha), beta: F(a.Beta), axis: a.Axis}
+	if act.kind == "" {
+		act.kind = ir.ActIdentity
+	}
+	known := false
+	for _, k := range ir.KnownActivations {
+		known = known || k == act.kind
+	}
+	if !known {
+		return act, fmt.Errorf("unknown activation %q", a.Kind)
+	}
+	switch act.kind {
+	case ir.ActELU:
+		if act.alpha == 0 {
+			act.alpha = 1
+		}
+	case ir.ActHardSigmoid:
+		if act.alpha == 0 && act.beta == 0 {
+			act.alpha, act.beta = 0.2, 0.5
+		}
+	}
+	return act, nil
+}
+
+func (a activation[F]) identity() bool { return a.kind == ir.ActIdentity }
+
+func (a activation[F]) isSoftmax() bool {
+	return a.kind == ir.ActSoftmax || a.kind == ir.ActLogSoftmax
+}
+
+// softmaxAxis resolves the axis for a shape with batch; it fails when out of range.
+func (a activation[F]) softmaxAxis(shape []int) (int, error) {
+	r := len(shape) - 1
+	ax := a.axis
+	if ax < 0 {
+		ax += r
+	}
+	if ax < 0 || ax >= r {
+		return 0, fmt.Errorf("%s axis %d out of range for rank %d", a.kind, a.axis, r)
+	}
+	return ax + 1, nil
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// scalar applies an element-wise kind (not softmax).
+func (a activation[F]) scalar(x F) F {
+	switch a.kind {
+	case ir.ActReLU:
+		return max(x, 0)
+	case ir.ActReLU6:
+		return min(max(x, 0), 6)
+	case ir.ActLeakyReLU:
+		if x < 0 {
+			return a.alpha * x
+		}
+		return x
+	case ir.ActELU:
+		if x < 0 {
+			return a.alpha * F(math.Expm1(float64(x)))
+		}
+		return x
+	case ir.ActSELU:
+		if x < 0 {
+			return F(seluScale * seluAlpha * math.Expm1(float64(x)))
+		}
+		return F(seluScale) * x
+	case ir.ActGELU:
+		v := float64(x)
+		return F(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+	case ir.ActSwish:
+		return x * F(sigmoid(float64(x)))
+	case ir.ActSigmoid:
+		return F(sigmoid(float64(x)))
+	case ir.ActHardSigmoid:
+		return min(max(a.alpha*x+a.beta, 0), 1)
+	case ir.ActTanh:
+		return F(math.Tanh(float64(x)))
+	case ir.ActSoftplus:
+		return F(softplus(float64(x)))
+	case ir.ActSoftsign:
+		return x / (1 + F(math.Abs(float64(x))))
+	case ir.ActThresholdReLU:
+		if x > a.alpha {
+			return x
+		}
+		return 0
+	case ir.ActClip:
+		return min(max(x, a.alpha), a.beta)
+	}
+	return x
+}
+
+// deriv is dy/dx of an element-wise kind given x and y.
+func (a activation[F]) deriv(x, y F) F {
+	switch a.kind {
+	case ir.ActReLU:
+		if x > 0 {
+			return 1
+		}
+		return 0
+	case ir.ActReLU6:
+		if x > 0 && x < 6 {
+			return 1
+		}
+		return 0
+	case ir.ActLeakyReLU:
+		if x < 0 {
+			return a.alpha
+		}
+		return 1
+	case ir.ActELU:
+		if x < 0 {
+			return y + a.alpha
+		}
+		return 1
+	case ir.ActSELU:
+		if x < 0 {
+			return y + F(seluScale*seluAlpha)
+		}
+		return F(seluScale)
+	case ir.ActGELU:
+		v := float64(x)
+		return F(0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-v*v/2)/math.Sqrt(2*math.Pi))
+	case ir.ActSwish:
+		s := F(sigmoid(float64(x)))
+		return s + x*s*(1-s)
+	case ir.ActSigmoid:
+		return y * (1 - y)
+	case ir.ActHardSigmoid:
+		if v := a.alpha*x + a.beta; v > 0 && v < 1 {
+			return a.alpha
+		}
+		return 0
+	case ir.ActTanh:
+		return 1 - y*y
+	case ir.ActSoftplus:
+		return F(sigmoid(float64(x)))
+	case ir.ActSoftsign:
+		d := 1 + F(math.Abs(float64(x)))
+		return 1 / (d * d)
+	case ir.ActThresholdReLU:
+		if x > a.alpha {
+			return 1
+		}
+		return 0
+	case ir.ActClip:
+		if x > a.alpha && x < a.beta {
+			return 1
+		}
+		return 0
+	}
+	return 1
+}
+
+// forward computes y = f(x); shape includes the batch. x and y may alias
+// for element-wise kinds but not for softmax.
+func (a activation[F]) forward(x, y []F, shape []int) error {
+	switch a.kind {
+	case ir.ActIdentity:
+		copy(y, x)
+	case ir.ActSoftmax, ir.ActLogSoftmax:
+		ax, err := a.softmaxAxis(shape)
+		if err != nil {
+			return err
+		}
+		outer, n, inner := splitAxis(shape, ax)
+		softmax(x, y, outer, n, inner, a.kind == ir.ActLogSoftmax)
+	default:
+		for i, v := range x {
+			y[i] = a.scalar(v)
+		}
+	}
+	return nil
+}
+
+// backward writes dx = dy·f'(x) (overwriting dx); for softmax it uses y.
+func (a activation[F]) backward(x, y, dy, dx []F, shape []int) {
+	switch a.kind {
+	case ir.ActIdentity:
+		copy(dx, dy)
+	case ir.ActSoftmax, ir.ActLogSoftmax:
+		ax, _ := a.softmaxAxis(shape)
+		outer, n, inner := splitAxis(shape, ax)
+		softmaxBackward(y, dy, dx, outer, n, inner, a.kind == ir.ActLogSoftmax)
+	default:
+		for i := range dx {
+			dx[i] = dy[i] * a.deriv(x[i], y[i])
+		}
+	}
+}
+
+// splitAxis views shape as [outer, shape[ax], inner].
+func splitAxis(shape []int, ax int) (outer, n, inner int) {
+	return ir.NumElements(shape[:ax]), shape[ax], ir.NumElements(shape[ax+1:])
+}
+
+func softmax[F Float](x, y []F, outer, n, inner int, logOut bool) {
+	for o := 0; o < outer; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*n*inner + in
+			m := math.Inf(-1)
+			for j := 0; j < n; j++ {
+				m = math.Max(m, float64(x[base+j*inner]))
+			}
+			var s float64
+			for j := 0; j < n; j++ {
+				s += math.Exp(float64(x[base+j*inner]) - m)
+			}
+			ls := math.Log(s)
+			for j := 0; j < n; j++ {
+				v := float64(x[base+j*inner]) - m
+				if logOut {
+					y[base+j*inner] = F(v - ls)
+				} else {
+					y[base+j*inner] = F(math.Exp(v) / s)
+				}
+			}
+		}
+	}
+}
+
+func softmaxBackward[F Float](y, dy, dx []F, outer, n, inner int, logOut bool) {
+	for o := 0; o < outer; o++ {
+		for in := 0; in < inner; in++ {
+			base := o*n*inner + in
+			var s F
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				if logOut {
+					s += dy[k]
+				} else {
+					s += dy[k] * y[k]
+				}
+			}
+			for j := 0; j < n; j++ {
+				k := base + j*inner
+				if logOut {
+					dx[k] = dy[k] - F(math.Exp(float64(y[k])))*s
+				} else {
+					dx[k] = y[k] * (dy[k] - s)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,341 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// colLimit bounds the im2col buffer (elements); samples are batched into
+// one GEMM up to it.
+const colLimit = 1 << 22
+
+// convCore is a grouped 1-D/2-D convolution without bias via im2col + GEMM.
+// W is [filters, C/groups, k...].
+type convCore[F Float] struct {
+	rank, filters, groups int
+	kernel, strides, dil  []int
+	padding               ir.Padding
+	pads                  []int
+
+	geo      convGeom
+	inShape  []int
+	outShape []int
+	cin      int
+	col, tmp []F
+	chunk    int
+}
+
+func (c *convCore[F]) setup(in []int) error {
+	if ir.SameShape(in, c.inShape) {
+		return nil
+	}
+	if len(in) != c.rank+2 {
+		return fmt.Errorf("input shape %v, want rank %d with batch", in, c.rank+2)
+	}
+	sp := in[2:]
+	out, err := ir.SpatialOut("conv", sp, c.kernel, c.strides, c.dil, c.padding, c.pads, false)
+	if err != nil {
+		return err
+	}
+	begin, _ := ir.ResolvePads(sp, c.kernel, c.strides, c.dil, c.padding, c.pads)
+	at := func(xs []int, i int) int {
+		if i < len(xs) && xs[i] > 0 {
+			return xs[i]
+		}
+		return 1
+	}
+	c.cin = in[1]
+	if c.cin%c.groups != 0 || c.filters%c.groups != 0 {
+		return fmt.Errorf("%d input and %d output channels are not divisible by %d groups", c.cin, c.filters, c.groups)
+	}
+	g := convGeom{c: c.cin / c.groups, h: 1, kh: 1, sh: 1, dh: 1, oh: 1}
+	if c.rank == 2 {
+		g.h, g.kh, g.sh, g.dh, g.pt, g.oh = sp[0], c.kernel[0], at(c.strides, 0), at(c.dil, 0), begin[0], out[0]
+	}
+	a := c.rank - 1
+	g.w, g.kw, g.sw, g.dw, g.pl, g.ow = sp[a], c.kernel[a], at(c.strides, a), at(c.dil, a), begin[a], out[a]
+	c.geo = g
+	c.inShape = append(c.inShape[:0], in...)
+	c.outShape = append([]int{in[0], c.filters}, out...)
+	rows := g.c * g.k()
+	c.chunk = max(1, min(in[0], colLimit/max(rows*g.p(), 1)))
+	c.col = growSlice(c.col, rows*g.p()*c.chunk)
+	if c.chunk > 1 {
+		c.tmp = growSlice(c.tmp, c.filters/c.groups*g.p()*c.chunk)
+	}
+	return nil
+}
+
+// forward writes the convolution of x (shape c.inShape) into out.
+func (c *convCore[F]) forward(x, W, out []F) {
+	g := &c.geo
+	n := c.inShape[0]
+	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
+	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	for s0 := 0; s0 < n; s0 += c.chunk {
+		nb := min(c.chunk, n-s0)
+		ld := nb * P
+		for gr := 0; gr < c.groups; gr++ {
+			for s := 0; s < nb; s++ {
+				im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+			}
+			wg := W[gr*fg*K:]
+			if nb == 1 {
+				gemm(false, false, fg, P, K, 1, wg, K, c.col, ld, 0, out[s0*outPer+gr*fg*P:], P)
+				continue
+			}
+			gemm(false, false, fg, ld, K, 1, wg, K, c.col, ld, 0, c.tmp, ld)
+			for s := 0; s < nb; s++ {
+				for f := 0; f < fg; f++ {
+					copy(out[(s0+s)*outPer+(gr*fg+f)*P:][:P], c.tmp[f*ld+s*P:][:P])
+				}
+			}
+		}
+	}
+}
+
+// backward accumulates dW (if gW is not nil) and writes dx (if not nil).
+func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
+	g := &c.geo
+	n := c.inShape[0]
+	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
+	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	if dx != nil {
+		clear(dx[:n*inPer])
+	}
+	for s0 := 0; s0 < n; s0 += c.chunk {
+		nb := min(c.chunk, n-s0)
+		ld := nb * P
+		for gr := 0; gr < c.groups; gr++ {
+			var d []F
+			if nb == 1 {
+				d = dOut[s0*outPer+gr*fg*P:]
+			} else {
+				d = c.tmp
+				for s := 0; s < nb; s++ {
+					for f := 0; f < fg; f++ {
+						copy(c.tmp[f*ld+s*P:][:P], dOut[(s0+s)*outPer+(gr*fg+f)*P:][:P])
+					}
+				}
+			}
+			if gW != nil {
+				for s := 0; s < nb; s++ {
+					im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+				}
+				gemm(false, true, fg, K, ld, 1, d, ld, c.col, ld, 1, gW[gr*fg*K:], K)
+			}
+			if dx != nil {
+				gemm(true, false, K, ld, fg, 1, W[gr*fg*K:], K, d, ld, 0, c.col, ld)
+				for s := 0; s < nb; s++ {
+					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.h*g.w:])
+				}
+			}
+		}
+	}
+}
+
+// convOp is Conv1D/Conv2D: convolution, bias, fused activation.
+type convOp[F Float] struct {
+	core   convCore[F]
+	act    activation[F]
+	params *Params[F]
+	wName  string
+	needIn bool
+
+	x, z, y *Mat[F]
+	dz, dx  *Mat[F]
+}
+
+func newConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
+	c := v.Layer.(*ir.Conv)
+	act, err := newActivation[F](c.Activation)
+	if err != nil {
+		return nil, err
+	}
+	if c.Rank != 1 && c.Rank != 2 {
+		return nil, fmt.Errorf("convolution rank %d (1 or 2 supported)", c.Rank)
+	}
+	if len(c.Kernel) != c.Rank {
+		return nil, fmt.Errorf("kernel %v for a %d-D convolution", c.Kernel, c.Rank)
+	}
+	op := &convOp[F]{act: act, params: params, wName: "W", needIn: true}
+	op.core = convCore[F]{rank: c.Rank, filters: c.Filters, groups: c.GroupCount(), kernel: c.Kernel,
+		strides: c.Strides, dil: c.Dilations, padding: c.Padding, pads: c.Pads}
+	if op.core.padding == "" {
+		op.core.padding = ir.PadValid
+	}
+	return op, nil
+}
+
+func (o *convOp[F]) SkipInputGrads(need []bool) { o.needIn = need[0] }
+
+func (o *convOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	if err := o.core.setup(x.Shape); err != nil {
+		panic(err)
+	}
+	o.x = x
+	o.z = reuse(o.z, o.core.outShape...)
+	o.core.forward(x.Data, o.params.Values[o.wName].Data, o.z.Data)
+	addChannelBias(o.z, o.params.Values["b"])
+	o.y = applyAct(o.act, o.z, o.y)
+	return o.y
+}
+
+func (o *convOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	dz := actBackward(o.act, o.z, o.y, dOut, &o.dz)
+	channelBiasGrad(dz, o.params.Grads["b"])
+	var gw, dx []F
+	if g := o.params.Grads[o.wName]; g != nil {
+		gw = g.Data
+	}
+	if o.needIn {
+		o.dx = reuse(o.dx, o.x.Shape...)
+		dx = o.dx.Data
+	}
+	if gw != nil || dx != nil {
+		o.core.backward(o.x.Data, o.params.Values[o.wName].Data, dz.Data, gw, dx)
+	}
+	if dx == nil {
+		return []*Mat[F]{nil}
+	}
+	return []*Mat[F]{o.dx}
+}
+
+// addChannelBias adds b[c] to every element of channel c of [N, C, ...].
+func addChannelBias[F Float](z *Mat[F], b *Mat[F]) {
+	if b == nil {
+		return
+	}
+	n, c := z.Shape[0], z.Shape[1]
+	per := len(z.Data) / max(n*c, 1)
+	for i := 0; i < n*c; i++ {
+		bv := b.Data[i%c]
+		row := z.Data[i*per : (i+1)*per]
+		for j := range row {
+			row[j] += bv
+		}
+	}
+}
+
+func channelBiasGrad[F Float](dz *Mat[F], gb *Mat[F]) {
+	if gb == nil {
+		return
+	}
+	n, c := dz.Shape[0], dz.Shape[1]
+	per := len(dz.Data) / max(n*c, 1)
+	for i := 0; i < n*c; i++ {
+		var s F
+		for _, v := range dz.Data[i*per : (i+1)*per] {
+			s += v
+		}
+		gb.Data[i%c] += s
+	}
+}
+
+// applyAct returns act(z), in buf unless the activation is the identity.
+func applyAct[F Float](act activation[F], z, buf *Mat[F]) *Mat[F] {
+	if act.identity() {
+		return z
+	}
+	buf = reuse(buf, z.Shape...)
+	if err := act.forward(z.Data, buf.Data, z.Shape); err != nil {
+		panic(err)
+	}
+	return buf
+}
+
+// actBackward returns dLoss/dz given dLoss/dy.
+func actBackward[F Float](act activation[F], z, y, dy *Mat[F], buf **Mat[F]) *Mat[F] {
+	if act.identity() {
+		return dy
+	}
+	*buf = reuse(*buf, z.Shape...)
+	act.backward(z.Data, y.Data, dy.Data, (*buf).Data, z.Shape)
+	return *buf
+}
+
+// sepConvOp is SeparableConv2D: depthwise, then pointwise, bias, activation.
+type sepConvOp[F Float] struct {
+	dw, pw convCore[F]
+	act    activation[F]
+	params *Params[F]
+	needIn bool
+	x, mid *Mat[F]
+	z, y   *Mat[F]
+	dz, dm *Mat[F]
+	dx     *Mat[F]
+}
+
+func newSepConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
+	c := v.Layer.(*ir.SeparableConv2D)
+	act, err := newActivation[F](c.Activation)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.Kernel) != 2 {
+		return nil, fmt.Errorf("SeparableConv2D needs a 2-D kernel, got %v", c.Kernel)
+	}
+	ch := in[0][0]
+	m := max(c.DepthMultiplier, 1)
+	pad := c.Padding
+	if pad == "" {
+		pad = ir.PadValid
+	}
+	o := &sepConvOp[F]{act: act, params: params, needIn: true}
+	o.dw = convCore[F]{rank: 2, filters: ch * m, groups: ch, kernel: c.Kernel, strides: c.Strides, dil: c.Dilations, padding: pad, pads: c.Pads}
+	o.pw = convCore[F]{rank: 2, filters: c.Filters, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid}
+	return o, nil
+}
+
+func (o *sepConvOp[F]) SkipInputGrads(need []bool) { o.needIn = need[0] }
+
+func (o *sepConvOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	if err := o.dw.setup(x.Shape); err != nil {
+		panic(err)
+	}
+	o.x = x
+	o.mid = reuse(o.mid, o.dw.outShape...)
+	o.dw.forward(x.Data, o.params.Values["DW"].Data, o.mid.Data)
+	if err := o.pw.setup(o.mid.Shape); err != nil {
+		panic(err)
+	}
+	o.z = reuse(o.z, o.pw.outShape...)
+	o.pw.forward(o.mid.Data, o.params.Values["PW"].Data, o.z.Data)
+	addChannelBias(o.z, o.params.Values["b"])
+	o.y = applyAct(o.act, o.z, o.y)
+	return o.y
+}
+
+func (o *sepConvOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	dz := actBackward(o.act, o.z, o.y, dOut, &o.dz)
+	channelBiasGrad(dz, o.params.Grads["b"])
+	grad := func(name string) []F {
+		if g := o.params.Grads[name]; g != nil {
+			return g.Data
+		}
+		return nil
+	}
+	o.dm = reuse(o.dm, o.mid.Shape...)
+	o.pw.backward(o.mid.Data, o.params.Values["PW"].Data, dz.Data, grad("PW"), o.dm.Data)
+	var dx []F
+	if o.needIn {
+		o.dx = reuse(o.dx, o.x.Shape...)
+		dx = o.dx.Data
+	}
+	if g := grad("DW"); g != nil || dx != nil {
+		o.dw.backward(o.x.Data, o.params.Values["DW"].Data, o.dm.Data, g, dx)
+	}
+	if dx == nil {
+		return []*Mat[F]{nil}
+	}
+	return []*Mat[F]{o.dx}
+}
+
+func init() {
+	RegisterOp("Conv1D", newConv[float32], newConv[float64])
+	RegisterOp("Conv2D", newConv[float32], newConv[float64])
+	RegisterOp("SeparableConv2D", newSepConv[float32], newSepConv[float64])
+}

@@ -1,0 +1,289 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// StepInfo is reported to FitConfig.OnScore.
+type StepInfo struct {
+	Epoch int
+	Step  int64 // the graph's updater step after this update
+	Loss  float64
+}
+
+// EpochInfo summarises one epoch.
+type EpochInfo struct {
+	Epoch   int
+	Steps   int64   // graph step at the end of the epoch
+	Loss    float64 // mean training loss over the epoch's batches
+	HasVal  bool
+	ValLoss float64
+	ValEval *Evaluation // classification metrics of output 0 on the validation set
+}
+
+// EarlyStopping stops Fit when the monitored value has not improved by
+// MinDelta for Patience epochs. Monitor is "val_loss" (default when a
+// validation set is given), "val_accuracy" or "loss".
+type EarlyStopping struct {
+	Patience int
+	MinDelta float64
+	Monitor  string
+}
+
+// FitConfig drives Fit.
+type FitConfig struct {
+	Epochs int
+	// Seed seeds dropout (0: the graph's TrainConfig.Seed). Shuffling is the
+	// iterator's.
+	Seed       int64
+	ScoreEvery int // call OnScore every ScoreEvery steps (0: never)
+	OnScore    func(StepInfo)
+	Validation Iterator
+	// OnEpoch is called after every epoch; an error stops Fit.
+	OnEpoch       func(EpochInfo) error
+	EarlyStopping *EarlyStopping
+	// Checkpoint is called after every epoch with the graph (whose tensors
+	// the network updates); writing it is the caller's business.
+	Checkpoint func(EpochInfo, *ir.Graph) error
+}
+
+// FitResult is what Fit did.
+type FitResult struct {
+	History      []EpochInfo
+	StoppedEarly bool
+	BestEpoch    int
+}
+
+// Fit trains for cfg.Epochs passes over it.
+func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
+	if cfg.Epochs <= 0 {
+		cfg.Epochs = 1
+	}
+	if cfg.Seed != 0 {
+		n.seed = cfg.Seed
+	}
+	res := &FitResult{BestEpoch: -1}
+	best := math.Inf(1)
+	sinceBest := 0
+	for ep := 0; ep < cfg.Epochs; ep++ {
+		if ep > 0 {
+			if err := it.Reset(); err != nil {
+				return res, err
+			}
+		}
+		var sum float64
+		var batches int
+		for {
+			b, err := it.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return res, err
+			}
+			loss, err := n.FitBatch(b)
+			if err != nil {
+				return res, err
+			}
+			sum += loss
+			batches++
+			if cfg.ScoreEvery > 0 && cfg.OnScore != nil && n.Graph.Step%int64(cfg.ScoreEvery) == 0 {
+				cfg.OnScore(StepInfo{Epoch: ep, Step: n.Graph.Step, Loss: loss})
+			}
+		}
+		if batches == 0 {
+			return res, errors.New("the iterator yielded no batch")
+		}
+		info := EpochInfo{Epoch: ep, Steps: n.Graph.Step, Loss: sum / float64(batches)}
+		if cfg.Validation != nil {
+			if err := cfg.Validation.Reset(); err != nil {
+				return res, err
+			}
+			ev, err := n.Evaluate(cfg.Validation)
+			if err != nil {
+				return res, fmt.Errorf("validation: %w", err)
+			}
+			info.HasVal, info.ValLoss, info.ValEval = true, ev.Loss, ev
+		}
+		res.History = append(res.History, info)
+		if cfg.OnEpoch != nil {
+			if err := cfg.OnEpoch(info); err != nil {
+				return res, err
+			}
+		}
+		if cfg.Checkpoint != nil {
+			if err := cfg.Checkpoint(info, n.Graph); err != nil {
+				return res, fmt.Errorf("checkpoint after epoch %d: %w", ep, err)
+			}
+		}
+		monitored := info.Loss
+		if es := cfg.EarlyStopping; es != nil {
+			switch {
+			case es.Monitor == "val_accuracy" && info.HasVal:
+				monitored = -info.ValEval.Accuracy()
+			case (es.Monitor == "val_loss" || es.Monitor == "") && info.HasVal:
+				monitored = info.ValLoss
+			}
+		}
+		delta := 0.0
+		if cfg.EarlyStopping != nil {
+			delta = cfg.EarlyStopping.MinDelta
+		}
+		if monitored < best-delta {
+			best, sinceBest, res.BestEpoch = monitored, 0, ep
+		} else {
+			sinceBest++
+			if cfg.EarlyStopping != nil && sinceBest > cfg.EarlyStopping.Patience {
+				res.StoppedEarly = true
+				return res, nil
+			}
+		}
+	}
+	return res, nil
+}
+
+// batchMats converts a batch into the internal layout.
+type batchMats[F Float] struct {
+	in, lab, mask []*Mat[F]
+	inBuf, labBuf []*Mat[F]
+	maskBuf       []*Mat[F]
+	inMask        *Mat[F]
+}
+
+func (n *Net[F]) convertBatch(b *Batch, bm *batchMats[F], withLabels bool) error {
+	g := n.Graph
+	if len(b.Inputs) != len(g.Inputs) {
+		return fmt.Errorf("the batch has %d input(s), the graph takes %d", len(b.Inputs), len(g.Inputs))
+	}
+	grow := func(s []*Mat[F], k int) []*Mat[F] {
+		for len(s) < k {
+			s = append(s, nil)
+		}
+		return s[:k]
+	}
+	bm.in, bm.inBuf = grow(bm.in, len(g.Inputs)), grow(bm.inBuf, len(g.Inputs))
+	for i, in := range g.Inputs {
+		m, own, err := toInternal(bm.inBuf[i], b.Inputs[i], in.Layout, in.Shape)
+		if err != nil {
+			return fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		if own {
+			bm.inBuf[i] = m
+		}
+		bm.in[i] = m
+	}
+	n.inputMask = nil
+	if b.InputMask != nil {
+		m, own, err := toInternal(bm.inMask, b.InputMask, "", b.InputMask.Shape)
+		if err != nil {
+			return fmt.Errorf("input mask: %w", err)
+		}
+		if own {
+			bm.inMask = m
+		}
+		n.inputMask = m.Data
+	}
+	if !withLabels {
+		return nil
+	}
+	k := len(g.Outputs)
+	bm.lab, bm.labBuf = grow(bm.lab, k), grow(bm.labBuf, k)
+	bm.mask, bm.maskBuf = grow(bm.mask, k), grow(bm.maskBuf, k)
+	for i, o := range g.Outputs {
+		bm.lab[i], bm.mask[i] = nil, nil
+		if i < len(b.Labels) && b.Labels[i] != nil {
+			t := b.Labels[i]
+			var want []int
+			if len(t.Shape) > 0 {
+				want = n.shapes[o.Vertex]
+				if len(want) != len(t.Shape)-1 {
+					want = t.Shape[1:] // sparse labels: no layout to undo
+				}
+			}
+			m, own, err := toInternal(bm.labBuf[i], t, o.Layout, want)
+			if err != nil {
+				return fmt.Errorf("labels of output %q: %w", o.Name, err)
+			}
+			if own {
+				bm.labBuf[i] = m
+			}
+			bm.lab[i] = m
+		}
+		if i < len(b.LabelMasks) && b.LabelMasks[i] != nil {
+			t := b.LabelMasks[i]
+			m, own, err := toInternal(bm.maskBuf[i], t, "", t.Shape)
+			if err != nil {
+				return fmt.Errorf("label mask of output %q: %w", o.Name, err)
+			}
+			if own {
+				bm.maskBuf[i] = m
+			}
+			bm.mask[i] = m
+		}
+	}
+	return nil
+}
+
+// FitBatch takes one training step on a batch in the source layout and
+// returns its loss (before the update).
+func (n *Net[F]) FitBatch(b *Batch) (float64, error) {
+	if err := n.convertBatch(b, &n.fitBuf, true); err != nil {
+		return 0, err
+	}
+	return n.TrainStep(n.fitBuf.in, n.fitBuf.lab, n.fitBuf.mask)
+}
+
+// Predict runs the network in inference mode on inputs laid out as the
+// source model took them (one per graph input, batch first), in batches of
+// Options.BatchSize, and returns the graph outputs (in their source layout).
+func (n *Net[F]) Predict(inputs ...*ir.Tensor) ([]*ir.Tensor, error) {
+	g := n.Graph
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))
+	}
+	total := -1
+	for i, t := range inputs {
+		if t == nil || len(t.Shape) == 0 {
+			return nil, fmt.Errorf("input %q is missing its batch axis", g.Inputs[i].Name)
+		}
+		if total >= 0 && t.Shape[0] != total {
+			return nil, fmt.Errorf("inputs disagree on the batch size: %d and %d", total, t.Shape[0])
+		}
+		total = t.Shape[0]
+	}
+	outs := make([]*ir.Tensor, len(g.Outputs))
+	sub := &Batch{Inputs: make([]*ir.Tensor, len(inputs))}
+	for lo := 0; lo < total; lo += n.opts.BatchSize {
+		hi := min(lo+n.opts.BatchSize, total)
+		for i, t := range inputs {
+			per := ir.NumElements(t.Shape[1:])
+			if len(t.Data) != total*per {
+				return nil, fmt.Errorf("input %q of shape %v holds %d values", g.Inputs[i].Name, t.Shape, len(t.Data))
+			}
+			sub.Inputs[i] = &ir.Tensor{Shape: append([]int{hi - lo}, t.Shape[1:]...), Data: t.Data[lo*per : hi*per]}
+		}
+		if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
+			return nil, err
+		}
+		ys, err := n.Forward(n.predBuf.in, false)
+		if err != nil {
+			return nil, err
+		}
+		for k, y := range ys {
+			if outs[k] == nil {
+				shape := append([]int{total}, y.Shape[1:]...)
+				outs[k] = ir.NewTensor(externalShape(shape, g.Outputs[k].Layout)...)
+			}
+			fromInternal(outs[k], y, g.Outputs[k].Layout, lo)
+		}
+	}
+	if total == 0 {
+		return nil, errors.New("no examples to predict")
+	}
+	return outs, nil
+}

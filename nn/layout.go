@@ -1,0 +1,94 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// layoutPerm returns the permutation from a source layout to the internal
+// channels-first one for a tensor of rank (with batch), or nil when the
+// data is already internal. Only NHWC (rank 4) and NWC (rank 3) move.
+// Sequence inputs [T, F] are internal already: give them no Layout.
+func layoutPerm(l ir.Layout, rank int) []int {
+	switch {
+	case l == ir.LayoutNHWC && rank == 4:
+		return []int{0, 3, 1, 2}
+	case l == ir.LayoutNWC && rank == 3:
+		return []int{0, 2, 1}
+	}
+	return nil
+}
+
+// toInternal converts a batch tensor in the source layout into a Mat in
+// the internal layout, reusing buf. want is the internal shape without
+// batch (-1 for any size).
+func toInternal[F Float](buf *Mat[F], t *ir.Tensor, l ir.Layout, want []int) (m *Mat[F], usedBuf bool, err error) {
+	if t == nil {
+		return nil, false, fmt.Errorf("missing tensor")
+	}
+	if ir.NumElements(t.Shape) != len(t.Data) {
+		return nil, false, fmt.Errorf("tensor of shape %v holds %d values", t.Shape, len(t.Data))
+	}
+	perm := layoutPerm(l, len(want)+1)
+	if perm == nil || len(t.Shape) != len(perm) {
+		if d, ok := any(t.Data).([]F); ok {
+			return &Mat[F]{Shape: t.Shape, Data: d}, false, nil
+		}
+		buf = reuse(buf, t.Shape...)
+		for i, v := range t.Data {
+			buf.Data[i] = F(v)
+		}
+		return buf, true, nil
+	}
+	shape := make([]int, len(perm))
+	for i, p := range perm {
+		shape[i] = t.Shape[p]
+	}
+	buf = reuse(buf, shape...)
+	src := any(t.Data)
+	if s, ok := src.([]F); ok {
+		transposeND(buf.Data, s, t.Shape, perm)
+		return buf, true, nil
+	}
+	conv := make([]F, len(t.Data))
+	for i, v := range t.Data {
+		conv[i] = F(v)
+	}
+	transposeND(buf.Data, conv, t.Shape, perm)
+	return buf, true, nil
+}
+
+// fromInternal copies an internal output into dst (the source layout) at
+// example offset off.
+func fromInternal[F Float](dst *ir.Tensor, m *Mat[F], l ir.Layout, off int) {
+	per := ir.NumElements(m.Shape[1:])
+	out := dst.Data[off*per : off*per+len(m.Data)]
+	perm := layoutPerm(l, len(m.Shape))
+	if perm == nil {
+		for i, v := range m.Data {
+			out[i] = float32(v)
+		}
+		return
+	}
+	inv := inversePerm(perm)
+	tmp := make([]F, len(m.Data))
+	transposeND(tmp, m.Data, m.Shape, inv)
+	for i, v := range tmp {
+		out[i] = float32(v)
+	}
+}
+
+// externalShape is the source-layout shape of an internal one (with batch).
+func externalShape(shape []int, l ir.Layout) []int {
+	perm := layoutPerm(l, len(shape))
+	if perm == nil {
+		return append([]int(nil), shape...)
+	}
+	inv := inversePerm(perm)
+	out := make([]int, len(shape))
+	for i, p := range inv {
+		out[i] = shape[p]
+	}
+	return out
+}

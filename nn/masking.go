@@ -1,0 +1,69 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+func init() {
+	RegisterOp("Masking", newMasking[float32], newMasking[float64])
+}
+
+// maskingOp marks the time steps of [N, T, ...] whose features all equal
+// the mask value as padding: it sets Pass.Mask to that (N, T) mask and, as
+// Keras, zeroes the masked steps of its output.
+type maskingOp[F Float] struct {
+	value F
+	mask  []F
+	err   error
+}
+
+func newMasking[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
+	m, ok := v.Layer.(*ir.Masking)
+	if !ok {
+		return nil, fmt.Errorf("not a Masking layer")
+	}
+	if len(in) != 1 || len(in[0]) < 2 {
+		return nil, fmt.Errorf("Masking needs one [time, features] input, got %v", in)
+	}
+	return &maskingOp[F]{value: F(m.Value)}, nil
+}
+
+func (o *maskingOp[F]) Err() error { return o.err }
+
+func (o *maskingOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	o.err = nil
+	out := NewMat[F](x.Shape...)
+	if len(x.Shape) < 3 {
+		o.err = fmt.Errorf("Masking wants input [batch, time, features], got %v", x.Shape)
+		return out
+	}
+	n, t := x.Shape[0], x.Shape[1]
+	inner := ir.NumElements(x.Shape[2:])
+	o.mask = make([]F, n*t)
+	for r := 0; r < n*t; r++ {
+		src := x.Data[r*inner : (r+1)*inner]
+		for _, v := range src {
+			if v != o.value {
+				o.mask[r] = 1
+				copy(out.Data[r*inner:(r+1)*inner], src)
+				break
+			}
+		}
+	}
+	p.Mask = o.mask
+	return out
+}
+
+func (o *maskingOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	dx := NewMat[F](dOut.Shape...)
+	inner := len(dOut.Data) / max(len(o.mask), 1)
+	for r, m := range o.mask {
+		if m != 0 {
+			copy(dx.Data[r*inner:(r+1)*inner], dOut.Data[r*inner:])
+		}
+	}
+	return []*Mat[F]{dx}
+}

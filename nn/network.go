@@ -1,0 +1,427 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// LossOp is an op that carries a loss (Output, RnnOutput).
+type LossOp[F Float] interface {
+	Op[F]
+	// ComputeLoss evaluates the loss of the latest training Forward against
+	// labels (mask: nil, or one weight per row of the output without its
+	// last axis, e.g. (batch) or (batch, T)) and keeps its gradient; the
+	// next Backward adds it to dOut, which is nil when nothing else consumes
+	// the output.
+	ComputeLoss(p *Pass[F], labels, mask *Mat[F]) (float64, error)
+}
+
+// InputGradSkipper is implemented by ops that can skip computing the
+// gradient of inputs that need none (the first layer after a graph input
+// or a frozen prefix). need[i] tells whether input i needs its gradient;
+// Backward may then return nil for it.
+type InputGradSkipper interface {
+	SkipInputGrads(need []bool)
+}
+
+// dropoutSetter is implemented by ops whose rate a TrainConfig.Dropout
+// overrides.
+type dropoutSetter interface {
+	setDropout(rate float64)
+}
+
+// Options tune Compile.
+type Options struct {
+	// InputGrads makes Backward compute the gradient of the graph inputs
+	// (gradient checks, saliency).
+	InputGrads bool
+	// BatchSize bounds the batches Predict runs (default 64).
+	BatchSize int
+}
+
+// Net is a compiled graph running in F. Parameters of a float32 Net alias
+// the graph's tensors: training updates the ir.Graph in place.
+type Net[F Float] struct {
+	Graph *ir.Graph
+	opts  Options
+
+	nodes    []*node[F]
+	byName   map[string]*node[F]
+	shapes   map[string][]int
+	inSlots  map[string]int
+	outSlots []int
+	outNodes []*node[F] // nil for an output that is a graph input
+
+	slots     []*Mat[F] // values: graph inputs then one per node
+	slotNeed  []bool    // the slot's gradient is wanted
+	slotEdges []int     // how many (consumer, input) edges read the slot
+	slotGrad  []*Mat[F]
+	slotOwned []*Mat[F] // accumulation buffers of slots read more than once
+
+	pass      Pass[F]
+	seed      int64
+	inputMask []F
+
+	fitBuf, predBuf batchMats[F]
+}
+
+// Network is the float32 engine.
+type Network = Net[float32]
+
+type node[F Float] struct {
+	v        *ir.Vertex
+	op       Op[F]
+	params   *Params[F]
+	specs    []ir.ParamSpec
+	in       []int
+	slot     int
+	needGrad bool // Backward runs through it
+	train    bool // its parameters are updated
+	lossSet  bool // ComputeLoss ran since the last Forward
+	cfg      *ir.TrainConfig
+	state    map[string]*Mat[F] // updater state of a non-float32 Net
+}
+
+// CompileError is a problem compiling one vertex.
+type CompileError = ir.VertexError
+
+// Compile builds the float32 network of a graph. Every vertex must have
+// its parameters (see InitGraph for models built from scratch).
+func Compile(g *ir.Graph) (*Network, error) {
+	return CompileWith[float32](g, Options{})
+}
+
+// CompileWith builds a network in F with options. A float64 network copies
+// the parameters (it is the gradient-check path); a float32 one aliases them.
+func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	order, err := g.TopoOrder()
+	if err != nil {
+		return nil, err
+	}
+	shapes, err := g.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 64
+	}
+	n := &Net[F]{Graph: g, opts: opts, byName: map[string]*node[F]{}, shapes: shapes, inSlots: map[string]int{}}
+	if g.Train != nil {
+		n.seed = g.Train.Seed
+	}
+	n.pass.RNG = rand.New(rand.NewSource(n.seed))
+	slotOf := map[string]int{}
+	for i, in := range g.Inputs {
+		slotOf[in.Name] = i
+		n.inSlots[in.Name] = i
+		n.slotNeed = append(n.slotNeed, opts.InputGrads)
+	}
+	var problems []error
+	for _, v := range order {
+		nd := &node[F]{v: v, slot: len(n.slotNeed)}
+		slotOf[v.Name] = nd.slot
+		for _, in := range v.Inputs {
+			nd.in = append(nd.in, slotOf[in])
+		}
+		inShapes := v.InputShapes(shapes)
+		nd.specs = v.Layer.Params(inShapes)
+		nd.cfg = v.Train.Merged(g.Train)
+		if nd.cfg == nil {
+			nd.cfg = &ir.TrainConfig{}
+		}
+		nd.params = &Params[F]{Values: map[string]*Mat[F]{}, Grads: map[string]*Mat[F]{}}
+		for _, s := range nd.specs {
+			t := v.Params[s.Name]
+			nd.params.Values[s.Name] = MatFromTensor[F](t)
+			if s.Trainable && !v.Frozen {
+				nd.params.Grads[s.Name] = NewMat[F](t.Shape...)
+				nd.train = true
+			}
+		}
+		need := nd.train
+		inNeed := make([]bool, len(nd.in))
+		for i, s := range nd.in {
+			inNeed[i] = n.slotNeed[s]
+			need = need || inNeed[i]
+		}
+		nd.needGrad = need
+		n.slotNeed = append(n.slotNeed, need)
+		b, err := builderFor[F](v.Layer.Kind())
+		if err == nil {
+			nd.op, err = b(v, inShapes, shapes[v.Name], nd.params)
+		}
+		if err != nil {
+			problems = append(problems, &ir.VertexError{Vertex: v.Name, Err: err})
+			continue
+		}
+		if s, ok := nd.op.(InputGradSkipper); ok {
+			s.SkipInputGrads(inNeed)
+		}
+		if d, ok := nd.op.(dropoutSetter); ok && nd.cfg.Dropout != nil {
+			d.setDropout(*nd.cfg.Dropout)
+		}
+		n.nodes = append(n.nodes, nd)
+		n.byName[v.Name] = nd
+	}
+	if len(problems) > 0 {
+		return nil, &ir.ValidationError{Problems: problems}
+	}
+	nSlots := len(n.slotNeed)
+	n.slots = make([]*Mat[F], nSlots)
+	n.slotEdges = make([]int, nSlots)
+	n.slotGrad = make([]*Mat[F], nSlots)
+	n.slotOwned = make([]*Mat[F], nSlots)
+	for _, nd := range n.nodes {
+		for _, s := range nd.in {
+			n.slotEdges[s]++
+		}
+	}
+	for _, o := range g.Outputs {
+		n.outSlots = append(n.outSlots, slotOf[o.Vertex])
+		n.outNodes = append(n.outNodes, n.byName[o.Vertex])
+	}
+	return n, nil
+}
+
+// Shapes returns the output shape (without batch) of every vertex and input.
+func (n *Net[F]) Shapes() map[string][]int { return n.shapes }
+
+// SetSeed sets the seed of the dropout RNG (default: the graph's
+// TrainConfig.Seed). Each step reseeds from (seed, graph step), so a resumed
+// run draws the same masks as an uninterrupted one.
+func (n *Net[F]) SetSeed(seed int64) { n.seed = seed }
+
+// SetInputMask sets the (batch, T) time-step mask that the next Forward
+// passes to the ops (Pass.Mask); nil for none.
+func (n *Net[F]) SetInputMask(mask []F) { n.inputMask = mask }
+
+// Forward runs the network on inputs in the internal layout (one per graph
+// input, with the batch first) and returns the graph outputs. The returned
+// tensors are the network's buffers: they are overwritten by the next call.
+func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
+	g := n.Graph
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))
+	}
+	batch := -1
+	for i, in := range g.Inputs {
+		x := inputs[i]
+		if x == nil {
+			return nil, fmt.Errorf("input %q is missing", in.Name)
+		}
+		if err := checkShape(x, in.Shape); err != nil {
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		if batch >= 0 && x.Shape[0] != batch {
+			return nil, fmt.Errorf("input %q has batch size %d, input %q has %d", in.Name, x.Shape[0], g.Inputs[0].Name, batch)
+		}
+		batch = x.Shape[0]
+		n.slots[i] = x
+	}
+	if batch < 0 {
+		batch = 1
+	}
+	p := &n.pass
+	p.Train, p.Batch, p.Mask = train, batch, n.inputMask
+	p.RNG.Seed(n.seed*1000003 + g.Step*7919 + 1)
+	ins := make([]*Mat[F], 0, 4)
+	for _, nd := range n.nodes {
+		ins = ins[:0]
+		for _, s := range nd.in {
+			ins = append(ins, n.slots[s])
+		}
+		nd.lossSet = false
+		p.NoGrad = train && !nd.needGrad
+		out, err := n.runForward(nd, ins)
+		if err != nil {
+			return nil, &ir.VertexError{Vertex: nd.v.Name, Err: err}
+		}
+		n.slots[nd.slot] = out
+	}
+	p.NoGrad = false
+	outs := make([]*Mat[F], len(n.outSlots))
+	for i, s := range n.outSlots {
+		outs[i] = n.slots[s]
+	}
+	return outs, nil
+}
+
+// runForward calls an op, turning a panic in a kernel into an error so that
+// bad data never takes the process down.
+func (n *Net[F]) runForward(nd *node[F], ins []*Mat[F]) (out *Mat[F], err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("forward failed: %v", r)
+		}
+	}()
+	out = nd.op.Forward(&n.pass, ins)
+	if f, ok := nd.op.(Failer); ok {
+		if e := f.Err(); e != nil {
+			return nil, e
+		}
+	}
+	if out == nil {
+		return nil, errors.New("the op produced no output")
+	}
+	return out, nil
+}
+
+func checkShape[F Float](x *Mat[F], want []int) error {
+	if len(x.Shape) != len(want)+1 {
+		return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
+	}
+	for i, d := range want {
+		if d >= 0 && x.Shape[i+1] != d {
+			return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
+		}
+	}
+	if ir.NumElements(x.Shape) != len(x.Data) {
+		return fmt.Errorf("%d values for shape %v", len(x.Data), x.Shape)
+	}
+	return nil
+}
+
+// ComputeLoss evaluates the loss of every loss-bearing output after a
+// training Forward and returns their sum. labels and masks are indexed like
+// the graph outputs (nil for outputs without a loss; masks may be nil).
+func (n *Net[F]) ComputeLoss(labels, masks []*Mat[F]) (float64, error) {
+	var total float64
+	found := false
+	for i, nd := range n.outNodes {
+		if nd == nil {
+			continue
+		}
+		lo, ok := nd.op.(LossOp[F])
+		if !ok {
+			continue
+		}
+		found = true
+		if i >= len(labels) || labels[i] == nil {
+			return 0, fmt.Errorf("output %q needs labels", n.Graph.Outputs[i].Name)
+		}
+		var m *Mat[F]
+		if i < len(masks) {
+			m = masks[i]
+		}
+		l, err := lo.ComputeLoss(&n.pass, labels[i], m)
+		if err != nil {
+			return 0, &ir.VertexError{Vertex: nd.v.Name, Err: err}
+		}
+		nd.lossSet = true
+		total += l
+	}
+	if !found {
+		return 0, errors.New("the graph has no output layer with a loss (add an Output vertex)")
+	}
+	return total, nil
+}
+
+// Backward propagates the losses of ComputeLoss, plus optional seeds
+// (dLoss/dOutput per graph output, nil entries allowed), filling the
+// parameter gradients (zeroed first) and, with Options.InputGrads, the
+// input gradients.
+func (n *Net[F]) Backward(seeds []*Mat[F]) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("backward failed: %v", r)
+		}
+	}()
+	for _, nd := range n.nodes {
+		for _, gr := range nd.params.Grads {
+			clear(gr.Data)
+		}
+	}
+	clear(n.slotGrad)
+	for i, s := range seeds {
+		if s != nil && i < len(n.outSlots) && n.slotNeed[n.outSlots[i]] {
+			n.accumulate(n.outSlots[i], s)
+		}
+	}
+	p := &n.pass
+	p.Train = true
+	for i := len(n.nodes) - 1; i >= 0; i-- {
+		nd := n.nodes[i]
+		if !nd.needGrad {
+			continue
+		}
+		d := n.slotGrad[nd.slot]
+		if d == nil && !nd.lossSet {
+			continue
+		}
+		dIns := nd.op.Backward(p, d)
+		for k, s := range nd.in {
+			if k < len(dIns) && dIns[k] != nil && n.slotNeed[s] {
+				n.accumulate(s, dIns[k])
+			}
+		}
+	}
+	return nil
+}
+
+func (n *Net[F]) accumulate(slot int, d *Mat[F]) {
+	cur := n.slotGrad[slot]
+	if cur == nil {
+		if n.slotEdges[slot] <= 1 {
+			n.slotGrad[slot] = d
+			return
+		}
+		o := reuse(n.slotOwned[slot], d.Shape...)
+		copy(o.Data, d.Data)
+		n.slotOwned[slot] = o
+		n.slotGrad[slot] = o
+		return
+	}
+	addTo(cur.Data, d.Data)
+}
+
+// InputGrad returns dLoss/dInput of a graph input after Backward (needs
+// Options.InputGrads), in the internal layout.
+func (n *Net[F]) InputGrad(name string) *Mat[F] {
+	s, ok := n.inSlots[name]
+	if !ok {
+		return nil
+	}
+	return n.slotGrad[s]
+}
+
+// Value returns the latest output of a vertex or graph input (internal layout).
+func (n *Net[F]) Value(name string) *Mat[F] {
+	if s, ok := n.inSlots[name]; ok {
+		return n.slots[s]
+	}
+	if nd := n.byName[name]; nd != nil {
+		return n.slots[nd.slot]
+	}
+	return nil
+}
+
+// Params returns the compiled parameters of a vertex (nil if unknown).
+func (n *Net[F]) Params(vertex string) *Params[F] {
+	if nd := n.byName[vertex]; nd != nil {
+		return nd.params
+	}
+	return nil
+}
+
+// TrainStep runs one forward/backward/update on a batch in the internal
+// layout and returns the loss before the update.
+func (n *Net[F]) TrainStep(inputs, labels, masks []*Mat[F]) (float64, error) {
+	if _, err := n.Forward(inputs, true); err != nil {
+		return 0, err
+	}
+	loss, err := n.ComputeLoss(labels, masks)
+	if err != nil {
+		return 0, err
+	}
+	if err := n.Backward(nil); err != nil {
+		return 0, err
+	}
+	n.Update()
+	return loss, nil
+}

@@ -1,0 +1,240 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// bnOp is batch normalisation over one axis. In a training step it
+// normalises with the batch statistics and moves the running ones
+// (running = m·running + (1-m)·batch, the variance unbiased as PyTorch
+// does); at inference, and always in a frozen vertex, it uses the stored
+// statistics.
+type bnOp[F Float] struct {
+	axis             int
+	eps, momentum    float64
+	noScale, noShift bool
+	frozen           bool
+	params           *Params[F]
+
+	training            bool
+	outer, c, inner     int
+	xhat, y, dx         *Mat[F]
+	mean, invStd        []float64
+	dg, db, sdx, sdxhat []float64
+}
+
+func newBatchNorm[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
+	b := v.Layer.(*ir.BatchNorm)
+	if b.Momentum < 0 || b.Momentum > 1 {
+		return nil, fmt.Errorf("BatchNorm momentum %v is not in [0, 1]", b.Momentum)
+	}
+	return &bnOp[F]{axis: b.Axis, eps: float64(b.Epsilon), momentum: float64(b.Momentum), noScale: b.NoScale,
+		noShift: b.NoCenter, frozen: v.Frozen, params: params}, nil
+}
+
+func (o *bnOp[F]) gamma(c int) float64 {
+	if o.noScale {
+		return 1
+	}
+	return float64(o.params.Values["gamma"].Data[c])
+}
+
+func (o *bnOp[F]) beta(c int) float64 {
+	if o.noShift {
+		return 0
+	}
+	return float64(o.params.Values["beta"].Data[c])
+}
+
+func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	ax := o.axis + 1
+	o.outer, o.c, o.inner = splitAxis(x.Shape, ax)
+	c := o.c
+	o.mean = growF64(o.mean, c)
+	o.invStd = growF64(o.invStd, c)
+	o.training = p.Train && !o.frozen
+	mean, variance := o.params.Values["mean"].Data, o.params.Values["var"].Data
+	if o.training {
+		m := float64(o.outer * o.inner)
+		for ch := 0; ch < c; ch++ {
+			var s float64
+			o.each(ch, func(i int) { s += float64(x.Data[i]) })
+			mu := s / m
+			var ss float64
+			o.each(ch, func(i int) { d := float64(x.Data[i]) - mu; ss += d * d })
+			v := ss / m
+			o.mean[ch], o.invStd[ch] = mu, 1/math.Sqrt(v+o.eps)
+			unbiased := v
+			if m > 1 {
+				unbiased = ss / (m - 1)
+			}
+			mean[ch] = F(o.momentum*float64(mean[ch]) + (1-o.momentum)*mu)
+			variance[ch] = F(o.momentum*float64(variance[ch]) + (1-o.momentum)*unbiased)
+		}
+	} else {
+		for ch := 0; ch < c; ch++ {
+			o.mean[ch], o.invStd[ch] = float64(mean[ch]), 1/math.Sqrt(float64(variance[ch])+o.eps)
+		}
+	}
+	o.xhat = reuse(o.xhat, x.Shape...)
+	o.y = reuse(o.y, x.Shape...)
+	for ch := 0; ch < c; ch++ {
+		mu, is, g, b := o.mean[ch], o.invStd[ch], o.gamma(ch), o.beta(ch)
+		o.each(ch, func(i int) {
+			h := (float64(x.Data[i]) - mu) * is
+			o.xhat.Data[i] = F(h)
+			o.y.Data[i] = F(g*h + b)
+		})
+	}
+	return o.y
+}
+
+// each visits the flat indices of channel ch.
+func (o *bnOp[F]) each(ch int, f func(i int)) {
+	for a := 0; a < o.outer; a++ {
+		base := (a*o.c + ch) * o.inner
+		for k := 0; k < o.inner; k++ {
+			f(base + k)
+		}
+	}
+}
+
+func growF64(s []float64, n int) []float64 {
+	if cap(s) < n {
+		return make([]float64, n)
+	}
+	return s[:n]
+}
+
+func (o *bnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	c := o.c
+	o.dx = reuse(o.dx, dOut.Shape...)
+	gg, gb := o.params.Grads["gamma"], o.params.Grads["beta"]
+	m := float64(o.outer * o.inner)
+	for ch := 0; ch < c; ch++ {
+		var sdy, sdyx float64
+		o.each(ch, func(i int) {
+			d := float64(dOut.Data[i])
+			sdy += d
+			sdyx += d * float64(o.xhat.Data[i])
+		})
+		if gg != nil && !o.noScale {
+			gg.Data[ch] += F(sdyx)
+		}
+		if gb != nil && !o.noShift {
+			gb.Data[ch] += F(sdy)
+		}
+		g, is := o.gamma(ch), o.invStd[ch]
+		if !o.training {
+			o.each(ch, func(i int) { o.dx.Data[i] = F(float64(dOut.Data[i]) * g * is) })
+			continue
+		}
+		mdy, mdyx := sdy/m, sdyx/m
+		o.each(ch, func(i int) {
+			o.dx.Data[i] = F(g * is * (float64(dOut.Data[i]) - mdy - float64(o.xhat.Data[i])*mdyx))
+		})
+	}
+	return []*Mat[F]{o.dx}
+}
+
+// lnOp is layer normalisation over the trailing axes from Axis.
+type lnOp[F Float] struct {
+	axis             int
+	eps              float64
+	noScale, noShift bool
+	params           *Params[F]
+
+	rows, d int
+	xhat, y *Mat[F]
+	dx      *Mat[F]
+	invStd  []float64
+}
+
+func newLayerNorm[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
+	l := v.Layer.(*ir.LayerNorm)
+	ns := l.NormShape(in[0])
+	if ns == nil {
+		return nil, fmt.Errorf("LayerNorm axis %d out of range for %v", l.Axis, in[0])
+	}
+	return &lnOp[F]{axis: len(in[0]) - len(ns), eps: float64(l.Epsilon), noScale: l.NoScale, noShift: l.NoCenter, params: params}, nil
+}
+
+func (o *lnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	o.d = ir.NumElements(x.Shape[o.axis+1:])
+	o.rows = len(x.Data) / o.d
+	o.xhat = reuse(o.xhat, x.Shape...)
+	o.y = reuse(o.y, x.Shape...)
+	o.invStd = growF64(o.invStd, o.rows)
+	gamma, beta := o.params.Values["gamma"].Data, o.params.Values["beta"].Data
+	for r := 0; r < o.rows; r++ {
+		row := x.Data[r*o.d : (r+1)*o.d]
+		var s float64
+		for _, v := range row {
+			s += float64(v)
+		}
+		mu := s / float64(o.d)
+		var ss float64
+		for _, v := range row {
+			d := float64(v) - mu
+			ss += d * d
+		}
+		is := 1 / math.Sqrt(ss/float64(o.d)+o.eps)
+		o.invStd[r] = is
+		for j, v := range row {
+			h := (float64(v) - mu) * is
+			o.xhat.Data[r*o.d+j] = F(h)
+			g, b := 1.0, 0.0
+			if !o.noScale {
+				g = float64(gamma[j])
+			}
+			if !o.noShift {
+				b = float64(beta[j])
+			}
+			o.y.Data[r*o.d+j] = F(g*h + b)
+		}
+	}
+	return o.y
+}
+
+func (o *lnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	o.dx = reuse(o.dx, dOut.Shape...)
+	gamma := o.params.Values["gamma"].Data
+	gg, gb := o.params.Grads["gamma"], o.params.Grads["beta"]
+	dh := make([]float64, o.d)
+	for r := 0; r < o.rows; r++ {
+		var sdh, sdhx float64
+		for j := 0; j < o.d; j++ {
+			k := r*o.d + j
+			dy := float64(dOut.Data[k])
+			if gg != nil && !o.noScale {
+				gg.Data[j] += F(dy * float64(o.xhat.Data[k]))
+			}
+			if gb != nil && !o.noShift {
+				gb.Data[j] += F(dy)
+			}
+			g := 1.0
+			if !o.noScale {
+				g = float64(gamma[j])
+			}
+			dh[j] = dy * g
+			sdh += dh[j]
+			sdhx += dh[j] * float64(o.xhat.Data[k])
+		}
+		n := float64(o.d)
+		for j := 0; j < o.d; j++ {
+			k := r*o.d + j
+			o.dx.Data[k] = F(o.invStd[r] * (dh[j] - sdh/n - float64(o.xhat.Data[k])*sdhx/n))
+		}
+	}
+	return []*Mat[F]{o.dx}
+}
+
+func init() {
+	RegisterOp("BatchNorm", newBatchNorm[float32], newBatchNorm[float64])
+	RegisterOp("LayerNorm", newLayerNorm[float32], newLayerNorm[float64])
+}

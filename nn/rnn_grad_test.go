@@ -1,0 +1,103 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// rnnTestMask is a (batch 3, T 5) mask with padding at the end, at the start,
+// and none.
+var rnnTestMask = []float64{
+	1, 1, 1, 0, 0,
+	0, 0, 1, 1, 1,
+	1, 1, 1, 1, 1,
+}
+
+func rnnLayers() map[string]ir.Layer {
+	tanh, sig, hs := ir.Act(ir.ActTanh), ir.Act(ir.ActSigmoid), ir.Act(ir.ActHardSigmoid)
+	return map[string]ir.Layer{
+		"SimpleRNN/seq":       &ir.SimpleRNN{Units: 3, Activation: tanh, ReturnSequences: true},
+		"SimpleRNN/last":      &ir.SimpleRNN{Units: 3, Activation: tanh},
+		"SimpleRNN/back":      &ir.SimpleRNN{Units: 3, Activation: tanh, GoBackwards: true, ReturnSequences: true},
+		"SimpleRNN/nobias":    &ir.SimpleRNN{Units: 3, Activation: ir.Act(ir.ActSoftsign), NoBias: true},
+		"LSTM/seq":            &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, ReturnSequences: true},
+		"LSTM/last":           &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig},
+		"LSTM/back":           &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, GoBackwards: true, ReturnSequences: true},
+		"LSTM/backlast":       &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, GoBackwards: true},
+		"LSTM/peephole":       &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, Peephole: true, ReturnSequences: true},
+		"LSTM/peephole-last":  &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, Peephole: true},
+		"LSTM/nobias":         &ir.LSTM{Units: 3, Activation: tanh, RecurrentActivation: sig, NoBias: true, ReturnSequences: true},
+		"LSTM/hardsig-softsn": &ir.LSTM{Units: 3, Activation: ir.Act(ir.ActSoftsign), RecurrentActivation: hs, ReturnSequences: true},
+		"GRU/after-seq":       &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, ResetAfter: true, ReturnSequences: true},
+		"GRU/after-last":      &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, ResetAfter: true},
+		"GRU/after-nobias":    &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, ResetAfter: true, NoBias: true},
+		"GRU/before-seq":      &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, ReturnSequences: true},
+		"GRU/before-last":     &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig},
+		"GRU/before-nobias":   &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, NoBias: true, ReturnSequences: true},
+		"GRU/after-back":      &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: sig, ResetAfter: true, GoBackwards: true, ReturnSequences: true},
+		"GRU/before-back":     &ir.GRU{Units: 3, Activation: tanh, RecurrentActivation: hs, GoBackwards: true},
+	}
+}
+
+func TestRecurrentGradients(t *testing.T) {
+	for name, l := range rnnLayers() {
+		t.Run(name, func(t *testing.T) {
+			rnnOpCheck{layer: l, in: []int{5, 2}, batch: 3}.run(t)
+		})
+		t.Run(name+"/masked", func(t *testing.T) {
+			rnnOpCheck{layer: l, in: []int{5, 2}, batch: 3, mask: rnnTestMask}.run(t)
+		})
+	}
+}
+
+func TestBidirectionalGradients(t *testing.T) {
+	inner := map[string]ir.Layer{
+		"LSTM-seq":  &ir.LSTM{Units: 2, Activation: ir.Act(ir.ActTanh), RecurrentActivation: ir.Act(ir.ActSigmoid), ReturnSequences: true},
+		"GRU-last":  &ir.GRU{Units: 2, Activation: ir.Act(ir.ActTanh), RecurrentActivation: ir.Act(ir.ActSigmoid), ResetAfter: true},
+		"RNN-back":  &ir.SimpleRNN{Units: 2, Activation: ir.Act(ir.ActTanh), ReturnSequences: true, GoBackwards: true},
+		"LSTM-peep": &ir.LSTM{Units: 2, Activation: ir.Act(ir.ActTanh), RecurrentActivation: ir.Act(ir.ActSigmoid), Peephole: true},
+	}
+	for _, merge := range []ir.BiMerge{ir.BiConcat, ir.BiSum, ir.BiMul, ir.BiAverage} {
+		for name, l := range inner {
+			b := &ir.Bidirectional{Layer: l, Merge: merge}
+			t.Run(string(merge)+"/"+name, func(t *testing.T) {
+				rnnOpCheck{layer: b, in: []int{5, 2}, batch: 3}.run(t)
+			})
+			t.Run(string(merge)+"/"+name+"/masked", func(t *testing.T) {
+				rnnOpCheck{layer: b, in: []int{5, 2}, batch: 3, mask: rnnTestMask}.run(t)
+			})
+		}
+	}
+}
+
+func TestEmbeddingGradient(t *testing.T) {
+	x := []float64{0, 3, 3, 1, 4, 2, 0, 0}
+	rnnOpCheck{layer: &ir.Embedding{InputDim: 5, OutputDim: 3}, in: []int{4}, batch: 2, x: x, noInputGrad: true}.run(t)
+	rnnOpCheck{layer: &ir.Embedding{InputDim: 5, OutputDim: 3}, in: []int{4, 1}, batch: 2, x: x, noInputGrad: true}.run(t)
+}
+
+func TestSequenceUtilityGradients(t *testing.T) {
+	t.Run("LastTimeStep", func(t *testing.T) {
+		rnnOpCheck{layer: &ir.LastTimeStep{}, in: []int{5, 2}, batch: 3}.run(t)
+	})
+	t.Run("LastTimeStep/masked", func(t *testing.T) {
+		rnnOpCheck{layer: &ir.LastTimeStep{}, in: []int{5, 2}, batch: 3, mask: rnnTestMask}.run(t)
+	})
+	t.Run("RepeatVector", func(t *testing.T) {
+		rnnOpCheck{layer: &ir.RepeatVector{N: 4}, in: []int{3}, batch: 2}.run(t)
+	})
+	t.Run("Masking", func(t *testing.T) {
+		x := make([]float64, 3*5*2)
+		for i := range x {
+			x[i] = float64(i%7)*0.3 - 0.8
+		}
+		// Steps (0,3), (1,0), (2,4) are padding.
+		pad := map[int]bool{3: true, 5: true, 14: true}
+		for s := range pad {
+			x[2*s], x[2*s+1] = 0, 0
+		}
+		rnnOpCheck{layer: &ir.Masking{Value: 0}, in: []int{5, 2}, batch: 3, x: x,
+			skipInput: func(i int) bool { return pad[i/2] }}.run(t)
+	})
+}

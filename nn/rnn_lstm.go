@@ -1,0 +1,95 @@
+package nn
+
+// rnnLSTMCell is the Keras LSTM cell, gates i, f, c, o along the last axis:
+//
+//	i = ra(xw_i + h·R_i [+ P_i⊙c_prev])    f = ra(xw_f + h·R_f [+ P_f⊙c_prev])
+//	g = act(xw_c + h·R_c)                   c = f⊙c_prev + i⊙g
+//	o = ra(xw_o + h·R_o [+ P_o⊙c])          h = o⊙act(c)
+//
+// The bracketed peephole terms are the Graves variant (P [3U]: i, f, o).
+type rnnLSTMCell[F Float] struct {
+	u        int
+	r, gr    *Mat[F] // [U, 4U]
+	p, gp    *Mat[F] // [3U] or nil
+	act, rec activation[F]
+	n        int
+	z, a     []F // gate pre-activations and values [steps, n, 4U]
+	ac       []F // act(c) [steps, n, U]
+}
+
+func (c *rnnLSTMCell[F]) gates() int         { return 4 }
+func (c *rnnLSTMCell[F]) hasCellState() bool { return true }
+func (c *rnnLSTMCell[F]) begin(n, steps int) {
+	c.n = n
+	c.z = rnnGrow(c.z, steps*n*4*c.u)
+	c.a = rnnGrow(c.a, steps*n*4*c.u)
+	c.ac = rnnGrow(c.ac, steps*n*c.u)
+}
+
+func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
+	u, g := c.u, 4*c.u
+	z := c.z[s*c.n*g : (s+1)*c.n*g]
+	a := c.a[s*c.n*g : (s+1)*c.n*g]
+	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
+	copy(z, xw)
+	gemm(false, false, c.n, g, u, 1, hPrev, u, c.r.Data, g, 1, z, g)
+	for row := 0; row < c.n; row++ {
+		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
+		for j := range u {
+			cp := cPrev[row*u+j]
+			if c.p != nil {
+				zr[j] += c.p.Data[j] * cp
+				zr[u+j] += c.p.Data[u+j] * cp
+			}
+			i := c.rec.scalar(zr[j])
+			f := c.rec.scalar(zr[u+j])
+			gg := c.act.scalar(zr[2*u+j])
+			cv := f*cp + i*gg
+			if c.p != nil {
+				zr[3*u+j] += c.p.Data[2*u+j] * cv
+			}
+			o := c.rec.scalar(zr[3*u+j])
+			ar[j], ar[u+j], ar[2*u+j], ar[3*u+j] = i, f, gg, o
+			cell[row*u+j] = cv
+			ac[row*u+j] = c.act.scalar(cv)
+			h[row*u+j] = o * ac[row*u+j]
+		}
+	}
+}
+
+func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhPrev, dcPrev []F) {
+	u, g := c.u, 4*c.u
+	z := c.z[s*c.n*g : (s+1)*c.n*g]
+	a := c.a[s*c.n*g : (s+1)*c.n*g]
+	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
+	for row := 0; row < c.n; row++ {
+		zr, ar, dr := z[row*g:(row+1)*g], a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
+		for j := range u {
+			k := row*u + j
+			i, f, gg, o := ar[j], ar[u+j], ar[2*u+j], ar[3*u+j]
+			cp, cv := cPrev[k], cell[k]
+			dzo := dh[k] * ac[k] * c.rec.deriv(zr[3*u+j], o)
+			dct := dc[k] + dh[k]*o*c.act.deriv(cv, ac[k])
+			if c.p != nil {
+				dct += dzo * c.p.Data[2*u+j]
+			}
+			dzi := dct * gg * c.rec.deriv(zr[j], i)
+			dzf := dct * cp * c.rec.deriv(zr[u+j], f)
+			dzg := dct * i * c.act.deriv(zr[2*u+j], gg)
+			dcPrev[k] += dct * f
+			if c.p != nil {
+				dcPrev[k] += dzi*c.p.Data[j] + dzf*c.p.Data[u+j]
+				if c.gp != nil {
+					c.gp.Data[j] += dzi * cp
+					c.gp.Data[u+j] += dzf * cp
+					c.gp.Data[2*u+j] += dzo * cv
+				}
+			}
+			dr[j], dr[u+j], dr[2*u+j], dr[3*u+j] = dzi, dzf, dzg, dzo
+		}
+	}
+	if c.gr != nil {
+		gemm(true, false, u, g, c.n, 1, hPrev, u, dxw, g, 1, c.gr.Data, g)
+	}
+	gemm(false, true, c.n, u, g, 1, dxw, g, c.r.Data, g, 1, dhPrev, u)
+}

@@ -1,0 +1,232 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// Updater defaults where a TrainConfig leaves zero (Keras values).
+func withDefaults(c *ir.TrainConfig) ir.TrainConfig {
+	d := *c
+	if d.Updater == "" {
+		d.Updater = ir.UpdSGD
+	}
+	if d.LearningRate == 0 {
+		switch d.Updater {
+		case ir.UpdAdam, ir.UpdAdamW, ir.UpdRMSProp:
+			d.LearningRate = 1e-3
+		case ir.UpdAdaDelta:
+			d.LearningRate = 1
+		default:
+			d.LearningRate = 0.01
+		}
+	}
+	if d.Momentum == 0 && (d.Updater == ir.UpdMomentum || d.Updater == ir.UpdNesterov) {
+		d.Momentum = 0.9
+	}
+	if d.Beta1 == 0 {
+		d.Beta1 = 0.9
+	}
+	if d.Beta2 == 0 {
+		d.Beta2 = 0.999
+	}
+	if d.Epsilon == 0 {
+		d.Epsilon = 1e-7
+		if d.Updater == ir.UpdAdam || d.Updater == ir.UpdAdamW {
+			d.Epsilon = 1e-8
+		}
+	}
+	if d.Rho == 0 {
+		d.Rho = 0.9
+		if d.Updater == ir.UpdAdaDelta {
+			d.Rho = 0.95
+		}
+	}
+	return d
+}
+
+// LearningRate is the scheduled rate of a config at an updater step.
+func LearningRate(c *ir.TrainConfig, step int64) float64 {
+	d := withDefaults(c)
+	lr, s := d.LearningRate, d.Schedule
+	every := float64(max(s.Every, 1))
+	switch s.Kind {
+	case "step":
+		lr *= math.Pow(s.Gamma, math.Floor(float64(step)/every))
+	case "exponential":
+		lr *= math.Pow(s.Gamma, float64(step)/every)
+	case "cosine":
+		if s.Steps > 0 {
+			t := math.Min(float64(step), float64(s.Steps)) / float64(s.Steps)
+			lr = s.MinLR + 0.5*(lr-s.MinLR)*(1+math.Cos(math.Pi*t))
+		}
+	}
+	return lr
+}
+
+// regularised reports whether a role takes L1/L2 and weight decay.
+func regularised(r ir.ParamRole) bool {
+	return r == ir.RoleWeight || r == ir.RoleRecurrent || r == ir.RoleEmbedding
+}
+
+// Update applies one updater step to every trainable, unfrozen vertex with
+// the gradients of the latest Backward, then advances Graph.Step. Updater
+// state lives in Vertex.State ("<param>/<slot>"), so a graph saved and
+// reloaded resumes bit-identically.
+func (n *Net[F]) Update() {
+	step := n.Graph.Step
+	for _, nd := range n.nodes {
+		if !nd.train {
+			continue
+		}
+		c := withDefaults(nd.cfg)
+		lr := LearningRate(nd.cfg, step)
+		// gradient clipping by the vertex's L2 norm (DL4J ClipL2PerLayer)
+		normScale := 1.0
+		if c.ClipNorm > 0 {
+			var ss float64
+			for _, s := range nd.specs {
+				if g := nd.params.Grads[s.Name]; g != nil {
+					for _, v := range g.Data {
+						ss += float64(v) * float64(v)
+					}
+				}
+			}
+			if norm := math.Sqrt(ss); norm > c.ClipNorm {
+				normScale = c.ClipNorm / norm
+			}
+		}
+		for _, s := range nd.specs {
+			g := nd.params.Grads[s.Name]
+			if g == nil {
+				continue
+			}
+			w := nd.params.Values[s.Name]
+			reg := regularised(s.Role)
+			n.updateParam(nd, s.Name, w.Shape, &c, lr, step, normScale, reg, w.Data, g.Data)
+		}
+	}
+	n.Graph.Step++
+}
+
+func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainConfig, lr float64, step int64, normScale float64, reg bool, w, g []F) {
+	l1, l2, wd := 0.0, 0.0, 0.0
+	if reg {
+		l1, l2, wd = c.L1, c.L2, c.WeightDecay
+	}
+	grad := func(i int) float64 {
+		gi := float64(g[i]) * normScale
+		if c.ClipValue > 0 {
+			gi = math.Max(-c.ClipValue, math.Min(c.ClipValue, gi))
+		}
+		wi := float64(w[i])
+		if l2 != 0 {
+			gi += l2 * wi
+		}
+		if l1 != 0 {
+			if wi > 0 {
+				gi += l1
+			} else if wi < 0 {
+				gi -= l1
+			}
+		}
+		return gi
+	}
+	t := float64(step + 1)
+	switch c.Updater {
+	case ir.UpdMomentum, ir.UpdNesterov:
+		vel := n.stateOf(nd, name+"/v", shape)
+		mu := c.Momentum
+		for i := range w {
+			gi := grad(i)
+			v := mu*float64(vel[i]) - lr*gi
+			vel[i] = F(v)
+			if c.Updater == ir.UpdNesterov {
+				w[i] += F(mu*v - lr*gi)
+			} else {
+				w[i] += F(v)
+			}
+		}
+	case ir.UpdAdam, ir.UpdAdamW:
+		m := n.stateOf(nd, name+"/m", shape)
+		v := n.stateOf(nd, name+"/v", shape)
+		b1, b2 := c.Beta1, c.Beta2
+		alpha := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
+		for i := range w {
+			gi := grad(i)
+			mi := b1*float64(m[i]) + (1-b1)*gi
+			vi := b2*float64(v[i]) + (1-b2)*gi*gi
+			m[i], v[i] = F(mi), F(vi)
+			upd := alpha * mi / (math.Sqrt(vi) + c.Epsilon)
+			if c.Updater == ir.UpdAdamW && wd != 0 {
+				upd += lr * wd * float64(w[i])
+			}
+			w[i] -= F(upd)
+		}
+		return
+	case ir.UpdRMSProp:
+		a := n.stateOf(nd, name+"/g2", shape)
+		for i := range w {
+			gi := grad(i)
+			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
+			a[i] = F(ai)
+			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
+		}
+	case ir.UpdAdaGrad:
+		a := n.stateOf(nd, name+"/g2", shape)
+		for i := range w {
+			gi := grad(i)
+			ai := float64(a[i]) + gi*gi
+			a[i] = F(ai)
+			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
+		}
+	case ir.UpdAdaDelta:
+		a := n.stateOf(nd, name+"/g2", shape)
+		d := n.stateOf(nd, name+"/dx2", shape)
+		for i := range w {
+			gi := grad(i)
+			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
+			dx := math.Sqrt(float64(d[i])+c.Epsilon) / math.Sqrt(ai+c.Epsilon) * gi
+			a[i] = F(ai)
+			d[i] = F(c.Rho*float64(d[i]) + (1-c.Rho)*dx*dx)
+			w[i] -= F(lr * dx)
+		}
+	default: // SGD
+		for i := range w {
+			w[i] -= F(lr * grad(i))
+		}
+	}
+	if wd != 0 {
+		// decoupled weight decay for every updater but AdamW (done above)
+		for i := range w {
+			w[i] -= F(lr * wd * float64(w[i]))
+		}
+	}
+}
+
+// stateOf returns updater state, creating it at zero. For a float32 Net it
+// aliases Vertex.State; otherwise it is private to the Net.
+func (n *Net[F]) stateOf(nd *node[F], key string, shape []int) []F {
+	size := ir.NumElements(shape)
+	if _, ok := any([]F(nil)).([]float32); ok {
+		if nd.v.State == nil {
+			nd.v.State = map[string]*ir.Tensor{}
+		}
+		t := nd.v.State[key]
+		if t == nil || len(t.Data) != size {
+			t = ir.NewTensor(shape...)
+			nd.v.State[key] = t
+		}
+		return any(t.Data).([]F)
+	}
+	if nd.state == nil {
+		nd.state = map[string]*Mat[F]{}
+	}
+	m := nd.state[key]
+	if m == nil || len(m.Data) != size {
+		m = NewMat[F](shape...)
+		nd.state[key] = m
+	}
+	return m.Data
+}
