@@ -1,0 +1,143 @@
+package modelio
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TensorInfo is a graph input or output. Shape includes the batch dimension
+// (-1, as is any unknown dimension) and is laid out as Layout says: the way
+// predict takes and gives data.
+type TensorInfo struct {
+	Name   string `json:"name"`
+	Shape  []int  `json:"shape"`
+	Layout string `json:"layout"`
+}
+
+// VertexInfo is one row of the summary. OutputShape is in the internal
+// layout (channels first), batch included as -1.
+type VertexInfo struct {
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	Inputs      []string `json:"inputs"`
+	OutputShape []int    `json:"output_shape"`
+	Params      int      `json:"params"`
+	Frozen      bool     `json:"frozen"`
+}
+
+// Summary describes a graph for `retarget inspect`; its JSON form is a
+// contract that scripts rely on.
+type Summary struct {
+	Inputs          []TensorInfo `json:"inputs"`
+	Outputs         []TensorInfo `json:"outputs"`
+	Vertices        []VertexInfo `json:"vertices"`
+	ParamsTotal     int          `json:"params_total"`
+	ParamsTrainable int          `json:"params_trainable"`
+}
+
+// Summarize computes a graph's summary. Trainable parameters are those of
+// non-frozen vertices whose ParamSpec is Trainable.
+func Summarize(g *ir.Graph) (*Summary, error) {
+	shapes, err := g.Shapes()
+	if err != nil {
+		return nil, err
+	}
+	s := &Summary{Inputs: []TensorInfo{}, Outputs: []TensorInfo{}, Vertices: []VertexInfo{}}
+	for _, in := range g.Inputs {
+		s.Inputs = append(s.Inputs, TensorInfo{Name: in.Name, Shape: withBatch(SourceShape(in.Shape, in.Layout)), Layout: string(in.Layout)})
+	}
+	for _, o := range g.Outputs {
+		s.Outputs = append(s.Outputs, TensorInfo{Name: o.Name, Shape: withBatch(SourceShape(shapes[o.Vertex], o.Layout)), Layout: string(o.Layout)})
+	}
+	for _, v := range g.Vertices {
+		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
+			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen}
+		s.Vertices = append(s.Vertices, vi)
+		s.ParamsTotal += vi.Params
+		if v.Frozen {
+			continue
+		}
+		for _, p := range v.Layer.Params(v.InputShapes(shapes)) {
+			if t := v.Params[p.Name]; p.Trainable && t != nil {
+				s.ParamsTrainable += t.Len()
+			}
+		}
+	}
+	return s, nil
+}
+
+// SourceShape turns an internal (channels-first) shape without batch into
+// the layout a source model used; it follows the engine's rule (nn): NHWC
+// moves rank-3 shapes, NWC rank-2 ones, anything else stays.
+func SourceShape(shape []int, l ir.Layout) []int {
+	s := append([]int{}, shape...)
+	switch {
+	case l == ir.LayoutNHWC && len(s) == 3, l == ir.LayoutNWC && len(s) == 2:
+		return append(s[1:], s[0])
+	}
+	return s
+}
+
+func withBatch(shape []int) []int {
+	out := append([]int{-1}, shape...)
+	for i, d := range out {
+		if d < 0 {
+			out[i] = -1
+		}
+	}
+	return out
+}
+
+// WriteTable prints the summary as an aligned table with totals.
+func (s *Summary) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, in := range s.Inputs {
+		fmt.Fprintf(tw, "input\t%s\t%s\t%s\n", in.Name, shapeString(in.Shape), layoutString(in.Layout))
+	}
+	for _, o := range s.Outputs {
+		fmt.Fprintf(tw, "output\t%s\t%s\t%s\n", o.Name, shapeString(o.Shape), layoutString(o.Layout))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERTEX\tTYPE\tINPUTS\tOUTPUT SHAPE\tPARAMS\tFROZEN")
+	for _, v := range s.Vertices {
+		frozen := ""
+		if v.Frozen {
+			frozen = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, v.Type, strings.Join(v.Inputs, ","), shapeString(v.OutputShape), v.Params, frozen)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nparameters: %d total, %d trainable, %d frozen or fixed\n",
+		s.ParamsTotal, s.ParamsTrainable, s.ParamsTotal-s.ParamsTrainable)
+	return err
+}
+
+func shapeString(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		if d < 0 {
+			parts[i] = "?"
+		} else {
+			parts[i] = strconv.Itoa(d)
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+func layoutString(l string) string {
+	if l == "" {
+		return ""
+	}
+	return "layout " + l
+}

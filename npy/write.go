@@ -1,0 +1,74 @@
+package npy
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Write encodes a little-endian float32 C-order array.
+func Write(w io.Writer, shape []int, data []float32) error {
+	if n, ok := elements(shape); !ok || n != int64(len(data)) {
+		return fmt.Errorf("npy: %d values for shape %v", len(data), shape)
+	}
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	tuple := "(" + strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	tuple += ")"
+	dict := "{'descr': '<f4', 'fortran_order': False, 'shape': " + tuple + ", }"
+	// pad with spaces and end with '\n' so the data starts 64-byte aligned
+	total := len(Magic) + 4 + len(dict) + 1
+	if pad := (64 - total%64) % 64; pad > 0 {
+		dict += strings.Repeat(" ", pad)
+	}
+	dict += "\n"
+	bw := bufio.NewWriterSize(w, 1<<16)
+	bw.WriteString(Magic)
+	if len(dict) > math.MaxUint16 {
+		return fmt.Errorf("npy: shape %v needs a header too long for version 1.0", shape)
+	}
+	bw.Write([]byte{1, 0})
+	binary.Write(bw, binary.LittleEndian, uint16(len(dict)))
+	bw.WriteString(dict)
+	var b [4]byte
+	for _, v := range data {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+		bw.Write(b[:])
+	}
+	return bw.Flush()
+}
+
+// WriteFile writes an array atomically (temporary file, then rename).
+func WriteFile(path string, shape []int, data []float32) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = Write(f, shape, data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

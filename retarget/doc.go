@@ -1,0 +1,46 @@
+// Package retarget changes the topology of a trained ir.Graph without
+// retraining what it keeps: the transfer-learning builder (after DL4J's
+// TransferLearning.GraphBuilder and FineTuneConfiguration), the featurize
+// helper (after TransferLearningHelper) and YAML plans.
+//
+// A Builder records edits; Build applies them to a deep copy of the source
+// graph in a canonical order, so the order the edits were given in does not
+// matter:
+//
+//  1. FineTune (the last call wins for each field it sets)
+//  2. RemoveOutputs, then Remove, by target name
+//  3. ReplaceNIn, ReplaceNOut and Widen of vertices of the source graph, in
+//     topological order of their targets
+//  4. Add and Insert, each after the vertices it reads from
+//  5. SetInputs, then SetOutputs
+//  6. ReplaceNIn, ReplaceNOut and Widen of vertices added (or re-added
+//     after a Remove with keepConnections) in step 4
+//  7. FreezeThrough, then Unfreeze (so Unfreeze wins where both reach)
+//
+// Random initialisation draws from a generator seeded by the builder's seed
+// and the vertex and parameter name, never from a shared stream, so results
+// do not depend on the order of edits either.
+//
+// Updater state (ir.Vertex.State, e.g. Adam moments) of parameters an edit
+// does not touch is kept, so a resumed fit continues where it stopped; state
+// of a re-initialised or resized parameter is dropped, and all state of a
+// vertex whose effective updater kind changes is dropped.
+//
+// Resizing (ReplaceNOut, ReplaceNIn, Widen) follows the resized feature axis
+// through shape-only vertices (Dropout, Activation, pooling, Flatten,
+// Reshape and Permute where the axis survives, LastTimeStep, RepeatVector),
+// through normalisation (BatchNorm, LayerNorm, PReLU parameters are resized)
+// and through merges: a Concat on the axis shifts the other inputs' slices,
+// an element-wise Merge resizes the vertices producing its other inputs the
+// same way, so the merge stays aligned. It stops at the next vertices that
+// consume the axis with weights (Dense, Output, Conv, recurrent layers),
+// whose input weights are resized.
+//
+// Insert with the identity init gives a vertex that computes the identity
+// (Dense: square identity matrix, zero bias; Conv: Dirac kernel, needs an
+// output of the same size; BatchNorm: gamma 1, beta 0, mean 0, var 1-eps).
+// The network's outputs are unchanged only when the inserted layer's
+// activation is the identity, or relu placed after a vertex whose output is
+// already non-negative (a relu, relu6 or sigmoid activation); other cases are
+// allowed and listed in Builder.Notes.
+package retarget

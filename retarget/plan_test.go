@@ -1,0 +1,185 @@
+package retarget
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/retarget-dev/retarget/exporters/native"
+	"github.com/retarget-dev/retarget/ir"
+	"github.com/retarget-dev/retarget/npy"
+)
+
+func nativeEnv() PlanEnv {
+	return PlanEnv{
+		Load: func(model, _ string) (*ir.Graph, error) { return native.Load(model) },
+		Save: func(path string, g *ir.Graph, _ bool) error { return native.Save(path, g) },
+	}
+}
+
+func TestExamplePlanParses(t *testing.T) {
+	p, err := LoadPlan("../testdata/plans/example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Edits) != 6 || p.FineTune.Updater != ir.UpdAdam || !p.Train.Featurize || p.Outputs[0] != "out/retargeted.rtm" {
+		t.Fatalf("%+v", p)
+	}
+}
+
+func TestPlanParseErrorsHaveLines(t *testing.T) {
+	src := `source:
+  model: m.rtm
+  colour: blue
+fine_tune:
+  updater: adam
+  learning_rat: 0.1
+edits:
+  - freeze_through: conv2
+  - replace_nout: {vertex: out, n: three}
+  - widen: {vertex: d1, extra: 2, mode: sideways}
+  - explode: d1
+  - add:
+      name: x2
+      inputs: [d2]
+      layer: {kind: Dense, unitz: 3}
+outputs: [o.rtm]
+`
+	_, err := ParsePlan([]byte(src), "p.yaml")
+	var pe *PlanError
+	if !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	want := map[int]string{3: "colour", 6: "learning_rat", 9: "three", 10: "sideways", 11: "explode", 15: "unitz"}
+	for _, p := range pe.Problems {
+		if w, ok := want[p.Line]; ok && strings.Contains(p.Error(), w) {
+			delete(want, p.Line)
+		}
+	}
+	if len(want) > 0 {
+		t.Fatalf("missing %v in\n%v", want, err)
+	}
+	if !strings.Contains(err.Error(), "p.yaml:3:") {
+		t.Fatal(err)
+	}
+}
+
+func writePlanFixture(t *testing.T, dir string) {
+	src := mlp(t)
+	src.Train = &ir.TrainConfig{Updater: ir.UpdSGD, LearningRate: 0.1}
+	if err := native.Save(filepath.Join(dir, "base.rtm"), src); err != nil {
+		t.Fatal(err)
+	}
+	// a 3-class task: the class is the sign pattern of two features
+	n := 300
+	x := randTensor(5, n, 8)
+	y := ir.NewTensor(n)
+	for i := 0; i < n; i++ {
+		c := 0
+		if x.Data[i*8] > 0.3 {
+			c = 1
+		} else if x.Data[i*8+1] > 0 {
+			c = 2
+		}
+		y.Data[i] = float32(c)
+	}
+	for name, a := range map[string]*ir.Tensor{"x.npy": x, "y.npy": y} {
+		if err := npy.WriteFile(filepath.Join(dir, name), a.Shape, a.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPlanRunEndToEnd(t *testing.T) {
+	for _, featurize := range []bool{true, false} {
+		t.Run(fmt.Sprint("featurize=", featurize), func(t *testing.T) { planRun(t, featurize) })
+	}
+}
+
+func planRun(t *testing.T, featurize bool) {
+	dir := t.TempDir()
+	writePlanFixture(t, dir)
+	plan := `source: {model: base.rtm}
+seed: 3
+fine_tune: {updater: adam, learning_rate: 0.01}
+edits:
+  - replace_nout: {vertex: out, n: 3}
+  - freeze_through: d1
+  - widen: {vertex: d2, extra: 4, mode: preserve}
+train:
+  data: {kind: npy, features: x.npy, labels: y.npy, validation_features: x.npy, validation_labels: y.npy}
+  epochs: 30
+  batch_size: 32
+  featurize: %v
+outputs: [out/new.rtm, out/copy.rtm]
+`
+	plan = fmt.Sprintf(plan, featurize)
+	path := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(path, []byte(plan), 0o644)
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	p, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Check(nativeEnv()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Run(nativeEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Written) != 2 || !(res.ValAccuracy > 0.8) {
+		t.Fatalf("written %v, accuracy %v", res.Written, res.ValAccuracy)
+	}
+	g, err := native.Load(filepath.Join(dir, "out/new.rtm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Vertex("d1").Frozen || g.Vertex("d2").Frozen || g.Vertex("out").Layer.(*ir.Output).Units != 3 {
+		t.Fatal("frozen flags or class count lost on save")
+	}
+	base, _ := native.Load(filepath.Join(dir, "base.rtm"))
+	if !base.Vertex("d1").Params["W"].Equal(g.Vertex("d1").Params["W"]) {
+		t.Fatal("frozen d1 moved")
+	}
+}
+
+func TestPlanCheckReportsBuildProblemsWithLines(t *testing.T) {
+	dir := t.TempDir()
+	writePlanFixture(t, dir)
+	plan := `source:
+  model: base.rtm
+edits:
+  - freeze_through: d1
+  - replace_nout: {vertex: nope, n: 3}
+  - widen: {vertex: out, extra: 2}
+train:
+  data:
+    features: missing.npy
+    labels: y.npy
+outputs: [base.rtm]
+`
+	path := filepath.Join(dir, "plan.yaml")
+	os.WriteFile(path, []byte(plan), 0o644)
+	p, err := LoadPlan(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Check(nativeEnv())
+	var pe *PlanError
+	if !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	lines := map[int]bool{}
+	for _, pr := range pe.Problems {
+		lines[pr.Line] = true
+	}
+	for _, l := range []int{5, 6, 9, 11} {
+		if !lines[l] {
+			t.Errorf("no problem on line %d:\n%v", l, err)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package retarget
+
+import "github.com/retarget-dev/retarget/ir"
+
+// partialShapes infers the shape of every vertex whose inputs can be
+// inferred, skipping the rest; edits use it while the graph is incomplete.
+func partialShapes(g *ir.Graph) map[string][]int {
+	shapes := map[string][]int{}
+	for _, in := range g.Inputs {
+		shapes[in.Name] = in.Shape
+	}
+	done := map[string]bool{}
+	for progress := true; progress; {
+		progress = false
+		for _, v := range g.Vertices {
+			if done[v.Name] || v.Layer == nil {
+				continue
+			}
+			ready := true
+			for _, in := range v.Inputs {
+				if _, ok := shapes[in]; !ok {
+					ready = false
+					break
+				}
+			}
+			if !ready {
+				continue
+			}
+			done[v.Name] = true
+			progress = true
+			if s, err := v.Layer.OutputShape(v.InputShapes(shapes)); err == nil {
+				shapes[v.Name] = s
+			}
+		}
+	}
+	return shapes
+}
+
+// paramsFit reports whether v's parameters match its layer for the shapes.
+func paramsFit(v *ir.Vertex, shapes map[string][]int) bool {
+	for _, in := range v.Inputs {
+		if shapes[in] == nil {
+			return true // nothing to compare with; validation reports it
+		}
+	}
+	specs := v.Layer.Params(v.InputShapes(shapes))
+	if len(specs) != len(v.Params) {
+		return false
+	}
+	for _, s := range specs {
+		t := v.Params[s.Name]
+		if t == nil || !ir.SameShape(t.Shape, s.Shape) {
+			return false
+		}
+	}
+	return true
+}
+
+// reconcile re-initialises every vertex whose parameters no longer fit its
+// inputs after a structural edit, and notes it.
+func (st *state) reconcile(why string) error {
+	for {
+		shapes := partialShapes(st.g)
+		changed := false
+		for _, v := range st.g.Vertices {
+			if v.Layer == nil || paramsFit(v, shapes) {
+				continue
+			}
+			if _, ok := shapes[v.Name]; !ok {
+				continue
+			}
+			if err := st.initVertex(v, shapes, ""); err != nil {
+				return &ir.VertexError{Vertex: v.Name, Err: err}
+			}
+			for k := range v.Params {
+				if !hasSpec(v, shapes, k) {
+					delete(v.Params, k)
+				}
+			}
+			st.touch(v.Name, "*")
+			st.note("%s: %q re-initialised because its input size changed", why, v.Name)
+			changed = true
+		}
+		if !changed {
+			return nil
+		}
+	}
+}
+
+func hasSpec(v *ir.Vertex, shapes map[string][]int, name string) bool {
+	for _, s := range v.Layer.Params(v.InputShapes(shapes)) {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
