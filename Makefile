@@ -1,0 +1,33 @@
+# retarget: build, test and fixture targets. `make test` is what CI runs.
+GO ?= go
+FUZZTIME ?= 20s
+
+.PHONY: build test vet fuzz-short fixtures clean
+
+build:
+	$(GO) build -o bin/retarget ./cmd/retarget
+
+test:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+
+# A short run of every fuzz target (one target per `go test -fuzz` call).
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./exporters/native
+	$(GO) test -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(FUZZTIME) ./exporters/native
+	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./npy
+
+# Regenerates the test fixtures with the reference implementations. The
+# scripts need Debian's python3-numpy, python3-h5py, python3-torch and
+# python3-onnx (and node with onnxruntime-node from testdata/gen/package.json
+# for one ONNX fixture). The fixtures are committed: `make test` needs none
+# of this.
+fixtures:
+	@set -e; for f in testdata/gen/*_fixture.py testdata/gen/*_fixtures.py; do \
+		echo "python3 $$f"; python3 "$$f"; \
+	done
+
+clean:
+	rm -rf bin

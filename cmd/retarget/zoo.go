@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/retarget-dev/retarget/zoo"
+	"github.com/spf13/cobra"
+)
+
+func newZooCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "zoo",
+		Short: "List model architectures and download their published pretrained weights",
+	}
+	c.AddCommand(newZooListCmd(), newZooPullCmd())
+	return c
+}
+
+// zooEntry is one model in `zoo list --json`.
+type zooEntry struct {
+	*zoo.Model
+	Cached map[string]string `json:"cached,omitempty"` // weights name -> path
+}
+
+func newZooListCmd() *cobra.Command {
+	var asJSON bool
+	var cacheDir string
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the zoo's models and their pretrained weight files",
+		Long: `Lists every model the zoo builds, its default input and class count, and
+the pretrained weight files Keras publishes for it (URL and checksum, with
+the checksum's algorithm: Keras publishes MD5 for VGG and ResNet and none
+for MobileNetV2), marking those already in the cache.`,
+		Args: exactArgs(0),
+		RunE: func(c *cobra.Command, args []string) error {
+			cache, err := zoo.NewCache(cacheDir)
+			if err != nil {
+				return err
+			}
+			var entries []zooEntry
+			for _, m := range zoo.Models() {
+				e := zooEntry{Model: m}
+				for _, w := range m.Weights {
+					if p, ok := cache.Cached(w); ok {
+						if e.Cached == nil {
+							e.Cached = map[string]string{}
+						}
+						e.Cached[w.Name] = p
+					}
+				}
+				entries = append(entries, e)
+			}
+			if asJSON {
+				enc := json.NewEncoder(c.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(entries)
+			}
+			tw := tabwriter.NewWriter(c.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "MODEL\tINPUT\tCLASSES\tWEIGHTS\tDESCRIPTION")
+			for _, e := range entries {
+				var ws []string
+				for _, w := range e.Weights {
+					s := w.Name
+					if _, ok := e.Cached[w.Name]; ok {
+						s += " (cached)"
+					}
+					ws = append(ws, s)
+				}
+				if len(ws) == 0 {
+					ws = []string{"-"}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", e.Name, dims(e.Input), e.Classes, strings.Join(ws, ", "), e.Description)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.OutOrStdout(), "\ncache: %s\n", cache.Dir)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the list as JSON")
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "cache folder (default $RETARGET_CACHE, else $XDG_CACHE_HOME/retarget)")
+	return c
+}
+
+func dims(s []int) string {
+	var p []string
+	for _, d := range s {
+		if d < 0 {
+			p = append(p, "?")
+		} else {
+			p = append(p, fmt.Sprint(d))
+		}
+	}
+	return strings.Join(p, "x")
+}
+
+func newZooPullCmd() *cobra.Command {
+	var weights, file, cacheDir string
+	c := &cobra.Command{
+		Use:   "pull NAME",
+		Short: "Download a model's pretrained weights into the cache",
+		Long: `Downloads the weight file into the cache folder ($RETARGET_CACHE, else
+$XDG_CACHE_HOME/retarget; --cache-dir overrides), showing progress,
+resuming a broken download (also on the next run), and checking the
+published checksum: a mismatch deletes the download and says so.
+
+--file registers a copy you already have instead (machines without
+network access): it is checked the same way and copied into the cache.
+
+Prints the cached file's path.`,
+		Args: exactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			m, err := zoo.Lookup(args[0])
+			if err != nil {
+				return err
+			}
+			w, err := m.WeightsNamed(weights)
+			if err != nil {
+				return err
+			}
+			cache, err := zoo.NewCache(cacheDir)
+			if err != nil {
+				return err
+			}
+			var path string
+			if file != "" {
+				path, err = cache.Register(w, file)
+			} else {
+				if p, ok := cache.Cached(w); ok {
+					fmt.Fprintln(c.OutOrStdout(), p)
+					return nil
+				}
+				cache.Progress = progressOut(c.ErrOrStderr())
+				fmt.Fprintf(c.ErrOrStderr(), "downloading %s\n", w.URL)
+				path, err = cache.Pull(context.Background(), w)
+			}
+			if err != nil {
+				return err
+			}
+			if w.Hash == "" {
+				if _, err := os.Stat(path + ".sha256"); err == nil {
+					fmt.Fprintf(c.ErrOrStderr(), "note: no checksum is published for %s; its SHA-256 is recorded in %s.sha256\n", w.File, path)
+				}
+			}
+			fmt.Fprintln(c.OutOrStdout(), path)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&weights, "weights", "imagenet", "which weights: imagenet (with the classifier) or imagenet-notop")
+	c.Flags().StringVar(&file, "file", "", "register this local copy instead of downloading")
+	c.Flags().StringVar(&cacheDir, "cache-dir", "", "cache folder (default $RETARGET_CACHE, else $XDG_CACHE_HOME/retarget)")
+	return c
+}

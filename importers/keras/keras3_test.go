@@ -1,0 +1,112 @@
+package keras
+
+import (
+	"archive/zip"
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Keras 3 archives written by testdata/gen/keras3_fixture.py, with the
+// outputs numpy computed for them.
+const k3Dir = "../../testdata/keras"
+
+func TestKeras3Archives(t *testing.T) {
+	for _, name := range []string{"k3_mlp", "k3_cnn", "k3_lstm"} {
+		t.Run(name, func(t *testing.T) {
+			g, err := Import(filepath.Join(k3Dir, name+".keras"), Options{Strict: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Meta["keras_version"] != "3.3.3" {
+				t.Errorf("keras_version %q", g.Meta["keras_version"])
+			}
+			checkParity(t, g, readIOFixture(t, filepath.Join(k3Dir, name+"_io.h5")))
+		})
+		t.Run(name+"/json+weights.h5", func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, weights := unzipEntry(t, filepath.Join(k3Dir, name+".keras"), "config.json"),
+				unzipEntry(t, filepath.Join(k3Dir, name+".keras"), "model.weights.h5")
+			cp, wp := filepath.Join(dir, "config.json"), filepath.Join(dir, name+".weights.h5")
+			os.WriteFile(cp, cfg, 0o644)
+			os.WriteFile(wp, weights, 0o644)
+			g, err := Import(cp, Options{Weights: wp, Strict: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkParity(t, g, readIOFixture(t, filepath.Join(k3Dir, name+"_io.h5")))
+		})
+	}
+}
+
+func TestKeras3Loss(t *testing.T) {
+	g, err := Import(filepath.Join(k3Dir, "k3_mlp.keras"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := g.Vertex("dense_1")
+	if v == nil || v.Layer.Kind() != "Output" {
+		t.Fatalf("dense_1 should be the Output vertex, got %+v", v)
+	}
+	if g.Train == nil || g.Train.LearningRate != 0.01 {
+		t.Errorf("optimizer not imported: %+v", g.Train)
+	}
+}
+
+func unzipEntry(t *testing.T, path, entry string) []byte {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name == entry {
+			rc, _ := f.Open()
+			defer rc.Close()
+			b, _ := io.ReadAll(rc)
+			return b
+		}
+	}
+	t.Fatalf("%s has no %s", path, entry)
+	return nil
+}
+
+// TestKerasArchiveRefusesEscapingEntries: a zip entry such as ../x must
+// make the import fail, not be read.
+func TestKerasArchiveRefusesEscapingEntries(t *testing.T) {
+	for _, bad := range []string{"../evil.txt", "/abs/path", "a/../../b", `dir\..\x`} {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, n := range []string{"config.json", bad} {
+			w, _ := zw.Create(n)
+			w.Write([]byte(`{"class_name":"Sequential","config":{"layers":[]}}`))
+		}
+		zw.Close()
+		p := filepath.Join(t.TempDir(), "m.keras")
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		_, err := Import(p, Options{})
+		if err == nil || !strings.Contains(err.Error(), "archive") {
+			t.Errorf("entry %q: want an archive error, got %v", bad, err)
+		}
+	}
+}
+
+func unzipEntryBytes(data []byte, entry string) []byte {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	for _, f := range zr.File {
+		if f.Name == entry {
+			rc, _ := f.Open()
+			defer rc.Close()
+			b, _ := io.ReadAll(rc)
+			return b
+		}
+	}
+	return nil
+}

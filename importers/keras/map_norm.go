@@ -1,0 +1,149 @@
+package keras
+
+import (
+	"github.com/retarget-dev/retarget/ir"
+)
+
+func init() {
+	register(mapBatchNorm, "BatchNormalization")
+	register(mapLayerNorm, "LayerNormalization")
+}
+
+func mapBatchNorm(c *call) (tensor, error) {
+	t, err := c.one()
+	if err != nil {
+		return tensor{}, err
+	}
+	cf := c.l.Cfg
+	if mode, _ := cf.integer(0, "mode"); mode != 0 {
+		return tensor{}, c.errf("Keras 1 batch normalization mode %d is not supported (only mode 0)", mode)
+	}
+	if t, err = c.plainIfFlat(t); err != nil {
+		return tensor{}, err
+	}
+	axis, err := cf.integer(-1, "axis")
+	if err != nil {
+		return tensor{}, c.errf("axis: %v (a single axis is supported)", err)
+	}
+	ax, err := irAxis(t, axis)
+	if err != nil {
+		return tensor{}, c.errf("%v", err)
+	}
+	eps, err := cf.num(1e-3, "epsilon")
+	if err != nil {
+		return tensor{}, c.errf("%v", err)
+	}
+	mom, err := cf.num(0.99, "momentum")
+	if err != nil {
+		return tensor{}, c.errf("%v", err)
+	}
+	scale := cf.boolean(true, "scale")
+	center := cf.boolean(true, "center")
+	l := &ir.BatchNorm{Epsilon: float32(eps), Momentum: float32(mom), Axis: ax, NoScale: !scale, NoCenter: !center}
+	var params map[string]*ir.Tensor
+	if c.hasWeights() {
+		ch := t.shape[ax]
+		params = map[string]*ir.Tensor{}
+		pos := 0
+		get := func(pname string, names ...string) error {
+			w, err := c.weight(pos, "", names...)
+			if err != nil {
+				return err
+			}
+			pos++
+			if err := c.expect(w, ch); err != nil {
+				return err
+			}
+			params[pname] = tensorOf(w)
+			return nil
+		}
+		if scale {
+			if err := get("gamma", "gamma"); err != nil {
+				return tensor{}, err
+			}
+		} else {
+			params["gamma"] = filled(1, ch)
+		}
+		if center {
+			if err := get("beta", "beta"); err != nil {
+				return tensor{}, err
+			}
+		} else {
+			params["beta"] = filled(0, ch)
+		}
+		if err := get("mean", "moving_mean", "running_mean"); err != nil {
+			return tensor{}, err
+		}
+		// Keras 1 calls the running variance running_std
+		if err := get("var", "moving_variance", "running_std"); err != nil {
+			return tensor{}, err
+		}
+	}
+	out, err := c.add(l, params, t)
+	return keepForm(out, t), err
+}
+
+func mapLayerNorm(c *call) (tensor, error) {
+	t, err := c.one()
+	if err != nil {
+		return tensor{}, err
+	}
+	if t, err = c.plain(t); err != nil {
+		return tensor{}, err
+	}
+	cf := c.l.Cfg
+	if cf.boolean(false, "rms_scaling") {
+		return tensor{}, c.errf("rms_scaling is not supported")
+	}
+	axes, err := cf.ints(0, []int{-1}, "axis")
+	if err != nil {
+		return tensor{}, c.errf("%v", err)
+	}
+	r := len(t.shape)
+	first := r
+	seen := map[int]bool{}
+	for _, a := range axes {
+		ax, err := irAxis(t, a)
+		if err != nil {
+			return tensor{}, c.errf("%v", err)
+		}
+		seen[ax] = true
+		first = min(first, ax)
+	}
+	for i := first; i < r; i++ {
+		if !seen[i] {
+			return tensor{}, c.errf("axes %v are not the trailing axes of %v", axes, t.shape)
+		}
+	}
+	eps, err := cf.num(1e-3, "epsilon")
+	if err != nil {
+		return tensor{}, c.errf("%v", err)
+	}
+	scale := cf.boolean(true, "scale")
+	center := cf.boolean(true, "center")
+	l := &ir.LayerNorm{Epsilon: float32(eps), Axis: first - r, NoScale: !scale, NoCenter: !center}
+	var params map[string]*ir.Tensor
+	if c.hasWeights() {
+		ns := t.shape[first:]
+		params = map[string]*ir.Tensor{"gamma": filled(1, ns...), "beta": filled(0, ns...)}
+		pos := 0
+		for _, p := range []struct {
+			on   bool
+			name string
+		}{{scale, "gamma"}, {center, "beta"}} {
+			if !p.on {
+				continue
+			}
+			w, err := c.weight(pos, "", p.name)
+			if err != nil {
+				return tensor{}, err
+			}
+			pos++
+			if err := c.expect(w, ns...); err != nil {
+				return tensor{}, err
+			}
+			params[p.name] = tensorOf(w)
+		}
+	}
+	return c.add(l, params, t)
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Writes Keras 3 `.keras` archives by hand (Keras 3 itself is not
+installable here) with known weights, and the outputs numpy computes for
+fixed inputs, for the Keras importer's tests.
+
+Each archive is a zip of config.json (Keras 3 serialisation: module,
+class_name, config, registered_name; functional inbound nodes as
+{"args": [keras tensors], "kwargs": {}}), metadata.json and
+model.weights.h5 (layers/<name>/vars/<i>; an LSTM's weights under
+layers/<name>/cell/vars/<i>).  NAME_io.h5 holds inputs/<input name> and
+predictions/<output name>.
+
+Usage: python3 testdata/gen/keras3_fixture.py [outdir]   (default testdata/keras)
+"""
+import json, os, sys, zipfile, io
+import numpy as np
+import h5py
+
+rng = np.random.default_rng(1234)
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "keras")
+POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+
+
+def layer(cls, name, cfg, inbound=None, build=None):
+    c = {"name": name, "trainable": True, "dtype": POLICY}
+    c.update(cfg)
+    e = {"module": "keras.layers", "class_name": cls, "config": c, "registered_name": None}
+    if build is not None:
+        e["build_config"] = {"input_shape": build}
+    if inbound is not None:
+        e["name"] = name
+        e["inbound_nodes"] = inbound
+    return e
+
+
+def ktensor(shape, src):
+    return {"class_name": "__keras_tensor__", "config": {"shape": shape, "dtype": "float32", "keras_history": [src, 0, 0]}}
+
+
+def node(*args):
+    return [{"args": list(args), "kwargs": {}}]
+
+
+def input_layer(name, shape, functional):
+    e = {"module": "keras.layers", "class_name": "InputLayer",
+         "config": {"batch_shape": [None] + list(shape), "dtype": "float32", "sparse": False, "name": name},
+         "registered_name": None}
+    if functional:
+        e["name"] = name
+        e["inbound_nodes"] = []
+    return e
+
+
+def write(name, config, weights, inputs, outputs):
+    """weights: {h5 group path: [arrays]}"""
+    os.makedirs(OUT, exist_ok=True)
+    wbuf = io.BytesIO()
+    with h5py.File(wbuf, "w") as f:
+        f.create_group("layers")
+        for path, arrs in weights.items():
+            g = f.require_group(path).require_group("vars")
+            for i, a in enumerate(arrs):
+                g.create_dataset(str(i), data=np.asarray(a, dtype=np.float32))
+        f.create_group("optimizer").create_group("vars")
+        f.create_group("vars")
+    meta = {"keras_version": "3.3.3", "date_saved": "2024-05-01@12:00:00"}
+    with zipfile.ZipFile(os.path.join(OUT, name + ".keras"), "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("metadata.json", json.dumps(meta))
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("model.weights.h5", wbuf.getvalue())
+    with h5py.File(os.path.join(OUT, name + "_io.h5"), "w") as f:
+        for k, v in inputs.items():
+            f.create_dataset("inputs/" + k, data=v.astype(np.float32))
+        for k, v in outputs.items():
+            f.create_dataset("predictions/" + k, data=v.astype(np.float32))
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def w(*shape):
+    return rng.standard_normal(shape).astype(np.float32) * 0.5
+
+
+def mlp():
+    W1, b1, W2, b2 = w(6, 8), w(8), w(8, 3), w(3)
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {
+        "name": "sequential", "trainable": True, "dtype": POLICY, "layers": [
+            input_layer("input_layer", [6], False),
+            layer("Dense", "dense", {"units": 8, "activation": "relu", "use_bias": True}, build=[None, 6]),
+            layer("Dropout", "dropout", {"rate": 0.3, "seed": None, "noise_shape": None}),
+            layer("Dense", "dense_1", {"units": 3, "activation": "softmax", "use_bias": True}, build=[None, 8]),
+        ], "build_input_shape": [None, 6]}, "registered_name": None, "build_config": {"input_shape": [None, 6]},
+        "compile_config": {"optimizer": {"module": "keras.optimizers", "class_name": "Adam", "config": {"name": "adam", "learning_rate": 0.01}, "registered_name": None},
+                           "loss": "categorical_crossentropy", "metrics": None}}
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    y = softmax(np.maximum(x @ W1 + b1, 0) @ W2 + b2)
+    write("k3_mlp", cfg, {"layers/dense": [W1, b1], "layers/dense_1": [W2, b2], "layers/dropout": []},
+          {"input_layer": x}, {"dense_1": y})
+
+
+def conv2d_same(x, k, b):
+    n, h, wd, c = x.shape
+    kh, kw, _, o = k.shape
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    xp = np.pad(x, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
+    out = np.zeros((n, h, wd, o), np.float64)
+    for i in range(h):
+        for j in range(wd):
+            out[:, i, j, :] = np.tensordot(xp[:, i:i + kh, j:j + kw, :], k, axes=([1, 2, 3], [0, 1, 2]))
+    return out + b
+
+
+def cnn():
+    """Functional: two convolution branches added, max pool, batch norm,
+    flatten (channels last), softmax dense."""
+    ka, ba, kb, bb = w(3, 3, 3, 4), w(4), w(1, 1, 3, 4), w(4)
+    gamma, beta, mean, var = w(4) + 1, w(4), w(4), np.abs(w(4)) + 0.5
+    Wd, bd = w(4 * 4 * 4, 5), w(5)
+    shp = [None, 8, 8, 3]
+    layers = [
+        input_layer("image", [8, 8, 3], True),
+        layer("Conv2D", "conv_a", {"filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "same",
+                                   "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+                                   "activation": "relu", "use_bias": True}, node(ktensor(shp, "image")), shp),
+        layer("Conv2D", "conv_b", {"filters": 4, "kernel_size": [1, 1], "strides": [1, 1], "padding": "valid",
+                                   "data_format": "channels_last", "dilation_rate": [1, 1], "groups": 1,
+                                   "activation": "linear", "use_bias": True}, node(ktensor(shp, "image")), shp),
+        layer("Add", "add", {}, node([ktensor([None, 8, 8, 4], "conv_a"), ktensor([None, 8, 8, 4], "conv_b")])),
+        layer("MaxPooling2D", "pool", {"pool_size": [2, 2], "strides": [2, 2], "padding": "valid",
+                                       "data_format": "channels_last"}, node(ktensor([None, 8, 8, 4], "add"))),
+        layer("BatchNormalization", "bn", {"axis": -1, "momentum": 0.99, "epsilon": 0.001, "center": True,
+                                           "scale": True}, node(ktensor([None, 4, 4, 4], "pool"))),
+        layer("Flatten", "flatten", {"data_format": "channels_last"}, node(ktensor([None, 4, 4, 4], "bn"))),
+        layer("Dense", "probs", {"units": 5, "activation": "softmax", "use_bias": True}, node(ktensor([None, 64], "flatten"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "cnn", "trainable": True, "layers": layers,
+        "input_layers": [["image", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    x = rng.standard_normal((3, 8, 8, 3)).astype(np.float32)
+    a = np.maximum(conv2d_same(x, ka, ba), 0)
+    b = np.tensordot(x, kb[0, 0], axes=([3], [0])) + bb
+    s = a + b
+    p = s.reshape(3, 4, 2, 4, 2, 4).max(axis=(2, 4))
+    n = gamma * (p - mean) / np.sqrt(var + 0.001) + beta
+    y = softmax(n.reshape(3, -1) @ Wd + bd)
+    write("k3_cnn", cfg, {"layers/conv_a": [ka, ba], "layers/conv_b": [kb, bb], "layers/add": [], "layers/pool": [],
+                          "layers/bn": [gamma, beta, mean, var], "layers/flatten": [], "layers/probs": [Wd, bd]},
+          {"image": x}, {"probs": y})
+
+
+def lstm():
+    T, F, U = 5, 4, 6
+    K, R, B = w(F, 4 * U), w(U, 4 * U), w(4 * U)
+    Wd, bd = w(U, 2), w(2)
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {
+        "name": "seq_lstm", "trainable": True, "dtype": POLICY, "layers": [
+            input_layer("tokens", [T, F], False),
+            layer("LSTM", "lstm", {"units": U, "activation": "tanh", "recurrent_activation": "sigmoid",
+                                   "use_bias": True, "return_sequences": False, "return_state": False,
+                                   "go_backwards": False, "stateful": False, "unroll": False,
+                                   "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": None},
+                  build=[None, T, F]),
+            layer("Dense", "out", {"units": 2, "activation": "linear", "use_bias": True}, build=[None, U]),
+        ]}, "registered_name": None,
+        "compile_config": {"loss": "mean_squared_error", "optimizer": "rmsprop"}}
+    x = rng.standard_normal((3, T, F)).astype(np.float32)
+    h = np.zeros((3, U))
+    c = np.zeros((3, U))
+    for t in range(T):
+        z = x[:, t] @ K + h @ R + B
+        i, f, g, o = sigmoid(z[:, :U]), sigmoid(z[:, U:2 * U]), np.tanh(z[:, 2 * U:3 * U]), sigmoid(z[:, 3 * U:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+    y = h @ Wd + bd
+    write("k3_lstm", cfg, {"layers/lstm/cell": [K, R, B], "layers/out": [Wd, bd]}, {"tokens": x}, {"out": y})
+
+
+if __name__ == "__main__":
+    mlp()
+    cnn()
+    lstm()
+    print("wrote", sorted(os.listdir(OUT)))
