@@ -1,0 +1,262 @@
+// Package onnx writes ir graphs as ONNX models (opsets 11 to 21) with a
+// dynamic batch dimension, keeping vertex names as node names and graph
+// output names as ONNX output names.
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/retarget-dev/retarget/internal/onnxpb"
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// Options tune an export.
+type Options struct {
+	// Opset is the default-domain opset to write, 11 to 21 (0: 13).
+	Opset int
+	// ExternalDataThreshold is the serialized size above which Export
+	// writes the weights to "<model file>.data" next to the model
+	// (0: 2 GB, the protobuf limit). Tests lower it.
+	ExternalDataThreshold int64
+}
+
+const (
+	DefaultOpset = 13
+	MinOpset     = 11
+	MaxOpset     = 21
+	twoGB        = int64(2) << 30
+)
+
+// Error is a graph the exporter cannot write.
+type Error struct {
+	Vertex string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Vertex == "" {
+		return fmt.Sprintf("onnx export: %v", e.Err)
+	}
+	return fmt.Sprintf("onnx export: vertex %q: %v", e.Vertex, e.Err)
+}
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExportError lists every vertex the exporter cannot write.
+type ExportError struct{ Problems []error }
+
+func (e *ExportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "onnx export: %d problem(s):", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+func (e *ExportError) Unwrap() []error { return e.Problems }
+
+// ToModel converts a graph to an ONNX model; the graph is not modified.
+func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
+	opset := opts.Opset
+	if opset == 0 {
+		opset = DefaultOpset
+	}
+	if opset < MinOpset || opset > MaxOpset {
+		return nil, &Error{Err: fmt.Errorf("opset %d; supported: %d to %d", opset, MinOpset, MaxOpset)}
+	}
+	if err := g.Validate(); err != nil {
+		return nil, &Error{Err: err}
+	}
+	order, err := g.TopoOrder()
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	shapes, err := g.Shapes()
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
+	b := &builder{opset: opset, gp: &onnxpb.GraphProto{Name: proto.String(graphName(g))},
+		used: map[string]bool{}, value: map[string]string{}, shapes: shapes, nodeNames: map[string]bool{}}
+	for _, v := range g.Vertices {
+		b.nodeNames[v.Name] = true
+	}
+	for _, in := range g.Inputs {
+		b.used[in.Name] = true
+		b.value[in.Name] = in.Name
+		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, in.Shape, 1))
+	}
+	// Graph outputs keep their names: reserve them for their vertices.
+	outFor := map[string]string{}
+	for _, o := range g.Outputs {
+		if _, dup := outFor[o.Vertex]; !dup && g.Input(o.Vertex) == nil {
+			outFor[o.Vertex] = o.Name
+			b.used[o.Name] = true
+		}
+	}
+	for _, v := range g.Vertices {
+		if _, ok := outFor[v.Name]; !ok {
+			b.used[v.Name] = true
+		}
+	}
+	var probs []error
+	for _, v := range order {
+		out, ok := outFor[v.Name]
+		if !ok {
+			out = v.Name
+		}
+		ins := make([]string, len(v.Inputs))
+		for k, n := range v.Inputs {
+			ins[k] = b.value[n]
+		}
+		b.v = v
+		if err := b.emit(v, ins, v.InputShapes(shapes), shapes[v.Name], out); err != nil {
+			probs = append(probs, &Error{Vertex: v.Name, Err: err})
+		}
+		b.value[v.Name] = out
+	}
+	if len(probs) > 0 {
+		return nil, &ExportError{Problems: probs}
+	}
+	for _, o := range g.Outputs {
+		src := b.value[o.Vertex]
+		if src != o.Name {
+			name := o.Name
+			for k := 1; b.nodeNames[name]; k++ {
+				name = fmt.Sprintf("%s_%d", o.Name, k)
+			}
+			b.nodeNames[name] = true
+			b.add("Identity", name, []string{src}, []string{o.Name})
+		}
+		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shapes[o.Vertex], 1))
+	}
+	m := &onnxpb.ModelProto{
+		IrVersion:       proto.Int64(irVersionFor(opset)),
+		OpsetImport:     []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(int64(opset))}},
+		ProducerName:    proto.String("retarget"),
+		ProducerVersion: proto.String("1"),
+		Graph:           b.gp,
+	}
+	m.MetadataProps = metadata(g)
+	return m, nil
+}
+
+func graphName(g *ir.Graph) string {
+	if g.Name != "" {
+		return g.Name
+	}
+	return "retarget"
+}
+
+// irVersionFor is the IR version released with an opset.
+func irVersionFor(opset int) int64 {
+	switch {
+	case opset <= 12:
+		return 7
+	case opset <= 15:
+		return 8
+	case opset <= 18:
+		return 8
+	case opset <= 20:
+		return 9
+	}
+	return 10
+}
+
+func metadata(g *ir.Graph) []*onnxpb.StringStringEntryProto {
+	kv := map[string]string{}
+	var frozen []string
+	for _, v := range g.Vertices {
+		if v.Frozen {
+			frozen = append(frozen, v.Name)
+		}
+	}
+	if len(frozen) > 0 {
+		kv["retarget.frozen"] = strings.Join(frozen, ",")
+	}
+	if f := g.Meta["source_format"]; f != "" {
+		kv["retarget.source_format"] = f
+	}
+	for k, v := range g.Meta {
+		if k != "source_format" {
+			kv["retarget.meta."+k] = v
+		}
+	}
+	var keys []string
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []*onnxpb.StringStringEntryProto
+	for _, k := range keys {
+		out = append(out, &onnxpb.StringStringEntryProto{Key: proto.String(k), Value: proto.String(kv[k])})
+	}
+	return out
+}
+
+// valueInfo declares a float tensor [N, shape...] with a symbolic batch.
+func valueInfo(name string, shape []int, _ int) *onnxpb.ValueInfoProto {
+	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}}
+	for k, d := range shape {
+		if d < 0 {
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, k+1)}})
+		} else {
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
+		}
+	}
+	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{
+		TensorType: &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(1), Shape: &onnxpb.TensorShapeProto{Dim: dims}}}}}
+}
+
+// Export writes g to path atomically; weights go to an external data file
+// next to it when the model would exceed the threshold.
+func Export(path string, g *ir.Graph, opts Options) error {
+	m, err := ToModel(g, opts)
+	if err != nil {
+		return err
+	}
+	limit := opts.ExternalDataThreshold
+	if limit <= 0 {
+		limit = twoGB - 64<<20
+	}
+	var data []byte
+	if int64(proto.Size(m)) > limit {
+		loc := filepath.Base(path) + ".data"
+		data = externalize(m, loc)
+		if err := writeAtomic(filepath.Join(filepath.Dir(path), loc), data); err != nil {
+			return err
+		}
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return &Error{Err: err}
+	}
+	return writeAtomic(path, b)
+}
+
+func writeAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return &Error{Err: err}
+	}
+	tmp := f.Name()
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(tmp)
+		return &Error{Err: fmt.Errorf("writing %s: %w", path, err)}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return &Error{Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,281 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/retarget-dev/retarget/internal/onnxpb"
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// dyn is a value computed from the graph inputs. Its data lives in IR
+// vertex v as the row-major content of shape without the batch axis, so
+// transposes that only move the batch axis and reshapes are free; mat
+// inserts an ir.Reshape when a consumer needs the exact shape.
+type dyn struct {
+	v     string
+	shape []int // ONNX shape; shape[batch] is -1, other unknown sizes -1
+	batch int
+}
+
+func (d *dyn) irShape() []int {
+	out := make([]int, 0, len(d.shape))
+	for k, s := range d.shape {
+		if k != d.batch {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func withBatch(s []int) []int { return append([]int{-1}, s...) }
+
+type converter struct {
+	file     string
+	opset    int
+	opts     Options
+	rd       *tensorReader
+	limit    int
+	g        *ir.Graph
+	consts   map[string]*cval
+	vals     map[string]*dyn
+	irShapes map[string][]int
+	taken    map[string]bool
+	uses     map[string]int
+	producer map[string]*onnxpb.NodeProto
+	nodes    []*onnxpb.NodeProto
+	skip     map[*onnxpb.NodeProto]bool
+	poisoned map[string]bool
+	frozen   map[string]bool
+	problems []error
+
+	staticBatch int64
+}
+
+type node struct {
+	*onnxpb.NodeProto
+	label string
+}
+
+func (n *node) attr(name string) *onnxpb.AttributeProto {
+	for _, a := range n.GetAttribute() {
+		if a.GetName() == name {
+			return a
+		}
+	}
+	return nil
+}
+
+func (n *node) int(name string, def int64) int64 {
+	if a := n.attr(name); a != nil {
+		return a.GetI()
+	}
+	return def
+}
+
+func (n *node) float(name string, def float32) float32 {
+	if a := n.attr(name); a != nil {
+		return a.GetF()
+	}
+	return def
+}
+
+func (n *node) ints(name string) []int64 {
+	if a := n.attr(name); a != nil {
+		return a.GetInts()
+	}
+	return nil
+}
+
+func (n *node) str(name, def string) string {
+	if a := n.attr(name); a != nil {
+		return string(a.GetS())
+	}
+	return def
+}
+
+// in returns the i-th input name, "" when absent.
+func (n *node) in(i int) string {
+	if i < len(n.GetInput()) {
+		return n.GetInput()[i]
+	}
+	return ""
+}
+
+func (n *node) out(i int) string {
+	if i < len(n.GetOutput()) {
+		return n.GetOutput()[i]
+	}
+	return ""
+}
+
+func (c *converter) isConst(name string) bool {
+	_, ok := c.consts[name]
+	return ok
+}
+
+// constIn returns input i as a constant, or an error naming it.
+func (c *converter) constIn(n *node, i int, what string) (*cval, error) {
+	name := n.in(i)
+	if name == "" {
+		return nil, fmt.Errorf("missing %s input", what)
+	}
+	v, ok := c.consts[name]
+	if !ok {
+		return nil, fmt.Errorf("%s (%q) must be a constant (an initializer or foldable subgraph)", what, name)
+	}
+	return v, nil
+}
+
+// optConst returns input i as a constant, nil when the input is absent.
+func (c *converter) optConst(n *node, i int, what string) (*cval, error) {
+	if n.in(i) == "" {
+		return nil, nil
+	}
+	return c.constIn(n, i, what)
+}
+
+func (c *converter) dynIn(n *node, i int) (*dyn, error) {
+	name := n.in(i)
+	d, ok := c.vals[name]
+	if !ok {
+		if c.isConst(name) {
+			return nil, fmt.Errorf("input %q is a constant where a computed value is expected", name)
+		}
+		return nil, fmt.Errorf("unknown input %q", name)
+	}
+	return d, nil
+}
+
+// name returns a fresh vertex name based on base.
+func (c *converter) name(base string) string {
+	if base == "" {
+		base = "v"
+	}
+	n := base
+	for k := 1; c.taken[n]; k++ {
+		n = fmt.Sprintf("%s_%d", base, k)
+	}
+	c.taken[n] = true
+	return n
+}
+
+// add appends a vertex and returns its (unique) name.
+func (c *converter) add(base string, l ir.Layer, inputs []string, params map[string]*ir.Tensor) (string, error) {
+	in := make([][]int, len(inputs))
+	for k, s := range inputs {
+		in[k] = c.irShapes[s]
+	}
+	out, err := l.OutputShape(in)
+	if err != nil {
+		return "", err
+	}
+	name := c.name(base)
+	c.g.Vertices = append(c.g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: inputs, Params: params})
+	c.irShapes[name] = out
+	return name, nil
+}
+
+// addOut adds a vertex whose output is node output k, batch first.
+func (c *converter) addOut(n *node, k int, base string, l ir.Layer, inputs []string, params map[string]*ir.Tensor) error {
+	v, err := c.add(base, l, inputs, params)
+	if err != nil {
+		return err
+	}
+	c.vals[n.out(k)] = &dyn{v: v, shape: withBatch(c.irShapes[v]), batch: 0}
+	return nil
+}
+
+// mat returns a vertex holding d with exactly d's IR shape.
+func (c *converter) mat(d *dyn) (string, error) {
+	want := d.irShape()
+	if ir.SameShape(c.irShapes[d.v], want) {
+		return d.v, nil
+	}
+	unknown := 0
+	for _, s := range want {
+		if s < 0 {
+			unknown++
+		}
+	}
+	if unknown > 1 {
+		return "", fmt.Errorf("cannot reshape %v to %v with %d unknown sizes", c.irShapes[d.v], want, unknown)
+	}
+	v, err := c.add(d.v+"/reshape", &ir.Reshape{Shape: want}, []string{d.v}, nil)
+	if err != nil {
+		return "", err
+	}
+	d.v = v
+	return v, nil
+}
+
+// batchFirst returns the vertex of an input that must have the batch first.
+func (c *converter) batchFirst(n *node, i int) (*dyn, string, error) {
+	d, err := c.dynIn(n, i)
+	if err != nil {
+		return nil, "", err
+	}
+	if d.batch != 0 {
+		return nil, "", fmt.Errorf("input %q has the batch on axis %d; %s needs it on axis 0", n.in(i), d.batch, n.GetOpType())
+	}
+	v, err := c.mat(d)
+	return d, v, err
+}
+
+// irAxis maps an ONNX axis of d to an IR axis, refusing the batch axis.
+func (c *converter) irAxis(d *dyn, a int64, what string) (int, error) {
+	r := int64(len(d.shape))
+	if a < 0 {
+		a += r
+	}
+	if a < 0 || a >= r {
+		return 0, fmt.Errorf("%s axis %d out of range for rank %d", what, a, r)
+	}
+	if int(a) == d.batch {
+		return 0, &BatchAxisError{What: what}
+	}
+	if int(a) > d.batch {
+		return int(a) - 1, nil
+	}
+	return int(a), nil
+}
+
+func (c *converter) convert(n *node) error {
+	for _, in := range n.GetInput() {
+		if in != "" && c.poisoned[in] {
+			for _, o := range n.GetOutput() {
+				c.poisoned[o] = true
+			}
+			return nil
+		}
+	}
+	op := n.GetOpType()
+	allConst := true
+	for _, in := range n.GetInput() {
+		if in != "" && !c.isConst(in) {
+			if _, ok := c.vals[in]; !ok {
+				return fmt.Errorf("input %q is not produced by any earlier node (nodes must be topologically sorted)", in)
+			}
+			allConst = false
+		}
+	}
+	if op == "Shape" {
+		return c.shapeOf(n)
+	}
+	if (allConst || op == "Constant") && foldable[op] {
+		return c.fold(n)
+	}
+	h := handlers[op]
+	if h == nil {
+		return fmt.Errorf("%s needs constant inputs here", op)
+	}
+	return h(c, n)
+}
+
+type handler func(c *converter, n *node) error
+
+var handlers = map[string]handler{}
+
+func tensorOf(shape []int, f []float32) *ir.Tensor { return ir.FromData(f, shape...) }
+
+var errNotConst = errors.New("not constant")

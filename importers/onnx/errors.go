@@ -1,0 +1,104 @@
+package onnx
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// FormatError means the file is not a readable ONNX model.
+type FormatError struct {
+	File string
+	Err  error
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("onnx %s: not a readable ONNX model: %v (check that the file is complete and is an .onnx model)", e.File, e.Err)
+}
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// UnsupportedOp is one operator type the importer cannot map, with the nodes
+// that use it.
+type UnsupportedOp struct {
+	OpType string
+	Nodes  []string
+}
+
+// UnsupportedOpsError lists every unsupported operator type in a model.
+type UnsupportedOpsError struct {
+	File string
+	Ops  []UnsupportedOp
+}
+
+func (e *UnsupportedOpsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "onnx %s: %d unsupported operator type(s); re-export the model without them or replace them:", e.File, len(e.Ops))
+	for _, op := range e.Ops {
+		names := op.Nodes
+		more := ""
+		if len(names) > 8 {
+			names, more = names[:8], fmt.Sprintf(", ... (%d more)", len(op.Nodes)-8)
+		}
+		fmt.Fprintf(&b, "\n  - %s x%d: %s%s", op.OpType, len(op.Nodes), strings.Join(names, ", "), more)
+	}
+	return b.String()
+}
+
+func newUnsupported(file string, m map[string][]string) *UnsupportedOpsError {
+	e := &UnsupportedOpsError{File: file}
+	for op, nodes := range m {
+		e.Ops = append(e.Ops, UnsupportedOp{OpType: op, Nodes: nodes})
+	}
+	sort.Slice(e.Ops, func(i, j int) bool { return e.Ops[i].OpType < e.Ops[j].OpType })
+	return e
+}
+
+// NodeError is a problem converting one node.
+type NodeError struct {
+	File   string
+	Node   string
+	OpType string
+	Err    error
+}
+
+func (e *NodeError) Error() string {
+	return fmt.Sprintf("onnx %s: node %q (%s): %v", e.File, e.Node, e.OpType, e.Err)
+}
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// ImportError collects every node problem of one import.
+type ImportError struct {
+	File     string
+	Problems []error
+}
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "onnx %s: %d problem(s):", e.File, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+func (e *ImportError) Unwrap() []error { return e.Problems }
+
+// ExternalDataError is a bad external-data reference of an initializer.
+type ExternalDataError struct {
+	File   string
+	Tensor string
+	Err    error
+}
+
+func (e *ExternalDataError) Error() string {
+	return fmt.Sprintf("onnx %s: tensor %q: external data: %v", e.File, e.Tensor, e.Err)
+}
+func (e *ExternalDataError) Unwrap() error { return e.Err }
+
+// BatchAxisError is an operation acting on the batch axis, which the IR
+// keeps implicit.
+type BatchAxisError struct{ What string }
+
+func (e *BatchAxisError) Error() string {
+	return fmt.Sprintf("%s acts on the batch axis (axis 0); retarget graphs keep the batch implicit, so the model cannot be imported as is", e.What)
+}

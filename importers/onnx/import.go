@@ -1,0 +1,308 @@
+// Package onnx imports ONNX models (opsets 6 to 21, IR versions 3 to 10)
+// into ir graphs whose Conv, Gemm/MatMul, BatchNormalization, PRelu,
+// LSTM/GRU/RNN and embedding Gather nodes become trainable layers.
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/retarget-dev/retarget/internal/onnxpb"
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// Options tune an import.
+type Options struct {
+	// KeepDense leaves a trailing Gemm/MatMul as a Dense vertex instead of
+	// turning it into a loss-bearing Output vertex.
+	KeepDense bool
+}
+
+// Import reads an .onnx file (and any external data next to it).
+func Import(path string, opts Options) (*ir.Graph, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &FormatError{File: path, Err: err}
+	}
+	m := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, &FormatError{File: path, Err: err}
+	}
+	return importModel(m, filepath.Dir(path), path, len(b), opts)
+}
+
+// ImportModel converts a decoded model; dir is the folder external data is
+// resolved against ("" refuses external data).
+func ImportModel(m *onnxpb.ModelProto, dir string, opts Options) (*ir.Graph, error) {
+	name := "<model>"
+	if dir != "" {
+		name = filepath.Join(dir, "<model>")
+	}
+	return importModel(m, dir, name, proto.Size(m), opts)
+}
+
+// ImportBytes decodes and converts a serialized model.
+func ImportBytes(b []byte, dir string, opts Options) (*ir.Graph, error) {
+	m := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(b, m); err != nil {
+		return nil, &FormatError{File: "<bytes>", Err: err}
+	}
+	return importModel(m, dir, "<bytes>", len(b), opts)
+}
+
+const (
+	minOpset = 6
+	maxOpset = 21
+)
+
+func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options) (*ir.Graph, error) {
+	if m.GetGraph() == nil {
+		return nil, &FormatError{File: file, Err: errors.New("no graph")}
+	}
+	if v := m.GetIrVersion(); v < 3 || v > 10 {
+		return nil, &FormatError{File: file, Err: fmt.Errorf("IR version %d; supported: 3 to 10", v)}
+	}
+	opset := int64(-1)
+	for _, o := range m.GetOpsetImport() {
+		if d := o.GetDomain(); d == "" || d == "ai.onnx" {
+			opset = o.GetVersion()
+		}
+	}
+	if opset < minOpset || opset > maxOpset {
+		return nil, &FormatError{File: file, Err: fmt.Errorf("default-domain opset %d; supported: %d to %d", opset, minOpset, maxOpset)}
+	}
+	limit := 4*size + 1<<22
+	c := &converter{
+		file: file, opset: int(opset), opts: opts, limit: limit,
+		rd:     &tensorReader{file: file, dir: dir, limit: 1 << 40},
+		g:      &ir.Graph{Name: m.GetGraph().GetName(), Meta: map[string]string{"source_format": "onnx"}},
+		consts: map[string]*cval{}, vals: map[string]*dyn{}, irShapes: map[string][]int{},
+		taken: map[string]bool{}, uses: map[string]int{}, poisoned: map[string]bool{},
+		skip: map[*onnxpb.NodeProto]bool{}, producer: map[string]*onnxpb.NodeProto{},
+	}
+	if file != "<bytes>" && !strings.HasSuffix(file, "<model>") {
+		c.g.Meta["source_file"] = filepath.Base(file)
+	}
+	for _, kv := range m.GetMetadataProps() {
+		c.meta(kv.GetKey(), kv.GetValue())
+	}
+	return c.run(m.GetGraph())
+}
+
+// meta reads the metadata exporters/onnx writes.
+func (c *converter) meta(k, v string) {
+	switch k {
+	case "retarget.frozen":
+		c.frozen = map[string]bool{}
+		for _, n := range strings.Split(v, ",") {
+			if n != "" {
+				c.frozen[n] = true
+			}
+		}
+	case "retarget.source_format":
+		c.g.Meta["original_format"] = v
+	}
+}
+
+func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
+	// Every unsupported op is reported at once, before any conversion.
+	unsupported := map[string][]string{}
+	for i, n := range gp.GetNode() {
+		op := n.GetOpType()
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			op = d + ":" + op
+		} else if handlers[op] == nil && !foldable[op] && op != "Shape" {
+			op = n.GetOpType()
+		} else {
+			op = ""
+		}
+		if op != "" {
+			unsupported[op] = append(unsupported[op], nodeLabel(n, i))
+		}
+	}
+	if len(unsupported) > 0 {
+		return nil, newUnsupported(c.file, unsupported)
+	}
+	for _, t := range gp.GetInitializer() {
+		v, err := c.rd.decode(t)
+		if err != nil {
+			var ee *ExternalDataError
+			if errors.As(err, &ee) {
+				return nil, err
+			}
+			return nil, &FormatError{File: c.file, Err: err}
+		}
+		c.consts[t.GetName()] = v
+	}
+	if err := c.inputs(gp); err != nil {
+		return nil, err
+	}
+	for _, n := range gp.GetNode() {
+		for _, in := range n.GetInput() {
+			c.uses[in]++
+		}
+		for _, out := range n.GetOutput() {
+			c.producer[out] = n
+		}
+	}
+	for _, o := range gp.GetOutput() {
+		c.uses[o.GetName()]++
+	}
+	c.nodes = gp.GetNode()
+	for i, np := range gp.GetNode() {
+		if c.skip[np] {
+			continue
+		}
+		n := &node{NodeProto: np, label: nodeLabel(np, i)}
+		if err := c.convert(n); err != nil {
+			var ne *NodeError
+			if !errors.As(err, &ne) {
+				err = &NodeError{File: c.file, Node: n.label, OpType: np.GetOpType(), Err: err}
+			}
+			c.problems = append(c.problems, err)
+			for _, o := range np.GetOutput() {
+				c.poisoned[o] = true
+			}
+		}
+	}
+	if len(c.problems) == 0 {
+		c.outputs(gp)
+	}
+	if len(c.problems) > 0 {
+		return nil, &ImportError{File: c.file, Problems: c.problems}
+	}
+	c.prune()
+	if !c.opts.KeepDense {
+		c.outputLayers()
+	}
+	for _, v := range c.g.Vertices {
+		if c.frozen[v.Name] {
+			v.Frozen = true
+		}
+	}
+	if err := c.g.Validate(); err != nil {
+		return nil, &ImportError{File: c.file, Problems: ir.Problems(err)}
+	}
+	return c.g, nil
+}
+
+func nodeLabel(n *onnxpb.NodeProto, i int) string {
+	if n.GetName() != "" {
+		return n.GetName()
+	}
+	if len(n.GetOutput()) > 0 && n.GetOutput()[0] != "" {
+		return n.GetOutput()[0]
+	}
+	return fmt.Sprintf("%s_%d", n.GetOpType(), i)
+}
+
+// inputs declares the graph inputs that are not initializers.
+func (c *converter) inputs(gp *onnxpb.GraphProto) error {
+	for _, vi := range gp.GetInput() {
+		name := vi.GetName()
+		if _, isConst := c.consts[name]; isConst {
+			continue
+		}
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
+			return &FormatError{File: c.file, Err: fmt.Errorf("input %q has no tensor shape; export the model with input shapes", name)}
+		}
+		dims := tt.GetShape().GetDim()
+		if len(dims) == 0 {
+			return &FormatError{File: c.file, Err: fmt.Errorf("input %q is a scalar; inputs need a batch axis", name)}
+		}
+		shape := []int{-1}
+		for k, d := range dims {
+			v := d.GetDimValue()
+			if k == 0 {
+				if _, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {
+					c.staticBatch = v
+				}
+				continue
+			}
+			if _, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); !ok || v <= 0 {
+				v = -1
+			}
+			if v > 1<<24 {
+				return &FormatError{File: c.file, Err: fmt.Errorf("input %q dimension %d too large", name, v)}
+			}
+			shape = append(shape, int(v))
+		}
+		in := ir.Input{Name: name, Shape: append([]int{}, shape[1:]...)}
+		if len(shape) == 4 {
+			in.Layout = ir.LayoutNCHW
+		}
+		c.g.Inputs = append(c.g.Inputs, in)
+		c.taken[name] = true
+		c.irShapes[name] = in.Shape
+		c.vals[name] = &dyn{v: name, shape: shape, batch: 0}
+	}
+	if len(c.g.Inputs) == 0 {
+		return &FormatError{File: c.file, Err: errors.New("the graph has no non-constant inputs")}
+	}
+	return nil
+}
+
+// outputs registers the graph outputs under their ONNX names.
+func (c *converter) outputs(gp *onnxpb.GraphProto) {
+	for _, o := range gp.GetOutput() {
+		name := o.GetName()
+		d, ok := c.vals[name]
+		if !ok {
+			c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output",
+				Err: errors.New("graph output is a constant (or unknown); only computed outputs are supported")})
+			continue
+		}
+		if d.batch != 0 {
+			c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output",
+				Err: fmt.Errorf("graph output has its batch on axis %d; outputs need the batch first", d.batch)})
+			continue
+		}
+		v, err := c.mat(d)
+		if err != nil {
+			c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output", Err: err})
+			continue
+		}
+		go_ := ir.GraphOutput{Name: name, Vertex: v}
+		if len(d.shape) == 4 {
+			go_.Layout = ir.LayoutNCHW
+		}
+		c.g.Outputs = append(c.g.Outputs, go_)
+	}
+}
+
+// prune drops vertices no graph output depends on.
+func (c *converter) prune() {
+	live := map[string]bool{}
+	var visit func(string)
+	byName := map[string]*ir.Vertex{}
+	for _, v := range c.g.Vertices {
+		byName[v.Name] = v
+	}
+	visit = func(n string) {
+		if live[n] {
+			return
+		}
+		live[n] = true
+		if v := byName[n]; v != nil {
+			for _, in := range v.Inputs {
+				visit(in)
+			}
+		}
+	}
+	for _, o := range c.g.Outputs {
+		visit(o.Vertex)
+	}
+	var keep []*ir.Vertex
+	for _, v := range c.g.Vertices {
+		if live[v.Name] {
+			keep = append(keep, v)
+		}
+	}
+	c.g.Vertices = keep
+}

@@ -1,0 +1,429 @@
+package onnx
+
+import (
+	"fmt"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+func init() {
+	handlers["Gemm"] = (*converter).gemm
+	handlers["MatMul"] = (*converter).matmul
+	handlers["Conv"] = (*converter).conv
+	handlers["ConvTranspose"] = (*converter).convTranspose
+	handlers["BatchNormalization"] = (*converter).batchNorm
+	handlers["PRelu"] = (*converter).prelu
+	handlers["Gather"] = (*converter).gather
+}
+
+func toInts(v []int64) []int {
+	if v == nil {
+		return nil
+	}
+	out := make([]int, len(v))
+	for k, x := range v {
+		out[k] = int(x)
+	}
+	return out
+}
+
+// gemm: Y = alpha*A'*B' + beta*C with A computed and B, C constant.
+func (c *converter) gemm(n *node) error {
+	if n.int("transA", 0) != 0 {
+		return fmt.Errorf("transA=1 would transpose the batch axis; not supported")
+	}
+	_, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(c.irShapes[x]) != 1 {
+		return fmt.Errorf("Gemm needs a 2-D input, got IR shape %v", c.irShapes[x])
+	}
+	b, err := c.constIn(n, 1, "B")
+	if err != nil {
+		return err
+	}
+	if len(b.shape) != 2 {
+		return fmt.Errorf("B must be 2-D, got %v", b.shape)
+	}
+	w := floatCval(b.shape, b.floats())
+	if n.int("transB", 0) != 0 {
+		w = transposeC(w, []int{1, 0})
+	}
+	nIn, units := w.shape[0], w.shape[1]
+	if c.irShapes[x][0] != nIn {
+		return fmt.Errorf("input has %d features, B needs %d", c.irShapes[x][0], nIn)
+	}
+	alpha, beta := float64(n.float("alpha", 1)), float64(n.float("beta", 1))
+	wt := make([]float32, len(w.f))
+	for k, v := range w.f {
+		wt[k] = float32(alpha * v)
+	}
+	params := map[string]*ir.Tensor{"W": tensorOf([]int{nIn, units}, wt)}
+	cv, err := c.optConst(n, 2, "C")
+	if err != nil {
+		return err
+	}
+	l := &ir.Dense{Units: units, Activation: ir.Act(ir.ActIdentity), NoBias: cv == nil}
+	if cv != nil {
+		bias, err := biasVector(cv, units, beta)
+		if err != nil {
+			return err
+		}
+		params["b"] = tensorOf([]int{units}, bias)
+	}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+// biasVector broadcasts a bias of shape [], [1], [units] or [1, units].
+func biasVector(cv *cval, units int, scale float64) ([]float32, error) {
+	f := cv.floats()
+	out := make([]float32, units)
+	switch {
+	case len(f) == 1:
+		for k := range out {
+			out[k] = float32(scale * f[0])
+		}
+	case len(f) == units && (len(cv.shape) == 1 || len(cv.shape) == 2 && cv.shape[0] == 1):
+		for k := range out {
+			out[k] = float32(scale * f[k])
+		}
+	default:
+		return nil, fmt.Errorf("bias of shape %v does not broadcast to [%d] per sample", cv.shape, units)
+	}
+	return out, nil
+}
+
+// consumer returns the single node reading value name, or nil.
+func (c *converter) consumer(name string) *node {
+	if c.uses[name] != 1 {
+		return nil
+	}
+	for i, np := range c.nodes {
+		for _, in := range np.GetInput() {
+			if in == name {
+				return &node{NodeProto: np, label: nodeLabel(np, i)}
+			}
+		}
+	}
+	return nil
+}
+
+// matmul: x·W with constant W becomes Dense; a following Add of a
+// constant bias is fused into it.
+func (c *converter) matmul(n *node) error {
+	if c.isConst(n.in(0)) {
+		return fmt.Errorf("constant·computed products are not supported (only computed·constant)")
+	}
+	w, err := c.constIn(n, 1, "the second operand")
+	if err != nil {
+		return err
+	}
+	if len(w.shape) != 2 {
+		return fmt.Errorf("weights must be 2-D, got %v", w.shape)
+	}
+	d, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(d.shape) < 2 || c.irShapes[x][len(c.irShapes[x])-1] != w.shape[0] {
+		return fmt.Errorf("input IR shape %v does not match weights %v", c.irShapes[x], w.shape)
+	}
+	units := w.shape[1]
+	params := map[string]*ir.Tensor{"W": tensorOf(w.shape, w.float32s())}
+	l := &ir.Dense{Units: units, Activation: ir.Act(ir.ActIdentity), NoBias: true}
+	out := n.out(0)
+	if add := c.consumer(out); add != nil && add.GetOpType() == "Add" {
+		other := add.in(0)
+		if other == out {
+			other = add.in(1)
+		}
+		if bv, ok := c.consts[other]; ok && bv.size() == units && (len(bv.shape) == 1 || prod(bv.shape[:len(bv.shape)-1]) == 1) {
+			bias, err := biasVector(floatCval([]int{units}, bv.floats()), units, 1)
+			if err != nil {
+				return err
+			}
+			params["b"] = tensorOf([]int{units}, bias)
+			l.NoBias = false
+			c.skip[add.NodeProto] = true
+			v, err := c.add(n.label, l, []string{x}, params)
+			if err != nil {
+				return err
+			}
+			c.vals[add.out(0)] = &dyn{v: v, shape: withBatch(c.irShapes[v]), batch: 0}
+			return nil
+		}
+	}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+// padding converts auto_pad/pads attributes.
+func padding(n *node, rank int) (ir.Padding, []int, error) {
+	switch ap := n.str("auto_pad", "NOTSET"); ap {
+	case "NOTSET", "":
+		pads := toInts(n.ints("pads"))
+		if len(pads) == 0 {
+			return ir.PadValid, nil, nil
+		}
+		if len(pads) != 2*rank {
+			return "", nil, fmt.Errorf("pads %v for %d spatial axes", pads, rank)
+		}
+		zero := true
+		for _, p := range pads {
+			if p < 0 {
+				return "", nil, fmt.Errorf("negative pads %v", pads)
+			}
+			zero = zero && p == 0
+		}
+		if zero {
+			return ir.PadValid, nil, nil
+		}
+		return ir.PadExplicit, pads, nil
+	case "VALID":
+		return ir.PadValid, nil, nil
+	case "SAME_UPPER":
+		return ir.PadSame, nil, nil
+	case "SAME_LOWER":
+		return ir.PadSameLow, nil, nil
+	default:
+		return "", nil, fmt.Errorf("auto_pad %q", ap)
+	}
+}
+
+func (c *converter) conv(n *node) error {
+	w, err := c.constIn(n, 1, "W")
+	if err != nil {
+		return err
+	}
+	rank := len(w.shape) - 2
+	if rank != 1 && rank != 2 {
+		return fmt.Errorf("%d-D convolution; only 1-D and 2-D are supported", rank)
+	}
+	d, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(d.shape) != rank+2 {
+		return fmt.Errorf("input rank %d for a %d-D convolution", len(d.shape), rank)
+	}
+	pad, pads, err := padding(n, rank)
+	if err != nil {
+		return err
+	}
+	l := &ir.Conv{Rank: rank, Filters: w.shape[0], Kernel: append([]int{}, w.shape[2:]...),
+		Strides: toInts(n.ints("strides")), Dilations: toInts(n.ints("dilations")),
+		Groups: int(n.int("group", 1)), Padding: pad, Pads: pads, Activation: ir.Act(ir.ActIdentity)}
+	params := map[string]*ir.Tensor{"W": tensorOf(w.shape, w.float32s())}
+	b, err := c.optConst(n, 2, "B")
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		l.NoBias = true
+	} else {
+		if b.size() != l.Filters {
+			return fmt.Errorf("bias of %d values for %d filters", b.size(), l.Filters)
+		}
+		params["b"] = tensorOf([]int{l.Filters}, b.float32s())
+	}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+func (c *converter) convTranspose(n *node) error {
+	w, err := c.constIn(n, 1, "W")
+	if err != nil {
+		return err
+	}
+	if len(w.shape) != 4 {
+		return fmt.Errorf("only 2-D transposed convolution is supported, W has shape %v", w.shape)
+	}
+	if len(n.ints("output_shape")) > 0 {
+		return fmt.Errorf("output_shape is not supported; export with explicit pads")
+	}
+	_, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	pad, pads, err := padding(n, 2)
+	if err != nil {
+		return err
+	}
+	g := int(n.int("group", 1))
+	l := &ir.ConvTranspose2D{Filters: w.shape[1] * g, Kernel: append([]int{}, w.shape[2:]...),
+		Strides: toInts(n.ints("strides")), Dilations: toInts(n.ints("dilations")), Groups: g,
+		Padding: pad, Pads: pads, OutputPadding: toInts(n.ints("output_padding")), Activation: ir.Act(ir.ActIdentity)}
+	params := map[string]*ir.Tensor{"W": tensorOf(w.shape, w.float32s())}
+	b, err := c.optConst(n, 2, "B")
+	if err != nil {
+		return err
+	}
+	if b == nil {
+		l.NoBias = true
+	} else {
+		if b.size() != l.Filters {
+			return fmt.Errorf("bias of %d values for %d filters", b.size(), l.Filters)
+		}
+		params["b"] = tensorOf([]int{l.Filters}, b.float32s())
+	}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+func (c *converter) batchNorm(n *node) error {
+	for k := 1; k < len(n.GetOutput()); k++ {
+		if n.out(k) != "" && c.uses[n.out(k)] > 0 {
+			return fmt.Errorf("training outputs (running mean/var) are used; export the model in eval mode")
+		}
+	}
+	d, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(d.shape) < 2 {
+		return fmt.Errorf("BatchNormalization needs an input of rank >= 2")
+	}
+	if n.int("spatial", 1) == 0 && len(d.shape) > 2 {
+		return fmt.Errorf("spatial=0 (per-activation statistics) is not supported")
+	}
+	if n.int("training_mode", 0) != 0 {
+		return fmt.Errorf("training_mode=1; export the model in eval mode")
+	}
+	ch := d.shape[1]
+	params := map[string]*ir.Tensor{}
+	for k, name := range []string{"gamma", "beta", "mean", "var"} {
+		v, err := c.constIn(n, k+1, name)
+		if err != nil {
+			return err
+		}
+		if v.size() != ch {
+			return fmt.Errorf("%s has %d values for %d channels", name, v.size(), ch)
+		}
+		params[name] = tensorOf([]int{ch}, v.float32s())
+	}
+	l := &ir.BatchNorm{Epsilon: n.float("epsilon", 1e-5), Momentum: n.float("momentum", 0.9), Axis: 0}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+// irConstShape converts a constant operand's shape for broadcasting against
+// d without the batch axis.
+func irConstShape(d *dyn, shape []int) ([]int, error) {
+	r, k := len(d.shape), len(shape)
+	if k > r {
+		return nil, fmt.Errorf("constant of rank %d against a rank-%d value would add axes before the batch", k, r)
+	}
+	out := append([]int{}, shape...)
+	if pos := d.batch - (r - k); pos >= 0 {
+		if out[pos] != 1 {
+			return nil, &BatchAxisError{What: fmt.Sprintf("a constant of shape %v", shape)}
+		}
+		out = append(out[:pos], out[pos+1:]...)
+	}
+	if len(out) == 0 {
+		out = []int{1}
+	}
+	return out, nil
+}
+
+func (c *converter) prelu(n *node) error {
+	d, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	slope, err := c.constIn(n, 1, "slope")
+	if err != nil {
+		return err
+	}
+	ss, err := irConstShape(d, slope.shape)
+	if err != nil {
+		return err
+	}
+	in := c.irShapes[x]
+	for len(ss) < len(in) {
+		ss = append([]int{1}, ss...)
+	}
+	if len(ss) > len(in) {
+		return fmt.Errorf("slope %v for input %v", slope.shape, d.shape)
+	}
+	l := &ir.PReLU{}
+	for k := range in {
+		if ss[k] == 1 && in[k] != 1 {
+			l.SharedAxes = append(l.SharedAxes, k)
+		} else if ss[k] != in[k] {
+			return fmt.Errorf("slope %v does not broadcast to %v", slope.shape, d.shape)
+		}
+	}
+	params := map[string]*ir.Tensor{"alpha": tensorOf(l.AlphaShape(in), slope.float32s())}
+	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+// gather: a constant table indexed by computed ids is an Embedding; a
+// computed value indexed by constant ids is a Slice.
+func (c *converter) gather(n *node) error {
+	if table, ok := c.consts[n.in(0)]; ok {
+		if len(table.shape) != 2 || n.int("axis", 0) != 0 {
+			return fmt.Errorf("Gather on a constant table needs a 2-D table and axis 0 (an embedding)")
+		}
+		_, ids, err := c.batchFirst(n, 1)
+		if err != nil {
+			return err
+		}
+		l := &ir.Embedding{InputDim: table.shape[0], OutputDim: table.shape[1]}
+		params := map[string]*ir.Tensor{"W": tensorOf(table.shape, table.float32s())}
+		return c.addOut(n, 0, n.label, l, []string{ids}, params)
+	}
+	d, err := c.dynIn(n, 0)
+	if err != nil {
+		return err
+	}
+	idx, err := c.constIn(n, 1, "indices")
+	if err != nil {
+		return err
+	}
+	ax, err := c.irAxis(d, n.int("axis", 0), "Gather")
+	if err != nil {
+		return err
+	}
+	oax, _ := normAxis(n.int("axis", 0), len(d.shape))
+	dim := d.shape[oax]
+	ids := idx.ints()
+	if len(ids) == 0 || len(idx.shape) > 1 {
+		return fmt.Errorf("Gather with indices of shape %v on a computed value is not supported", idx.shape)
+	}
+	for k := range ids {
+		if ids[k] < 0 && dim > 0 {
+			ids[k] += int64(dim)
+		}
+		if k > 0 && ids[k] != ids[k-1]+1 {
+			return fmt.Errorf("Gather with non-contiguous indices %v is not supported", idx.ints())
+		}
+	}
+	x, err := c.mat(d)
+	if err != nil {
+		return err
+	}
+	if len(idx.shape) == 0 && ax == 0 && len(c.irShapes[x]) == 2 && dim > 0 && ids[0] == int64(dim-1) {
+		// out[:, -1] of a sequence: the last time step.
+		v, err := c.add(n.label, &ir.LastTimeStep{}, []string{x}, nil)
+		if err != nil {
+			return err
+		}
+		c.vals[n.out(0)] = c.like(v, 0)
+		return nil
+	}
+	l := &ir.Slice{Axes: []int{ax}, Starts: []int{int(ids[0])}, Ends: []int{int(ids[len(ids)-1]) + 1}}
+	v, err := c.add(n.label, l, []string{x}, nil)
+	if err != nil {
+		return err
+	}
+	shape := append([]int{}, d.shape...)
+	if len(idx.shape) == 0 {
+		shape = append(shape[:oax], shape[oax+1:]...)
+	} else {
+		shape[oax] = len(ids)
+	}
+	batch := d.batch
+	if oax < d.batch && len(idx.shape) == 0 {
+		batch--
+	}
+	c.vals[n.out(0)] = &dyn{v: v, shape: shape, batch: batch}
+	return nil
+}
