@@ -131,7 +131,7 @@ func (e *Evaluation) String() string {
 	return b.String()
 }
 
-// Evaluate runs the network in inference mode over it and scores the first
+// Evaluate resets it, runs the network in inference mode over it and scores the first
 // loss-bearing output (the first output if none carries a loss).
 func (n *Net[F]) Evaluate(it Iterator) (*Evaluation, error) {
 	k := 0
@@ -146,7 +146,7 @@ func (n *Net[F]) Evaluate(it Iterator) (*Evaluation, error) {
 	return n.EvaluateOutput(it, k)
 }
 
-// EvaluateOutput scores graph output k: argmax over its last axis (a
+// EvaluateOutput resets it and scores graph output k: argmax over its last axis (a
 // single unit is a binary classifier thresholded at 0.5, or 0 for logits)
 // against one-hot or class-index labels, honouring label masks.
 func (n *Net[F]) EvaluateOutput(it Iterator, k int) (*Evaluation, error) {
@@ -166,6 +166,9 @@ func (n *Net[F]) EvaluateOutput(it Iterator, k int) (*Evaluation, error) {
 			logits = o.FromLogits
 		}
 		lossOp, _ = nd.op.(LossOp[F])
+	}
+	if err := it.Reset(); err != nil {
+		return nil, err
 	}
 	for {
 		b, err := it.Next()

@@ -71,10 +71,8 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 	best := math.Inf(1)
 	sinceBest := 0
 	for ep := 0; ep < cfg.Epochs; ep++ {
-		if ep > 0 {
-			if err := it.Reset(); err != nil {
-				return res, err
-			}
+		if err := it.Reset(); err != nil {
+			return res, err
 		}
 		var sum float64
 		var batches int
@@ -101,9 +99,6 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 		}
 		info := EpochInfo{Epoch: ep, Steps: n.Graph.Step, Loss: sum / float64(batches)}
 		if cfg.Validation != nil {
-			if err := cfg.Validation.Reset(); err != nil {
-				return res, err
-			}
 			ev, err := n.Evaluate(cfg.Validation)
 			if err != nil {
 				return res, fmt.Errorf("validation: %w", err)
@@ -138,7 +133,7 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 			best, sinceBest, res.BestEpoch = monitored, 0, ep
 		} else {
 			sinceBest++
-			if cfg.EarlyStopping != nil && sinceBest > cfg.EarlyStopping.Patience {
+			if cfg.EarlyStopping != nil && sinceBest >= max(cfg.EarlyStopping.Patience, 1) {
 				res.StoppedEarly = true
 				return res, nil
 			}
@@ -242,6 +237,31 @@ func (n *Net[F]) FitBatch(b *Batch) (float64, error) {
 // source model took them (one per graph input, batch first), in batches of
 // Options.BatchSize, and returns the graph outputs (in their source layout).
 func (n *Net[F]) Predict(inputs ...*ir.Tensor) ([]*ir.Tensor, error) {
+	layouts := make([]ir.Layout, len(n.Graph.Outputs))
+	for i, o := range n.Graph.Outputs {
+		layouts[i] = o.Layout
+	}
+	return n.predict(n.outSlots, layouts, inputs)
+}
+
+// PredictVertices is Predict returning the values of named vertices (or
+// graph inputs) instead of the graph outputs, in the internal layout: the
+// features a frozen extractor hands to a head.
+func (n *Net[F]) PredictVertices(vertices []string, inputs ...*ir.Tensor) ([]*ir.Tensor, error) {
+	slots := make([]int, len(vertices))
+	for i, name := range vertices {
+		if s, ok := n.inSlots[name]; ok {
+			slots[i] = s
+		} else if nd := n.byName[name]; nd != nil {
+			slots[i] = nd.slot
+		} else {
+			return nil, fmt.Errorf("no vertex %q in graph %q", name, n.Graph.Name)
+		}
+	}
+	return n.predict(slots, make([]ir.Layout, len(slots)), inputs)
+}
+
+func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
 	g := n.Graph
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))
@@ -255,35 +275,38 @@ func (n *Net[F]) Predict(inputs ...*ir.Tensor) ([]*ir.Tensor, error) {
 			return nil, fmt.Errorf("inputs disagree on the batch size: %d and %d", total, t.Shape[0])
 		}
 		total = t.Shape[0]
+		if ir.NumElements(t.Shape) != len(t.Data) {
+			return nil, fmt.Errorf("input %q of shape %v holds %d values", g.Inputs[i].Name, t.Shape, len(t.Data))
+		}
 	}
-	outs := make([]*ir.Tensor, len(g.Outputs))
+	if total <= 0 {
+		return nil, errors.New("no examples to predict")
+	}
+	outs := make([]*ir.Tensor, len(slots))
 	sub := &Batch{Inputs: make([]*ir.Tensor, len(inputs))}
 	for lo := 0; lo < total; lo += n.opts.BatchSize {
 		hi := min(lo+n.opts.BatchSize, total)
 		for i, t := range inputs {
 			per := ir.NumElements(t.Shape[1:])
-			if len(t.Data) != total*per {
-				return nil, fmt.Errorf("input %q of shape %v holds %d values", g.Inputs[i].Name, t.Shape, len(t.Data))
-			}
 			sub.Inputs[i] = &ir.Tensor{Shape: append([]int{hi - lo}, t.Shape[1:]...), Data: t.Data[lo*per : hi*per]}
 		}
 		if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
 			return nil, err
 		}
-		ys, err := n.Forward(n.predBuf.in, false)
-		if err != nil {
+		if _, err := n.Forward(n.predBuf.in, false); err != nil {
 			return nil, err
 		}
-		for k, y := range ys {
+		for k, s := range slots {
+			y := n.slots[s]
 			if outs[k] == nil {
 				shape := append([]int{total}, y.Shape[1:]...)
-				outs[k] = ir.NewTensor(externalShape(shape, g.Outputs[k].Layout)...)
+				outs[k] = ir.NewTensor(externalShape(shape, layouts[k])...)
 			}
-			fromInternal(outs[k], y, g.Outputs[k].Layout, lo)
+			if ir.NumElements(y.Shape[1:])*total != len(outs[k].Data) {
+				return nil, fmt.Errorf("output %d changes shape between batches (%v)", k, y.Shape)
+			}
+			fromInternal(outs[k], y, layouts[k], lo)
 		}
-	}
-	if total == 0 {
-		return nil, errors.New("no examples to predict")
 	}
 	return outs, nil
 }

@@ -196,3 +196,19 @@ func TestPerVertexOverride(t *testing.T) {
 		}
 	}
 }
+
+func TestPredictVertices(t *testing.T) {
+	x, _ := coreBlobs(6, 10, 8, 4)
+	g := coreMLP(t, ir.UpdSGD, 0.5)
+	net, _ := Compile(g)
+	feats, err := net.PredictVertices([]string{"l1", "input"}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ir.SameShape(feats[0].Shape, []int{10, 32}) || !feats[1].Equal(x) {
+		t.Fatalf("shapes %v %v", feats[0].Shape, feats[1].Shape)
+	}
+	if _, err := net.PredictVertices([]string{"nope"}, x); err == nil {
+		t.Fatal("unknown vertex accepted")
+	}
+}

@@ -29,7 +29,6 @@ func buildMap(in, out []int, f func(idx []int) int) *indexMap {
 	return m
 }
 
-
 // gatherOp runs an indexMap forward (copy) and backward (scatter-add).
 type gatherOp[F Float] struct {
 	mapFor func(in []int) (*indexMap, error)

@@ -14,7 +14,7 @@ type gemmer[F Float] interface {
 
 // The backends in use; replace them to drop in a faster BLAS.
 var (
-	gemm32 gemmer[float32] = gonumGemm32{}
+	gemm32 gemmer[float32] = fastGemm32{}
 	gemm64 gemmer[float64] = gonumGemm64{}
 )
 
@@ -44,12 +44,13 @@ func gemm[F Float](ta, tb bool, m, n, k int, alpha F, a []F, lda int, b []F, ldb
 		return
 	}
 	if k == 0 {
-		if beta == 0 {
-			clear(c[:(m-1)*ldc+n])
-		} else if beta != 1 {
-			for i := 0; i < m; i++ {
-				for j := 0; j < n; j++ {
-					c[i*ldc+j] *= beta
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				if beta == 0 {
+					row[j] = 0
+				} else {
+					row[j] *= beta
 				}
 			}
 		}

@@ -30,8 +30,8 @@ func (b *Batch) Size() int {
 }
 
 // Iterator yields the minibatches of one epoch; Reset starts the next epoch
-// (reshuffling if the iterator shuffles). Next returns io.EOF after the
-// last batch.
+// (reshuffling if the iterator shuffles). Fit calls Reset before every
+// epoch and Evaluate before its pass. Next returns io.EOF after the last batch.
 type Iterator interface {
 	Reset() error
 	Next() (*Batch, error)
@@ -86,7 +86,6 @@ func NewSliceIterator(inputs, labels []*ir.Tensor, batchSize int, shuffle bool, 
 	it := &SliceIterator{inputs: inputs, labels: labels, batch: batchSize, shuffle: shuffle, seed: seed, n: n, epoch: -1}
 	it.bufIn = make([]*ir.Tensor, len(inputs))
 	it.bufLab = make([]*ir.Tensor, len(labels))
-	it.Reset()
 	return it, nil
 }
 
@@ -104,8 +103,12 @@ func (it *SliceIterator) Reset() error {
 	return nil
 }
 
-// Next returns the next minibatch or io.EOF.
+// Next returns the next minibatch or io.EOF. Before the first Reset it
+// starts epoch 0 itself.
 func (it *SliceIterator) Next() (*Batch, error) {
+	if it.epoch < 0 {
+		it.Reset()
+	}
 	if it.pos >= it.n {
 		return nil, io.EOF
 	}

@@ -8,8 +8,8 @@ import (
 
 // layoutPerm returns the permutation from a source layout to the internal
 // channels-first one for a tensor of rank (with batch), or nil when the
-// data is already internal. Only NHWC (rank 4) and NWC (rank 3) move.
-// Sequence inputs [T, F] are internal already: give them no Layout.
+// data is already internal. Only NHWC (rank 4) and NWC (rank 3) move
+// (toInternal keeps sequences that are already (batch, time, features)).
 func layoutPerm(l ir.Layout, rank int) []int {
 	switch {
 	case l == ir.LayoutNHWC && rank == 4:
@@ -22,7 +22,8 @@ func layoutPerm(l ir.Layout, rank int) []int {
 
 // toInternal converts a batch tensor in the source layout into a Mat in
 // the internal layout, reusing buf. want is the internal shape without
-// batch (-1 for any size).
+// batch (-1 for any size). Data that already has the internal shape, and
+// not the source one, is taken as it is: the IR tags sequences NWC too.
 func toInternal[F Float](buf *Mat[F], t *ir.Tensor, l ir.Layout, want []int) (m *Mat[F], usedBuf bool, err error) {
 	if t == nil {
 		return nil, false, fmt.Errorf("missing tensor")
@@ -31,6 +32,10 @@ func toInternal[F Float](buf *Mat[F], t *ir.Tensor, l ir.Layout, want []int) (m 
 		return nil, false, fmt.Errorf("tensor of shape %v holds %d values", t.Shape, len(t.Data))
 	}
 	perm := layoutPerm(l, len(want)+1)
+	if perm != nil && len(t.Shape) == len(perm) && fits(t.Shape, want) && !fits(permuted(t.Shape, perm), want) {
+		// already internal: a (batch, time, features) sequence tagged NWC
+		perm = nil
+	}
 	if perm == nil || len(t.Shape) != len(perm) {
 		if d, ok := any(t.Data).([]F); ok {
 			return &Mat[F]{Shape: t.Shape, Data: d}, false, nil
@@ -41,11 +46,7 @@ func toInternal[F Float](buf *Mat[F], t *ir.Tensor, l ir.Layout, want []int) (m 
 		}
 		return buf, true, nil
 	}
-	shape := make([]int, len(perm))
-	for i, p := range perm {
-		shape[i] = t.Shape[p]
-	}
-	buf = reuse(buf, shape...)
+	buf = reuse(buf, permuted(t.Shape, perm)...)
 	src := any(t.Data)
 	if s, ok := src.([]F); ok {
 		transposeND(buf.Data, s, t.Shape, perm)
@@ -91,4 +92,25 @@ func externalShape(shape []int, l ir.Layout) []int {
 		out[i] = shape[p]
 	}
 	return out
+}
+
+func permuted(shape, perm []int) []int {
+	out := make([]int, len(perm))
+	for i, p := range perm {
+		out[i] = shape[p]
+	}
+	return out
+}
+
+// fits reports whether a shape with batch matches one without (-1: any).
+func fits(shape, want []int) bool {
+	if len(shape) != len(want)+1 {
+		return false
+	}
+	for i, d := range want {
+		if d >= 0 && shape[i+1] != d {
+			return false
+		}
+	}
+	return true
 }

@@ -51,11 +51,11 @@ func newLoss[F Float](s LossSpec) (*lossFn[F], error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &lossFn[F]{loss: s.Loss, act: act}
 	if act.kind == ir.ActLogSoftmax {
 		return nil, fmt.Errorf("loss %s after log_softmax: use softmax, or identity with from_logits", s.Loss)
 	}
 	act.axis = -1 // a loss is over the last axis, and so is its softmax
+	l := &lossFn[F]{loss: s.Loss, act: act}
 	softLoss := s.Loss == ir.LossMCXENT || s.Loss == ir.LossSparseMCXENT || s.Loss == ir.LossNLL || s.Loss == ir.LossKLD
 	if s.FromLogits {
 		if !act.identity() {

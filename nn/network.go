@@ -85,9 +85,6 @@ type node[F Float] struct {
 	state    map[string]*Mat[F] // updater state of a non-float32 Net
 }
 
-// CompileError is a problem compiling one vertex.
-type CompileError = ir.VertexError
-
 // Compile builds the float32 network of a graph. Every vertex must have
 // its parameters (see InitGraph for models built from scratch).
 func Compile(g *ir.Graph) (*Network, error) {

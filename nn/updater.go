@@ -164,7 +164,9 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			}
 			w[i] -= F(upd)
 		}
-		return
+		if c.Updater == ir.UpdAdamW {
+			return
+		}
 	case ir.UpdRMSProp:
 		a := n.stateOf(nd, name+"/g2", shape)
 		for i := range w {

@@ -1,0 +1,290 @@
+package nn
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+)
+
+// fastGemm32 is the engine's float32 GEMM: C is split into one rectangle per
+// goroutine (at most GOMAXPROCS); each goroutine runs a Goto-style blocked
+// product on its rectangle: op(B) is packed into kc×nr panels, alpha·op(A)
+// into mr×kc panels, and a register-tiled micro-kernel (AVX2+FMA assembly,
+// or portable Go) computes mr×nr tiles of C.
+type fastGemm32 struct{}
+
+// sgemmMicro is a micro-kernel: c[mr][nr] (row stride ldc) = (acc ? c : 0) +
+// Σp a[p]⊗b[p], with a packed as k groups of mr floats and b as k groups of
+// nr floats.
+type sgemmMicro struct {
+	mr, nr int
+	name   string
+	fn     func(k int, a, b, c []float32, ldc int, acc bool)
+}
+
+// Blocking: a kc×nr panel of B stays in L1 while the mc×kc block of A streams
+// from L2; nc bounds the packed B block (kc·nc floats, 4 MiB).
+const (
+	sgemmKC = 256
+	sgemmMC = 144
+	sgemmNC = 4096
+	// sgemmGrain is the least m·n·k worth a goroutine of its own.
+	sgemmGrain = 1 << 18
+)
+
+var sgemmKernel = bestSgemmKernel()
+
+func (fastGemm32) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmFast(sgemmKernel, runtime.GOMAXPROCS(0), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+type sgemmJob struct {
+	kern        sgemmMicro
+	ta, tb      bool
+	k           int
+	alpha, beta float32
+	a, b, c     []float32
+	lda, ldb    int
+	ldc         int
+}
+
+type sgemmBufs struct{ a, b, t []float32 }
+
+var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
+
+func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmCheck(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		sgemmScale(beta, c, ldc, 0, m, 0, n)
+		return
+	}
+	if m <= sgemmSmallRows {
+		sgemmSmall(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	job := &sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	if w := m * n * k / sgemmGrain; w < threads {
+		threads = max(w, 1)
+	}
+	tm, tn := sgemmGrid(threads, m, n, kern.mr, kern.nr)
+	if tm*tn == 1 {
+		job.run(0, m, 0, n)
+		return
+	}
+	rows := sgemmSplit(m, tm, kern.mr)
+	cols := sgemmSplit(n, tn, kern.nr)
+	var wg sync.WaitGroup
+	for i := 0; i < tm; i++ {
+		for j := 0; j < tn; j++ {
+			if i == 0 && j == 0 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				job.run(rows[i], rows[i+1], cols[j], cols[j+1])
+			}()
+		}
+	}
+	job.run(rows[0], rows[1], cols[0], cols[1])
+	wg.Wait()
+}
+
+// sgemmGrid picks tm×tn ≤ threads rectangles, using as many goroutines as
+// there are whole micro-tiles for and, among those, the split whose
+// rectangles have the least perimeter (what each goroutine packs).
+func sgemmGrid(threads, m, n, mr, nr int) (int, int) {
+	mt, nt := (m+mr-1)/mr, (n+nr-1)/nr
+	bt, bn, cost := 1, 1, float64(m+n)
+	for tm := 1; tm <= min(threads, mt); tm++ {
+		tn := min(threads/tm, nt)
+		c := float64(m)/float64(tm) + float64(n)/float64(tn)
+		if tm*tn > bt*bn || (tm*tn == bt*bn && c < cost) {
+			bt, bn, cost = tm, tn, c
+		}
+	}
+	return bt, bn
+}
+
+// sgemmSplit cuts [0, n) into parts ranges on multiples of step, as evenly as
+// the steps allow; it returns the parts+1 boundaries.
+func sgemmSplit(n, parts, step int) []int {
+	tiles := (n + step - 1) / step
+	b := make([]int, parts+1)
+	for i := 1; i <= parts; i++ {
+		b[i] = min(tiles*i/parts*step, n)
+	}
+	return b
+}
+
+// run computes rows [i0, i1) × columns [j0, j1) of C.
+func (j *sgemmJob) run(i0, i1, j0, j1 int) {
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
+	mr, nr := j.kern.mr, j.kern.nr
+	beta := j.beta
+	if beta != 0 && beta != 1 {
+		sgemmScale(beta, j.c, j.ldc, i0, i1, j0, j1)
+		beta = 1
+	}
+	bufs := sgemmPool.Get().(*sgemmBufs)
+	defer sgemmPool.Put(bufs)
+	kc := min(sgemmKC, j.k)
+	mcap := (min(sgemmMC, i1-i0) + mr - 1) / mr * mr
+	ncap := (min(sgemmNC, j1-j0) + nr - 1) / nr * nr
+	bufs.a = growF32(bufs.a, mcap*kc)
+	bufs.b = growF32(bufs.b, ncap*kc)
+	bufs.t = growF32(bufs.t, mr*nr)
+	tile := bufs.t[:mr*nr]
+	for jc := j0; jc < j1; jc += sgemmNC {
+		nb := min(sgemmNC, j1-jc)
+		for pc := 0; pc < j.k; pc += sgemmKC {
+			kb := min(sgemmKC, j.k-pc)
+			acc := pc > 0 || beta != 0
+			packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
+			for ic := i0; ic < i1; ic += sgemmMC {
+				mb := min(sgemmMC, i1-ic)
+				packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
+				for jr := 0; jr < nb; jr += nr {
+					bp := bufs.b[jr*kb : (jr+nr)*kb]
+					ncols := min(nr, nb-jr)
+					for ir := 0; ir < mb; ir += mr {
+						ap := bufs.a[ir*kb : (ir+mr)*kb]
+						mm := min(mr, mb-ir)
+						off := (ic+ir)*j.ldc + jc + jr
+						if mm == mr && ncols == nr {
+							j.kern.fn(kb, ap, bp, j.c[off:], j.ldc, acc)
+							continue
+						}
+						j.kern.fn(kb, ap, bp, tile, nr, false)
+						for r := 0; r < mm; r++ {
+							dst := j.c[off+r*j.ldc : off+r*j.ldc+ncols]
+							src := tile[r*nr : r*nr+ncols]
+							if acc {
+								for x, v := range src {
+									dst[x] += v
+								}
+							} else {
+								copy(dst, src)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA stores alpha·op(A)[i0:i0+mb, p0:p0+kb] as panels of mr rows, each
+// kb groups of mr values; rows past mb are zero.
+func packA(dst, a []float32, lda int, ta bool, alpha float32, i0, mb, p0, kb, mr int) {
+	for ir := 0; ir < mb; ir += mr {
+		rows := min(mr, mb-ir)
+		d := dst[ir*kb : (ir+mr)*kb]
+		if ta { // op(A)[i][p] = a[p*lda+i]: rows are contiguous
+			for p := 0; p < kb; p++ {
+				src := a[(p0+p)*lda+i0+ir:][:rows]
+				g := d[p*mr : p*mr+mr]
+				for r, v := range src {
+					g[r] = alpha * v
+				}
+				clear(g[rows:])
+			}
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			src := a[(i0+ir+r)*lda+p0:][:kb]
+			for p, v := range src {
+				d[p*mr+r] = alpha * v
+			}
+		}
+		for r := rows; r < mr; r++ {
+			for p := 0; p < kb; p++ {
+				d[p*mr+r] = 0
+			}
+		}
+	}
+}
+
+// packB stores op(B)[p0:p0+kb, j0:j0+nb] as panels of nr columns, each kb
+// groups of nr values; columns past nb are zero.
+func packB(dst, b []float32, ldb int, tb bool, p0, kb, j0, nb, nr int) {
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		d := dst[jr*kb : (jr+nr)*kb]
+		if !tb { // op(B)[p][j] = b[p*ldb+j]: columns are contiguous
+			for p := 0; p < kb; p++ {
+				g := d[p*nr : p*nr+nr]
+				copy(g, b[(p0+p)*ldb+j0+jr:][:cols])
+				clear(g[cols:])
+			}
+			continue
+		}
+		for c := 0; c < cols; c++ {
+			src := b[(j0+jr+c)*ldb+p0:][:kb]
+			for p, v := range src {
+				d[p*nr+c] = v
+			}
+		}
+		for c := cols; c < nr; c++ {
+			for p := 0; p < kb; p++ {
+				d[p*nr+c] = 0
+			}
+		}
+	}
+}
+
+// sgemmScale sets C[i0:i1, j0:j1] to beta·C; beta 0 clears (NaNs included).
+func sgemmScale(beta float32, c []float32, ldc, i0, i1, j0, j1 int) {
+	if beta == 1 {
+		return
+	}
+	for i := i0; i < i1; i++ {
+		row := c[i*ldc+j0 : i*ldc+j1]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for x := range row {
+			row[x] *= beta
+		}
+	}
+}
+
+func growF32(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// sgemmCheck panics, as BLAS does, on sizes and strides that do not fit the
+// slices: the assembly kernel must never see an out-of-range tile.
+func sgemmCheck(ta, tb bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("nn: sgemm: negative size m=%d n=%d k=%d", m, n, k))
+	}
+	ar, ac := m, k
+	if ta {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tb {
+		br, bc = n, k
+	}
+	need := func(name string, rows, cols, l, ld int) {
+		if ld < max(1, cols) {
+			panic(fmt.Sprintf("nn: sgemm: ld%s=%d < %d columns", name, ld, cols))
+		}
+		if rows > 0 && cols > 0 && l < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("nn: sgemm: %s has %d elements, a %d×%d matrix with ld %d needs %d", name, l, rows, cols, ld, (rows-1)*ld+cols))
+		}
+	}
+	need("a", ar, ac, la, lda)
+	need("b", br, bc, lb, ldb)
+	need("c", m, n, lc, ldc)
+}

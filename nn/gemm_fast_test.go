@@ -1,0 +1,216 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// gemmCase is one product with its strides; pad is the extra leading
+// dimension beyond the stored columns.
+type gemmCase struct {
+	ta, tb      bool
+	m, n, k     int
+	pad         int
+	alpha, beta float32
+}
+
+// checkSgemm runs one case through kern with the given goroutine count and
+// compares every element of C (and the untouched padding) with a float64
+// triple loop.
+func checkSgemm(t *testing.T, rng *rand.Rand, kern sgemmMicro, threads int, tc gemmCase) {
+	t.Helper()
+	ar, ac := tc.m, tc.k
+	if tc.ta {
+		ar, ac = tc.k, tc.m
+	}
+	br, bc := tc.k, tc.n
+	if tc.tb {
+		br, bc = tc.n, tc.k
+	}
+	lda, ldb, ldc := ac+tc.pad, bc+tc.pad, max(tc.n+tc.pad, 1)
+	fill := func(rows, cols, ld int) []float32 {
+		s := make([]float32, max(0, (rows-1)*ld+cols))
+		for i := range s {
+			s[i] = float32(rng.Float64()*2 - 1)
+		}
+		return s
+	}
+	a, b, c := fill(ar, ac, max(lda, 1)), fill(br, bc, max(ldb, 1)), fill(tc.m, tc.n, ldc)
+	if tc.beta == 0 {
+		for i := range c {
+			if i%3 == 0 {
+				c[i] = float32(math.NaN())
+			}
+		}
+	}
+	c0 := append([]float32(nil), c...)
+	opA := func(i, p int) float64 {
+		if tc.ta {
+			return float64(a[p*lda+i])
+		}
+		return float64(a[i*lda+p])
+	}
+	opB := func(p, j int) float64 {
+		if tc.tb {
+			return float64(b[j*ldb+p])
+		}
+		return float64(b[p*ldb+j])
+	}
+	sgemmFast(kern, threads, tc.ta, tc.tb, tc.m, tc.n, tc.k, tc.alpha, a, max(lda, 1), b, max(ldb, 1), tc.beta, c, ldc)
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < ldc; j++ {
+			at := i*ldc + j
+			if at >= len(c) {
+				break
+			}
+			if j >= tc.n { // padding must be untouched
+				if math.Float32bits(c[at]) != math.Float32bits(c0[at]) {
+					t.Fatalf("%+v: padding C[%d,%d] changed", tc, i, j)
+				}
+				continue
+			}
+			var s, mag float64
+			for p := 0; p < tc.k; p++ {
+				s += opA(i, p) * opB(p, j)
+				mag += math.Abs(opA(i, p) * opB(p, j))
+			}
+			want := float64(tc.alpha) * s
+			mag *= math.Abs(float64(tc.alpha))
+			if tc.beta != 0 {
+				want += float64(tc.beta) * float64(c0[at])
+				mag += math.Abs(float64(tc.beta) * float64(c0[at]))
+			}
+			tol := float64(tc.k+4)*1.2e-7*mag + 1e-30
+			if got := float64(c[at]); !(math.Abs(got-want) <= tol) {
+				t.Fatalf("%s threads=%d %+v: C[%d,%d] = %g, want %g (tol %g)", kern.name, threads, tc, i, j, got, want, tol)
+			}
+		}
+	}
+}
+
+func sgemmKernels() []sgemmMicro {
+	ks := []sgemmMicro{sgemmGo4x4}
+	if best := bestSgemmKernel(); best.name != sgemmGo4x4.name {
+		ks = append(ks, best)
+	}
+	return ks
+}
+
+// TestSgemmFastEdges covers every transpose pair, alpha/beta kinds and small
+// edge sizes (1, odd, primes, just past the micro-tiles) on each kernel.
+func TestSgemmFastEdges(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	sizes := []int{1, 2, 3, 5, 6, 7, 13, 16, 17, 23}
+	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2.5}, {0.75, 0}}
+	for _, kern := range sgemmKernels() {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				for it := 0; it < 60; it++ {
+					s := scalars[it%len(scalars)]
+					tc := gemmCase{ta: ta, tb: tb, m: sizes[rng.Intn(len(sizes))], n: sizes[rng.Intn(len(sizes))],
+						k: sizes[rng.Intn(len(sizes))], pad: rng.Intn(3), alpha: s[0], beta: s[1]}
+					checkSgemm(t, rng, kern, 1+it%3, tc)
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmFastBlocks crosses the kc, mc and nc block edges and the
+// goroutine splits.
+func TestSgemmFastBlocks(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	cases := []gemmCase{
+		{m: 150, n: 70, k: 300, alpha: 1},
+		{m: 301, n: 33, k: 257, pad: 5, alpha: 0.5, beta: -1, ta: true},
+		{m: 97, n: 131, k: 521, pad: 1, alpha: 1, beta: 1, tb: true},
+		{m: 289, n: 61, k: 64, alpha: 2, ta: true, tb: true},
+		{m: 7, n: sgemmNC + 13, k: 5, pad: 3, alpha: 1, beta: 0.5},
+		{m: 4, n: sgemmNC + 40, k: 3, alpha: -1, tb: true},
+		{m: 1, n: 523, k: 263, alpha: 1},
+		{m: 523, n: 1, k: 263, alpha: 1, ta: true},
+	}
+	if testing.Short() {
+		cases = cases[:5]
+	}
+	for _, kern := range sgemmKernels() {
+		for i, tc := range cases {
+			for _, th := range []int{1, 2, 5} {
+				t.Run(fmt.Sprintf("%s/%d/threads%d", kern.name, i, th), func(t *testing.T) {
+					checkSgemm(t, rng, kern, th, tc)
+				})
+			}
+		}
+	}
+}
+
+// TestSgemmFastDegenerate checks k = 0 and alpha = 0 (C is only scaled, and
+// beta 0 clears NaNs) and the m = 0 or n = 0 no-ops.
+func TestSgemmFastDegenerate(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	for _, tc := range []gemmCase{
+		{m: 5, n: 4, k: 0, alpha: 1, beta: 0},
+		{m: 5, n: 4, k: 0, alpha: 1, beta: 3},
+		{m: 5, n: 4, k: 9, alpha: 0, beta: 0, pad: 2},
+		{m: 5, n: 4, k: 9, alpha: 0, beta: -2},
+		{m: 0, n: 4, k: 3, alpha: 1},
+		{m: 3, n: 0, k: 3, alpha: 1, ta: true},
+	} {
+		checkSgemm(t, rng, sgemmKernel, 2, tc)
+	}
+}
+
+func TestSgemmFastBadArgsPanic(t *testing.T) {
+	for i, f := range []func(){
+		func() {
+			sgemmFast(sgemmKernel, 1, false, false, 2, 2, 2, 1, make([]float32, 3), 2, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		func() {
+			sgemmFast(sgemmKernel, 1, false, false, 2, 2, 2, 1, make([]float32, 4), 1, make([]float32, 4), 2, 0, make([]float32, 4), 2)
+		},
+		func() {
+			sgemmFast(sgemmKernel, 1, false, true, 2, 3, 2, 1, make([]float32, 4), 2, make([]float32, 6), 2, 0, make([]float32, 5), 3)
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("case %d: no panic", i)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// TestSgemmFastMatchesGonum runs the engine-facing backend against the old
+// gonum one on a conv-shaped product.
+func TestSgemmFastMatchesGonum(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	m, n, k := 64, 300, 144
+	a, b := make([]float32, m*k), make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(rng.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(rng.NormFloat64())
+	}
+	c1, c2 := make([]float32, m*n), make([]float32, m*n)
+	fastGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
+	gonumGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
+	for i := range c1 {
+		if d := math.Abs(float64(c1[i] - c2[i])); d > 1e-4*(1+math.Abs(float64(c2[i]))) {
+			t.Fatalf("element %d: fast %g, gonum %g", i, c1[i], c2[i])
+		}
+	}
+}
+
+func TestSgemmFastKernelSelection(t *testing.T) {
+	k := bestSgemmKernel()
+	t.Logf("micro-kernel: %s (%d×%d)", k.name, k.mr, k.nr)
+	if k.mr <= 0 || k.nr <= 0 || sgemmMC%k.mr != 0 || sgemmNC%k.nr != 0 {
+		t.Fatalf("kernel %s tile %d×%d does not divide the blocks", k.name, k.mr, k.nr)
+	}
+}
