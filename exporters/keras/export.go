@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/retarget-dev/retarget/internal/hdf5"
@@ -90,12 +89,12 @@ type klayer struct {
 }
 
 type kmodel struct {
-	name     string
-	layers   []*klayer
-	inputs   []string
-	outputs  []string
-	losses   map[string]any
-	train    *ir.TrainConfig
+	name    string
+	layers  []*klayer
+	inputs  []string
+	outputs []string
+	losses  map[string]any
+	train   *ir.TrainConfig
 }
 
 func (m *kmodel) modelConfig() ([]byte, error) {
@@ -221,13 +220,4 @@ func (m *kmodel) write(w *hdf5.Writer) error {
 		return err
 	}
 	return w.Err()
-}
-
-func sortedNames(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

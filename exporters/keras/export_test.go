@@ -227,3 +227,21 @@ func itoa(n int) string {
 	}
 	return s
 }
+
+func TestExportListsUnsupported(t *testing.T) {
+	g := &ir.Graph{Inputs: []ir.Input{{Name: "x", Shape: []int{4}}},
+		Vertices: []*ir.Vertex{
+			{Name: "sq", Layer: &ir.Unary{Op: ir.UnarySquare}, Inputs: []string{"x"}},
+			{Name: "div", Layer: &ir.Merge{Op: ir.MergeDivide}, Inputs: []string{"x", "sq"}},
+		},
+		Outputs: []ir.GraphOutput{{Name: "div", Vertex: "div"}}}
+	p := filepath.Join(t.TempDir(), "m.h5")
+	err := Export(p, g)
+	ue, ok := err.(*UnsupportedError)
+	if !ok || len(ue.Vertices) != 2 {
+		t.Fatalf("want both vertices listed, got %v", err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("a failed export left %s behind", p)
+	}
+}

@@ -1,7 +1,6 @@
 package keras
 
 import (
-	"math"
 	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -627,5 +626,3 @@ func pairs(p []int, n int) []any {
 	}
 	return out
 }
-
-var _ = math.Abs

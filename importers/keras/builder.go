@@ -247,6 +247,15 @@ func (b *builder) addInput(m *kModel, l *kLayer) (tensor, error) {
 		return tensor{}, fmt.Errorf("input layer %q: shape %v has no dimension besides the batch", l.Name, shape)
 	}
 	s := shape[1:]
+	n := 1
+	for _, d := range s {
+		if d > 0 {
+			n *= d
+		}
+		if n > 1<<40 {
+			return tensor{}, fmt.Errorf("input layer %q: shape %v is too large", l.Name, shape)
+		}
+	}
 	t := tensor{name: l.Name, shape: s}
 	in := ir.Input{Name: l.Name, Shape: s}
 	if (len(s) == 2 || len(s) == 3) && inputWantsCL(m, l.Name, len(s)) {

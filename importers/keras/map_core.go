@@ -44,10 +44,8 @@ func mapDense(c *call) (tensor, error) {
 		return tensor{}, err
 	}
 	bias := c.l.Cfg.boolean(true, "use_bias", "bias")
-	var rowPerm []int
+	flat := t.kind == formFlatCL
 	switch t.kind {
-	case formFlatCL:
-		rowPerm = flatRowPerm(t.pre)
 	case formCL:
 		if t, err = c.plain(t); err != nil {
 			return tensor{}, err
@@ -56,16 +54,21 @@ func mapDense(c *call) (tensor, error) {
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
 		nIn := t.shape[len(t.shape)-1]
-		if params, err = c.denseParams(nIn, units, bias, rowPerm); err != nil {
+		var pre []int
+		if flat {
+			pre = t.pre
+		}
+		if params, err = c.denseParams(nIn, units, bias, pre); err != nil {
 			return tensor{}, err
 		}
 	}
 	return c.add(&ir.Dense{Units: units, Activation: act, NoBias: !bias}, params, t)
 }
 
-// denseParams reads a Dense kernel [in, units] and bias [units]; rowPerm
-// (optional) reorders kernel rows: IR row i takes Keras row rowPerm[i].
-func (c *call) denseParams(nIn, units int, bias bool, rowPerm []int) (map[string]*ir.Tensor, error) {
+// denseParams reads a Dense kernel [in, units] and bias [units]. After a
+// Flatten of a channels-last tensor (flatPre: its IR shape) the kernel rows
+// are reordered: IR row i takes the Keras row of the same element.
+func (c *call) denseParams(nIn, units int, bias bool, flatPre []int) (map[string]*ir.Tensor, error) {
 	k, err := c.weight(0, "", "kernel", "W")
 	if err != nil {
 		return nil, err
@@ -74,7 +77,8 @@ func (c *call) denseParams(nIn, units int, bias bool, rowPerm []int) (map[string
 		return nil, err
 	}
 	W := tensorOf(k)
-	if rowPerm != nil {
+	if flatPre != nil {
+		rowPerm := flatRowPerm(flatPre) // sized by the kernel just read
 		for i, r := range rowPerm {
 			copy(W.Data[i*units:(i+1)*units], k.data[r*units:(r+1)*units])
 		}
