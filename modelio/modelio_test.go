@@ -117,10 +117,10 @@ func TestSummarize(t *testing.T) {
 		Inputs:  []TensorInfo{{"img", []int{-1, 8, 6, 1}, "NHWC"}, {"seq", []int{-1, -1, 5}, ""}},
 		Outputs: []TensorInfo{{"map", []int{-1, 8, 6, 2}, "NHWC"}, {"rnn", []int{-1, -1, 3}, ""}},
 		Vertices: []VertexInfo{
-			{"conv", "Conv2D", []string{"img"}, []int{-1, 4, 8, 6}, 4*9 + 4, true},
-			{"bn", "BatchNorm", []string{"conv"}, []int{-1, 4, 8, 6}, 16, false},
-			{"map", "Conv2D", []string{"bn"}, []int{-1, 2, 8, 6}, 4*2 + 2, false},
-			{"rnn", "SimpleRNN", []string{"seq"}, []int{-1, -1, 3}, 5*3 + 3*3 + 3, false},
+			{"conv", "Conv2D", []string{"img"}, []int{-1, 4, 8, 6}, 4*9 + 4, true, ""},
+			{"bn", "BatchNorm", []string{"conv"}, []int{-1, 4, 8, 6}, 16, false, ""},
+			{"map", "Conv2D", []string{"bn"}, []int{-1, 2, 8, 6}, 4*2 + 2, false, ""},
+			{"rnn", "SimpleRNN", []string{"seq"}, []int{-1, -1, 3}, 5*3 + 3*3 + 3, false, ""},
 		},
 		ParamsTotal:     40 + 16 + 10 + 27,
 		ParamsTrainable: 8 + 10 + 27, // conv frozen, BatchNorm statistics fixed

@@ -28,6 +28,9 @@ type VertexInfo struct {
 	OutputShape []int    `json:"output_shape"`
 	Params      int      `json:"params"`
 	Frozen      bool     `json:"frozen"`
+	// Loss is the loss of an output vertex (shown in the table, not in
+	// the JSON contract), e.g. "mcxent" or "mcxent, from logits".
+	Loss string `json:"-"`
 }
 
 // Summary describes a graph for `retarget inspect`; its JSON form is a
@@ -56,7 +59,7 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 	}
 	for _, v := range g.Vertices {
 		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
-			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen}
+			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen, Loss: lossLabel(v.Layer)}
 		s.Vertices = append(s.Vertices, vi)
 		s.ParamsTotal += vi.Params
 		if v.Frozen {
@@ -113,7 +116,11 @@ func (s *Summary) WriteTable(w io.Writer) error {
 		if v.Frozen {
 			frozen = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, v.Type, strings.Join(v.Inputs, ","), shapeString(v.OutputShape), v.Params, frozen)
+		typ := v.Type
+		if v.Loss != "" {
+			typ += " (" + v.Loss + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, typ, strings.Join(v.Inputs, ","), shapeString(v.OutputShape), v.Params, frozen)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -140,4 +147,27 @@ func layoutString(l string) string {
 		return ""
 	}
 	return "layout " + l
+}
+
+// lossLabel describes an output layer's activation and loss.
+func lossLabel(l ir.Layer) string {
+	var act ir.Activation
+	var fromLogits bool
+	switch o := l.(type) {
+	case *ir.Output:
+		act, fromLogits = o.Activation, o.FromLogits
+	case *ir.RnnOutput:
+		act, fromLogits = o.Activation, o.FromLogits
+	default:
+		return ""
+	}
+	loss, _ := ir.LossOf(l)
+	s := "loss " + string(loss)
+	if !act.IsIdentity() {
+		s = string(act.Kind) + ", " + s
+	}
+	if fromLogits {
+		s += " on logits"
+	}
+	return s
 }

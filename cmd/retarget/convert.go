@@ -10,7 +10,11 @@ import (
 )
 
 func newConvertCmd() *cobra.Command {
-	var force bool
+	var (
+		force bool
+		opset int
+		opts  modelio.LoadOptions
+	)
 	c := &cobra.Command{
 		Use:   "convert IN OUT",
 		Short: "Convert a model between formats (chosen by file extension)",
@@ -21,12 +25,12 @@ either the old file or the new one, never half written.`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			in, out := args[0], args[1]
-			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(in, modelio.LoadOptions{}) })
+			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(in, opts) })
 			if err != nil {
 				return err
 			}
 			_, err = withSpinner(c.ErrOrStderr(), "saving", func() (struct{}, error) {
-				return struct{}{}, modelio.Save(out, g, modelio.SaveOptions{Force: force, Input: in})
+				return struct{}{}, modelio.Save(out, g, modelio.SaveOptions{Force: force, Input: in, Opset: opset})
 			})
 			if err != nil {
 				return err
@@ -36,5 +40,7 @@ either the old file or the new one, never half written.`,
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "allow OUT to be the same file as IN")
+	c.Flags().IntVar(&opset, "opset", 13, "ONNX opset to write (11 to 21)")
+	addLoadFlags(c, &opts)
 	return c
 }

@@ -41,7 +41,7 @@ any unknown dimension print as ? (-1 in JSON).
 			return s.WriteTable(c.OutOrStdout())
 		},
 	}
-	c.Flags().StringVar(&opts.Weights, "weights", "", "separate weights file (Keras JSON configs)")
+	addLoadFlags(c, &opts)
 	c.Flags().BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	return c
 }

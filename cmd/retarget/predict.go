@@ -85,7 +85,7 @@ the source model gave them.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&opts.Weights, "weights", "", "separate weights file (Keras JSON configs)")
+	addLoadFlags(c, &opts)
 	c.Flags().StringArrayVar(&inputs, "input", nil, "NAME=FILE.npy for each graph input (FILE.npy alone for a single-input model)")
 	c.Flags().StringVar(&outDir, "out", "", "folder to write <output name>.npy files into (created if missing)")
 	return c
