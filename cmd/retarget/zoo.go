@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -135,6 +136,7 @@ Prints the cached file's path.`,
 			} else {
 				if p, ok := cache.Cached(w); ok {
 					fmt.Fprintln(c.OutOrStdout(), p)
+					printWeightsUsage(c.ErrOrStderr(), m, w, p)
 					return nil
 				}
 				cache.Progress = progressOut(c.ErrOrStderr())
@@ -150,6 +152,7 @@ Prints the cached file's path.`,
 				}
 			}
 			fmt.Fprintln(c.OutOrStdout(), path)
+			printWeightsUsage(c.ErrOrStderr(), m, w, path)
 			return nil
 		},
 	}
@@ -157,4 +160,19 @@ Prints the cached file's path.`,
 	c.Flags().StringVar(&file, "file", "", "register this local copy instead of downloading")
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "cache folder (default $RETARGET_CACHE, else $XDG_CACHE_HOME/retarget)")
 	return c
+}
+
+// printWeightsUsage tells how to use a pulled weights file: it holds no
+// architecture, so it goes with the zoo builder of the same options.
+func printWeightsUsage(out io.Writer, m *zoo.Model, w zoo.Weights, path string) {
+	top := "IncludeTop: true"
+	if !w.IncludeTop {
+		top = "IncludeTop: false"
+	}
+	fmt.Fprintf(out, `this file holds weights only (Keras save_weights layout, matched by layer name).
+Build the model with the options the file was made for (input side, alpha), then load it; in Go:
+  m, _ := zoo.Lookup(%q)
+  g, _ := m.Build(zoo.Options{%s})
+  err := zoo.LoadKerasWeights(g, %q)
+`, m.Name, top, path)
 }

@@ -31,9 +31,11 @@ type converter struct {
 	names   map[string]bool
 	bad     []string
 	conv    map[string]xt
+	folded  map[string]bool // recurrent vertices written with return_sequences=False
 }
 
 func convert(g *ir.Graph) (*kmodel, error) {
+	g = kerasNamed(g)
 	shapes, err := g.Shapes()
 	if err != nil {
 		return nil, err
@@ -43,7 +45,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 		return nil, err
 	}
 	c := &converter{g: g, m: &kmodel{name: g.Name, losses: map[string]any{}, train: g.Train},
-		tensors: map[string]xt{}, shapes: shapes, names: map[string]bool{}, conv: map[string]xt{}}
+		tensors: map[string]xt{}, shapes: shapes, names: map[string]bool{}, conv: map[string]xt{}, folded: map[string]bool{}}
 	for _, v := range g.Vertices {
 		c.names[v.Name] = true
 	}

@@ -65,6 +65,10 @@ func Export(path string, g *ir.Graph) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}
+	// CreateTemp makes the file 0600; a model file is as readable as any other
+	if err := os.Chmod(tmpName, 0o644); err != nil {
+		return fmt.Errorf("keras export %s: %w", path, err)
+	}
 	if err := os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}

@@ -243,7 +243,7 @@ func (c *converter) vertex(v *ir.Vertex) error {
 		cls := map[ir.MergeOp]string{ir.MergeAdd: "Add", ir.MergeSubtract: "Subtract", ir.MergeMultiply: "Multiply",
 			ir.MergeAverage: "Average", ir.MergeMaximum: "Maximum", ir.MergeMinimum: "Minimum"}[l.Op]
 		if cls == "" {
-			return unsup("merge %s has no Keras layer", l.Op)
+			return unsup("merge %s has no Keras layer (Keras merges with Add, Subtract, Multiply, Average, Maximum, Minimum); export to ONNX or .rtm instead", l.Op)
 		}
 		ts, err := c.sameForm(in, v.Name)
 		if err != nil {
@@ -273,7 +273,12 @@ func (c *converter) vertex(v *ir.Vertex) error {
 		if err != nil {
 			return err
 		}
+		if c.foldLastStep(v) {
+			cfg["return_sequences"] = false
+		}
 		c.emit(v, class, cfg, []xt{t}, xt{}, ws...)
+	case *ir.LastTimeStep:
+		return c.lastTimeStep(v, in[0])
 	case *ir.Bidirectional:
 		t, err := c.toPlain(in[0], v.Name)
 		if err != nil {
@@ -495,9 +500,12 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 	df := "channels_last"
 	switch l := v.Layer.(type) {
 	case *ir.Conv:
-		pad, err := padding(l.Padding, l.Pads)
+		pad, pre, err := windowPadding(l.Padding, l.Pads, t.shape[1:], l.Kernel, l.Strides, l.Dilations)
 		if err != nil {
 			return err
+		}
+		if pre != nil {
+			t = c.zeroPad(v.Name, t, pre)
 		}
 		act := normAct(l.Activation, len(t.shape))
 		an, ok := activationName(act)
@@ -533,9 +541,12 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		}
 		c.emit(v, class, cfg, []xt{t}, xt{form: cl}, ws...)
 	case *ir.SeparableConv2D:
-		pad, err := padding(l.Padding, l.Pads)
+		pad, pre, err := windowPadding(l.Padding, l.Pads, t.shape[1:], l.Kernel, l.Strides, l.Dilations)
 		if err != nil {
 			return err
+		}
+		if pre != nil {
+			t = c.zeroPad(v.Name, t, pre)
 		}
 		an, ok := activationName(l.Activation)
 		if !ok {
@@ -572,9 +583,12 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		}
 		c.emit(v, "Conv2DTranspose", cfg, []xt{t}, xt{form: cl}, ws...)
 	case *ir.Pool:
-		pad, err := padding(l.Padding, l.Pads)
-		if err != nil || l.CeilMode || (l.CountIncludePad && l.Op == ir.PoolAvg && pad == "same") {
-			return unsup("pooling with padding %s (ceil %v, count_include_pad %v)", l.Padding, l.CeilMode, l.CountIncludePad)
+		pad, pre, err := c.poolPadding(v, l, t.shape[1:])
+		if err != nil {
+			return err
+		}
+		if pre != nil {
+			t = c.zeroPad(v.Name, t, pre)
 		}
 		class := map[ir.PoolOp]string{ir.PoolMax: "MaxPooling", ir.PoolAvg: "AveragePooling"}[l.Op] + n
 		c.emit(v, class, map[string]any{"pool_size": l.Kernel, "strides": l.Stride(), "padding": pad, "data_format": df},
@@ -592,7 +606,11 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		if l.Rank != rank || (l.Mode != ir.PadConstant && l.Mode != "") || l.Value != 0 {
 			return unsup("padding mode %s value %g (Keras pads with zeros)", l.Mode, l.Value)
 		}
-		c.emit(v, "ZeroPadding"+n, map[string]any{"padding": pairs(l.Pads, rank), "data_format": df}, []xt{t}, xt{form: cl})
+		cfg := map[string]any{"padding": pairs(l.Pads, rank)}
+		if rank == 2 {
+			cfg["data_format"] = df
+		}
+		c.emit(v, "ZeroPadding"+n, cfg, []xt{t}, xt{form: cl})
 	case *ir.Cropping:
 		if l.Rank != rank {
 			return unsup("cropping of %d axes", l.Rank)

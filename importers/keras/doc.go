@@ -3,6 +3,9 @@
 // archives, and JSON architectures (model.to_json()) with a weights file
 // (Keras 1/2 save_weights HDF5 or Keras 3 .weights.h5).
 //
+// LoadWeights fills an existing graph (a zoo model, say) from a weights
+// file with no config, matching layers to vertices by name.
+//
 // HDF5 bytes are decoded by internal/hdf5; this package reads Keras's
 // structure: model_config / config.json, training_config / compile_config,
 // layer_names and weight_names (also split as layer_names0, 1, ...), the

@@ -194,24 +194,33 @@ func mapConv(c *call) (tensor, error) {
 	}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		k, err := c.weight(0, "", "kernel", "W")
-		if err != nil {
+		if params, err = c.convParams(n, x.shape[0]/groups, filters, kernel, bias); err != nil {
 			return tensor{}, err
-		}
-		W, err := c.kerasKernel(k, n, x.shape[0]/groups, filters, kernel)
-		if err != nil {
-			return tensor{}, err
-		}
-		params = map[string]*ir.Tensor{"W": W}
-		if bias {
-			if params["b"], err = c.bias(1, filters); err != nil {
-				return tensor{}, err
-			}
 		}
 	}
 	out, err := c.add(l, params, x)
 	out.kind = form
 	return out, err
+}
+
+// convParams reads a convolution kernel (converted to IR [out, in, k...])
+// and bias; in is the input channel count per group.
+func (c *call) convParams(n, in, filters int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
+	k, err := c.weight(0, "", "kernel", "W")
+	if err != nil {
+		return nil, err
+	}
+	W, err := c.kerasKernel(k, n, in, filters, kernel)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]*ir.Tensor{"W": W}
+	if bias {
+		if params["b"], err = c.bias(1, filters); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
 }
 
 // plainIfFlat turns a flattened channels-last vector back into Keras order
@@ -279,24 +288,32 @@ func mapDepthwise(c *call) (tensor, error) {
 		Groups: ch, Padding: pad, NoBias: !bias, Activation: act}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		k, err := c.weight(0, "", "depthwise_kernel")
-		if err != nil {
+		if params, err = c.depthwiseParams(ch, mult, kernel, bias); err != nil {
 			return tensor{}, err
-		}
-		W, err := c.depthwiseKernel(k, ch, mult, kernel)
-		if err != nil {
-			return tensor{}, err
-		}
-		params = map[string]*ir.Tensor{"W": W}
-		if bias {
-			if params["b"], err = c.bias(1, ch*mult); err != nil {
-				return tensor{}, err
-			}
 		}
 	}
 	out, err := c.add(l, params, x)
 	out.kind = form
 	return out, err
+}
+
+// depthwiseParams reads a DepthwiseConv2D kernel and bias.
+func (c *call) depthwiseParams(ch, mult int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
+	k, err := c.weight(0, "", "depthwise_kernel")
+	if err != nil {
+		return nil, err
+	}
+	W, err := c.depthwiseKernel(k, ch, mult, kernel)
+	if err != nil {
+		return nil, err
+	}
+	params := map[string]*ir.Tensor{"W": W}
+	if bias {
+		if params["b"], err = c.bias(1, ch*mult); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
 }
 
 func mapSeparable(c *call) (tensor, error) {
@@ -314,32 +331,41 @@ func mapSeparable(c *call) (tensor, error) {
 		DepthMultiplier: mult, Padding: pad, NoBias: !bias, Activation: act}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		dk, err := c.weight(0, "", "depthwise_kernel")
-		if err != nil {
+		if params, err = c.separableParams(ch, mult, filters, kernel, bias); err != nil {
 			return tensor{}, err
-		}
-		DW, err := c.depthwiseKernel(dk, ch, mult, kernel)
-		if err != nil {
-			return tensor{}, err
-		}
-		pk, err := c.weight(1, "", "pointwise_kernel")
-		if err != nil {
-			return tensor{}, err
-		}
-		if err := c.expect(pk, 1, 1, ch*mult, filters); err != nil {
-			return tensor{}, err
-		}
-		d, s := transpose(pk.data, pk.shape, []int{3, 2, 0, 1})
-		params = map[string]*ir.Tensor{"DW": DW, "PW": ir.FromData(d, s...)}
-		if bias {
-			if params["b"], err = c.bias(2, filters); err != nil {
-				return tensor{}, err
-			}
 		}
 	}
 	out, err := c.add(l, params, x)
 	out.kind = form
 	return out, err
+}
+
+// separableParams reads a SeparableConv2D's depthwise and pointwise
+// kernels and bias.
+func (c *call) separableParams(ch, mult, filters int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
+	dk, err := c.weight(0, "", "depthwise_kernel")
+	if err != nil {
+		return nil, err
+	}
+	DW, err := c.depthwiseKernel(dk, ch, mult, kernel)
+	if err != nil {
+		return nil, err
+	}
+	pk, err := c.weight(1, "", "pointwise_kernel")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.expect(pk, 1, 1, ch*mult, filters); err != nil {
+		return nil, err
+	}
+	d, s := transpose(pk.data, pk.shape, []int{3, 2, 0, 1})
+	params := map[string]*ir.Tensor{"DW": DW, "PW": ir.FromData(d, s...)}
+	if bias {
+		if params["b"], err = c.bias(2, filters); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
 }
 
 func mapConvTranspose(c *call) (tensor, error) {
@@ -382,28 +408,37 @@ func mapConvTranspose(c *call) (tensor, error) {
 		Padding: pad, OutputPadding: outPad, NoBias: !bias, Activation: act}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		k, err := c.weight(0, "", "kernel")
-		if err != nil {
+		if params, err = c.convTransposeParams(x.shape[0], filters, kernel, bias); err != nil {
 			return tensor{}, err
-		}
-		if err := c.expect(k, kernel[0], kernel[1], filters, x.shape[0]); err != nil {
-			return tensor{}, err
-		}
-		d, s := transpose(k.data, k.shape, []int{3, 2, 0, 1})
-		W := ir.FromData(d, s...)
-		if c.b.theano {
-			flipSpatial(W, 2)
-		}
-		params = map[string]*ir.Tensor{"W": W}
-		if bias {
-			if params["b"], err = c.bias(1, filters); err != nil {
-				return tensor{}, err
-			}
 		}
 	}
 	out, err := c.add(l, params, x)
 	out.kind = form
 	return out, err
+}
+
+// convTransposeParams reads a Conv2DTranspose kernel [kh, kw, filters, in]
+// as IR [in, filters, kh, kw], and its bias.
+func (c *call) convTransposeParams(in, filters int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
+	k, err := c.weight(0, "", "kernel")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.expect(k, kernel[0], kernel[1], filters, in); err != nil {
+		return nil, err
+	}
+	d, s := transpose(k.data, k.shape, []int{3, 2, 0, 1})
+	W := ir.FromData(d, s...)
+	if c.b.theano {
+		flipSpatial(W, 2)
+	}
+	params := map[string]*ir.Tensor{"W": W}
+	if bias {
+		if params["b"], err = c.bias(1, filters); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
 }
 
 func mapPool(c *call) (tensor, error) {

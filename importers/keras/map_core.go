@@ -270,16 +270,22 @@ func mapEmbedding(c *call) (tensor, error) {
 	}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		w, err := c.weight(0, "", "embeddings", "W")
-		if err != nil {
+		if params, err = c.embeddingParams(inDim, outDim); err != nil {
 			return tensor{}, err
 		}
-		if err := c.expect(w, inDim, outDim); err != nil {
-			return tensor{}, err
-		}
-		params = map[string]*ir.Tensor{"W": tensorOf(w)}
 	}
 	return c.add(&ir.Embedding{InputDim: inDim, OutputDim: outDim}, params, t)
+}
+
+func (c *call) embeddingParams(inDim, outDim int) (map[string]*ir.Tensor, error) {
+	w, err := c.weight(0, "", "embeddings", "W")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.expect(w, inDim, outDim); err != nil {
+		return nil, err
+	}
+	return map[string]*ir.Tensor{"W": tensorOf(w)}, nil
 }
 
 func mapMasking(c *call) (tensor, error) {
@@ -438,29 +444,36 @@ func mapPReLU(c *call) (tensor, error) {
 	}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		w, err := c.weight(0, "", "alpha", "alphas")
-		if err != nil {
+		if params, err = c.preluParams(t, shared); err != nil {
 			return tensor{}, err
 		}
-		ks := t.kerasShape()
-		want := append([]int(nil), ks...)
-		for _, a := range shared {
-			if a > 0 && a <= len(want) {
-				want[a-1] = 1
-			}
-		}
-		if err := c.expect(w, want...); err != nil {
-			return tensor{}, err
-		}
-		a := tensorOf(w)
-		if t.kind == formCL {
-			d, s := transpose(w.data, w.shape, cfPerm(len(w.shape)))
-			a = ir.FromData(d, s...)
-		}
-		params = map[string]*ir.Tensor{"alpha": a}
 	}
 	out, err := c.add(l, params, t)
 	return keepForm(out, t), err
+}
+
+// preluParams reads alpha for input t (plain or formCL); shared lists the
+// Keras shared axes (counting the batch axis).
+func (c *call) preluParams(t tensor, shared []int) (map[string]*ir.Tensor, error) {
+	w, err := c.weight(0, "", "alpha", "alphas")
+	if err != nil {
+		return nil, err
+	}
+	want := append([]int(nil), t.kerasShape()...)
+	for _, a := range shared {
+		if a > 0 && a <= len(want) {
+			want[a-1] = 1
+		}
+	}
+	if err := c.expect(w, want...); err != nil {
+		return nil, err
+	}
+	a := tensorOf(w)
+	if t.kind == formCL {
+		d, s := transpose(w.data, w.shape, cfPerm(len(w.shape)))
+		a = ir.FromData(d, s...)
+	}
+	return map[string]*ir.Tensor{"alpha": a}, nil
 }
 
 func mapRescaling(c *call) (tensor, error) {

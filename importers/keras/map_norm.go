@@ -42,45 +42,53 @@ func mapBatchNorm(c *call) (tensor, error) {
 	l := &ir.BatchNorm{Epsilon: float32(eps), Momentum: float32(mom), Axis: ax, NoScale: !scale, NoCenter: !center}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		ch := t.shape[ax]
-		params = map[string]*ir.Tensor{}
-		pos := 0
-		get := func(pname string, names ...string) error {
-			w, err := c.weight(pos, "", names...)
-			if err != nil {
-				return err
-			}
-			pos++
-			if err := c.expect(w, ch); err != nil {
-				return err
-			}
-			params[pname] = tensorOf(w)
-			return nil
-		}
-		if scale {
-			if err := get("gamma", "gamma"); err != nil {
-				return tensor{}, err
-			}
-		} else {
-			params["gamma"] = filled(1, ch)
-		}
-		if center {
-			if err := get("beta", "beta"); err != nil {
-				return tensor{}, err
-			}
-		} else {
-			params["beta"] = filled(0, ch)
-		}
-		if err := get("mean", "moving_mean", "running_mean"); err != nil {
-			return tensor{}, err
-		}
-		// Keras 1 calls the running variance running_std
-		if err := get("var", "moving_variance", "running_std"); err != nil {
+		if params, err = c.batchNormParams(t.shape[ax], scale, center); err != nil {
 			return tensor{}, err
 		}
 	}
 	out, err := c.add(l, params, t)
 	return keepForm(out, t), err
+}
+
+// batchNormParams reads gamma, beta (present unless scale/center is off,
+// then filled with 1/0), moving mean and variance of ch channels.
+func (c *call) batchNormParams(ch int, scale, center bool) (map[string]*ir.Tensor, error) {
+	params := map[string]*ir.Tensor{}
+	pos := 0
+	get := func(pname string, names ...string) error {
+		w, err := c.weight(pos, "", names...)
+		if err != nil {
+			return err
+		}
+		pos++
+		if err := c.expect(w, ch); err != nil {
+			return err
+		}
+		params[pname] = tensorOf(w)
+		return nil
+	}
+	if scale {
+		if err := get("gamma", "gamma"); err != nil {
+			return nil, err
+		}
+	} else {
+		params["gamma"] = filled(1, ch)
+	}
+	if center {
+		if err := get("beta", "beta"); err != nil {
+			return nil, err
+		}
+	} else {
+		params["beta"] = filled(0, ch)
+	}
+	if err := get("mean", "moving_mean", "running_mean"); err != nil {
+		return nil, err
+	}
+	// Keras 1 calls the running variance running_std
+	if err := get("var", "moving_variance", "running_std"); err != nil {
+		return nil, err
+	}
+	return params, nil
 }
 
 func mapLayerNorm(c *call) (tensor, error) {
@@ -124,26 +132,34 @@ func mapLayerNorm(c *call) (tensor, error) {
 	l := &ir.LayerNorm{Epsilon: float32(eps), Axis: first - r, NoScale: !scale, NoCenter: !center}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		ns := t.shape[first:]
-		params = map[string]*ir.Tensor{"gamma": filled(1, ns...), "beta": filled(0, ns...)}
-		pos := 0
-		for _, p := range []struct {
-			on   bool
-			name string
-		}{{scale, "gamma"}, {center, "beta"}} {
-			if !p.on {
-				continue
-			}
-			w, err := c.weight(pos, "", p.name)
-			if err != nil {
-				return tensor{}, err
-			}
-			pos++
-			if err := c.expect(w, ns...); err != nil {
-				return tensor{}, err
-			}
-			params[p.name] = tensorOf(w)
+		if params, err = c.layerNormParams(t.shape[first:], scale, center); err != nil {
+			return tensor{}, err
 		}
 	}
 	return c.add(l, params, t)
+}
+
+// layerNormParams reads gamma and beta of shape ns (1 and 0 when scale or
+// center is off).
+func (c *call) layerNormParams(ns []int, scale, center bool) (map[string]*ir.Tensor, error) {
+	params := map[string]*ir.Tensor{"gamma": filled(1, ns...), "beta": filled(0, ns...)}
+	pos := 0
+	for _, p := range []struct {
+		on   bool
+		name string
+	}{{scale, "gamma"}, {center, "beta"}} {
+		if !p.on {
+			continue
+		}
+		w, err := c.weight(pos, "", p.name)
+		if err != nil {
+			return nil, err
+		}
+		pos++
+		if err := c.expect(w, ns...); err != nil {
+			return nil, err
+		}
+		params[p.name] = tensorOf(w)
+	}
+	return params, nil
 }
