@@ -43,4 +43,21 @@
 // activation is the identity, or relu placed after a vertex whose output is
 // already non-negative (a relu, relu6 or sigmoid activation); other cases are
 // allowed and listed in Builder.Notes.
+//
+// The helper (after TransferLearningHelper): Featurize runs the frozen part
+// once and writes its outputs with the labels as shards; Trainable is the
+// unfrozen part as a graph of its own; FitFeaturized trains it from the
+// shards and OutputFromFeaturized runs it on featurized inputs; MergeHead
+// copies the result back. A featurized folder is index.json (format
+// "retarget.featurized", version 1: the boundary, the arrays with their
+// per-example shapes and file suffixes, the shards with their example
+// counts, and the key) and, per shard, <prefix>.<suffix>.npy files of
+// float32 [count, shape...]: the trainable part's inputs ("features",
+// "features.1", …) and the labels ("labels", …). The key (FeaturizeKey) is
+// a SHA-256 of the frozen subgraph's configs and parameter values and of
+// the data's identity; Featurize with FeaturizeOptions.DataID reuses a
+// folder whose index has the same key. index.json is written last.
+//
+// Plans (LoadPlan, Plan.Check, Plan.Run) are the YAML form of a whole run;
+// the schema is on Plan and in the README.
 package retarget

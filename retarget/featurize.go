@@ -35,6 +35,11 @@ type ShardIndex struct {
 	Labels   []ShardArray `json:"labels"`
 	Shards   []Shard      `json:"shards"`
 	Count    int          `json:"count"`
+	// Key identifies what was featurized (FeaturizeKey); a later Featurize
+	// with the same key reuses the shards.
+	Key string `json:"key,omitempty"`
+	// Reused is set when Featurize found the shards already written.
+	Reused bool `json:"-"`
 }
 
 // ShardArray names one array stored in every shard.
@@ -54,12 +59,22 @@ type Shard struct {
 type FeaturizeOptions struct {
 	Boundary  []string // default: Boundary(g)
 	ShardSize int      // examples per shard (default 4096; the last may hold fewer)
+	// DataID identifies the data (DataSet.ID). When set, the shards are
+	// keyed by FeaturizeKey(g, boundary, DataID) and a directory that
+	// already holds shards of that key is reused without running anything.
+	DataID string
+	// Progress, when set, is called after every batch with the examples
+	// done and the total (-1 when the iterator has no Len method).
+	Progress func(done, total int)
 }
 
 // Featurize runs the frozen part of g (up to the boundary) once over every
 // batch of it, in inference mode, and writes the boundary values with the
 // labels into dir as NPY shards plus index.json (DL4J
-// TransferLearningHelper.featurize). Train the head with FitFeaturized.
+// TransferLearningHelper.featurize; the format is in the package
+// documentation). index.json is written last, atomically, and removed
+// first, so a directory is either complete or has no index. Train the head
+// with FitFeaturized.
 func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*ShardIndex, error) {
 	boundary := opt.Boundary
 	if len(boundary) == 0 {
@@ -76,6 +91,15 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err != nil {
 		return nil, err
 	}
+	key := ""
+	if opt.DataID != "" {
+		if key, err = frozenKey(fg, boundary, opt.DataID); err != nil {
+			return nil, err
+		}
+		if idx := reusable(dir, key); idx != nil {
+			return idx, nil
+		}
+	}
 	net, err := nn.Compile(fg)
 	if err != nil {
 		return nil, err
@@ -83,7 +107,16 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	idx := &ShardIndex{Format: ShardFormat, Version: 1, Boundary: boundary}
+	indexPath := filepath.Join(dir, "index.json")
+	if err := os.Remove(indexPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	total := -1
+	if l, ok := it.(interface{ Len() int }); ok {
+		total = l.Len()
+	}
+	done := 0
+	idx := &ShardIndex{Format: ShardFormat, Version: 1, Boundary: boundary, Key: key}
 	for i, in := range head.Inputs {
 		idx.Inputs = append(idx.Inputs, ShardArray{Name: in.Name, Shape: in.Shape, Suffix: suffix("features", i)})
 	}
@@ -125,6 +158,9 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 		if err := w.add(feats, b.Labels, g.Outputs); err != nil {
 			return nil, err
 		}
+		if done += b.Size(); opt.Progress != nil {
+			opt.Progress(done, total)
+		}
 		for w.n >= opt.ShardSize {
 			if err := w.flush(opt.ShardSize); err != nil {
 				return nil, err
@@ -134,7 +170,10 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err := w.flush(w.n); err != nil {
 		return nil, err
 	}
-	return idx, writeIndex(filepath.Join(dir, "index.json"), idx)
+	if idx.Count == 0 {
+		return nil, fmt.Errorf("featurize: the data holds no examples")
+	}
+	return idx, writeIndex(indexPath, idx)
 }
 
 func suffix(base string, i int) string {
@@ -233,26 +272,9 @@ const maxIndexBytes = 64 << 20
 // concatenated over the shards (head inputs, then labels, in index order).
 func LoadShards(dir string) (*ShardIndex, []*ir.Tensor, []*ir.Tensor, error) {
 	path := filepath.Join(dir, "index.json")
-	f, err := os.Open(path)
+	idx, err := readIndex(path)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxIndexBytes+1))
-	f.Close()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if len(b) > maxIndexBytes {
-		return nil, nil, nil, fmt.Errorf("%s: larger than %d bytes, not a shard index", path, maxIndexBytes)
-	}
-	var idx ShardIndex
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&idx); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if idx.Format != ShardFormat || idx.Version != 1 {
-		return nil, nil, nil, fmt.Errorf("%s: format %q version %d, want %q version 1 (written by retarget featurize)", path, idx.Format, idx.Version, ShardFormat)
 	}
 	load := func(arrs []ShardArray) ([]*ir.Tensor, error) {
 		out := make([]*ir.Tensor, len(arrs))
@@ -298,7 +320,33 @@ func LoadShards(dir string) (*ShardIndex, []*ir.Tensor, []*ir.Tensor, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return &idx, ins, labs, nil
+	return idx, ins, labs, nil
+}
+
+// readIndex reads and checks a featurized directory's index.json.
+func readIndex(path string) (*ShardIndex, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxIndexBytes+1))
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxIndexBytes {
+		return nil, fmt.Errorf("%s: larger than %d bytes, not a shard index", path, maxIndexBytes)
+	}
+	var idx ShardIndex
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&idx); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if idx.Format != ShardFormat || idx.Version != 1 {
+		return nil, fmt.Errorf("%s: format %q version %d, want %q version 1 (written by retarget featurize)", path, idx.Format, idx.Version, ShardFormat)
+	}
+	return &idx, nil
 }
 
 func safeComponent(s string) bool {
@@ -313,11 +361,27 @@ type FitFeaturizedOptions struct {
 	Fit       nn.FitConfig
 }
 
-// FitFeaturized trains head (from HeadGraph) on a featurized directory;
-// the shards are loaded into memory once, so epochs cost only the head
-// (DL4J TransferLearningHelper.fitFeaturized). Merge the result back with
-// MergeHead.
+// FitFeaturized trains head (from Trainable or HeadGraph) on a featurized
+// directory; the shards are loaded into memory once, so epochs cost only
+// the head (DL4J TransferLearningHelper.fitFeaturized). With the same seed,
+// batch size and shuffling it gives the weights a fit of the full network
+// gives, since the frozen part computes the same values. Merge the result
+// back with MergeHead.
 func FitFeaturized(head *ir.Graph, dir string, opt FitFeaturizedOptions) (*nn.FitResult, error) {
+	it, err := FeaturizedIterator(head, dir, opt.BatchSize, opt.Shuffle, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	net, err := nn.Compile(head)
+	if err != nil {
+		return nil, err
+	}
+	return net.Fit(it, opt.Fit)
+}
+
+// FeaturizedIterator batches a featurized directory as head's inputs and
+// labels (batch size default 32).
+func FeaturizedIterator(head *ir.Graph, dir string, batchSize int, shuffle bool, seed int64) (*nn.SliceIterator, error) {
 	idx, ins, labs, err := LoadShards(dir)
 	if err != nil {
 		return nil, err
@@ -345,17 +409,28 @@ func FitFeaturized(head *ir.Graph, dir string, opt FitFeaturizedOptions) (*nn.Fi
 	for k, o := range head.Outputs {
 		labels[k] = labByName[o.Name]
 	}
-	bs := opt.BatchSize
-	if bs <= 0 {
-		bs = 32
+	if batchSize <= 0 {
+		batchSize = 32
 	}
-	it, err := nn.NewSliceIterator(inputs, labels, bs, opt.Shuffle, opt.Seed)
+	return nn.NewSliceIterator(inputs, labels, batchSize, shuffle, seed)
+}
+
+// Trainable is the unfrozen part of g as a graph of its own (DL4J
+// TransferLearningHelper.unfrozenGraph): its inputs are the boundary
+// vertices (Boundary(g)), named as them, and the graph inputs it reads
+// directly. It is HeadGraph with the default boundary.
+func Trainable(g *ir.Graph) (*ir.Graph, error) { return HeadGraph(g) }
+
+// OutputFromFeaturized runs head (from Trainable) on featurized inputs,
+// one per head input in order, in inference mode (DL4J
+// TransferLearningHelper.outputFromFeaturized).
+func OutputFromFeaturized(head *ir.Graph, features ...*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(features) != len(head.Inputs) {
+		return nil, fmt.Errorf("the head takes %d input(s), got %d", len(head.Inputs), len(features))
+	}
+	net, err := nn.Compile(head.Clone())
 	if err != nil {
 		return nil, err
 	}
-	net, err := nn.Compile(head)
-	if err != nil {
-		return nil, err
-	}
-	return net.Fit(it, opt.Fit)
+	return net.Predict(features...)
 }

@@ -1,8 +1,6 @@
 package retarget
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,74 +14,64 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// A plan is a retarget run in one YAML file (unknown keys are errors;
-// relative paths resolve against the plan's folder). Schema:
+// A plan is a whole retarget run in one YAML file. Keys are fixed (unknown
+// keys are errors that name their line); relative paths resolve against
+// the plan file's folder. Schema:
 //
-//	source:                     # required
-//	  model: base.rtm           # model file (.rtm, .h5/.keras, .onnx: whatever the loader reads)
-//	  weights: w.h5             # optional separate weights file
-//	seed: 42                    # seed of every new initialisation (default 12345)
-//	init: he_normal             # default weight init of new/re-initialised layers (xavier_uniform)
-//	fine_tune:                  # ir.TrainConfig; unset fields keep the source's
-//	  updater: adam             # sgd momentum nesterov adam adamw rmsprop adagrad adadelta
-//	  learning_rate: 0.001
-//	  momentum: 0.9             # also beta1, beta2, epsilon, rho, weight_decay
-//	  l1: 0                     # l2, clip_value, clip_norm
-//	  dropout: 0.2              # replaces every Dropout rate
-//	  schedule: {kind: step, every: 100, gamma: 0.5}   # or exponential, cosine (steps, min_lr)
-//	  seed: 7
-//	edits:                      # any order: Build applies them in a canonical order
-//	  - freeze_through: [conv2]                 # a name or a list
-//	  - unfreeze: [dense1]
-//	  - replace_nout: {vertex: out, n: 3, init: xavier_uniform, fan_out_init: xavier_uniform}
-//	  - replace_nin: {vertex: conv1, n: 1, init: he_normal}
-//	  - remove: {vertex: drop1, keep_connections: false}    # or just: remove: drop1
+//	model: vgg16.h5            # required: .h5 .keras .onnx .rtm (what the loader reads)
+//	weights: w.h5              # optional: weights of a Keras JSON architecture
+//	fine_tune:                 # DL4J FineTuneConfiguration; unset fields keep the source's
+//	  updater: nesterovs       # DL4J or ir names: sgd momentum nesterovs|nesterov adam adamw rmsprop adagrad adadelta
+//	  learning_rate: 5.0e-5
+//	  momentum: 0.9            # also beta1 beta2 epsilon rho weight_decay
+//	  seed: 42                 # also seeds every new initialisation
+//	  l1: 0                    # l2 clip_value clip_norm
+//	  dropout: 0.2             # replaces every Dropout rate
+//	  schedule: {kind: step, every: 100, gamma: 0.5}   # exponential; cosine (steps, min_lr)
+//	  init: xavier             # init of new/re-initialised layers (DL4J names: xavier relu …)
+//	edits:                     # any order: Build applies them in a canonical order
+//	  - freeze_through: [fc2]                      # a name or a list
+//	  - unfreeze: [block5_conv3]
+//	  - replace_nout: {vertex: fc2, nout: 1024, init: xavier, fanout_init: xavier}
+//	  - replace_nin: {vertex: block1_conv1, nin: 1, init: relu}
+//	  - remove: {vertex: predictions, keep_connections: false}
 //	  - remove_outputs: 1
-//	  - add: {name: fc, inputs: [flat], init: he_normal, train: {learning_rate: 0.01},
-//	          layer: {kind: Dense, units: 64, activation: relu}}
-//	  - insert: {name: id, after: fc, init: identity, layer: {kind: Dense, units: 64}}
-//	  - widen: {vertex: fc, extra: 16, mode: preserve}     # preserve, net2net, random
-//	  - set_inputs: {vertex: out, inputs: [fc]}
-//	  - set_outputs: [out]
-//	train:                      # optional
-//	  data:
-//	    kind: npy               # npy is built in; others register with RegisterDataSource
-//	    features: x.npy         # a file or a list (one per graph input), source layout
-//	    labels: y.npy           # one per graph output; class indices are one-hot encoded
-//	    validation_features: vx.npy
-//	    validation_labels: vy.npy
-//	    options: {}             # free-form, for other kinds
-//	  epochs: 5
-//	  batch_size: 32
-//	  shuffle: true             # default true
-//	  featurize: true           # run the frozen part once, train the head from shards
-//	  featurize_dir: feats      # default: a temporary folder
-//	  shard_size: 4096
-//	outputs: [retargeted.rtm]   # one or more model paths (the saver picks the format)
-//	force: false                # allow an output path equal to the source
+//	  - add: {name: fc3, inputs: [fc2], layer: {type: dense, nout: 256, activation: relu}}
+//	  - add: {name: newpredictions, inputs: [fc3], init: xavier, train: {learning_rate: 1.0e-3},
+//	          layer: {type: output, nout: 5, activation: softmax, loss: mcxent}}
+//	  - set_inputs: {vertex: newpredictions, inputs: [fc2]}
+//	  - set_outputs: [newpredictions]
+//	  - widen: {vertex: lstm_1, add: 10, mode: preserve}   # preserve net2net random
+//	  - insert: {name: extra, after: dense_1, layer: {type: dense, activation: relu}, init: identity}
+//	data:                      # optional: without it the plan only edits
+//	  train: {type: images, path: flowers/train, size: [224, 224], preprocess: vgg}
+//	  test:  {type: csv, path: test.csv, label_column: 5, header: true}
+//	fit: {epochs: 3, batch_size: 16, featurize: true, shuffle: true, cache_dir: feats, shard_size: 4096}
+//	output: [retargeted.rtm, retargeted.onnx]
 //
-// Layers in add/insert are written as ir's JSON configs with the kind
-// beside them; an activation may be a bare name ("relu") or a mapping
-// ({kind: leaky_relu, alpha: 0.1}). Bidirectional takes a nested layer.
+// Data sources: {type: images, path: DIR, size: [H, W], preprocess:
+// vgg|torch|tf|unit|raw} (one subfolder per class), {type: csv, path: FILE,
+// label_column: N, header: true|false}, {type: npy, features: X.npy,
+// labels: Y.npy}, {type: csv-sequences, features: DIR, labels: DIR}.
+// Layers (add, insert): type is an ir kind in lower case (dense, output,
+// conv2d, lstm, gru, simple_rnn, dropout, batchnorm, activation,
+// rnn_output, max_pool2d, flatten, …), nout its units or filters; other
+// keys are the layer's config fields. An insert may omit nout: it takes
+// the width of after.
 type Plan struct {
 	File     string
 	Dir      string
-	Source   PlanSource
-	Seed     int64
-	Init     ir.WeightInit
+	Model    string
+	Weights  string
 	FineTune *ir.TrainConfig
+	Init     ir.WeightInit // fine_tune.init
 	Edits    []PlanEdit
-	Train    *PlanTrain
-	Outputs  []string
-	Force    bool
+	Train    *DataSpec // data.train; nil: no training
+	Test     *DataSpec // data.test
+	Fit      PlanFit
+	Output   []string
 
 	root *yaml.Node
-}
-
-// PlanSource is the model a plan starts from (paths as written).
-type PlanSource struct {
-	Model   string `yaml:"model"`
-	Weights string `yaml:"weights"`
 }
 
 // PlanEdit is one edit of a plan.
@@ -94,27 +82,28 @@ type PlanEdit struct {
 	apply    func(*Builder)
 }
 
-// PlanTrain is the optional training block.
-type PlanTrain struct {
-	Data         DataSpec `yaml:"data"`
-	Epochs       int      `yaml:"epochs"`
-	BatchSize    int      `yaml:"batch_size"`
-	Shuffle      *bool    `yaml:"shuffle"`
-	Featurize    bool     `yaml:"featurize"`
-	FeaturizeDir string   `yaml:"featurize_dir"`
-	ShardSize    int      `yaml:"shard_size"`
+// PlanFit is the fit block.
+type PlanFit struct {
+	Epochs    int    `yaml:"epochs"`     // default 1
+	BatchSize int    `yaml:"batch_size"` // default 32
+	Featurize bool   `yaml:"featurize"`  // run the frozen part once, train the head from shards
+	Shuffle   *bool  `yaml:"shuffle"`    // default true
+	CacheDir  string `yaml:"cache_dir"`  // featurized shards (default: the user cache folder)
+	ShardSize int    `yaml:"shard_size"` // examples per shard (default 4096)
 }
 
-// DataSpec says where training data comes from; Kind picks a registered
-// DataSource. Paths are resolved against the plan's folder before the
-// source sees them.
+// DataSpec is one data source, as plans and the CLI write it.
 type DataSpec struct {
-	Kind               string         `yaml:"kind"`
-	Features           StringList     `yaml:"features"`
-	Labels             StringList     `yaml:"labels"`
-	ValidationFeatures StringList     `yaml:"validation_features"`
-	ValidationLabels   StringList     `yaml:"validation_labels"`
-	Options            map[string]any `yaml:"options"`
+	Type        string `yaml:"type" json:"type"`
+	Path        string `yaml:"path" json:"path,omitempty"`
+	Size        []int  `yaml:"size" json:"size,omitempty"`
+	Preprocess  string `yaml:"preprocess" json:"preprocess,omitempty"`
+	LabelColumn *int   `yaml:"label_column" json:"label_column,omitempty"`
+	Header      *bool  `yaml:"header" json:"header,omitempty"`
+	Features    string `yaml:"features" json:"features,omitempty"`
+	Labels      string `yaml:"labels" json:"labels,omitempty"`
+
+	node *yaml.Node
 }
 
 // StringList is a YAML string or list of strings.
@@ -133,21 +122,45 @@ func (s *StringList) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+type fineTuneYAML struct {
+	Updater      string      `yaml:"updater"`
+	LearningRate float64     `yaml:"learning_rate"`
+	Momentum     float64     `yaml:"momentum"`
+	Beta1        float64     `yaml:"beta1"`
+	Beta2        float64     `yaml:"beta2"`
+	Epsilon      float64     `yaml:"epsilon"`
+	Rho          float64     `yaml:"rho"`
+	WeightDecay  float64     `yaml:"weight_decay"`
+	L1           float64     `yaml:"l1"`
+	L2           float64     `yaml:"l2"`
+	Dropout      *float64    `yaml:"dropout"`
+	ClipValue    float64     `yaml:"clip_value"`
+	ClipNorm     float64     `yaml:"clip_norm"`
+	Schedule     ir.Schedule `yaml:"schedule"`
+	Seed         int64       `yaml:"seed"`
+	Init         string      `yaml:"init"`
+}
+
+type dataYAML struct {
+	Train yaml.Node `yaml:"train"`
+	Test  yaml.Node `yaml:"test"`
+}
+
 type planYAML struct {
-	Source   *PlanSource     `yaml:"source"`
-	Seed     int64           `yaml:"seed"`
-	Init     string          `yaml:"init"`
-	FineTune *ir.TrainConfig `yaml:"fine_tune"`
-	Edits    []yaml.Node     `yaml:"edits"`
-	Train    *PlanTrain      `yaml:"train"`
-	Outputs  StringList      `yaml:"outputs"`
-	Force    bool            `yaml:"force"`
+	Model    string        `yaml:"model"`
+	Weights  string        `yaml:"weights"`
+	FineTune *fineTuneYAML `yaml:"fine_tune"`
+	Edits    []yaml.Node   `yaml:"edits"`
+	Data     *dataYAML     `yaml:"data"`
+	Fit      *PlanFit      `yaml:"fit"`
+	Output   StringList    `yaml:"output"`
 }
 
 // maxPlanBytes bounds a plan file; real plans are a few KiB.
 const maxPlanBytes = 4 << 20
 
-// LoadPlan reads and parses a plan file; see ParsePlan.
+// LoadPlan reads and parses a plan file; a *PlanError lists every problem
+// with its line.
 func LoadPlan(path string) (*Plan, error) {
 	p, err := loadPlan(path)
 	if err != nil {
@@ -198,7 +211,8 @@ func loadPlan(path string) (*Plan, error) {
 	return parsePlan(b, path)
 }
 
-// ParsePlan parses a plan; a *PlanError lists every problem with its line.
+// ParsePlan parses a plan; file names it in errors and its folder is
+// where relative paths start.
 func ParsePlan(data []byte, file string) (*Plan, error) {
 	p, err := parsePlan(data, file)
 	if err != nil {
@@ -224,56 +238,133 @@ func parsePlan(data []byte, file string) (*Plan, error) {
 	if !p.decodeStrict(doc, &py) {
 		return nil, p.err()
 	}
-	if py.Source == nil {
-		py.Source = &PlanSource{}
+	plan := &Plan{File: file, Dir: filepath.Dir(file), Model: py.Model, Weights: py.Weights, Output: py.Output, root: doc}
+	if plan.Model == "" {
+		p.add(lineAt(doc, "model"), "model is required: the model file to start from")
 	}
-	plan := &Plan{File: file, Dir: filepath.Dir(file), Seed: py.Seed, FineTune: py.FineTune, Train: py.Train,
-		Outputs: py.Outputs, Force: py.Force, root: doc}
-	plan.Source = *py.Source
-	if plan.Source.Model == "" {
-		p.add(lineAt(doc, "source"), "source.model is required: the model file to start from")
-	}
-	if py.Init != "" {
-		w, err := ir.ParseWeightInit(py.Init)
-		if err != nil {
-			p.add(lineAt(doc, "init"), "%v", err)
-		}
-		plan.Init = w
-	}
-	if py.FineTune != nil {
-		if err := checkTrainConfig(py.FineTune); err != nil {
-			for _, e := range ir.Problems(err) {
-				p.add(lineAt(doc, "fine_tune"), "fine_tune: %v", e)
-			}
-		}
+	if ft := py.FineTune; ft != nil {
+		plan.FineTune, plan.Init = p.fineTune(ft, lineAt(doc, "fine_tune"), func(k string) int { return lineAt(doc, "fine_tune", k) })
 	}
 	for i := range py.Edits {
 		if e, ok := p.parseEdit(&py.Edits[i]); ok {
 			plan.Edits = append(plan.Edits, e)
 		}
 	}
-	if len(plan.Outputs) == 0 {
-		p.add(lineAt(doc, "outputs"), "outputs: give at least one model path to write")
+	if py.Data != nil {
+		if py.Data.Train.Kind == 0 {
+			p.add(lineAt(doc, "data"), "data: train is required (test is optional)")
+		} else {
+			plan.Train = p.dataSpec(&py.Data.Train, "data.train")
+		}
+		if py.Data.Test.Kind != 0 {
+			plan.Test = p.dataSpec(&py.Data.Test, "data.test")
+		}
 	}
-	if t := plan.Train; t != nil {
-		if t.Epochs < 0 || t.BatchSize < 0 || t.ShardSize < 0 {
-			p.add(lineAt(doc, "train"), "train: epochs, batch_size and shard_size must not be negative")
+	if py.Fit != nil {
+		plan.Fit = *py.Fit
+		f := plan.Fit
+		if f.Epochs < 0 || f.BatchSize < 0 || f.ShardSize < 0 {
+			p.add(lineAt(doc, "fit"), "fit: epochs, batch_size and shard_size must not be negative")
 		}
-		if t.Data.Kind == "" {
-			t.Data.Kind = "npy"
+		if py.Data == nil {
+			p.add(lineAt(doc, "fit"), "fit needs data: add data: {train: …}")
 		}
-		if dataSource(t.Data.Kind) == nil {
-			p.add(lineAt(doc, "train", "data", "kind"), "unknown data kind %q (known: %s)", t.Data.Kind, strings.Join(dataKinds(), ", "))
-		}
-		if len(t.Data.Features) == 0 {
-			p.add(lineAt(doc, "train", "data"), "train.data.features is required")
-		}
+	}
+	if len(plan.Output) == 0 {
+		p.add(lineAt(doc, "output"), "output: give at least one model path to write")
 	}
 	return plan, p.err()
 }
 
+func (p *problems) fineTune(ft *fineTuneYAML, line int, keyLine func(string) int) (*ir.TrainConfig, ir.WeightInit) {
+	c := &ir.TrainConfig{LearningRate: ft.LearningRate, Momentum: ft.Momentum, Beta1: ft.Beta1, Beta2: ft.Beta2,
+		Epsilon: ft.Epsilon, Rho: ft.Rho, WeightDecay: ft.WeightDecay, L1: ft.L1, L2: ft.L2, Dropout: ft.Dropout,
+		ClipValue: ft.ClipValue, ClipNorm: ft.ClipNorm, Schedule: ft.Schedule, Seed: ft.Seed}
+	if ft.Updater != "" {
+		u, err := ParseUpdater(ft.Updater)
+		if err != nil {
+			p.add(keyLine("updater"), "fine_tune: %v", err)
+		}
+		c.Updater = u
+	}
+	var w ir.WeightInit
+	if ft.Init != "" {
+		var err error
+		if w, err = ParseInit(ft.Init); err != nil {
+			p.add(keyLine("init"), "fine_tune: %v", err)
+		}
+	}
+	if err := checkTrainConfig(c); err != nil {
+		for _, e := range ir.Problems(err) {
+			p.add(line, "fine_tune: %v", e)
+		}
+	}
+	return c, w
+}
+
+// dataKeys are the keys each source type takes (beside type).
+var dataKeys = map[string][]string{
+	"images":        {"path", "size", "preprocess"},
+	"csv":           {"path", "label_column", "header"},
+	"npy":           {"features", "labels"},
+	"csv-sequences": {"features", "labels"},
+}
+
+// dataSpec parses a data source, checking that it has the keys its type
+// takes and no others.
+func (p *problems) dataSpec(n *yaml.Node, where string) *DataSpec {
+	s := &DataSpec{node: n}
+	if !p.decodeStrict(n, s) {
+		return nil
+	}
+	keys, ok := dataKeys[s.Type]
+	if !ok {
+		p.add(lineAt(n, "type"), "%s: type %q: use images, csv, npy or csv-sequences", where, s.Type)
+		return nil
+	}
+	allowed := map[string]bool{"type": true}
+	for _, k := range keys {
+		allowed[k] = true
+	}
+	good := true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; !allowed[k.Value] {
+			p.add(k.Line, "%s: a %s source takes %s, not %s", where, s.Type, strings.Join(keys, ", "), k.Value)
+			good = false
+		}
+	}
+	need := func(ok bool, key string) {
+		if !ok {
+			p.add(n.Line, "%s: a %s source needs %s", where, s.Type, key)
+			good = false
+		}
+	}
+	switch s.Type {
+	case "images":
+		need(s.Path != "", "path")
+		need(len(s.Size) == 2 && s.Size[0] > 0 && s.Size[1] > 0, "size: [height, width]")
+		if s.Preprocess != "" && s.Preprocess != "vgg" && s.Preprocess != "torch" && s.Preprocess != "tf" &&
+			s.Preprocess != "unit" && s.Preprocess != "raw" {
+			p.add(lineAt(n, "preprocess"), "%s: preprocess %q: use vgg, torch, tf, unit or raw", where, s.Preprocess)
+			good = false
+		}
+	case "csv":
+		need(s.Path != "", "path")
+	case "npy", "csv-sequences":
+		need(s.Features != "", "features")
+		need(s.Labels != "", "labels")
+	}
+	if !good {
+		return nil
+	}
+	return s
+}
+
 // lineAt finds the line of a key path in a mapping (the deepest found).
 func lineAt(n *yaml.Node, path ...string) int {
+	if n == nil {
+		return 0
+	}
 	line := n.Line
 	for _, k := range path {
 		if n.Kind != yaml.MappingNode {
@@ -293,11 +384,17 @@ func lineAt(n *yaml.Node, path ...string) int {
 	return line
 }
 
-type vertexN struct {
+type replaceNOutSpec struct {
 	Vertex     string `yaml:"vertex"`
-	N          int    `yaml:"n"`
+	NOut       int    `yaml:"nout"`
 	Init       string `yaml:"init"`
-	FanOutInit string `yaml:"fan_out_init"`
+	FanOutInit string `yaml:"fanout_init"`
+}
+
+type replaceNInSpec struct {
+	Vertex string `yaml:"vertex"`
+	NIn    int    `yaml:"nin"`
+	Init   string `yaml:"init"`
 }
 
 type removeSpec struct {
@@ -306,17 +403,23 @@ type removeSpec struct {
 }
 
 type addSpec struct {
-	Name   string          `yaml:"name"`
-	Layer  yaml.Node       `yaml:"layer"`
-	Inputs StringList      `yaml:"inputs"`
-	After  string          `yaml:"after"`
-	Init   string          `yaml:"init"`
-	Train  *ir.TrainConfig `yaml:"train"`
+	Name   string        `yaml:"name"`
+	Inputs StringList    `yaml:"inputs"`
+	Layer  yaml.Node     `yaml:"layer"`
+	Init   string        `yaml:"init"`
+	Train  *fineTuneYAML `yaml:"train"`
+}
+
+type insertSpec struct {
+	Name  string    `yaml:"name"`
+	After string    `yaml:"after"`
+	Layer yaml.Node `yaml:"layer"`
+	Init  string    `yaml:"init"`
 }
 
 type widenSpec struct {
 	Vertex string `yaml:"vertex"`
-	Extra  int    `yaml:"extra"`
+	Add    int    `yaml:"add"`
 	Mode   string `yaml:"mode"`
 }
 
@@ -336,27 +439,42 @@ func (p *problems) parseEdit(n *yaml.Node) (PlanEdit, bool) {
 	}
 	key, val := n.Content[0], n.Content[1]
 	e.Op = key.Value
-	init := func(line int, s string) (ir.WeightInit, bool) {
+	init := func(parent *yaml.Node, k, s string) (ir.WeightInit, bool) {
 		if s == "" {
 			return "", true
 		}
-		w, err := ir.ParseWeightInit(s)
+		w, err := ParseInit(s)
 		if err != nil {
-			p.add(line, "%v", err)
+			p.add(lineAt(parent, k), "%s: %v", e.Op, err)
 			return "", false
 		}
 		return w, true
 	}
-	need := func(ok bool, line int, what string) bool {
+	need := func(ok bool, what string) bool {
 		if !ok {
-			p.add(line, "%s: %s is required", e.Op, what)
+			p.add(val.Line, "%s: %s is required", e.Op, what)
 		}
 		return ok
+	}
+	layer := func(name string, ln *yaml.Node) (planLayer, bool) {
+		if !need(ln.Kind != 0, "layer") {
+			return planLayer{}, false
+		}
+		l, k, err := layerFromYAML(ln)
+		if err != nil {
+			line := ln.Line
+			if k != "" {
+				line = findKeyLine(ln, k, line)
+			}
+			p.add(line, "%s %q: layer: %v", e.Op, name, err)
+			return l, false
+		}
+		return l, true
 	}
 	switch e.Op {
 	case "freeze_through", "unfreeze", "set_outputs":
 		var names StringList
-		if !p.decodeStrict(val, &names) || !need(len(names) > 0, val.Line, "a vertex name") {
+		if !p.decodeStrict(val, &names) || !need(len(names) > 0, "a vertex name") {
 			return e, false
 		}
 		e.Vertices = names
@@ -371,26 +489,29 @@ func (p *problems) parseEdit(n *yaml.Node) (PlanEdit, bool) {
 				b.SetOutputs(names...)
 			}
 		}
-	case "replace_nout", "replace_nin":
-		var s vertexN
-		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", val.Line, "vertex") || !need(s.N > 0, val.Line, "n (> 0)") {
+	case "replace_nout":
+		var s replaceNOutSpec
+		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", "vertex") || !need(s.NOut > 0, "nout (> 0)") {
 			return e, false
 		}
-		w, ok1 := init(lineAt(val, "init"), s.Init)
-		fo, ok2 := init(lineAt(val, "fan_out_init"), s.FanOutInit)
+		w, ok1 := init(val, "init", s.Init)
+		fo, ok2 := init(val, "fanout_init", s.FanOutInit)
 		if !ok1 || !ok2 {
 			return e, false
 		}
-		if e.Op == "replace_nin" && s.FanOutInit != "" {
-			p.add(lineAt(val, "fan_out_init"), "replace_nin has no fan_out_init")
+		e.Vertices = []string{s.Vertex}
+		e.apply = func(b *Builder) { b.ReplaceNOut(s.Vertex, s.NOut, w, fo) }
+	case "replace_nin":
+		var s replaceNInSpec
+		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", "vertex") || !need(s.NIn > 0, "nin (> 0)") {
+			return e, false
+		}
+		w, ok := init(val, "init", s.Init)
+		if !ok {
 			return e, false
 		}
 		e.Vertices = []string{s.Vertex}
-		if e.Op == "replace_nout" {
-			e.apply = func(b *Builder) { b.ReplaceNOut(s.Vertex, s.N, w, fo) }
-		} else {
-			e.apply = func(b *Builder) { b.ReplaceNIn(s.Vertex, s.N, w) }
-		}
+		e.apply = func(b *Builder) { b.ReplaceNIn(s.Vertex, s.NIn, w) }
 	case "remove":
 		var s removeSpec
 		if val.Kind == yaml.ScalarNode {
@@ -398,58 +519,56 @@ func (p *problems) parseEdit(n *yaml.Node) (PlanEdit, bool) {
 		} else if !p.decodeStrict(val, &s) {
 			return e, false
 		}
-		if !need(s.Vertex != "", val.Line, "vertex") {
+		if !need(s.Vertex != "", "vertex") {
 			return e, false
 		}
 		e.Vertices = []string{s.Vertex}
 		e.apply = func(b *Builder) { b.Remove(s.Vertex, s.KeepConnections) }
 	case "remove_outputs":
 		var n int
-		if !p.decodeStrict(val, &n) || !need(n > 0, val.Line, "a count > 0") {
+		if !p.decodeStrict(val, &n) || !need(n > 0, "a count > 0") {
 			return e, false
 		}
 		e.apply = func(b *Builder) { b.RemoveOutputs(n) }
-	case "add", "insert":
+	case "add":
 		var s addSpec
-		if !p.decodeStrict(val, &s) || !need(s.Name != "", val.Line, "name") || !need(s.Layer.Kind != 0, val.Line, "layer") {
+		if !p.decodeStrict(val, &s) || !need(s.Name != "", "name") || !need(len(s.Inputs) > 0, "inputs") {
 			return e, false
 		}
-		w, ok := init(lineAt(val, "init"), s.Init)
-		if !ok {
+		w, ok := init(val, "init", s.Init)
+		l, ok2 := layer(s.Name, &s.Layer)
+		if !ok || !ok2 {
 			return e, false
 		}
-		l, err := layerFromYAML(&s.Layer)
-		if err != nil {
-			line := s.Layer.Line
-			if f := unknownField(err); f != "" {
-				line = findKeyLine(&s.Layer, f, line)
+		if !l.hasSize {
+			p.add(s.Layer.Line, "add %q: layer: give its size as nout", s.Name)
+			return e, false
+		}
+		var tc *ir.TrainConfig
+		if s.Train != nil {
+			var tw ir.WeightInit
+			tc, tw = p.fineTune(s.Train, lineAt(val, "train"), func(k string) int { return lineAt(val, "train", k) })
+			if w == "" {
+				w = tw
 			}
-			p.add(line, "%s %q: layer: %v", e.Op, s.Name, err)
-			return e, false
 		}
 		e.Vertices = []string{s.Name}
-		if e.Op == "add" {
-			if !need(len(s.Inputs) > 0, val.Line, "inputs") {
-				return e, false
-			}
-			if s.After != "" {
-				p.add(lineAt(val, "after"), "add takes inputs, not after (insert takes after)")
-				return e, false
-			}
-			e.apply = func(b *Builder) { b.AddWith(s.Name, l, AddOptions{Init: w, Train: s.Train}, s.Inputs...) }
-		} else {
-			if !need(s.After != "", val.Line, "after") {
-				return e, false
-			}
-			if len(s.Inputs) > 0 || s.Train != nil {
-				p.add(val.Line, "insert takes after, not inputs or train")
-				return e, false
-			}
-			e.apply = func(b *Builder) { b.Insert(s.Name, l, s.After, w) }
+		e.apply = func(b *Builder) { b.AddWith(s.Name, l.layer, AddOptions{Init: w, Train: tc}, s.Inputs...) }
+	case "insert":
+		var s insertSpec
+		if !p.decodeStrict(val, &s) || !need(s.Name != "", "name") || !need(s.After != "", "after") {
+			return e, false
 		}
+		w, ok := init(val, "init", s.Init)
+		l, ok2 := layer(s.Name, &s.Layer)
+		if !ok || !ok2 {
+			return e, false
+		}
+		e.Vertices = []string{s.Name, s.After}
+		e.apply = func(b *Builder) { b.Insert(s.Name, l.layer, s.After, w) }
 	case "widen":
 		var s widenSpec
-		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", val.Line, "vertex") || !need(s.Extra > 0, val.Line, "extra (> 0)") {
+		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", "vertex") || !need(s.Add > 0, "add (> 0)") {
 			return e, false
 		}
 		if s.Mode == "" {
@@ -457,14 +576,14 @@ func (p *problems) parseEdit(n *yaml.Node) (PlanEdit, bool) {
 		}
 		m, err := ParseWidenMode(s.Mode)
 		if err != nil {
-			p.add(lineAt(val, "mode"), "%v", err)
+			p.add(lineAt(val, "mode"), "widen: %v", err)
 			return e, false
 		}
 		e.Vertices = []string{s.Vertex}
-		e.apply = func(b *Builder) { b.Widen(s.Vertex, s.Extra, m) }
+		e.apply = func(b *Builder) { b.Widen(s.Vertex, s.Add, m) }
 	case "set_inputs":
 		var s setInputsSpec
-		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", val.Line, "vertex") || !need(len(s.Inputs) > 0, val.Line, "inputs") {
+		if !p.decodeStrict(val, &s) || !need(s.Vertex != "", "vertex") || !need(len(s.Inputs) > 0, "inputs") {
 			return e, false
 		}
 		e.Vertices = []string{s.Vertex}
@@ -497,55 +616,4 @@ func findKeyLine(n *yaml.Node, key string, def int) int {
 		}
 	}
 	return def
-}
-
-// layerFromYAML builds an ir layer from {kind: K, <config fields>}.
-func layerFromYAML(n *yaml.Node) (ir.Layer, error) {
-	var m map[string]any
-	if err := n.Decode(&m); err != nil {
-		return nil, err
-	}
-	return layerFromMap(m)
-}
-
-func layerFromMap(m map[string]any) (ir.Layer, error) {
-	kind, _ := m["kind"].(string)
-	if kind == "" {
-		return nil, fmt.Errorf("kind is required (one of %s)", strings.Join(ir.Kinds(), ", "))
-	}
-	l, err := ir.NewLayer(kind)
-	if err != nil {
-		return nil, fmt.Errorf("%v (known: %s)", err, strings.Join(ir.Kinds(), ", "))
-	}
-	cfg := map[string]any{}
-	for k, v := range m {
-		if k == "kind" {
-			continue
-		}
-		if s, ok := v.(string); ok && (k == "activation" || k == "recurrent_activation") {
-			v = map[string]any{"kind": s}
-		}
-		if inner, ok := v.(map[string]any); ok && k == "layer" {
-			il, err := layerFromMap(inner)
-			if err != nil {
-				return nil, fmt.Errorf("layer: %w", err)
-			}
-			b, err := ir.MarshalLayer(il)
-			if err != nil {
-				return nil, err
-			}
-			v = json.RawMessage(b)
-		}
-		cfg[k] = v
-	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(l); err != nil {
-		return nil, fmt.Errorf("%s: %w", kind, err)
-	}
-	return l, nil
 }

@@ -1,148 +1,387 @@
 package retarget
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
-	"sync"
+	"strconv"
+	"strings"
 
+	"gopkg.in/yaml.v3"
+
+	"github.com/retarget-dev/retarget/data"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
-	"github.com/retarget-dev/retarget/npy"
 )
 
-// DataOptions are the iterator settings of a plan's training block.
+// DataOptions are the iterator settings of a fit.
 type DataOptions struct {
-	BatchSize int
+	BatchSize int // default 32
 	Shuffle   bool
 	Seed      int64
 }
 
-// DataSource builds a plan's training iterator and, when the spec names
-// validation data, a validation iterator (else nil) for graph g. Paths in
-// spec are already resolved against the plan's folder. Batches are in the
-// source layout of g's inputs, labels one per graph output.
-type DataSource func(spec DataSpec, g *ir.Graph, opt DataOptions) (train, val nn.Iterator, err error)
-
-var (
-	dataMu      sync.RWMutex
-	dataSources = map[string]DataSource{"npy": npySource}
-)
-
-// RegisterDataSource makes a data kind usable in plans (the data package
-// registers image folders, CSV, …). Registering a kind again replaces it.
-func RegisterDataSource(kind string, src DataSource) {
-	dataMu.Lock()
-	defer dataMu.Unlock()
-	dataSources[kind] = src
+// DataSet is an opened data source: an iterator over batches in the
+// source layout of the graph's input, with labels for its loss output.
+type DataSet struct {
+	nn.Iterator
+	N      int    // examples
+	ID     string // identity of the source (paths, sizes, modification times, options): the featurize cache key
+	closer func() error
 }
 
-// DataSourceOf returns the data source registered for a kind, or nil.
-func DataSourceOf(kind string) DataSource { return dataSource(kind) }
+// Len is the number of examples.
+func (d *DataSet) Len() int { return d.N }
 
-func dataSource(kind string) DataSource {
-	dataMu.RLock()
-	defer dataMu.RUnlock()
-	return dataSources[kind]
-}
-
-func dataKinds() []string {
-	dataMu.RLock()
-	defer dataMu.RUnlock()
-	var out []string
-	for k := range dataSources {
-		out = append(out, k)
+// Close releases the iterator's workers (image decoding).
+func (d *DataSet) Close() error {
+	if d.closer != nil {
+		return d.closer()
 	}
-	sort.Strings(out)
+	return nil
+}
+
+// ParseDataSpec reads a data source as the CLI takes it: a YAML/JSON flow
+// mapping ({type: npy, features: x.npy, labels: y.npy}) or comma-separated
+// key=value pairs (type=npy,features=x.npy,labels=y.npy; an image size as
+// size=224x224). Keys and checks are a plan's.
+func ParseDataSpec(s, name string) (*DataSpec, error) {
+	text := strings.TrimSpace(s)
+	if !strings.HasPrefix(text, "{") {
+		var b strings.Builder
+		b.WriteString("{")
+		for i, kv := range strings.Split(text, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("%s: %q is not key=value (e.g. type=npy,features=x.npy,labels=y.npy)", name, kv)
+			}
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			if k == "size" {
+				v = "[" + strings.ReplaceAll(strings.ToLower(v), "x", ", ") + "]"
+			} else if k != "label_column" && k != "header" {
+				v = strconv.Quote(v)
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s: %s", k, v)
+		}
+		b.WriteString("}")
+		text = b.String()
+	}
+	var n yaml.Node
+	p := &problems{file: name}
+	if err := yaml.Unmarshal([]byte(text), &n); err != nil || len(n.Content) == 0 {
+		return nil, fmt.Errorf("%s: %q is not a data source: %v", name, s, err)
+	}
+	spec := p.dataSpec(n.Content[0], name)
+	if err := p.err(); err != nil {
+		var msgs []string
+		for _, pr := range err.(*PlanError).Problems {
+			msgs = append(msgs, pr.Msg)
+		}
+		return nil, fmt.Errorf("%s: %s", name, strings.Join(msgs, "; "))
+	}
+	return spec, nil
+}
+
+// resolved returns spec with relative paths joined to dir.
+func (s DataSpec) resolved(dir string) DataSpec {
+	j := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	s.Path, s.Features, s.Labels = j(s.Path), j(s.Features), j(s.Labels)
+	return s
+}
+
+// files are the paths a source reads (that must exist before a run).
+func (s DataSpec) files() []string {
+	var out []string
+	for _, p := range []string{s.Path, s.Features, s.Labels} {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
 	return out
 }
 
-// npySource reads NPY arrays: features one per graph input, labels one per
-// graph output with a loss. Integer class labels (rank 1) of a
-// multi-class output are one-hot encoded unless its loss is sparse.
-func npySource(spec DataSpec, g *ir.Graph, opt DataOptions) (nn.Iterator, nn.Iterator, error) {
-	train, err := npyArrays(spec.Features, spec.Labels, g)
-	if err != nil {
-		return nil, nil, err
-	}
-	it, err := nn.NewSliceIterator(train[0], train[1], max(opt.BatchSize, 1), opt.Shuffle, opt.Seed)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(spec.ValidationFeatures) == 0 {
-		return it, nil, nil
-	}
-	val, err := npyArrays(spec.ValidationFeatures, spec.ValidationLabels, g)
-	if err != nil {
-		return nil, nil, err
-	}
-	vit, err := nn.NewSliceIterator(val[0], val[1], max(opt.BatchSize, 1), false, 0)
-	return it, vit, err
+// labelTarget describes what the loss output of g expects.
+type labelTarget struct {
+	output   int // index in g.Outputs
+	layer    ir.Layer
+	classes  int // > 0: class labels are one-hot encoded to this width
+	sparse   bool
+	classify bool // a classification loss: accuracy is reported
 }
 
-func npyArrays(features, labels []string, g *ir.Graph) ([2][]*ir.Tensor, error) {
-	var out [2][]*ir.Tensor
-	if len(features) != len(g.Inputs) {
-		return out, fmt.Errorf("npy data: %d feature file(s) for %d graph input(s)", len(features), len(g.Inputs))
-	}
-	for _, f := range features {
-		a, err := npy.ReadFile(f)
-		if err != nil {
-			return out, err
-		}
-		out[0] = append(out[0], ir.FromData(a.Data, a.Shape...))
-	}
-	var lossOuts []int
+func targetOf(g *ir.Graph) (labelTarget, error) {
+	t := labelTarget{output: -1}
 	for k, o := range g.Outputs {
-		if v := g.Vertex(o.Vertex); v != nil && ir.IsOutputLayer(v.Layer) {
-			lossOuts = append(lossOuts, k)
+		v := g.Vertex(o.Vertex)
+		if v == nil || !ir.IsOutputLayer(v.Layer) {
+			continue
+		}
+		if t.output >= 0 {
+			return t, fmt.Errorf("the graph has several outputs with a loss (%s, %s): a data source feeds one", g.Outputs[t.output].Name, o.Name)
+		}
+		t.output, t.layer = k, v.Layer
+	}
+	if t.output < 0 {
+		return t, fmt.Errorf("the graph has no output with a loss to train: add an output layer (type: output or rnn_output)")
+	}
+	units, loss := 0, ir.Loss("")
+	switch l := t.layer.(type) {
+	case *ir.Output:
+		units, loss = l.Units, l.Loss
+	case *ir.RnnOutput:
+		units, loss = l.Units, l.Loss
+	}
+	switch loss {
+	case ir.LossMCXENT, ir.LossSparseMCXENT, ir.LossNLL, ir.LossXENT, ir.LossHinge, ir.LossSquaredHinge, ir.LossKLD:
+		t.classify = true
+	}
+	switch loss {
+	case ir.LossMCXENT, ir.LossNLL, ir.LossHinge, ir.LossSquaredHinge, ir.LossKLD:
+		if units > 1 {
+			t.classes = units
+		}
+	case ir.LossSparseMCXENT:
+		t.classes, t.sparse = units, true
+	case ir.LossXENT:
+		if units > 1 {
+			t.classes = units
 		}
 	}
-	if len(labels) != len(lossOuts) {
-		return out, fmt.Errorf("npy data: %d label file(s) for %d output(s) with a loss", len(labels), len(lossOuts))
-	}
-	out[1] = make([]*ir.Tensor, len(g.Outputs))
-	for i, f := range labels {
-		a, err := npy.ReadFile(f)
-		if err != nil {
-			return out, err
-		}
-		t := ir.FromData(a.Data, a.Shape...)
-		v := g.Vertex(g.Outputs[lossOuts[i]].Vertex)
-		if t, err = oneHot(t, v.Layer); err != nil {
-			return out, fmt.Errorf("%s: %w", f, err)
-		}
-		out[1][lossOuts[i]] = t
-	}
-	n := -1
-	for _, ts := range out {
-		for _, t := range ts {
-			if t == nil {
-				continue
-			}
-			if n >= 0 && (len(t.Shape) == 0 || t.Shape[0] != n) {
-				return out, fmt.Errorf("npy data: the arrays hold different numbers of examples (%d and %v)", n, t.Shape)
-			}
-			n = t.Shape[0]
-		}
-	}
-	return out, nil
+	return t, nil
 }
 
-// oneHot encodes class indices [N] for an Output with k > 1 units and a
-// dense loss.
-func oneHot(t *ir.Tensor, l ir.Layer) (*ir.Tensor, error) {
-	o, ok := l.(*ir.Output)
-	if !ok || len(t.Shape) != 1 || o.Units < 2 || o.Loss == ir.LossSparseMCXENT {
-		return t, nil
+// OpenData opens a data source for graph g (paths used as they are). The
+// loss output of g decides the labels: class numbers become one-hot rows
+// (index rows for sparse_mcxent) when it classifies, values are kept for
+// regression.
+func OpenData(spec DataSpec, g *ir.Graph, opt DataOptions) (*DataSet, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 32
 	}
-	k := o.Units
-	out := ir.NewTensor(t.Shape[0], k)
-	for i, v := range t.Data {
+	if len(g.Inputs) != 1 {
+		return nil, fmt.Errorf("data sources feed one graph input; the graph has %d", len(g.Inputs))
+	}
+	tgt, err := targetOf(g)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := openData(spec, g.Inputs[0], tgt, opt)
+	if err != nil {
+		return nil, err
+	}
+	if ds.ID, err = dataIdentity(spec); err != nil {
+		ds.Close()
+		return nil, err
+	}
+	if len(g.Outputs) > 1 || tgt.output != 0 {
+		ds.Iterator = &placeLabels{Iterator: ds.Iterator, n: len(g.Outputs), k: tgt.output}
+	}
+	return ds, nil
+}
+
+func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*DataSet, error) {
+	mode := data.OneHot
+	if tgt.sparse {
+		mode = data.Index
+	}
+	switch spec.Type {
+	case "images":
+		if len(in.Shape) != 3 {
+			return nil, fmt.Errorf("images: the model input %q has shape %v, not an image", in.Name, in.Shape)
+		}
+		c, h, w := in.Shape[0], in.Shape[1], in.Shape[2] // internal shapes are channels first
+		if len(spec.Size) != 2 || spec.Size[0] != h || spec.Size[1] != w {
+			return nil, fmt.Errorf("images: size %v, but the model input %q takes %dx%d images", spec.Size, in.Name, h, w)
+		}
+		preset, err := data.ParsePreset(spec.Preprocess)
+		if err != nil {
+			return nil, err
+		}
+		folder, err := data.ScanImageFolder(spec.Path)
+		if err != nil {
+			return nil, err
+		}
+		if tgt.classes > 0 && len(folder.Classes) > tgt.classes {
+			return nil, fmt.Errorf("images: %s has %d class folders, the model's output has %d classes", spec.Path, len(folder.Classes), tgt.classes)
+		}
+		layout := ir.LayoutNCHW
+		if in.Layout == ir.LayoutNHWC {
+			layout = ir.LayoutNHWC
+		}
+		it, err := data.NewImageIterator(folder.Files, data.ImageOptions{
+			ImageTransform: data.ImageTransform{Height: h, Width: w, Channels: c, Preset: preset},
+			Layout:         layout, BatchSize: opt.BatchSize, Shuffle: opt.Shuffle, Seed: opt.Seed,
+			NumClasses: max(tgt.classes, len(folder.Classes)), Labels: mode})
+		if err != nil {
+			return nil, err
+		}
+		return &DataSet{Iterator: it, N: it.Len(), closer: it.Close}, nil
+	case "csv":
+		o := data.CSVOptions{Header: "auto", NumClasses: tgt.classes, Labels: mode, Regression: tgt.classes == 0}
+		if spec.Header != nil {
+			o.Header = map[bool]string{true: "yes", false: "no"}[*spec.Header]
+		}
+		if spec.LabelColumn != nil {
+			// plans count columns from 0 as DL4J's labelIndex; negative from the end
+			o.LabelColumn = *spec.LabelColumn
+			if o.LabelColumn >= 0 {
+				o.LabelColumn++
+			}
+		}
+		t, err := data.ReadCSV(spec.Path, o)
+		if err != nil {
+			return nil, err
+		}
+		it, err := t.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
+		if err != nil {
+			return nil, err
+		}
+		return &DataSet{Iterator: it, N: t.X.Shape[0]}, nil
+	case "npy":
+		t, err := data.ReadNPY(spec.Features, spec.Labels, data.ArrayOptions{NumClasses: tgt.classes, Labels: mode})
+		if err != nil {
+			return nil, err
+		}
+		if tgt.classes > 0 && !tgt.sparse && t.Y.Shape[len(t.Y.Shape)-1] != tgt.classes {
+			return nil, fmt.Errorf("%s: labels of shape %v for an output of %d classes", spec.Labels, t.Y.Shape, tgt.classes)
+		}
+		it, err := t.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
+		if err != nil {
+			return nil, err
+		}
+		return &DataSet{Iterator: it, N: t.X.Shape[0]}, nil
+	case "csv-sequences":
+		s, err := data.ReadCSVSequences(spec.Features, spec.Labels, data.SequenceOptions{AlignEnd: true})
+		if err != nil {
+			return nil, err
+		}
+		if err := sequenceClasses(s, tgt); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec.Labels, err)
+		}
+		if _, ok := tgt.layer.(*ir.Output); ok {
+			return lastStepLabels(s, opt)
+		}
+		it, err := s.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
+		if err != nil {
+			return nil, err
+		}
+		return &DataSet{Iterator: it, N: s.X.Shape[0]}, nil
+	}
+	return nil, fmt.Errorf("unknown data source type %q: use images, csv, npy or csv-sequences", spec.Type)
+}
+
+// sequenceClasses one-hot encodes one-number-per-step class labels.
+func sequenceClasses(s *data.Sequences, tgt labelTarget) error {
+	if tgt.classes == 0 || tgt.sparse || s.Y.Shape[2] != 1 {
+		return nil
+	}
+	n, tm, k := s.Y.Shape[0], s.Y.Shape[1], tgt.classes
+	y := ir.NewTensor(n, tm, k)
+	for i := 0; i < n*tm; i++ {
+		if s.LabelMask.Data[i] == 0 {
+			continue
+		}
+		v := s.Y.Data[i]
 		c := int(v)
 		if float32(c) != v || c < 0 || c >= k {
-			return nil, fmt.Errorf("label %d is %g, not a class index in [0, %d)", i, v, k)
+			return fmt.Errorf("label %g is not a class number in [0, %d)", v, k)
 		}
-		out.Data[i*k+c] = 1
+		y.Data[i*k+c] = 1
 	}
-	return out, nil
+	s.Y = y
+	return nil
+}
+
+// lastStepLabels feeds an output that sees one vector per sequence (after
+// LastTimeStep): the label is the last labelled step's.
+func lastStepLabels(s *data.Sequences, opt DataOptions) (*DataSet, error) {
+	n, tm, k := s.Y.Shape[0], s.Y.Shape[1], s.Y.Shape[2]
+	for _, m := range s.Mask.Data {
+		if m == 0 {
+			return nil, fmt.Errorf("sequences of different lengths need a per-step output (rnn_output) or padding in the files")
+		}
+	}
+	y := ir.NewTensor(n, k)
+	for i := 0; i < n; i++ {
+		for t := tm - 1; t >= 0; t-- {
+			if s.LabelMask.Data[i*tm+t] != 0 {
+				copy(y.Data[i*k:(i+1)*k], s.Y.Data[(i*tm+t)*k:(i*tm+t+1)*k])
+				break
+			}
+		}
+	}
+	it, err := nn.NewArrayIterator(s.X, y, opt.BatchSize, opt.Shuffle, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return &DataSet{Iterator: it, N: n}, nil
+}
+
+// placeLabels moves a source's labels to the loss output's position.
+type placeLabels struct {
+	nn.Iterator
+	n, k int
+}
+
+func (p *placeLabels) Next() (*nn.Batch, error) {
+	b, err := p.Iterator.Next()
+	if err != nil || len(b.Labels) != 1 {
+		return b, err
+	}
+	c := *b
+	c.Labels = make([]*ir.Tensor, p.n)
+	c.Labels[p.k] = b.Labels[0]
+	if len(b.LabelMasks) == 1 {
+		c.LabelMasks = make([]*ir.Tensor, p.n)
+		c.LabelMasks[p.k] = b.LabelMasks[0]
+	}
+	return &c, nil
+}
+
+// dataIdentity hashes a source's options with the path, size and
+// modification time of every file it reads.
+func dataIdentity(spec DataSpec) (string, error) {
+	h := sha256.New()
+	b, _ := json.Marshal(spec)
+	h.Write(b)
+	var files []string
+	for _, p := range spec.files() {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		err = filepath.WalkDir(abs, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return "", err
+		}
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

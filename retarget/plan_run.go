@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/retarget-dev/retarget/ir"
-	"github.com/retarget-dev/retarget/nn"
 )
 
 // PlanEnv connects a plan to file formats, which retarget does not parse
@@ -17,19 +15,48 @@ import (
 type PlanEnv struct {
 	// Load reads the source model (paths resolved against the plan's folder).
 	Load func(model, weights string) (*ir.Graph, error)
-	// Save writes a model; force allows overwriting the source.
-	Save func(path string, g *ir.Graph, force bool) error
+	// Save writes a model atomically, refusing to overwrite source unless
+	// the caller allows it.
+	Save func(path string, g *ir.Graph, source string) error
 	// Log receives progress lines (nil: none).
 	Log io.Writer
+	// Progress, when set, is called as work advances: what is "featurize
+	// train", "featurize test" or "fit"; total is -1 when unknown.
+	Progress func(what string, done, total int)
 }
 
-// PlanResult is what Run did.
+// PlanResult is what Run did; it is the CLI's JSON report.
 type PlanResult struct {
-	Graph       *ir.Graph
-	Notes       []string
-	History     []nn.EpochInfo
-	ValAccuracy float64 // NaN without validation data
-	Written     []string
+	Graph           *ir.Graph        `json:"-"`
+	Plan            string           `json:"plan"`
+	Model           string           `json:"model"`
+	Notes           []string         `json:"notes"`
+	Frozen          []string         `json:"frozen"`
+	ParamsTotal     int              `json:"params_total"`
+	ParamsTrainable int              `json:"params_trainable"`
+	Epochs          []EpochReport    `json:"epochs"`
+	Featurized      []FeaturizedInfo `json:"featurized"`
+	Outputs         []string         `json:"outputs"`
+}
+
+// EpochReport is one epoch of a plan's fit. Accuracy is measured after the
+// epoch in inference mode on the training data (classification outputs
+// only); the test fields are present with data.test.
+type EpochReport struct {
+	Epoch        int      `json:"epoch"`
+	Loss         float64  `json:"loss"`
+	Accuracy     *float64 `json:"accuracy"`
+	TestLoss     *float64 `json:"test_loss,omitempty"`
+	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+}
+
+// FeaturizedInfo describes the shards a featurized fit used.
+type FeaturizedInfo struct {
+	Data     string   `json:"data"` // "train" or "test"
+	Dir      string   `json:"dir"`
+	Boundary []string `json:"boundary"`
+	Examples int      `json:"examples"`
+	Reused   bool     `json:"reused"`
 }
 
 func (p *Plan) path(s string) string {
@@ -43,9 +70,6 @@ func (p *Plan) path(s string) string {
 // builder edit index to its YAML line.
 func (p *Plan) Builder(src *ir.Graph) (*Builder, []int) {
 	b := New(src)
-	if p.Seed != 0 {
-		b.Seed(p.Seed)
-	}
 	if p.Init != "" {
 		b.DefaultInit(p.Init)
 	}
@@ -64,44 +88,45 @@ func (p *Plan) Builder(src *ir.Graph) (*Builder, []int) {
 	return b, lines
 }
 
-// Check validates the plan without training or writing: source and data
-// files exist, the source loads (when env.Load is set), the edits build,
-// outputs do not overwrite the source. It returns Build's notes and a
-// *PlanError listing every problem with its line.
+// Check validates the plan without training or writing: the model and
+// data files exist, the source loads (when env.Load is set), the edits
+// build, the data fits the result, outputs do not overwrite the source.
+// It returns Build's notes and a *PlanError listing every problem with its
+// line.
 func (p *Plan) Check(env PlanEnv) ([]string, error) {
 	_, notes, probs := p.build(env)
-	probs.checkFiles(p)
 	return notes, probs.err()
 }
 
 func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 	probs := &problems{file: p.File}
-	srcLine := lineAt(p.root, "source", "model")
-	if p.Source.Model == "" {
+	probs.checkFiles(p)
+	srcLine := lineAt(p.root, "model")
+	if p.Model == "" {
 		return nil, nil, probs // reported by the parser
 	}
-	model := p.path(p.Source.Model)
+	model := p.path(p.Model)
 	if _, err := os.Stat(model); err != nil {
-		probs.add(srcLine, "source model: %v", err)
+		probs.add(srcLine, "model: %v", err)
 		return nil, nil, probs
 	}
-	if p.Source.Weights != "" {
-		if _, err := os.Stat(p.path(p.Source.Weights)); err != nil {
-			probs.add(lineAt(p.root, "source", "weights"), "source weights: %v", err)
+	if p.Weights != "" {
+		if _, err := os.Stat(p.path(p.Weights)); err != nil {
+			probs.add(lineAt(p.root, "weights"), "weights: %v", err)
 			return nil, nil, probs
 		}
 	}
-	for _, o := range p.Outputs {
-		if same(p.path(o), model) && !p.Force {
-			probs.add(lineAt(p.root, "outputs"), "output %q is the source model: pick another path or set force: true", o)
+	for _, o := range p.Output {
+		if same(p.path(o), model) {
+			probs.add(lineAt(p.root, "output"), "output %q is the source model: the source is never modified, pick another path", o)
 		}
 	}
 	if env.Load == nil {
 		return nil, nil, probs
 	}
-	src, err := env.Load(model, p.path(p.Source.Weights))
+	src, err := env.Load(model, p.path(p.Weights))
 	if err != nil {
-		probs.add(srcLine, "loading the source model: %v", err)
+		probs.add(srcLine, "loading the model: %v", err)
 		return nil, nil, probs
 	}
 	b, lines := p.Builder(src)
@@ -109,8 +134,26 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 	for _, e := range Problems(err) {
 		probs.add(p.lineOf(e, lines, srcLine), "%v", e)
 	}
-	if g != nil && p.Train != nil && p.Train.Featurize && len(Boundary(g)) == 0 {
-		probs.add(lineAt(p.root, "train", "featurize"), "featurize needs a frozen part: add a freeze_through edit")
+	if g == nil {
+		return nil, notes, probs
+	}
+	if p.Fit.Featurize && len(Boundary(g)) == 0 {
+		probs.add(lineAt(p.root, "fit", "featurize"), "featurize needs a frozen part: add a freeze_through edit")
+	}
+	if p.Train != nil {
+		if _, err := targetOf(g); err != nil {
+			probs.add(lineAt(p.root, "data"), "data: %v", err)
+		} else if len(g.Inputs) != 1 {
+			probs.add(lineAt(p.root, "data"), "data: a data source feeds one graph input; the model has %d", len(g.Inputs))
+		}
+		for _, s := range []*DataSpec{p.Train, p.Test} {
+			if s != nil && s.Type == "images" && len(g.Inputs) == 1 {
+				in := g.Inputs[0]
+				if len(in.Shape) != 3 || in.Shape[1] != s.Size[0] || in.Shape[2] != s.Size[1] {
+					probs.add(lineAt(s.node, "size"), "size %v: the model input %q has shape %v (channels, height, width)", s.Size, in.Name, in.Shape)
+				}
+			}
+		}
 	}
 	return g, notes, probs
 }
@@ -138,17 +181,17 @@ func (p *Plan) lineOf(e error, lines []int, def int) int {
 }
 
 func (probs *problems) checkFiles(p *Plan) {
-	if p.Train == nil {
-		return
-	}
-	d := p.Train.Data
-	for _, f := range []struct {
-		key   string
-		paths []string
-	}{{"features", d.Features}, {"labels", d.Labels}, {"validation_features", d.ValidationFeatures}, {"validation_labels", d.ValidationLabels}} {
-		for _, s := range f.paths {
-			if _, err := os.Stat(p.path(s)); err != nil {
-				probs.add(lineAt(p.root, "train", "data", f.key), "train.data.%s: %v", f.key, err)
+	for _, s := range []*DataSpec{p.Train, p.Test} {
+		if s == nil {
+			continue
+		}
+		for _, k := range []string{"path", "features", "labels"} {
+			v := map[string]string{"path": s.Path, "features": s.Features, "labels": s.Labels}[k]
+			if v == "" {
+				continue
+			}
+			if _, err := os.Stat(p.path(v)); err != nil {
+				probs.add(lineAt(s.node, k), "%s: %v", k, err)
 			}
 		}
 	}
@@ -157,7 +200,15 @@ func (probs *problems) checkFiles(p *Plan) {
 func same(a, b string) bool {
 	aa, err1 := filepath.Abs(a)
 	bb, err2 := filepath.Abs(b)
-	return err1 == nil && err2 == nil && aa == bb
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if aa == bb {
+		return true
+	}
+	fa, err1 := os.Stat(aa)
+	fb, err2 := os.Stat(bb)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 func (p *Plan) logf(env PlanEnv, format string, args ...any) {
@@ -166,111 +217,67 @@ func (p *Plan) logf(env PlanEnv, format string, args ...any) {
 	}
 }
 
-// Run loads the source, applies the edits, trains if the plan says so and
-// writes every output.
+// Run checks the plan (nothing runs when it has a problem), loads the
+// source, applies the edits, fits if the plan has data and writes every
+// output. The source model file is only read.
 func (p *Plan) Run(env PlanEnv) (*PlanResult, error) {
 	if env.Load == nil || env.Save == nil {
 		return nil, fmt.Errorf("plan run needs a model loader and saver")
 	}
 	g, notes, probs := p.build(env)
-	probs.checkFiles(p)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
-	res := &PlanResult{Graph: g, Notes: notes, ValAccuracy: math.NaN()}
+	res := &PlanResult{Graph: g, Plan: p.File, Model: p.path(p.Model), Notes: append([]string{}, notes...),
+		Frozen: []string{}, Epochs: []EpochReport{}, Featurized: []FeaturizedInfo{}, Outputs: []string{}}
 	for _, n := range notes {
 		p.logf(env, "note: %s", n)
 	}
 	if p.Train != nil {
-		if err := p.train(env, g, res); err != nil {
+		if err := p.fit(env, g, res); err != nil {
 			return nil, err
 		}
 	}
-	for _, o := range p.Outputs {
+	for _, v := range g.Vertices {
+		if v.Frozen {
+			res.Frozen = append(res.Frozen, v.Name)
+		}
+	}
+	var err error
+	if res.ParamsTotal, res.ParamsTrainable, err = ParamCounts(g); err != nil {
+		return nil, err
+	}
+	for _, o := range p.Output {
 		path := p.path(o)
-		if err := env.Save(path, g, p.Force); err != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := env.Save(path, g, res.Model); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", path, err)
 		}
 		p.logf(env, "wrote %s", path)
-		res.Written = append(res.Written, path)
+		res.Outputs = append(res.Outputs, path)
 	}
 	return res, nil
 }
 
-func (p *Plan) train(env PlanEnv, g *ir.Graph, res *PlanResult) error {
-	t := p.Train
-	spec := t.Data
-	for _, l := range []*StringList{&spec.Features, &spec.Labels, &spec.ValidationFeatures, &spec.ValidationLabels} {
-		r := make(StringList, len(*l))
-		for i, s := range *l {
-			r[i] = p.path(s)
-		}
-		*l = r
-	}
-	opt := DataOptions{BatchSize: t.BatchSize, Shuffle: t.Shuffle == nil || *t.Shuffle, Seed: p.Seed}
-	if opt.BatchSize == 0 {
-		opt.BatchSize = 32
-	}
-	epochs := max(t.Epochs, 1)
-	trainIt, valIt, err := dataSource(spec.Kind)(spec, g, opt)
+// ParamCounts returns a graph's parameter count and how many of them
+// training updates (non-frozen vertices, trainable roles).
+func ParamCounts(g *ir.Graph) (total, trainable int, err error) {
+	shapes, err := g.Shapes()
 	if err != nil {
-		return fmt.Errorf("%s:%d: training data: %w", p.File, lineAt(p.root, "train", "data"), err)
+		return 0, 0, err
 	}
-	onEpoch := func(e nn.EpochInfo) error {
-		p.logf(env, "epoch %d: loss %.5g", e.Epoch+1, e.Loss)
-		return nil
-	}
-	if t.Featurize {
-		dir := p.path(t.FeaturizeDir)
-		if t.FeaturizeDir == "" {
-			if dir, err = os.MkdirTemp("", "retarget-featurize-*"); err != nil {
-				return err
+	for _, v := range g.Vertices {
+		total += v.ParamCount()
+		if v.Frozen {
+			continue
+		}
+		for _, s := range v.Layer.Params(v.InputShapes(shapes)) {
+			if t := v.Params[s.Name]; s.Trainable && t != nil {
+				trainable += t.Len()
 			}
-			defer os.RemoveAll(dir)
 		}
-		idx, err := Featurize(g, trainIt, dir, FeaturizeOptions{ShardSize: t.ShardSize})
-		if err != nil {
-			return err
-		}
-		p.logf(env, "featurized %d examples at %v into %s", idx.Count, idx.Boundary, dir)
-		head, err := HeadGraph(g, idx.Boundary...)
-		if err != nil {
-			return err
-		}
-		fr, err := FitFeaturized(head, dir, FitFeaturizedOptions{BatchSize: opt.BatchSize, Shuffle: opt.Shuffle, Seed: opt.Seed,
-			Fit: nn.FitConfig{Epochs: epochs, OnEpoch: onEpoch}})
-		if err != nil {
-			return err
-		}
-		res.History = fr.History
-		if err := MergeHead(g, head); err != nil {
-			return err
-		}
-	} else {
-		net, err := nn.Compile(g)
-		if err != nil {
-			return err
-		}
-		fr, err := net.Fit(trainIt, nn.FitConfig{Epochs: epochs, OnEpoch: onEpoch, Validation: valIt})
-		if err != nil {
-			return err
-		}
-		res.History = fr.History
 	}
-	if valIt != nil {
-		net, err := nn.Compile(g)
-		if err != nil {
-			return err
-		}
-		if err := valIt.Reset(); err != nil {
-			return err
-		}
-		ev, err := net.Evaluate(valIt)
-		if err != nil {
-			return err
-		}
-		res.ValAccuracy = ev.Accuracy()
-		p.logf(env, "validation accuracy %.4f", res.ValAccuracy)
-	}
-	return nil
+	return total, trainable, nil
 }

@@ -16,7 +16,7 @@ import (
 func nativeEnv() PlanEnv {
 	return PlanEnv{
 		Load: func(model, _ string) (*ir.Graph, error) { return native.Load(model) },
-		Save: func(path string, g *ir.Graph, _ bool) error { return native.Save(path, g) },
+		Save: func(path string, g *ir.Graph, _ string) error { return native.Save(path, g) },
 	}
 }
 
@@ -25,35 +25,36 @@ func TestExamplePlanParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Edits) != 6 || p.FineTune.Updater != ir.UpdAdam || !p.Train.Featurize || p.Outputs[0] != "out/retargeted.rtm" {
+	if len(p.Edits) != 8 || p.FineTune.Updater != ir.UpdNesterov || p.Init != ir.InitXavierNormal || !p.Fit.Featurize ||
+		p.Train.Type != "images" || p.Test.Type != "images" || len(p.Output) != 2 {
 		t.Fatalf("%+v", p)
 	}
 }
 
 func TestPlanParseErrorsHaveLines(t *testing.T) {
-	src := `source:
-  model: m.rtm
-  colour: blue
+	src := `model: m.rtm
+colour: blue
 fine_tune:
-  updater: adam
+  updater: nesterovs
   learning_rat: 0.1
 edits:
   - freeze_through: conv2
-  - replace_nout: {vertex: out, n: three}
-  - widen: {vertex: d1, extra: 2, mode: sideways}
+  - replace_nout: {vertex: out, nout: three}
+  - widen: {vertex: d1, add: 2, mode: sideways}
   - explode: d1
   - add:
       name: x2
       inputs: [d2]
-      layer: {kind: Dense, unitz: 3}
-outputs: [o.rtm]
+      layer: {type: dense, unitz: 3}
+data: {train: {type: csv, path: a.csv, size: [3, 3]}}
+output: [o.rtm]
 `
 	_, err := ParsePlan([]byte(src), "p.yaml")
 	var pe *PlanError
 	if !errors.As(err, &pe) {
 		t.Fatal(err)
 	}
-	want := map[int]string{3: "colour", 6: "learning_rat", 9: "three", 10: "sideways", 11: "explode", 15: "unitz"}
+	want := map[int]string{2: "colour", 5: "learning_rat", 8: "three", 9: "sideways", 10: "explode", 14: "unitz", 15: "size"}
 	for _, p := range pe.Problems {
 		if w, ok := want[p.Line]; ok && strings.Contains(p.Error(), w) {
 			delete(want, p.Line)
@@ -62,7 +63,7 @@ outputs: [o.rtm]
 	if len(want) > 0 {
 		t.Fatalf("missing %v in\n%v", want, err)
 	}
-	if !strings.Contains(err.Error(), "p.yaml:3:") {
+	if !strings.Contains(err.Error(), "p.yaml:2:") {
 		t.Fatal(err)
 	}
 }
@@ -102,21 +103,19 @@ func TestPlanRunEndToEnd(t *testing.T) {
 func planRun(t *testing.T, featurize bool) {
 	dir := t.TempDir()
 	writePlanFixture(t, dir)
-	plan := `source: {model: base.rtm}
-seed: 3
-fine_tune: {updater: adam, learning_rate: 0.01}
+	plan := `model: base.rtm
+fine_tune: {updater: adam, learning_rate: 0.01, seed: 3}
 edits:
-  - replace_nout: {vertex: out, n: 3}
+  - replace_nout: {vertex: out, nout: 3}
   - freeze_through: d1
-  - widen: {vertex: d2, extra: 4, mode: preserve}
-train:
-  data: {kind: npy, features: x.npy, labels: y.npy, validation_features: x.npy, validation_labels: y.npy}
-  epochs: 30
-  batch_size: 32
-  featurize: %v
-outputs: [out/new.rtm, out/copy.rtm]
+  - widen: {vertex: d2, add: 4, mode: preserve}
+data:
+  train: {type: npy, features: x.npy, labels: y.npy}
+  test: {type: npy, features: x.npy, labels: y.npy}
+fit: {epochs: 30, batch_size: 32, featurize: %v, cache_dir: %s}
+output: [out/new.rtm, out/copy.rtm]
 `
-	plan = fmt.Sprintf(plan, featurize)
+	plan = fmt.Sprintf(plan, featurize, filepath.Join(dir, "cache"))
 	path := filepath.Join(dir, "plan.yaml")
 	os.WriteFile(path, []byte(plan), 0o644)
 	os.Mkdir(filepath.Join(dir, "out"), 0o755)
@@ -131,8 +130,12 @@ outputs: [out/new.rtm, out/copy.rtm]
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Written) != 2 || !(res.ValAccuracy > 0.8) {
-		t.Fatalf("written %v, accuracy %v", res.Written, res.ValAccuracy)
+	last := res.Epochs[len(res.Epochs)-1]
+	if len(res.Outputs) != 2 || len(res.Epochs) != 30 || last.TestAccuracy == nil || !(*last.TestAccuracy > 0.8) || !(*last.Accuracy > 0.8) {
+		t.Fatalf("outputs %v, last epoch %+v", res.Outputs, last)
+	}
+	if featurize != (len(res.Featurized) == 2) {
+		t.Fatalf("featurized %+v", res.Featurized)
 	}
 	g, err := native.Load(filepath.Join(dir, "out/new.rtm"))
 	if err != nil {
@@ -150,17 +153,17 @@ outputs: [out/new.rtm, out/copy.rtm]
 func TestPlanCheckReportsBuildProblemsWithLines(t *testing.T) {
 	dir := t.TempDir()
 	writePlanFixture(t, dir)
-	plan := `source:
-  model: base.rtm
+	plan := `model: base.rtm
 edits:
   - freeze_through: d1
-  - replace_nout: {vertex: nope, n: 3}
-  - widen: {vertex: out, extra: 2}
-train:
-  data:
+  - replace_nout: {vertex: nope, nout: 3}
+  - widen: {vertex: out, add: 2}
+data:
+  train:
+    type: npy
     features: missing.npy
     labels: y.npy
-outputs: [base.rtm]
+output: [base.rtm]
 `
 	path := filepath.Join(dir, "plan.yaml")
 	os.WriteFile(path, []byte(plan), 0o644)
@@ -177,7 +180,7 @@ outputs: [base.rtm]
 	for _, pr := range pe.Problems {
 		lines[pr.Line] = true
 	}
-	for _, l := range []int{5, 6, 9, 11} {
+	for _, l := range []int{4, 5, 9, 11} {
 		if !lines[l] {
 			t.Errorf("no problem on line %d:\n%v", l, err)
 		}

@@ -175,9 +175,10 @@ func (b *Builder) AddWith(name string, layer ir.Layer, opt AddOptions, inputs ..
 }
 
 // Insert puts a new vertex between after (a vertex or graph input) and all
-// its consumers; graph outputs on after move to the new vertex. With init
-// ir.InitIdentity the vertex computes the identity (see the package
-// documentation for when outputs stay unchanged). Consumers whose input
+// its consumers; a sized layer given without a size (Dense units, Conv
+// filters 0) takes the width of after; graph outputs on after move to the
+// new vertex. With init ir.InitIdentity the vertex computes the identity
+// (see the package documentation for when outputs stay unchanged). Consumers whose input
 // size changes are re-initialised (listed in the notes).
 func (b *Builder) Insert(name string, layer ir.Layer, after string, init ir.WeightInit) *Builder {
 	layer = cloneLayer(layer)
@@ -197,6 +198,7 @@ func (b *Builder) Insert(name string, layer ir.Layer, after string, init ir.Weig
 			return fmt.Errorf("the size of %q cannot be inferred", after)
 		}
 		v := &ir.Vertex{Name: name, Layer: cloneLayer(layer), Inputs: []string{after}}
+		inferUnits(v.Layer, shapes[after])
 		if _, err := v.Layer.OutputShape(v.InputShapes(shapes)); err != nil {
 			return err
 		}
@@ -230,6 +232,23 @@ func (b *Builder) Insert(name string, layer ir.Layer, after string, init ir.Weig
 		st.added[name] = true
 		return st.reconcile("insert " + name)
 	})
+}
+
+// inferUnits gives a sized layer without a size (units or filters 0) the
+// feature size of its input, so that an inserted layer keeps the width
+// (and identity init applies).
+func inferUnits(l ir.Layer, in []int) {
+	sz, ok := l.(ir.Sized)
+	if !ok || sz.OutUnits() != 0 || len(in) == 0 {
+		return
+	}
+	n := in[len(in)-1]
+	if outAxis(l, in) == 0 {
+		n = in[0]
+	}
+	if n > 0 {
+		sz.SetOutUnits(n)
+	}
 }
 
 // SetInputs rewires a vertex to read from inputs. Vertices whose input

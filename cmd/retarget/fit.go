@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
@@ -11,107 +10,151 @@ import (
 	"github.com/spf13/cobra"
 )
 
+const dataHelp = `A data source is written as in a plan, either as a flow mapping
+  --data '{type: npy, features: x.npy, labels: y.npy}'
+or as key=value pairs (an image size as HxW):
+  --data type=npy,features=x.npy,labels=y.npy
+  --data type=images,path=flowers/train,size=224x224,preprocess=vgg
+  --data type=csv,path=iris.csv,label_column=4,header=true
+  --data type=csv-sequences,features=seq/x,labels=seq/y
+Paths are relative to the current folder.`
+
 func newFitCmd() *cobra.Command {
 	var (
-		data       dataFlags
-		out        string
-		featurized string
-		epochs     int
-		seed       int64
-		shuffle    bool
-		force      bool
-		tc         ir.TrainConfig
-		updater    string
+		dataArg, testArg, out, featurized, updater string
+		epochs, batch                              int
+		seed                                       int64
+		shuffle, force                             bool
+		tc                                         ir.TrainConfig
 	)
 	c := &cobra.Command{
-		Use:   "fit MODEL (--features X.npy --labels Y.npy | --featurized DIR) -o OUT",
+		Use:   "fit MODEL (--data SOURCE | --featurized DIR) [--test SOURCE] -o OUT",
 		Short: "Train a model (its unfrozen part) and write it",
-		Long: `Trains MODEL on NPY data, or only its head on shards written by
-'retarget featurize' (--featurized), and writes OUT. Frozen vertices are not
-updated. Updater flags override the model's fine-tune configuration; updater
-state saved in an .rtm file is kept, so fitting again continues where the
-last fit stopped.`,
+		Long: `Trains MODEL on a data source, or only its trainable part on shards
+written by 'retarget featurize' (--featurized), and writes OUT atomically;
+MODEL is never modified. Frozen vertices are not updated. Updater flags
+override the model's fine-tune configuration (DL4J names such as nesterovs
+are accepted); updater state saved in an .rtm file is kept, so fitting
+again continues where the last fit stopped.
+
+` + dataHelp,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if out == "" || (featurized == "") == (len(data.features) == 0) {
-				return fmt.Errorf("give -o and exactly one of --features or --featurized (see '%s --help')", c.CommandPath())
+			if out == "" || (featurized == "") == (dataArg == "") {
+				return fmt.Errorf("give -o and exactly one of --data or --featurized (see '%s --help')", c.CommandPath())
+			}
+			if featurized != "" && testArg != "" {
+				return fmt.Errorf("--test goes with --data; featurize the test data and evaluate the written model instead")
+			}
+			if updater != "" {
+				u, err := retarget.ParseUpdater(updater)
+				if err != nil {
+					return err
+				}
+				tc.Updater = u
 			}
 			src, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], modelio.LoadOptions{}) })
 			if err != nil {
 				return err
 			}
-			tc.Updater = ir.Updater(updater)
 			g, err := retarget.New(src).FineTune(tc).Build()
 			if err != nil {
 				return err
 			}
-			log := c.ErrOrStderr()
-			fc := nn.FitConfig{Epochs: epochs, Seed: seed, OnEpoch: func(e nn.EpochInfo) error {
-				if e.HasVal {
-					fmt.Fprintf(log, "epoch %d: loss %.5g, val loss %.5g\n", e.Epoch+1, e.Loss, e.ValLoss)
-				} else {
-					fmt.Fprintf(log, "epoch %d: loss %.5g\n", e.Epoch+1, e.Loss)
-				}
-				return nil
-			}}
-			acc := math.NaN()
+			fitGraph := g
+			var trainIt, testIt nn.Iterator
+			n := 0
+			opt := retarget.DataOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed}
 			if featurized != "" {
-				head, err := retarget.HeadGraph(g)
+				if fitGraph, err = retarget.Trainable(g); err != nil {
+					return err
+				}
+				it, err := retarget.FeaturizedIterator(fitGraph, featurized, batch, shuffle, seed)
 				if err != nil {
 					return err
 				}
-				if _, err := retarget.FitFeaturized(head, featurized, retarget.FitFeaturizedOptions{
-					BatchSize: data.batch, Shuffle: shuffle, Seed: seed, Fit: fc}); err != nil {
-					return err
-				}
-				if err := retarget.MergeHead(g, head); err != nil {
-					return err
-				}
+				trainIt, n = it, it.Len()
 			} else {
-				it, val, err := retarget.DataSourceOf("npy")(data.spec(), g, retarget.DataOptions{BatchSize: data.batch, Shuffle: shuffle, Seed: seed})
+				ds, err := openDataFlag("--data", dataArg, g, opt)
 				if err != nil {
 					return err
 				}
-				net, err := nn.Compile(g)
-				if err != nil {
-					return err
-				}
-				fc.Validation = val
-				if _, err := net.Fit(it, fc); err != nil {
-					return err
-				}
-				if val != nil {
-					if err := val.Reset(); err != nil {
-						return err
-					}
-					ev, err := net.Evaluate(val)
+				defer ds.Close()
+				trainIt, n = ds, ds.N
+				if testArg != "" {
+					opt.Shuffle = false
+					tds, err := openDataFlag("--test", testArg, g, opt)
 					if err != nil {
 						return err
 					}
-					acc = ev.Accuracy()
+					defer tds.Close()
+					testIt = tds
+				}
+			}
+			net, err := nn.Compile(fitGraph)
+			if err != nil {
+				return err
+			}
+			log := c.ErrOrStderr()
+			bar := newBars(log)
+			total, step := max(epochs, 1)*((n+max(batch, 1)-1)/max(batch, 1)), 0
+			fc := nn.FitConfig{Epochs: epochs, Seed: seed, Validation: testIt, ScoreEvery: 1,
+				OnScore: func(nn.StepInfo) { step++; bar.update("fit", step, total) },
+				OnEpoch: func(e nn.EpochInfo) error {
+					bar.finish()
+					msg := fmt.Sprintf("epoch %d: loss %.5g", e.Epoch+1, e.Loss)
+					if e.HasVal {
+						msg += fmt.Sprintf(", test loss %.5g", e.ValLoss)
+						if e.ValEval != nil {
+							msg += fmt.Sprintf(", test accuracy %.4f", e.ValEval.Accuracy())
+						}
+					}
+					fmt.Fprintln(log, msg)
+					return nil
+				}}
+			if _, err := net.Fit(trainIt, fc); err != nil {
+				return err
+			}
+			bar.finish()
+			if featurized != "" {
+				if err := retarget.MergeHead(g, fitGraph); err != nil {
+					return err
 				}
 			}
 			if err := modelio.Save(out, g, modelio.SaveOptions{Force: force, Input: args[0]}); err != nil {
 				return err
 			}
-			if !math.IsNaN(acc) {
-				fmt.Fprintf(c.OutOrStdout(), "validation accuracy %.4f\n", acc)
-			}
 			fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", out)
 			return nil
 		},
 	}
-	data.register(c, true)
 	f := c.Flags()
+	f.StringVar(&dataArg, "data", "", "training data source (see above)")
+	f.StringVar(&testArg, "test", "", "test data source, evaluated after every epoch")
 	f.StringVarP(&out, "out", "o", "", "model to write")
-	f.StringVar(&featurized, "featurized", "", "train the head from this featurized folder")
+	f.StringVar(&featurized, "featurized", "", "train the trainable part from this featurized folder")
 	f.IntVar(&epochs, "epochs", 1, "passes over the data")
-	f.Int64Var(&seed, "seed", 0, "shuffle and dropout seed")
+	f.IntVar(&batch, "batch-size", 32, "minibatch size")
+	f.Int64Var(&seed, "seed", 1, "shuffle and dropout seed")
 	f.BoolVar(&shuffle, "shuffle", true, "reshuffle every epoch")
 	f.BoolVar(&force, "force", false, "allow OUT to be the same file as MODEL")
-	f.StringVar(&updater, "updater", "", "sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, adadelta (default: the model's)")
+	f.StringVar(&updater, "updater", "", "sgd, momentum, nesterovs (nesterov), adam, adamw, rmsprop, adagrad, adadelta (default: the model's)")
 	f.Float64Var(&tc.LearningRate, "lr", 0, "learning rate (default: the model's)")
+	f.Float64Var(&tc.Momentum, "momentum", 0, "momentum (default: the model's)")
 	f.Float64Var(&tc.L2, "l2", 0, "L2 regularisation")
 	f.Float64Var(&tc.ClipNorm, "clip-norm", 0, "gradient norm clipping")
 	return c
+}
+
+// openDataFlag parses and opens a data-source flag for g.
+func openDataFlag(flag, value string, g *ir.Graph, opt retarget.DataOptions) (*retarget.DataSet, error) {
+	spec, err := retarget.ParseDataSpec(value, flag)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := retarget.OpenData(*spec, g, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return ds, nil
 }

@@ -68,3 +68,31 @@ func withSpinner[T any](stderr io.Writer, what string, fn func() (T, error)) (T,
 	<-stopped
 	return v, err
 }
+
+// bars shows one progress bar per stage of a run ("featurize train",
+// "fit", …), each replaced by the next.
+type bars struct {
+	stderr io.Writer
+	what   string
+	bar    *progressbar.ProgressBar
+}
+
+func newBars(stderr io.Writer) *bars { return &bars{stderr: stderr} }
+
+func (b *bars) update(what string, done, total int) {
+	if what != b.what {
+		b.finish()
+		b.what = what
+		b.bar = newBar(b.stderr, int64(total), what)
+	}
+	if b.bar != nil {
+		b.bar.Set(done)
+	}
+}
+
+func (b *bars) finish() {
+	if b.bar != nil {
+		b.bar.Finish()
+	}
+	b.bar, b.what = nil, ""
+}

@@ -1,0 +1,118 @@
+package retarget
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// FeaturizeKey is the key of featurized shards: a SHA-256 over the frozen
+// subgraph up to boundary (its inputs, every vertex's layer config, inputs
+// and parameter values) and dataID (DataSet.ID). Two networks that share
+// the frozen part give the same key whatever their heads are, so a new head
+// reuses the shards.
+func FeaturizeKey(g *ir.Graph, boundary []string, dataID string) (string, error) {
+	if len(boundary) == 0 {
+		boundary = Boundary(g)
+	}
+	fg, err := FrozenGraph(g, boundary)
+	if err != nil {
+		return "", err
+	}
+	return frozenKey(fg, boundary, dataID)
+}
+
+func frozenKey(fg *ir.Graph, boundary []string, dataID string) (string, error) {
+	h := sha256.New()
+	str := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	str("retarget.featurized/1")
+	for _, in := range fg.Inputs {
+		str(in.Name)
+		str(string(in.Layout))
+		ints(h, in.Shape)
+	}
+	for _, v := range fg.Vertices {
+		str(v.Name)
+		b, err := ir.MarshalLayer(v.Layer)
+		if err != nil {
+			return "", err
+		}
+		str(string(b))
+		for _, in := range v.Inputs {
+			str(in)
+		}
+		names := make([]string, 0, len(v.Params))
+		for k := range v.Params {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			t := v.Params[k]
+			str(k)
+			ints(h, t.Shape)
+			buf := make([]byte, 4*len(t.Data))
+			for i, x := range t.Data {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+			}
+			h.Write(buf)
+		}
+	}
+	for _, b := range boundary {
+		str(b)
+	}
+	str(dataID)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func ints(h hash.Hash, xs []int) {
+	for _, x := range xs {
+		fmt.Fprintf(h, "%d,", x)
+	}
+	h.Write([]byte{';'})
+}
+
+// reusable returns dir's index when it holds complete shards of key.
+func reusable(dir, key string) *ShardIndex {
+	idx, err := readIndex(filepath.Join(dir, "index.json"))
+	if err != nil || idx.Key != key {
+		return nil
+	}
+	for _, s := range idx.Shards {
+		if !safeComponent(s.Prefix) {
+			return nil
+		}
+		for _, arrs := range [][]ShardArray{idx.Inputs, idx.Labels} {
+			for _, a := range arrs {
+				if !safeComponent(a.Suffix) {
+					return nil
+				}
+				if _, err := os.Stat(filepath.Join(dir, s.Prefix+"."+a.Suffix+".npy")); err != nil {
+					return nil
+				}
+			}
+		}
+	}
+	idx.Reused = true
+	return idx
+}
+
+// CacheDir is where Featurize keeps the shards of key under root.
+func CacheDir(root, key string) string { return filepath.Join(root, key[:min(len(key), 24)]) }
+
+// DefaultCacheRoot is the featurize cache of a user: $XDG_CACHE_HOME
+// (or the OS's cache folder)/retarget/featurized.
+func DefaultCacheRoot() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no cache folder: set fit.cache_dir (%w)", err)
+	}
+	return filepath.Join(base, "retarget", "featurized"), nil
+}
