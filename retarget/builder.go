@@ -32,16 +32,17 @@ func (b *Builder) DefaultInit(w ir.WeightInit) *Builder { b.init = w; return b }
 // Edits is the number of edits recorded so far; the next edit's index.
 func (b *Builder) Edits() int { return len(b.edits) }
 
-// phases of the canonical order (see the package documentation).
+// phases of the canonical order (see the package documentation):
+// structural edits first, then resizes on the final topology, then
+// freezing.
 const (
 	phaseFineTune = iota
 	phaseRemoveOutputs
 	phaseRemove
-	phaseResizeSource
 	phaseAdd
 	phaseSetInputs
 	phaseSetOutputs
-	phaseResizeAdded
+	phaseResize
 	phaseFreeze
 	phaseUnfreeze
 )
@@ -85,24 +86,27 @@ func (b *Builder) build() (*ir.Graph, []string, error) {
 		}
 		return nil, nil, &BuildError{Problems: st.problems}
 	}
-	srcNames := map[string]bool{}
-	for _, v := range b.src.Vertices {
-		srcNames[v.Name] = true
-	}
 	// a FineTune seed governs initialisation too (the last one set wins)
 	for _, e := range b.edits {
 		if e.cfg != nil && e.cfg.Seed != 0 {
 			st.seed = e.cfg.Seed
 		}
 	}
-	ordered := b.canonical(srcNames)
-	for _, e := range ordered {
-		st.cur = e
-		if err := e.apply(st); err != nil {
-			for _, p := range ir.Problems(err) {
-				st.problems = append(st.problems, &EditError{Index: e.index, Op: e.op, Vertex: e.target, Err: p})
-			}
+	es := b.canonical()
+	for i := 0; i < len(es); {
+		j := i
+		for j < len(es) && es[j].phase == es[i].phase {
+			j++
 		}
+		switch es[i].phase {
+		case phaseAdd:
+			st.applyAdds(es[i:j])
+		case phaseResize:
+			st.applyAll(byTopo(st.g, es[i:j]))
+		default:
+			st.applyAll(es[i:j])
+		}
+		i = j
 	}
 	st.cur = nil
 	st.finish(b.src)
@@ -112,100 +116,84 @@ func (b *Builder) build() (*ir.Graph, []string, error) {
 	return st.g, st.notes, nil
 }
 
-// canonical sorts edits into the documented order.
-func (b *Builder) canonical(srcNames map[string]bool) []*edit {
-	topo := map[string]int{}
-	if order, err := b.src.TopoOrder(); err == nil {
-		for i, v := range order {
-			topo[v.Name] = i
-		}
-	}
-	added := map[string]bool{}
-	for _, e := range b.edits {
-		if e.phase == phaseAdd {
-			added[e.target] = true
-		}
-	}
-	var es []*edit
-	for _, e := range b.edits {
-		c := *e
-		if c.phase == phaseResizeSource && (!srcNames[c.target] || added[c.target]) {
-			c.phase = phaseResizeAdded
-		}
-		es = append(es, &c)
-	}
+// canonical sorts edits by phase; within a phase by target and key (call
+// order only for FineTune, where the last call wins). Adds and resizes are
+// ordered again when they run, on the graph as it is then.
+func (b *Builder) canonical() []*edit {
+	es := append([]*edit(nil), b.edits...)
 	sort.SliceStable(es, func(i, j int) bool {
 		a, c := es[i], es[j]
 		if a.phase != c.phase {
 			return a.phase < c.phase
 		}
-		switch a.phase {
-		case phaseFineTune:
+		if a.phase == phaseFineTune {
 			return a.index < c.index
-		case phaseResizeSource:
-			if topo[a.target] != topo[c.target] {
-				return topo[a.target] < topo[c.target]
-			}
 		}
 		if a.target != c.target {
 			return a.target < c.target
 		}
 		return a.key < c.key
 	})
-	return orderAdds(es)
+	return es
 }
 
-// orderAdds puts each Add/Insert after the adds it reads from, keeping the
-// name order otherwise; cycles are left for validation to report.
-func orderAdds(es []*edit) []*edit {
-	var adds []*edit
-	start := -1
-	for i, e := range es {
-		if e.phase == phaseAdd {
-			if start < 0 {
-				start = i
-			}
-			adds = append(adds, e)
+func (st *state) applyAll(es []*edit) {
+	for _, e := range es {
+		st.apply(e)
+	}
+}
+
+func (st *state) apply(e *edit) {
+	st.cur = e
+	if err := e.apply(st); err != nil {
+		for _, p := range ir.Problems(err) {
+			st.problems = append(st.problems, &EditError{Index: e.index, Op: e.op, Vertex: e.target, Err: p})
 		}
 	}
-	if len(adds) < 2 {
-		return es
-	}
-	added := map[string]bool{}
-	for _, e := range adds {
-		added[e.target] = true
-	}
-	var out []*edit
-	done := map[*edit]bool{}
-	placed := map[string]bool{}
-	for len(out) < len(adds) {
-		progress := false
-		for _, e := range adds {
-			if done[e] {
-				continue
-			}
+}
+
+// applyAdds runs Add and Insert edits, each once every vertex it reads
+// from exists and has a known shape (so an edit reading a hole left by
+// Remove with keepConnections waits for the Add that fills it); among
+// ready edits the canonical order decides. Edits that never become ready
+// run last and report why.
+func (st *state) applyAdds(es []*edit) {
+	pending := append([]*edit(nil), es...)
+	for len(pending) > 0 {
+		shapes := partialShapes(st.g)
+		next := 0
+		for i, e := range pending {
 			ready := true
 			for _, d := range e.deps {
-				if added[d] && !placed[d] && d != e.target {
-					ready = false
-				}
+				ready = ready && shapes[d] != nil
 			}
 			if ready {
-				done[e], placed[e.target] = true, true
-				out = append(out, e)
-				progress = true
+				next = i
+				break
 			}
 		}
-		if !progress {
-			for _, e := range adds {
-				if !done[e] {
-					done[e] = true
-					out = append(out, e)
-				}
-			}
-		}
+		st.apply(pending[next])
+		pending = append(pending[:next], pending[next+1:]...)
 	}
-	res := append([]*edit(nil), es[:start]...)
-	res = append(res, out...)
-	return append(res, es[start+len(adds):]...)
+}
+
+// byTopo orders resize edits by the position of their targets in the
+// graph after the structural edits, so an upstream resize never undoes a
+// downstream one whatever order they were given in.
+func byTopo(g *ir.Graph, es []*edit) []*edit {
+	pos := map[string]int{}
+	order, _ := looseTopo(g)
+	for i, v := range order {
+		pos[v.Name] = i
+	}
+	out := append([]*edit(nil), es...)
+	sort.SliceStable(out, func(i, j int) bool {
+		pa, oka := pos[out[i].target]
+		pc, okc := pos[out[j].target]
+		if oka != okc {
+			return oka // unknown targets (errors) last
+		}
+		return pa < pc
+	})
+	return out
 }

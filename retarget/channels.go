@@ -84,7 +84,7 @@ func (st *state) findRegion(producers map[string][]int, startValue string, start
 	for k, v := range producers {
 		prods[k] = v
 	}
-	order, err := g.TopoOrder()
+	order, err := looseTopo(g)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,22 @@
 //
 //  1. FineTune (the last call wins for each field it sets)
 //  2. RemoveOutputs, then Remove, by target name
-//  3. ReplaceNIn, ReplaceNOut and Widen of vertices of the source graph, in
-//     topological order of their targets
-//  4. Add and Insert, each after the vertices it reads from
-//  5. SetInputs, then SetOutputs
-//  6. ReplaceNIn, ReplaceNOut and Widen of vertices added (or re-added
-//     after a Remove with keepConnections) in step 4
-//  7. FreezeThrough, then Unfreeze (so Unfreeze wins where both reach)
+//  3. Add and Insert, each once every vertex it reads from exists and has
+//     a known shape (so an edit reading through a hole left by Remove with
+//     keepConnections waits for the Add that fills it), otherwise by name
+//  4. SetInputs, then SetOutputs
+//  5. ReplaceNIn, ReplaceNOut and Widen, in topological order of their
+//     targets in the graph steps 2-4 produced
+//  6. FreezeThrough, then Unfreeze (so Unfreeze wins where both reach)
+//
+// Structure is settled before any size changes, so a resize follows the
+// final topology: it reaches vertices that were added, inserted, rewired
+// or put in a hole, and an upstream resize runs before a downstream one.
+// A ReplaceNOut or ReplaceNIn that reaches a vertex made by Add or Insert
+// re-initialises it with that edit's init, as if it had been added after
+// the resize (identity inits, which need the old size, take fanOutInit).
+// Filling a hole with a vertex of another output size re-initialises the
+// hole's consumers, as Insert and SetInputs do (listed in the notes).
 //
 // Random initialisation draws from a generator seeded by the builder's seed
 // and the vertex and parameter name, never from a shared stream, so results

@@ -18,6 +18,9 @@ type PlanEnv struct {
 	// Save writes a model atomically, refusing to overwrite source unless
 	// the caller allows it.
 	Save func(path string, g *ir.Graph, source string) error
+	// Force lets an output name the source model (Save must allow it too):
+	// the source is replaced once the run is done.
+	Force bool
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 	// Progress, when set, is called as work advances: what is "featurize
@@ -90,7 +93,8 @@ func (p *Plan) Builder(src *ir.Graph) (*Builder, []int) {
 
 // Check validates the plan without training or writing: the model and
 // data files exist, the source loads (when env.Load is set), the edits
-// build, the data fits the result, outputs do not overwrite the source.
+// build, the data fits the result, outputs do not overwrite the source
+// (unless env.Force).
 // It returns Build's notes and a *PlanError listing every problem with its
 // line.
 func (p *Plan) Check(env PlanEnv) ([]string, error) {
@@ -117,8 +121,8 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 		}
 	}
 	for _, o := range p.Output {
-		if same(p.path(o), model) {
-			probs.add(lineAt(p.root, "output"), "output %q is the source model: the source is never modified, pick another path", o)
+		if !env.Force && same(p.path(o), model) {
+			probs.add(lineAt(p.root, "output"), "output %q is the source model: pick another path, or force (retarget apply --force) to replace it", o)
 		}
 	}
 	if env.Load == nil {
@@ -219,7 +223,8 @@ func (p *Plan) logf(env PlanEnv, format string, args ...any) {
 
 // Run checks the plan (nothing runs when it has a problem), loads the
 // source, applies the edits, fits if the plan has data and writes every
-// output. The source model file is only read.
+// output. The source model file is only read, unless env.Force and an
+// output names it.
 func (p *Plan) Run(env PlanEnv) (*PlanResult, error) {
 	if env.Load == nil || env.Save == nil {
 		return nil, fmt.Errorf("plan run needs a model loader and saver")

@@ -14,10 +14,11 @@ import (
 // resized axis is resized: per-channel parameters (BatchNorm, LayerNorm,
 // PReLU) are re-initialised, shape-only vertices followed, element-wise
 // merges keep their inputs aligned by resizing the other producers too, and
-// the next weighted consumers get new input weights initialised with
-// fanOutInit. Empty inits mean the builder's default.
+// the next weighted consumers are re-initialised with fanOutInit (a
+// consumer made by Add or Insert with its own init). Empty inits mean the
+// builder's default.
 func (b *Builder) ReplaceNOut(name string, n int, init, fanOutInit ir.WeightInit) *Builder {
-	return b.record("replace_nout", name, phaseResizeSource, fmt.Sprint("nout", n, init, fanOutInit), nil, func(st *state) error {
+	return b.record("replace_nout", name, phaseResize, fmt.Sprint("nout", n, init, fanOutInit), nil, func(st *state) error {
 		v, err := st.vertex(name)
 		if err != nil {
 			return err
@@ -41,7 +42,7 @@ func (b *Builder) ReplaceNOut(name string, n int, init, fanOutInit ir.WeightInit
 // feature axis becomes n, and every vertex reading it is re-initialised
 // with init (DL4J nInReplace).
 func (b *Builder) ReplaceNIn(name string, n int, init ir.WeightInit) *Builder {
-	return b.record("replace_nin", name, phaseResizeSource, fmt.Sprint("nin", n, init), nil, func(st *state) error {
+	return b.record("replace_nin", name, phaseResize, fmt.Sprint("nin", n, init), nil, func(st *state) error {
 		v, err := st.vertex(name)
 		if err != nil {
 			return err
@@ -131,7 +132,11 @@ func (st *state) reinitRegion(r *region, init, fanOutInit ir.WeightInit) error {
 	}
 	for _, c := range r.consumers {
 		if _, ok := r.producers[c.vertex]; !ok {
-			redo(c.vertex, fanOutInit)
+			w := fanOutInit
+			if ai, added := st.addInit[c.vertex]; added {
+				w = ai
+			}
+			redo(c.vertex, w)
 			resized = append(resized, c.vertex)
 		}
 	}

@@ -1,6 +1,10 @@
 package retarget
 
-import "github.com/retarget-dev/retarget/ir"
+import (
+	"fmt"
+
+	"github.com/retarget-dev/retarget/ir"
+)
 
 // partialShapes infers the shape of every vertex whose inputs can be
 // inferred, skipping the rest; edits use it while the graph is incomplete.
@@ -94,4 +98,36 @@ func hasSpec(v *ir.Vertex, shapes map[string][]int, name string) bool {
 		}
 	}
 	return false
+}
+
+// looseTopo is ir.Graph.TopoOrder that treats inputs naming nothing (the
+// holes of Remove with keepConnections) as known, so that edits can run
+// while a hole is open; it fails only on a cycle.
+func looseTopo(g *ir.Graph) ([]*ir.Vertex, error) {
+	pending := map[string]bool{}
+	for _, v := range g.Vertices {
+		pending[v.Name] = true
+	}
+	var order []*ir.Vertex
+	for len(order) < len(g.Vertices) {
+		progressed := false
+		for _, v := range g.Vertices {
+			if !pending[v.Name] {
+				continue
+			}
+			ready := true
+			for _, in := range v.Inputs {
+				ready = ready && !pending[in]
+			}
+			if ready {
+				delete(pending, v.Name)
+				order = append(order, v)
+				progressed = true
+			}
+		}
+		if !progressed {
+			return order, fmt.Errorf("the graph has a cycle")
+		}
+	}
+	return order, nil
 }

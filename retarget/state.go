@@ -19,6 +19,10 @@ type state struct {
 	// updater state is dropped ("*" = every parameter).
 	touched map[string]map[string]bool
 	added   map[string]bool
+	// addInit is the weight init an Add or Insert (not identity) gave its
+	// vertex; a later resize reaching the vertex re-initialises it with
+	// that, as if it had been added after the resize.
+	addInit map[string]ir.WeightInit
 	// holes are vertices removed with keepConnections, to be filled by Add.
 	holes    map[string]bool
 	freeze   []nameAt
@@ -32,7 +36,7 @@ type state struct {
 
 func newState(g *ir.Graph, seed int64, init ir.WeightInit) *state {
 	st := &state{g: g, seed: seed, init: init, touched: map[string]map[string]bool{},
-		added: map[string]bool{}, holes: map[string]bool{}, updaterOf: map[string]ir.Updater{}}
+		added: map[string]bool{}, addInit: map[string]ir.WeightInit{}, holes: map[string]bool{}, updaterOf: map[string]ir.Updater{}}
 	for _, v := range g.Vertices {
 		st.updaterOf[v.Name] = updaterOf(g, v)
 	}

@@ -9,7 +9,8 @@ import (
 
 // Remove deletes a vertex. With keepConnections (DL4J
 // removeVertexKeepConnections) its consumers and outputs keep referring to
-// the name, and an Add of the same name must fill the hole. Without
+// the name, and an Add of the same name must fill the hole (consumers
+// whose input size changes are then re-initialised, listed in the notes). Without
 // (removeVertexAndConnections) the vertex goes, and so does every vertex
 // that depended only on it; a vertex that also has other inputs just loses
 // this one, and graph outputs on removed vertices are dropped.
@@ -169,7 +170,15 @@ func (b *Builder) AddWith(name string, layer ir.Layer, opt AddOptions, inputs ..
 		}
 		st.placeVertex(v, -1)
 		st.added[name] = true
-		delete(st.holes, name)
+		if opt.Init != ir.InitIdentity {
+			st.addInit[name] = opt.Init
+		}
+		if st.holes[name] {
+			// the hole's consumers read the new vertex: a different size
+			// re-initialises them, as Insert and SetInputs do
+			delete(st.holes, name)
+			return st.reconcile("add " + name)
+		}
 		return nil
 	})
 }
@@ -230,6 +239,9 @@ func (b *Builder) Insert(name string, layer ir.Layer, after string, init ir.Weig
 		}
 		st.placeVertex(v, pos)
 		st.added[name] = true
+		if init != ir.InitIdentity {
+			st.addInit[name] = init
+		}
 		return st.reconcile("insert " + name)
 	})
 }

@@ -42,7 +42,7 @@ func ParseWidenMode(s string) (WidenMode, error) {
 // the outputs (a LayerNorm or softmax across the widened axis), Build
 // lists it in the notes.
 func (b *Builder) Widen(name string, extra int, mode WidenMode) *Builder {
-	return b.record("widen", name, phaseResizeSource, fmt.Sprint("widen", extra, mode), nil, func(st *state) error {
+	return b.record("widen", name, phaseResize, fmt.Sprint("widen", extra, mode), nil, func(st *state) error {
 		v, err := st.vertex(name)
 		if err != nil {
 			return err

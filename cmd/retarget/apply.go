@@ -13,16 +13,17 @@ import (
 )
 
 func newApplyCmd() *cobra.Command {
-	var asJSON, check bool
+	var asJSON, check, force bool
 	c := &cobra.Command{
-		Use:   "apply PLAN.yaml [--json] [--check]",
+		Use:   "apply PLAN.yaml [--json] [--check] [--force]",
 		Short: "Run a YAML retarget plan: load, edit, fine-tune, write",
 		Long: `Runs a whole retarget from a plan: loads model (and weights), applies the
 fine_tune configuration and the edits (freeze_through, unfreeze,
 replace_nout, replace_nin, remove, remove_outputs, add, insert, widen,
 set_inputs, set_outputs), fits on data.train (featurizing the frozen part
 once with fit.featurize), evaluates on data.test and writes every output
-atomically. The model file is never modified.
+atomically. The model file is never modified, unless an output names
+it and --force is given.
 
 The plan is checked first (keys, files, edits, shapes): nothing runs when
 it has a problem, and every problem is listed as PLAN:LINE: message.
@@ -34,7 +35,7 @@ testdata/plans/example.yaml.`,
 		RunE: func(c *cobra.Command, args []string) error {
 			out := c.OutOrStdout()
 			if check {
-				notes, err := retarget.CheckPlanFile(args[0], planEnv(c))
+				notes, err := retarget.CheckPlanFile(args[0], planEnv(c, force))
 				for _, n := range notes {
 					fmt.Fprintf(out, "note: %s\n", n)
 				}
@@ -48,7 +49,7 @@ testdata/plans/example.yaml.`,
 			if err := planProblems(out, args[0], err); err != nil {
 				return err
 			}
-			env := planEnv(c)
+			env := planEnv(c, force)
 			bars := newBars(c.ErrOrStderr())
 			env.Progress = bars.update
 			res, err := p.Run(env)
@@ -69,6 +70,7 @@ testdata/plans/example.yaml.`,
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the final report as JSON on stdout")
 	c.Flags().BoolVar(&check, "check", false, "validate the plan (files, edits, shapes) without running it")
+	c.Flags().BoolVar(&force, "force", false, "allow an output path that is the model file itself (it is replaced atomically)")
 	return c
 }
 
@@ -85,15 +87,23 @@ func planProblems(out io.Writer, plan string, err error) error {
 	return err
 }
 
-// planEnv connects a plan to modelio; logs go to stderr.
-func planEnv(c *cobra.Command) retarget.PlanEnv {
+// planEnv connects a plan to modelio; logs go to stderr. force lets an
+// output be the source model.
+func planEnv(c *cobra.Command, force bool) retarget.PlanEnv {
 	return retarget.PlanEnv{
 		Load: func(model, weights string) (*ir.Graph, error) {
 			return modelio.Load(model, modelio.LoadOptions{Weights: weights})
 		},
-		Save: func(path string, g *ir.Graph, source string) error {
-			return modelio.Save(path, g, modelio.SaveOptions{Input: source})
-		},
-		Log: c.ErrOrStderr(),
+		Save:  saveFunc(force),
+		Force: force,
+		Log:   c.ErrOrStderr(),
+	}
+}
+
+// saveFunc writes with modelio, refusing to write over the source model
+// unless force.
+func saveFunc(force bool) func(path string, g *ir.Graph, source string) error {
+	return func(path string, g *ir.Graph, source string) error {
+		return modelio.Save(path, g, modelio.SaveOptions{Input: source, Force: force})
 	}
 }
