@@ -28,19 +28,11 @@ func (c *Conv) OutUnits() int     { return c.Filters }
 func (c *Conv) SetOutUnits(n int) { c.Filters = n }
 
 // GroupCount is Groups with 0 read as 1.
-func (c *Conv) GroupCount() int {
-	if c.Groups <= 0 {
-		return 1
-	}
-	return c.Groups
-}
+func (c *Conv) GroupCount() int { return positiveOr(c.Groups, 1) }
 
 func (c *Conv) OutputShape(in [][]int) ([]int, error) {
 	kind := c.Kind()
-	if err := need(in, 1, kind); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], c.Rank+1, kind); err != nil {
+	if err := needOne(in, c.Rank+1, kind); err != nil {
 		return nil, err
 	}
 	if c.Filters <= 0 {
@@ -94,12 +86,7 @@ func (c *ConvTranspose2D) OutUnits() int     { return c.Filters }
 func (c *ConvTranspose2D) SetOutUnits(n int) { c.Filters = n }
 
 // GroupCount is Groups with 0 read as 1.
-func (c *ConvTranspose2D) GroupCount() int {
-	if c.Groups <= 0 {
-		return 1
-	}
-	return c.Groups
-}
+func (c *ConvTranspose2D) GroupCount() int { return positiveOr(c.Groups, 1) }
 
 // TransposePads returns begin/end pads for each spatial axis.
 func (c *ConvTranspose2D) TransposePads(in []int) (begin, end []int) {
@@ -126,10 +113,7 @@ func (c *ConvTranspose2D) TransposePads(in []int) (begin, end []int) {
 }
 
 func (c *ConvTranspose2D) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, "ConvTranspose2D"); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 3, "ConvTranspose2D"); err != nil {
+	if err := needOne(in, 3, "ConvTranspose2D"); err != nil {
 		return nil, err
 	}
 	if len(c.Kernel) != 2 || c.Filters <= 0 {
@@ -178,18 +162,10 @@ func (*SeparableConv2D) Kind() string        { return "SeparableConv2D" }
 func (c *SeparableConv2D) OutUnits() int     { return c.Filters }
 func (c *SeparableConv2D) SetOutUnits(n int) { c.Filters = n }
 
-func (c *SeparableConv2D) mult() int {
-	if c.DepthMultiplier <= 0 {
-		return 1
-	}
-	return c.DepthMultiplier
-}
+func (c *SeparableConv2D) mult() int { return positiveOr(c.DepthMultiplier, 1) }
 
 func (c *SeparableConv2D) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, "SeparableConv2D"); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 3, "SeparableConv2D"); err != nil {
+	if err := needOne(in, 3, "SeparableConv2D"); err != nil {
 		return nil, err
 	}
 	sp, err := SpatialOut("SeparableConv2D", in[0][1:], c.Kernel, c.Strides, c.Dilations, c.Padding, c.Pads, false)
@@ -215,9 +191,18 @@ func (c *SeparableConv2D) Params(in [][]int) []ParamSpec {
 	return ps
 }
 
+// at returns xs[i], or def when it is missing or not positive.
 func at(xs []int, i, def int) int {
-	if i < len(xs) && xs[i] > 0 {
-		return xs[i]
+	if i < len(xs) {
+		return positiveOr(xs[i], def)
+	}
+	return def
+}
+
+// positiveOr returns v, or def when v is not positive.
+func positiveOr(v, def int) int {
+	if v > 0 {
+		return v
 	}
 	return def
 }

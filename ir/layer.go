@@ -150,6 +150,14 @@ func needRank(s []int, r int, kind string) error {
 	return nil
 }
 
+// needOne checks for a single input of the given rank.
+func needOne(in [][]int, rank int, kind string) error {
+	if err := need(in, 1, kind); err != nil {
+		return err
+	}
+	return needRank(in[0], rank, kind)
+}
+
 func lastDim(s []int) int {
 	if len(s) == 0 {
 		return 1

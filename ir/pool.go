@@ -41,10 +41,7 @@ func (p *Pool) Stride() []int {
 }
 
 func (p *Pool) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, p.Kind()); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], p.Rank+1, p.Kind()); err != nil {
+	if err := needOne(in, p.Rank+1, p.Kind()); err != nil {
 		return nil, err
 	}
 	if p.Op != PoolMax && p.Op != PoolAvg {
@@ -76,10 +73,7 @@ func (p *GlobalPool) Kind() string {
 }
 
 func (p *GlobalPool) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, p.Kind()); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], p.Rank+1, p.Kind()); err != nil {
+	if err := needOne(in, p.Rank+1, p.Kind()); err != nil {
 		return nil, err
 	}
 	if !p.KeepDims {

@@ -82,10 +82,7 @@ func (r *GRU) Params(in [][]int) []ParamSpec {
 }
 
 func rnnShape(kind string, units int, seq bool, in [][]int) ([]int, error) {
-	if err := need(in, 1, kind); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 2, kind); err != nil {
+	if err := needOne(in, 2, kind); err != nil {
 		return nil, err
 	}
 	if units <= 0 {

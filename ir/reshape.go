@@ -195,10 +195,7 @@ type RepeatVector struct {
 
 func (*RepeatVector) Kind() string { return "RepeatVector" }
 func (r *RepeatVector) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, "RepeatVector"); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 1, "RepeatVector"); err != nil {
+	if err := needOne(in, 1, "RepeatVector"); err != nil {
 		return nil, err
 	}
 	if r.N <= 0 {
@@ -288,10 +285,7 @@ type DepthToSpace struct {
 
 func (*DepthToSpace) Kind() string { return "DepthToSpace" }
 func (d *DepthToSpace) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, "DepthToSpace"); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 3, "DepthToSpace"); err != nil {
+	if err := needOne(in, 3, "DepthToSpace"); err != nil {
 		return nil, err
 	}
 	b := d.Block
@@ -309,10 +303,7 @@ type SpaceToDepth struct {
 
 func (*SpaceToDepth) Kind() string { return "SpaceToDepth" }
 func (d *SpaceToDepth) OutputShape(in [][]int) ([]int, error) {
-	if err := need(in, 1, "SpaceToDepth"); err != nil {
-		return nil, err
-	}
-	if err := needRank(in[0], 3, "SpaceToDepth"); err != nil {
+	if err := needOne(in, 3, "SpaceToDepth"); err != nil {
 		return nil, err
 	}
 	b := d.Block

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+
+	"github.com/retarget-dev/retarget/internal/boundedio"
 )
 
 // Array is a float32 array in C (row-major) order.
@@ -35,19 +36,12 @@ func (e *FormatError) Unwrap() error { return e.Err }
 
 // ReadFile reads an .npy file.
 func ReadFile(path string) (*Array, error) {
-	f, err := os.Open(path)
+	f, size, err := boundedio.Open(path, "an .npy file")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a folder, not an .npy file", path)
-	}
-	a, err := read(f, st.Size())
+	a, err := read(f, size)
 	if err != nil {
 		return nil, &FormatError{File: path, Err: err}
 	}
@@ -78,7 +72,7 @@ func ReadHeader(r io.Reader) (Header, int64, error) {
 func readHeader(r io.Reader) (Header, int64, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return Header{}, 0, fmt.Errorf("reading the magic: %w", eof(err))
+		return Header{}, 0, fmt.Errorf("reading the magic: %w", boundedio.UnexpectedEOF(err))
 	}
 	if string(pre[:6]) != Magic {
 		return Header{}, 0, errors.New("no .npy magic (\\x93NUMPY) at the start")
@@ -90,13 +84,13 @@ func readHeader(r io.Reader) (Header, int64, error) {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return Header{}, 0, fmt.Errorf("reading the header length: %w", eof(err))
+			return Header{}, 0, fmt.Errorf("reading the header length: %w", boundedio.UnexpectedEOF(err))
 		}
 		hlen, n = int64(binary.LittleEndian.Uint16(b[:])), n+2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return Header{}, 0, fmt.Errorf("reading the header length: %w", eof(err))
+			return Header{}, 0, fmt.Errorf("reading the header length: %w", boundedio.UnexpectedEOF(err))
 		}
 		hlen, n = int64(binary.LittleEndian.Uint32(b[:])), n+4
 	default:
@@ -107,7 +101,7 @@ func readHeader(r io.Reader) (Header, int64, error) {
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hb); err != nil {
-		return Header{}, 0, fmt.Errorf("reading the header: %w", eof(err))
+		return Header{}, 0, fmt.Errorf("reading the header: %w", boundedio.UnexpectedEOF(err))
 	}
 	h, err := parseHeader(string(hb))
 	return h, n + hlen, err
@@ -158,7 +152,7 @@ func readData(r io.Reader, dt dtype, count int64) ([]float32, error) {
 		m := int(min(count-int64(len(out)), chunkElems))
 		b := buf[:m*dt.size]
 		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, fmt.Errorf("reading element %d of %d: %w", len(out), count, eof(err))
+			return nil, fmt.Errorf("reading element %d of %d: %w", len(out), count, boundedio.UnexpectedEOF(err))
 		}
 		for i := 0; i < m; i++ {
 			out = append(out, decode(b[i*dt.size:(i+1)*dt.size], dt))
@@ -232,11 +226,4 @@ func elements(shape []int) (int64, bool) {
 		n *= int64(d)
 	}
 	return n, true
-}
-
-func eof(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -55,7 +56,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 		ks := in.Shape
 		if (in.Layout == ir.LayoutNHWC && len(in.Shape) == 3) || (in.Layout == ir.LayoutNWC && len(in.Shape) == 2) {
 			t.form = cl
-			ks = clShape(in.Shape)
+			ks = layout.CLShape(in.Shape)
 		}
 		c.m.layers = append(c.m.layers, &klayer{class: "InputLayer", name: in.Name,
 			config: map[string]any{"batch_input_shape": batchShape(ks), "sparse": false}})
@@ -171,13 +172,6 @@ func batchShape(s []int) []any {
 	return out
 }
 
-func clShape(s []int) []int {
-	if len(s) < 2 {
-		return append([]int(nil), s...)
-	}
-	return append(append([]int(nil), s[1:]...), s[0])
-}
-
 func (c *converter) unique(n string) string {
 	if !c.names[n] {
 		c.names[n] = true
@@ -216,12 +210,7 @@ func (c *converter) toPlain(t xt, consumer string) (xt, error) {
 		if v, ok := c.conv[t.layer+"#plain"]; ok {
 			return v, nil
 		}
-		r := len(t.shape)
-		perm := []int{r - 1}
-		for i := 0; i < r-1; i++ {
-			perm = append(perm, i)
-		}
-		out := c.addAux(consumer, "to_channels_first", "Permute", map[string]any{"dims": permDims(perm)}, t)
+		out := c.addAux(consumer, "to_channels_first", "Permute", map[string]any{"dims": permDims(layout.CFPerm(len(t.shape)))}, t)
 		out.shape = t.shape
 		c.conv[t.layer+"#plain"] = out
 		return out, nil
@@ -229,7 +218,7 @@ func (c *converter) toPlain(t xt, consumer string) (xt, error) {
 		if v, ok := c.conv[t.layer+"#plain"]; ok {
 			return v, nil
 		}
-		r := c.addAux(consumer, "unflatten", "Reshape", map[string]any{"target_shape": clShape(t.pre)}, t)
+		r := c.addAux(consumer, "unflatten", "Reshape", map[string]any{"target_shape": layout.CLShape(t.pre)}, t)
 		r.shape, r.form = t.pre, cl
 		p, _ := c.toPlain(r, consumer)
 		out := c.addAux(consumer, "flatten", "Flatten", map[string]any{"data_format": "channels_last"}, p)
@@ -252,70 +241,21 @@ func (c *converter) toCL(t xt, consumer string) (xt, error) {
 	if v, ok := c.conv[p.layer+"#cl"]; ok {
 		return v, nil
 	}
-	r := len(p.shape)
-	var perm []int
-	for i := 1; i < r; i++ {
-		perm = append(perm, i)
-	}
-	perm = append(perm, 0)
-	out := c.addAux(consumer, "to_channels_last", "Permute", map[string]any{"dims": permDims(perm)}, p)
+	out := c.addAux(consumer, "to_channels_last", "Permute", map[string]any{"dims": permDims(layout.CLPerm(len(p.shape)))}, p)
 	out.shape, out.form = p.shape, cl
 	c.conv[p.layer+"#cl"] = out
 	return out, nil
 }
 
 // kerasAxis maps an IR axis of t (plain or cl) to a Keras axis (with batch).
-func kerasAxis(t xt, ax int) int {
-	r := len(t.shape)
-	if ax < 0 {
-		ax += r
-	}
-	if t.form == cl {
-		if ax == 0 {
-			return r
-		}
-		return ax
-	}
-	return ax + 1
-}
-
-func transpose(data []float32, shape []int, perm []int) ([]float32, []int) {
-	n := len(shape)
-	out := make([]int, n)
-	for i, p := range perm {
-		out[i] = shape[p]
-	}
-	inStride := make([]int, n)
-	s := 1
-	for i := n - 1; i >= 0; i-- {
-		inStride[i] = s
-		s *= shape[i]
-	}
-	res := make([]float32, len(data))
-	idx := make([]int, n)
-	for o := range res {
-		off := 0
-		for i := 0; i < n; i++ {
-			off += idx[i] * inStride[perm[i]]
-		}
-		res[o] = data[off]
-		for i := n - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < out[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	return res, out
-}
+func kerasAxis(t xt, ax int) int { return layout.KerasAxis(len(t.shape), ax, t.form == cl) }
 
 func kw(name string, t *ir.Tensor) kweight {
 	return kweight{name: name, shape: append([]int(nil), t.Shape...), data: t.Data}
 }
 
 func kwT(name string, t *ir.Tensor, perm []int) kweight {
-	d, s := transpose(t.Data, t.Shape, perm)
+	d, s := layout.Transpose(t.Data, t.Shape, perm)
 	return kweight{name: name, shape: s, data: d}
 }
 

@@ -179,10 +179,7 @@ func (m *kmodel) write(w *hdf5.Writer) error {
 			return err
 		}
 	}
-	if err := root.SetAttr("keras_version", KerasVersion); err != nil {
-		return err
-	}
-	if err := root.SetAttr("backend", "tensorflow"); err != nil {
+	if err := setVersionAttrs(root); err != nil {
 		return err
 	}
 	mw := root.CreateGroup("model_weights")
@@ -217,11 +214,17 @@ func (m *kmodel) write(w *hdf5.Writer) error {
 	if err := mw.SetAttr("layer_names", names); err != nil {
 		return err
 	}
-	if err := mw.SetAttr("keras_version", KerasVersion); err != nil {
-		return err
-	}
-	if err := mw.SetAttr("backend", "tensorflow"); err != nil {
+	if err := setVersionAttrs(mw); err != nil {
 		return err
 	}
 	return w.Err()
+}
+
+// setVersionAttrs writes the keras_version and backend attributes, which
+// Keras puts on both the file root and model_weights.
+func setVersionAttrs(g *hdf5.WGroup) error {
+	if err := g.SetAttr("keras_version", KerasVersion); err != nil {
+		return err
+	}
+	return g.SetAttr("backend", "tensorflow")
 }

@@ -3,6 +3,7 @@ package keras
 import (
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -151,12 +152,12 @@ func (c *converter) vertex(v *ir.Vertex) error {
 	case *ir.Permute:
 		t := in[0]
 		r := len(l.Perm)
-		if t.form == plain && isPerm(l.Perm, cfPerm(r)) && r >= 2 {
+		if t.form == plain && ir.SameShape(l.Perm, layout.CFPerm(r)) && r >= 2 {
 			// the Keras tensor already is the channels-last view of the output
 			c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: cl}
 			return nil
 		}
-		if t.form == cl && isPerm(l.Perm, clPerm(r)) {
+		if t.form == cl && ir.SameShape(l.Perm, layout.CLPerm(r)) {
 			c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: plain}
 			return nil
 		}
@@ -187,12 +188,9 @@ func (c *converter) vertex(v *ir.Vertex) error {
 	case *ir.Rescaling:
 		c.emit(v, "Rescaling", map[string]any{"scale": l.Scale, "offset": l.Offset}, in, xt{form: in[0].form, pre: in[0].pre})
 	case *ir.PReLU:
-		t := in[0]
-		if t.form == flatCL {
-			var err error
-			if t, err = c.toPlain(t, v.Name); err != nil {
-				return err
-			}
+		t, err := c.plainIfFlat(in[0], v.Name)
+		if err != nil {
+			return err
 		}
 		var shared []any
 		for _, a := range l.SharedAxes {
@@ -200,18 +198,15 @@ func (c *converter) vertex(v *ir.Vertex) error {
 		}
 		alpha := kw("alpha:0", P["alpha"])
 		if t.form == cl {
-			alpha = kwT("alpha:0", P["alpha"], clPerm(len(t.shape)))
+			alpha = kwT("alpha:0", P["alpha"], layout.CLPerm(len(t.shape)))
 		}
 		c.emit(v, "PReLU", map[string]any{"shared_axes": shared}, []xt{t}, xt{form: t.form}, alpha)
 	case *ir.Conv, *ir.SeparableConv2D, *ir.ConvTranspose2D, *ir.Pool, *ir.GlobalPool, *ir.Pad, *ir.Cropping, *ir.UpSampling:
 		return c.spatial(v, in[0])
 	case *ir.BatchNorm:
-		t := in[0]
-		if t.form == flatCL {
-			var err error
-			if t, err = c.toPlain(t, v.Name); err != nil {
-				return err
-			}
+		t, err := c.plainIfFlat(in[0], v.Name)
+		if err != nil {
+			return err
 		}
 		var ws []kweight
 		if !l.NoScale {
@@ -256,10 +251,8 @@ func (c *converter) vertex(v *ir.Vertex) error {
 			return err
 		}
 		for i := range ts {
-			if ts[i].form == flatCL {
-				if ts[i], err = c.toPlain(ts[i], v.Name); err != nil {
-					return err
-				}
+			if ts[i], err = c.plainIfFlat(ts[i], v.Name); err != nil {
+				return err
 			}
 		}
 		ax := l.ResolvedAxis(len(ts[0].shape))
@@ -303,38 +296,19 @@ func (c *converter) vertex(v *ir.Vertex) error {
 	return nil
 }
 
-func isPerm(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
+// plainIfFlat undoes a channels-last Flatten for layers that read their
+// input with its structure.
+func (c *converter) plainIfFlat(t xt, consumer string) (xt, error) {
+	if t.form == flatCL {
+		return c.toPlain(t, consumer)
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func cfPerm(r int) []int {
-	p := []int{r - 1}
-	for i := 0; i < r-1; i++ {
-		p = append(p, i)
-	}
-	return p
-}
-
-func clPerm(r int) []int {
-	var p []int
-	for i := 1; i < r; i++ {
-		p = append(p, i)
-	}
-	return append(p, 0)
+	return t, nil
 }
 
 func (c *converter) sameForm(in []xt, consumer string) ([]xt, error) {
 	agree := true
 	for _, t := range in[1:] {
-		if t.form != in[0].form || (t.form == flatCL && !isPerm(t.pre, in[0].pre)) {
+		if t.form != in[0].form || (t.form == flatCL && !ir.SameShape(t.pre, in[0].pre)) {
 			agree = false
 		}
 	}
@@ -368,7 +342,7 @@ func (c *converter) dense(v *ir.Vertex, t xt) error {
 	var rowPerm []int
 	switch t.form {
 	case flatCL:
-		rowPerm = flatRowPerm(t.pre)
+		rowPerm = layout.FlatRowPerm(t.pre)
 	case cl:
 		if t, err = c.toPlain(t, v.Name); err != nil {
 			return err
@@ -420,22 +394,6 @@ func (c *converter) outputName(v string) string {
 	return c.unique(v + "_activation")
 }
 
-// flatRowPerm maps IR flat positions of [C, s...] to Keras channels-last ones.
-func flatRowPerm(pre []int) []int {
-	ch := pre[0]
-	sp := 1
-	for _, d := range pre[1:] {
-		sp *= d
-	}
-	perm := make([]int, ch*sp)
-	for cc := 0; cc < ch; cc++ {
-		for s := 0; s < sp; s++ {
-			perm[cc*sp+s] = s*ch + cc
-		}
-	}
-	return perm
-}
-
 func rnnConfig(l ir.Layer, P map[string]*ir.Tensor, pprefix, wprefix string) (string, map[string]any, []kweight, error) {
 	cfg := map[string]any{"stateful": false, "return_state": false, "unroll": false, "dropout": 0.0, "recurrent_dropout": 0.0}
 	var class string
@@ -481,11 +439,9 @@ func rnnConfig(l ir.Layer, P map[string]*ir.Tensor, pprefix, wprefix string) (st
 }
 
 func (c *converter) spatial(v *ir.Vertex, t xt) error {
-	var err error
-	if t.form == flatCL {
-		if t, err = c.toPlain(t, v.Name); err != nil {
-			return err
-		}
+	t, err := c.plainIfFlat(t, v.Name)
+	if err != nil {
+		return err
 	}
 	rank := len(t.shape) - 1
 	if rank != 1 && rank != 2 {
@@ -523,7 +479,7 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 			mult := l.Filters / cin
 			cfg["depth_multiplier"] = mult
 			W := P["W"]
-			d, _ := transpose(W.Data, []int{cin, mult, l.Kernel[0], l.Kernel[1]}, []int{2, 3, 0, 1})
+			d, _ := layout.Transpose(W.Data, []int{cin, mult, l.Kernel[0], l.Kernel[1]}, []int{2, 3, 0, 1})
 			ws = append(ws, kweight{name: "depthwise_kernel:0", shape: []int{l.Kernel[0], l.Kernel[1], cin, mult}, data: d})
 		} else {
 			cfg["filters"] = l.Filters
@@ -554,7 +510,7 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		}
 		cin := t.shape[0]
 		mult := max(l.DepthMultiplier, 1)
-		d, _ := transpose(P["DW"].Data, []int{cin, mult, l.Kernel[0], l.Kernel[1]}, []int{2, 3, 0, 1})
+		d, _ := layout.Transpose(P["DW"].Data, []int{cin, mult, l.Kernel[0], l.Kernel[1]}, []int{2, 3, 0, 1})
 		ws := []kweight{{name: "depthwise_kernel:0", shape: []int{l.Kernel[0], l.Kernel[1], cin, mult}, data: d},
 			kwT("pointwise_kernel:0", P["PW"], []int{2, 3, 1, 0})}
 		if !l.NoBias {

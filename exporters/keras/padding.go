@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -41,7 +42,7 @@ func windowPadding(p ir.Padding, pads, in, kernel, strides, dil []int) (mode str
 			return "valid", nil, nil
 		}
 		b, e := ir.ResolvePads(in, kernel, strides, dil, ir.PadSame, nil)
-		if isPerm(append(b, e...), pads) {
+		if slices.Equal(append(b, e...), pads) {
 			return "same", nil, nil
 		}
 		return "valid", append([]int(nil), pads...), nil
@@ -98,7 +99,7 @@ func (c *converter) poolPadding(v *ir.Vertex, l *ir.Pool, in []int) (string, []i
 			}
 		}
 		floor, err := ir.SpatialOut(l.Kind(), in, l.Kernel, l.Stride(), nil, ir.PadExplicit, pre, false)
-		if err != nil || !isPerm(floor, out) {
+		if err != nil || !slices.Equal(floor, out) {
 			return "", nil, unsup("ceil-mode pooling: no zero padding gives the output size %v", out)
 		}
 		zero := true

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/boundedio"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -23,19 +23,12 @@ const maxDeflateRatio = 1100
 
 // Load reads an .rtm file.
 func Load(path string) (*ir.Graph, error) {
-	f, err := os.Open(path)
+	f, size, err := boundedio.Open(path, "an .rtm file")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("%s is a folder, not an .rtm file", path)
-	}
-	return read(f, st.Size(), path)
+	return read(f, size, path)
 }
 
 // Read decodes an .rtm archive of size bytes.

@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"sort"
 
+	"github.com/retarget-dev/retarget/internal/boundedio"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -160,7 +160,7 @@ func readSafetensors(r io.Reader, size int64) (map[string]*ir.Tensor, map[string
 		for done := 0; done < len(data); {
 			m := min(len(chunk)/4, len(data)-done)
 			if _, err := io.ReadFull(r, chunk[:4*m]); err != nil {
-				return nil, nil, fmt.Errorf("tensor %q: %w", p.key, unexpectedEOF(err))
+				return nil, nil, fmt.Errorf("tensor %q: %w", p.key, boundedio.UnexpectedEOF(err))
 			}
 			for i := 0; i < m; i++ {
 				data[done+i] = math.Float32frombits(binary.LittleEndian.Uint32(chunk[4*i:]))
@@ -185,11 +185,4 @@ func elements(shape []int) (uint64, bool) {
 		n *= uint64(d)
 	}
 	return n, true
-}
-
-func unexpectedEOF(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
-	}
-	return err
 }

@@ -128,15 +128,7 @@ func parseLayer(e map[string]any, depth int) (*kLayer, error) {
 func parseNode(n any) ([]kRef, error) {
 	switch x := n.(type) {
 	case []any:
-		var refs []kRef
-		for _, r := range x {
-			ref, err := parseRef(r)
-			if err != nil {
-				return nil, err
-			}
-			refs = append(refs, ref)
-		}
-		return refs, nil
+		return parseRefList(x)
 	case map[string]any:
 		var refs []kRef
 		if err := collectKerasTensors(x["args"], &refs, 0); err != nil {
@@ -185,21 +177,27 @@ func parseRef(r any) (kRef, error) {
 		return kRef{}, fmt.Errorf("bad tensor reference %v", r)
 	}
 	ref := kRef{Layer: name}
-	if len(x) > 1 {
-		f, err := toFloat(x[1], "node_index")
-		if err != nil || f < 0 || f > maxLayers {
-			return kRef{}, fmt.Errorf("bad node index in %v", r)
-		}
-		ref.Node = int(f)
+	var err error
+	if ref.Node, err = refIndex(r, x, 1, "node"); err != nil {
+		return kRef{}, err
 	}
-	if len(x) > 2 {
-		f, err := toFloat(x[2], "tensor_index")
-		if err != nil || f < 0 || f > maxLayers {
-			return kRef{}, fmt.Errorf("bad tensor index in %v", r)
-		}
-		ref.Tensor = int(f)
+	if ref.Tensor, err = refIndex(r, x, 2, "tensor"); err != nil {
+		return kRef{}, err
 	}
 	return ref, nil
+}
+
+// refIndex reads the node or tensor index x[i] of reference r; 0 when the
+// reference is shorter.
+func refIndex(r any, x []any, i int, what string) (int, error) {
+	if len(x) <= i {
+		return 0, nil
+	}
+	f, err := toFloat(x[i], what+"_index")
+	if err != nil || f < 0 || f > maxLayers {
+		return 0, fmt.Errorf("bad %s index in %v", what, r)
+	}
+	return int(f), nil
 }
 
 // parseRefs reads input_layers/output_layers: a list of references, or a
@@ -215,6 +213,10 @@ func parseRefs(v any) ([]kRef, error) {
 			return []kRef{r}, err
 		}
 	}
+	return parseRefList(x)
+}
+
+func parseRefList(x []any) ([]kRef, error) {
 	var out []kRef
 	for _, e := range x {
 		r, err := parseRef(e)
@@ -226,15 +228,12 @@ func parseRefs(v any) ([]kRef, error) {
 	return out, nil
 }
 
-func parseFunctional(class string, c cfg, depth int) (*kModel, error) {
-	m := &kModel{Name: c.str("", "name"), Class: class}
-	layers, ok := c["layers"].([]any)
-	if !ok {
-		return nil, fmt.Errorf("functional model %q has no layer list", m.Name)
-	}
+// parseLayers reads a model's layer list.
+func parseLayers(layers []any, depth int) ([]*kLayer, error) {
 	if len(layers) > maxLayers {
 		return nil, fmt.Errorf("model has %d layers, more than %d", len(layers), maxLayers)
 	}
+	var out []*kLayer
 	for i, e := range layers {
 		em, ok := e.(map[string]any)
 		if !ok {
@@ -244,9 +243,21 @@ func parseFunctional(class string, c cfg, depth int) (*kModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		m.Layers = append(m.Layers, l)
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func parseFunctional(class string, c cfg, depth int) (*kModel, error) {
+	m := &kModel{Name: c.str("", "name"), Class: class}
+	layers, ok := c["layers"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("functional model %q has no layer list", m.Name)
 	}
 	var err error
+	if m.Layers, err = parseLayers(layers, depth); err != nil {
+		return nil, err
+	}
 	if m.Inputs, err = parseRefs(c["input_layers"]); err != nil {
 		return nil, fmt.Errorf("model %q input_layers: %w", m.Name, err)
 	}
@@ -271,21 +282,12 @@ func parseSequential(m map[string]any, depth int) (*kModel, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("sequential model has no layers")
 	}
-	if len(layers) > maxLayers {
-		return nil, fmt.Errorf("model has %d layers, more than %d", len(layers), maxLayers)
+	parsed, err := parseLayers(layers, depth)
+	if err != nil {
+		return nil, err
 	}
-	var parsed []*kLayer
-	for i, e := range layers {
-		em, ok := e.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("layer %d is not an object", i)
-		}
-		l, err := parseLayer(em, depth)
-		if err != nil {
-			return nil, err
-		}
+	for _, l := range parsed {
 		l.Nodes = nil // a Sequential chain is implied by the order
-		parsed = append(parsed, l)
 	}
 	first := parsed[0]
 	var in *kLayer

@@ -3,6 +3,7 @@ package keras
 import (
 	"fmt"
 
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -37,36 +38,9 @@ type tensor struct {
 func (t tensor) kerasShape() []int {
 	switch t.kind {
 	case formCL:
-		return clShape(t.shape)
+		return layout.CLShape(t.shape)
 	}
 	return t.shape
-}
-
-// clShape turns an IR channels-first shape into Keras channels-last.
-func clShape(s []int) []int {
-	if len(s) < 2 {
-		return append([]int(nil), s...)
-	}
-	out := append([]int(nil), s[1:]...)
-	return append(out, s[0])
-}
-
-// cfPerm is the ir.Permute taking Keras channels-last [d..., C] to [C, d...].
-func cfPerm(rank int) []int {
-	p := []int{rank - 1}
-	for i := 0; i < rank-1; i++ {
-		p = append(p, i)
-	}
-	return p
-}
-
-// clPerm is the ir.Permute taking [C, d...] to [d..., C].
-func clPerm(rank int) []int {
-	var p []int
-	for i := 1; i < rank; i++ {
-		p = append(p, i)
-	}
-	return append(p, 0)
 }
 
 // toPlain returns t laid out as Keras lays it out, adding the vertices that
@@ -80,7 +54,7 @@ func (b *builder) toPlain(t tensor, consumer string) (tensor, error) {
 		if c, ok := b.converted[key]; ok {
 			return c, nil
 		}
-		out, err := b.addAux(consumer+"_to_channels_last", &ir.Permute{Perm: clPerm(len(t.shape))}, t)
+		out, err := b.addAux(consumer+"_to_channels_last", &ir.Permute{Perm: layout.CLPerm(len(t.shape))}, t)
 		if err != nil {
 			return tensor{}, err
 		}
@@ -95,7 +69,7 @@ func (b *builder) toPlain(t tensor, consumer string) (tensor, error) {
 		if err != nil {
 			return tensor{}, err
 		}
-		p, err := b.addAux(consumer+"_to_channels_last", &ir.Permute{Perm: clPerm(len(t.pre))}, r)
+		p, err := b.addAux(consumer+"_to_channels_last", &ir.Permute{Perm: layout.CLPerm(len(t.pre))}, r)
 		if err != nil {
 			return tensor{}, err
 		}
@@ -125,7 +99,7 @@ func (b *builder) toCL(t tensor, consumer string) (tensor, error) {
 	if c, ok := b.converted[key]; ok {
 		return c, nil
 	}
-	out, err := b.addAux(consumer+"_to_channels_first", &ir.Permute{Perm: cfPerm(len(p.shape))}, p)
+	out, err := b.addAux(consumer+"_to_channels_first", &ir.Permute{Perm: layout.CFPerm(len(p.shape))}, p)
 	if err != nil {
 		return tensor{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/retarget-dev/retarget/internal/hdf5"
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -261,7 +262,7 @@ func vertexWeights(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (
 		}
 		var shared []int
 		for _, a := range l.SharedAxes {
-			shared = append(shared, kerasAxisOf(t, a))
+			shared = append(shared, layout.KerasAxis(len(t.shape), a, t.kind == formCL))
 		}
 		return c.preluParams(t, shared)
 	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU:
@@ -309,21 +310,6 @@ func rnnLayer(name string, l ir.Layer) *kLayer {
 		c["units"], c["use_bias"], c["reset_after"] = float64(r.Units), !r.NoBias, r.ResetAfter
 	}
 	return &kLayer{Name: name, Class: l.Kind(), Cfg: c}
-}
-
-// kerasAxisOf maps an IR axis of t to a Keras axis counting the batch.
-func kerasAxisOf(t tensor, ax int) int {
-	r := len(t.shape)
-	if ax < 0 {
-		ax += r
-	}
-	if t.kind == formCL {
-		if ax == 0 {
-			return r
-		}
-		return ax
-	}
-	return ax + 1
 }
 
 // flatPre returns the IR shape before the channels-last Flatten whose
@@ -406,7 +392,7 @@ func kerasForms(g *ir.Graph, shapes map[string][]int) map[string]tensor {
 			}
 		case *ir.Permute:
 			r := len(l.Perm)
-			if first.kind == formPlain && r >= 2 && ir.SameShape(l.Perm, cfPerm(r)) {
+			if first.kind == formPlain && r >= 2 && ir.SameShape(l.Perm, layout.CFPerm(r)) {
 				out.kind = formCL
 			}
 		}

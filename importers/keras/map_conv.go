@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -130,7 +131,7 @@ func (c *call) kerasKernel(w *kWeight, n, in, out int, kernel []int) (*ir.Tensor
 		for i := 0; i < n; i++ {
 			perm = append(perm, i)
 		}
-		d, s := transpose(data, shape, perm)
+		d, s := layout.Transpose(data, shape, perm)
 		t = ir.FromData(d, s...)
 	}
 	if c.b.theano {
@@ -150,19 +151,26 @@ func (c *call) bias(pos, n int) (*ir.Tensor, error) {
 	return tensorOf(b), nil
 }
 
+// withBias adds the bias, weight pos of n values, to params when the layer
+// has one.
+func (c *call) withBias(params map[string]*ir.Tensor, bias bool, pos, n int) (map[string]*ir.Tensor, error) {
+	if !bias {
+		return params, nil
+	}
+	b, err := c.bias(pos, n)
+	if err != nil {
+		return nil, err
+	}
+	params["b"] = b
+	return params, nil
+}
+
 func mapConv(c *call) (tensor, error) {
-	t, err := c.one()
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
 	n := c.rank()
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
-	if err != nil {
-		return tensor{}, err
-	}
 	filters, err := c.l.Cfg.integer(0, "filters", "nb_filter")
 	if err != nil || filters <= 0 {
 		return tensor{}, c.errf("needs positive filters")
@@ -198,9 +206,7 @@ func mapConv(c *call) (tensor, error) {
 			return tensor{}, err
 		}
 	}
-	out, err := c.add(l, params, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, l, params, x)
 }
 
 // convParams reads a convolution kernel (converted to IR [out, in, k...])
@@ -214,13 +220,7 @@ func (c *call) convParams(n, in, filters int, kernel []int, bias bool) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	params := map[string]*ir.Tensor{"W": W}
-	if bias {
-		if params["b"], err = c.bias(1, filters); err != nil {
-			return nil, err
-		}
-	}
-	return params, nil
+	return c.withBias(map[string]*ir.Tensor{"W": W}, bias, 1, filters)
 }
 
 // plainIfFlat turns a flattened channels-last vector back into Keras order
@@ -232,13 +232,33 @@ func (c *call) plainIfFlat(t tensor) (tensor, error) {
 	return t, nil
 }
 
+// spatialInput returns the single input of a spatial layer in the form the
+// layer works on in the IR, and the form of its output (see spatial).
+func (c *call) spatialInput() (tensor, formKind, error) {
+	t, err := c.one()
+	if err != nil {
+		return tensor{}, 0, err
+	}
+	if t, err = c.plainIfFlat(t); err != nil {
+		return tensor{}, 0, err
+	}
+	return c.spatial(t)
+}
+
+// addForm adds the main vertex of a spatial layer, whose output is in form.
+func (c *call) addForm(form formKind, l ir.Layer, params map[string]*ir.Tensor, x tensor) (tensor, error) {
+	out, err := c.add(l, params, x)
+	out.kind = form
+	return out, err
+}
+
 // depthwiseKernel converts [kh, kw, C, M] to IR [C*M, 1, kh, kw]; output
 // channel c*M+m is input channel c with multiplier m, as in TensorFlow.
 func (c *call) depthwiseKernel(w *kWeight, ch, mult int, kernel []int) (*ir.Tensor, error) {
 	if err := c.expect(w, kernel[0], kernel[1], ch, mult); err != nil {
 		return nil, err
 	}
-	d, _ := transpose(w.data, w.shape, []int{2, 3, 0, 1})
+	d, _ := layout.Transpose(w.data, w.shape, []int{2, 3, 0, 1})
 	t := ir.FromData(d, ch*mult, 1, kernel[0], kernel[1])
 	if c.b.theano {
 		flipSpatial(t, 2)
@@ -247,14 +267,7 @@ func (c *call) depthwiseKernel(w *kWeight, ch, mult int, kernel []int) (*ir.Tens
 }
 
 func (c *call) depthwiseCommon() (x tensor, form formKind, kernel, strides, dil []int, pad ir.Padding, act ir.Activation, mult int, err error) {
-	t, err := c.one()
-	if err != nil {
-		return
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return
-	}
-	if x, form, err = c.spatial(t); err != nil {
+	if x, form, err = c.spatialInput(); err != nil {
 		return
 	}
 	if len(x.shape) != 3 {
@@ -292,9 +305,7 @@ func mapDepthwise(c *call) (tensor, error) {
 			return tensor{}, err
 		}
 	}
-	out, err := c.add(l, params, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, l, params, x)
 }
 
 // depthwiseParams reads a DepthwiseConv2D kernel and bias.
@@ -307,13 +318,7 @@ func (c *call) depthwiseParams(ch, mult int, kernel []int, bias bool) (map[strin
 	if err != nil {
 		return nil, err
 	}
-	params := map[string]*ir.Tensor{"W": W}
-	if bias {
-		if params["b"], err = c.bias(1, ch*mult); err != nil {
-			return nil, err
-		}
-	}
-	return params, nil
+	return c.withBias(map[string]*ir.Tensor{"W": W}, bias, 1, ch*mult)
 }
 
 func mapSeparable(c *call) (tensor, error) {
@@ -335,9 +340,7 @@ func mapSeparable(c *call) (tensor, error) {
 			return tensor{}, err
 		}
 	}
-	out, err := c.add(l, params, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, l, params, x)
 }
 
 // separableParams reads a SeparableConv2D's depthwise and pointwise
@@ -358,25 +361,12 @@ func (c *call) separableParams(ch, mult, filters int, kernel []int, bias bool) (
 	if err := c.expect(pk, 1, 1, ch*mult, filters); err != nil {
 		return nil, err
 	}
-	d, s := transpose(pk.data, pk.shape, []int{3, 2, 0, 1})
-	params := map[string]*ir.Tensor{"DW": DW, "PW": ir.FromData(d, s...)}
-	if bias {
-		if params["b"], err = c.bias(2, filters); err != nil {
-			return nil, err
-		}
-	}
-	return params, nil
+	d, s := layout.Transpose(pk.data, pk.shape, []int{3, 2, 0, 1})
+	return c.withBias(map[string]*ir.Tensor{"DW": DW, "PW": ir.FromData(d, s...)}, bias, 2, filters)
 }
 
 func mapConvTranspose(c *call) (tensor, error) {
-	t, err := c.one()
-	if err != nil {
-		return tensor{}, err
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
@@ -412,9 +402,7 @@ func mapConvTranspose(c *call) (tensor, error) {
 			return tensor{}, err
 		}
 	}
-	out, err := c.add(l, params, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, l, params, x)
 }
 
 // convTransposeParams reads a Conv2DTranspose kernel [kh, kw, filters, in]
@@ -427,29 +415,16 @@ func (c *call) convTransposeParams(in, filters int, kernel []int, bias bool) (ma
 	if err := c.expect(k, kernel[0], kernel[1], filters, in); err != nil {
 		return nil, err
 	}
-	d, s := transpose(k.data, k.shape, []int{3, 2, 0, 1})
+	d, s := layout.Transpose(k.data, k.shape, []int{3, 2, 0, 1})
 	W := ir.FromData(d, s...)
 	if c.b.theano {
 		flipSpatial(W, 2)
 	}
-	params := map[string]*ir.Tensor{"W": W}
-	if bias {
-		if params["b"], err = c.bias(1, filters); err != nil {
-			return nil, err
-		}
-	}
-	return params, nil
+	return c.withBias(map[string]*ir.Tensor{"W": W}, bias, 1, filters)
 }
 
 func mapPool(c *call) (tensor, error) {
-	t, err := c.one()
-	if err != nil {
-		return tensor{}, err
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
@@ -470,20 +445,11 @@ func mapPool(c *call) (tensor, error) {
 	if strings.HasPrefix(c.l.Class, "Av") {
 		op = ir.PoolAvg
 	}
-	out, err := c.add(&ir.Pool{Rank: n, Op: op, Kernel: size, Strides: strides, Padding: pad}, nil, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, &ir.Pool{Rank: n, Op: op, Kernel: size, Strides: strides, Padding: pad}, nil, x)
 }
 
 func mapGlobalPool(c *call) (tensor, error) {
-	t, err := c.one()
-	if err != nil {
-		return tensor{}, err
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
@@ -539,67 +505,48 @@ func pairs(v any, n int, what string) ([]int, error) {
 	return out, nil
 }
 
-func mapZeroPadding(c *call) (tensor, error) {
-	t, err := c.one()
+// pairsCfg reads the padding or cropping amounts under key (see pairs),
+// def for every amount when the config has none.
+func (c *call) pairsCfg(key string, def float64, n int) ([]int, error) {
+	v, ok := c.l.Cfg.raw(key)
+	if !ok {
+		v = def
+	}
+	p, err := pairs(v, n, key)
 	if err != nil {
-		return tensor{}, err
+		return nil, c.errf("%v", err)
 	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	return p, nil
+}
+
+func mapZeroPadding(c *call) (tensor, error) {
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
 	n := c.rank()
-	v, ok := c.l.Cfg.raw("padding")
-	if !ok {
-		v = float64(1)
-	}
-	p, err := pairs(v, n, "padding")
+	p, err := c.pairsCfg("padding", 1, n)
 	if err != nil {
-		return tensor{}, c.errf("%v", err)
+		return tensor{}, err
 	}
-	out, err := c.add(&ir.Pad{Rank: n, Mode: ir.PadConstant, Pads: p}, nil, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, &ir.Pad{Rank: n, Mode: ir.PadConstant, Pads: p}, nil, x)
 }
 
 func mapCropping(c *call) (tensor, error) {
-	t, err := c.one()
-	if err != nil {
-		return tensor{}, err
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
 	n := c.rank()
-	v, ok := c.l.Cfg.raw("cropping")
-	if !ok {
-		v = float64(0)
-	}
-	p, err := pairs(v, n, "cropping")
+	p, err := c.pairsCfg("cropping", 0, n)
 	if err != nil {
-		return tensor{}, c.errf("%v", err)
+		return tensor{}, err
 	}
-	out, err := c.add(&ir.Cropping{Rank: n, Crops: p}, nil, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, &ir.Cropping{Rank: n, Crops: p}, nil, x)
 }
 
 func mapUpSampling(c *call) (tensor, error) {
-	t, err := c.one()
-	if err != nil {
-		return tensor{}, err
-	}
-	if t, err = c.plainIfFlat(t); err != nil {
-		return tensor{}, err
-	}
-	x, form, err := c.spatial(t)
+	x, form, err := c.spatialInput()
 	if err != nil {
 		return tensor{}, err
 	}
@@ -616,7 +563,5 @@ func mapUpSampling(c *call) (tensor, error) {
 	default:
 		return tensor{}, c.errf("interpolation %q is not supported", c.l.Cfg.str("", "interpolation"))
 	}
-	out, err := c.add(&ir.UpSampling{Rank: n, Size: size, Mode: mode}, nil, x)
-	out.kind = form
-	return out, err
+	return c.addForm(form, &ir.UpSampling{Rank: n, Size: size, Mode: mode}, nil, x)
 }

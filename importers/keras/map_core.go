@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -78,7 +79,7 @@ func (c *call) denseParams(nIn, units int, bias bool, flatPre []int) (map[string
 	}
 	W := tensorOf(k)
 	if flatPre != nil {
-		rowPerm := flatRowPerm(flatPre) // sized by the kernel just read
+		rowPerm := layout.FlatRowPerm(flatPre) // sized by the kernel just read
 		for i, r := range rowPerm {
 			copy(W.Data[i*units:(i+1)*units], k.data[r*units:(r+1)*units])
 		}
@@ -95,20 +96,6 @@ func (c *call) denseParams(nIn, units int, bias bool, flatPre []int) (map[string
 		params["b"] = tensorOf(b)
 	}
 	return params, nil
-}
-
-// flatRowPerm maps IR (channels-first) flat positions of a tensor of IR
-// shape pre = [C, s...] to Keras (channels-last) flat positions.
-func flatRowPerm(pre []int) []int {
-	ch := pre[0]
-	sp := ir.NumElements(pre[1:])
-	perm := make([]int, ch*sp)
-	for cc := 0; cc < ch; cc++ {
-		for s := 0; s < sp; s++ {
-			perm[cc*sp+s] = s*ch + cc
-		}
-	}
-	return perm
 }
 
 func mapActivation(c *call) (tensor, error) {
@@ -470,7 +457,7 @@ func (c *call) preluParams(t tensor, shared []int) (map[string]*ir.Tensor, error
 	}
 	a := tensorOf(w)
 	if t.kind == formCL {
-		d, s := transpose(w.data, w.shape, cfPerm(len(w.shape)))
+		d, s := layout.Transpose(w.data, w.shape, layout.CFPerm(len(w.shape)))
 		a = ir.FromData(d, s...)
 	}
 	return map[string]*ir.Tensor{"alpha": a}, nil

@@ -19,7 +19,7 @@ var mergeOps = map[string]ir.MergeOp{
 func (c *call) sameForm(in []tensor) ([]tensor, error) {
 	agree := true
 	for _, t := range in[1:] {
-		if t.kind != in[0].kind || (t.kind == formFlatCL && !sameInts(t.pre, in[0].pre)) {
+		if t.kind != in[0].kind || (t.kind == formFlatCL && !ir.SameShape(t.pre, in[0].pre)) {
 			agree = false
 		}
 	}
@@ -36,8 +36,6 @@ func (c *call) sameForm(in []tensor) ([]tensor, error) {
 	}
 	return out, nil
 }
-
-func sameInts(a, b []int) bool { return ir.SameShape(a, b) }
 
 func mapMerge(c *call) (tensor, error) {
 	if len(c.in) < 2 {

@@ -13,6 +13,20 @@ func init() {
 }
 
 func mapRNN(c *call) (tensor, error) {
+	t, err := c.sequenceInput()
+	if err != nil {
+		return tensor{}, err
+	}
+	l, params, err := c.recurrent(c.l, "", t.shape[1])
+	if err != nil {
+		return tensor{}, err
+	}
+	return c.add(l, params, t)
+}
+
+// sequenceInput returns the single [time, features] input of a recurrent
+// layer, in Keras's layout.
+func (c *call) sequenceInput() (tensor, error) {
 	t, err := c.one()
 	if err != nil {
 		return tensor{}, err
@@ -23,11 +37,7 @@ func mapRNN(c *call) (tensor, error) {
 	if len(t.shape) != 2 {
 		return tensor{}, c.errf("needs a [time, features] input, got %v", t.shape)
 	}
-	l, params, err := c.recurrent(c.l, "", t.shape[1])
-	if err != nil {
-		return tensor{}, err
-	}
-	return c.add(l, params, t)
+	return t, nil
 }
 
 // recurrent maps a SimpleRNN/LSTM/GRU config (l, possibly the layer inside
@@ -194,15 +204,9 @@ func orDefault(c cfg, def string, names ...string) any {
 }
 
 func mapBidirectional(c *call) (tensor, error) {
-	t, err := c.one()
+	t, err := c.sequenceInput()
 	if err != nil {
 		return tensor{}, err
-	}
-	if t, err = c.plain(t); err != nil {
-		return tensor{}, err
-	}
-	if len(t.shape) != 2 {
-		return tensor{}, c.errf("needs a [time, features] input, got %v", t.shape)
 	}
 	inner, err := innerLayer(c.l)
 	if err != nil {

@@ -16,39 +16,6 @@ type weightSource interface {
 	layerWeights(path []string) ([]kWeight, error)
 }
 
-// transpose returns data of shape permuted so that output axis i is input
-// axis perm[i].
-func transpose(data []float32, shape []int, perm []int) ([]float32, []int) {
-	n := len(shape)
-	out := make([]int, n)
-	for i, p := range perm {
-		out[i] = shape[p]
-	}
-	inStride := make([]int, n)
-	s := 1
-	for i := n - 1; i >= 0; i-- {
-		inStride[i] = s
-		s *= shape[i]
-	}
-	res := make([]float32, len(data))
-	idx := make([]int, n)
-	for o := range res {
-		off := 0
-		for i := 0; i < n; i++ {
-			off += idx[i] * inStride[perm[i]]
-		}
-		res[o] = data[off]
-		for i := n - 1; i >= 0; i-- {
-			idx[i]++
-			if idx[i] < out[i] {
-				break
-			}
-			idx[i] = 0
-		}
-	}
-	return res, out
-}
-
 // flipSpatial reverses the trailing k axes of an [O, I, k...] kernel
 // (Theano convolves, TensorFlow correlates).
 func flipSpatial(t *ir.Tensor, k int) {

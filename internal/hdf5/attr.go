@@ -117,16 +117,9 @@ func (f *File) attributes(addr uint64) ([]*Attribute, error) {
 }
 
 func (f *File) denseAttrs(heapAddr, btAddr uint64) ([]*Attribute, error) {
-	h, err := f.openFractalHeap(heapAddr)
+	h, t, err := f.openDenseIndex(heapAddr, btAddr, bt2AttrName, "attribute name index")
 	if err != nil {
 		return nil, err
-	}
-	t, err := f.openBTree2(btAddr)
-	if err != nil {
-		return nil, err
-	}
-	if t.typ != bt2AttrName {
-		return nil, formatErr("attribute name index", btAddr, "unexpected record type %d", t.typ)
 	}
 	var out []*Attribute
 	err = t.each(func(rec []byte) error {

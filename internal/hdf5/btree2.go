@@ -1,7 +1,5 @@
 package hdf5
 
-import "bytes"
-
 // v2 B-tree record types used here.
 const (
 	bt2HugeObj      = 1
@@ -34,14 +32,8 @@ func bytesFor(v uint64) int { return log2floor(v)/8 + 1 }
 
 func (f *File) openBTree2(addr uint64) (*btree2, error) {
 	const what = "v2 B-tree header"
-	b, err := f.readAt(addr, uint64(4+1+1+4+2+2+1+1+f.osz+2+f.lsz+4))
+	b, err := f.readSigned(addr, uint64(4+1+1+4+2+2+1+1+f.osz+2+f.lsz+4), "BTHD", what, "")
 	if err != nil {
-		return nil, err
-	}
-	if !bytes.Equal(b[:4], []byte("BTHD")) {
-		return nil, formatErr(what, addr, "bad signature")
-	}
-	if err := verifyChecksum(b, what, addr); err != nil {
 		return nil, err
 	}
 	d := newDecoder(b, f)
@@ -113,14 +105,8 @@ func (t *btree2) node(addr uint64, depth int, nrec uint64, fn func([]byte) error
 		}
 		size += (nrec + 1) * uint64(ptrSize)
 	}
-	b, err := f.readAt(addr, size+4)
+	b, err := f.readSigned(addr, size+4, sig, what, "")
 	if err != nil {
-		return err
-	}
-	if !bytes.Equal(b[:4], []byte(sig)) {
-		return formatErr(what, addr, "bad signature")
-	}
-	if err := verifyChecksum(b, what, addr); err != nil {
 		return err
 	}
 	recs := b[6 : 6+nrec*uint64(t.recSize)]

@@ -1,7 +1,5 @@
 package hdf5
 
-import "bytes"
-
 type chunkFunc func(off []uint64, addr, size uint64, mask uint32) error
 
 // chunkSizeLen is the encoded width of filtered chunk sizes in the newer
@@ -178,14 +176,8 @@ func (d *Dataset) fixedArray(chunkBytes uint64, fn chunkFunc) error {
 	const what = "fixed array"
 	f := d.f
 	haddr := d.lay.addr
-	hb, err := f.readAt(haddr, uint64(8+f.lsz+f.osz+4))
+	hb, err := f.readSigned(haddr, uint64(8+f.lsz+f.osz+4), "FAHD", what, "header")
 	if err != nil {
-		return err
-	}
-	if !bytes.Equal(hb[:4], []byte("FAHD")) {
-		return formatErr(what, haddr, "bad header signature")
-	}
-	if err := verifyChecksum(hb, what, haddr); err != nil {
 		return err
 	}
 	hd := newDecoder(hb, f)
@@ -202,45 +194,51 @@ func (d *Dataset) fixedArray(chunkBytes uint64, fn chunkFunc) error {
 		return nil
 	}
 	filtered := client == 1
+	emit := func(idx uint64, e []byte) error {
+		return d.emitIndexed(idx, e, filtered, chunkBytes, -1, fn)
+	}
 	prefix := uint64(6 + f.osz)
 	pageN := uint64(1) << pageBits
 	if nelmts <= pageN {
-		b, err := f.readAt(dblk, prefix+nelmts*esz+4)
+		b, err := f.readSigned(dblk, prefix+nelmts*esz+4, "FADB", what, "data block")
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(b[:4], []byte("FADB")) {
-			return formatErr(what, dblk, "bad data block signature")
-		}
-		if err := verifyChecksum(b, what, dblk); err != nil {
-			return err
-		}
-		for i := uint64(0); i < nelmts; i++ {
-			if err := d.emitIndexed(i, b[prefix+i*esz:prefix+(i+1)*esz], filtered, chunkBytes, -1, fn); err != nil {
-				return err
-			}
-		}
-		return nil
+		return emitEntries(b[prefix:], 0, nelmts, esz, emit)
 	}
 	npages := (nelmts + pageN - 1) / pageN
 	bm := (npages + 7) / 8
-	b, err := f.readAt(dblk, prefix+bm+4)
+	b, err := f.readSigned(dblk, prefix+bm+4, "FADB", what, "data block")
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(b[:4], []byte("FADB")) {
-		return formatErr(what, dblk, "bad data block signature")
-	}
-	if err := verifyChecksum(b, what, dblk); err != nil {
-		return err
-	}
 	bitmap := b[prefix : prefix+bm]
-	pageAddr := dblk + prefix + bm + 4
+	present := func(p uint64) bool { return bitSet(bitmap, p) }
+	return f.emitPages(what, dblk+prefix+bm+4, 0, nelmts, pageN, esz, present, emit)
+}
+
+// emitEntries emits the n esz-byte entries at the start of b as array
+// elements base, base+1, ...
+func emitEntries(b []byte, base, n, esz uint64, emit func(idx uint64, e []byte) error) error {
+	for i := uint64(0); i < n; i++ {
+		if err := emit(base+i, b[i*esz:(i+1)*esz]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emitPages emits the n elements (from element base on) of a paged data
+// block whose pages of pageN esz-byte entries, each followed by its
+// checksum, start at addr; the last page may be shorter. present, if not
+// nil, says whether page p was ever written (an unwritten page is skipped).
+func (f *File) emitPages(what string, addr, base, n, pageN, esz uint64, present func(p uint64) bool, emit func(idx uint64, e []byte) error) error {
+	npages := (n + pageN - 1) / pageN
 	for p := uint64(0); p < npages; p++ {
-		cnt := min(pageN, nelmts-p*pageN)
-		pa := pageAddr
-		pageAddr += cnt*esz + 4
-		if !bitSet(bitmap, p) {
+		cnt := min(pageN, n-p*pageN)
+		pa := addr
+		addr += cnt*esz + 4
+		if present != nil && !present(p) {
 			continue
 		}
 		pb, err := f.readAt(pa, cnt*esz+4)
@@ -250,10 +248,8 @@ func (d *Dataset) fixedArray(chunkBytes uint64, fn chunkFunc) error {
 		if err := verifyChecksum(pb, what+" page", pa); err != nil {
 			return err
 		}
-		for i := uint64(0); i < cnt; i++ {
-			if err := d.emitIndexed(p*pageN+i, pb[i*esz:(i+1)*esz], filtered, chunkBytes, -1, fn); err != nil {
-				return err
-			}
+		if err := emitEntries(pb, base+p*pageN, cnt, esz, emit); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -274,14 +270,8 @@ func (d *Dataset) extensibleArray(chunkBytes uint64, fn chunkFunc) error {
 	f := d.f
 	l := d.lay
 	haddr := l.addr
-	hb, err := f.readAt(haddr, uint64(12+6*f.lsz+f.osz+4))
+	hb, err := f.readSigned(haddr, uint64(12+6*f.lsz+f.osz+4), "EAHD", what, "header")
 	if err != nil {
-		return err
-	}
-	if !bytes.Equal(hb[:4], []byte("EAHD")) {
-		return formatErr(what, haddr, "bad header signature")
-	}
-	if err := verifyChecksum(hb, what, haddr); err != nil {
 		return err
 	}
 	hd := newDecoder(hb, f)
@@ -329,14 +319,8 @@ func (d *Dataset) extensibleArray(chunkBytes uint64, fn chunkFunc) error {
 	pageN := uint64(1) << pageBits
 
 	ibSize := uint64(6+f.osz) + idxElmts*esz + (ndblkAddrs+nsblkAddrs)*uint64(f.osz) + 4
-	ib, err := f.readAt(iblk, ibSize)
+	ib, err := f.readSigned(iblk, ibSize, "EAIB", what, "index block")
 	if err != nil {
-		return err
-	}
-	if !bytes.Equal(ib[:4], []byte("EAIB")) {
-		return formatErr(what, iblk, "bad index block signature")
-	}
-	if err := verifyChecksum(ib, what, iblk); err != nil {
 		return err
 	}
 	id := newDecoder(ib, f)
@@ -352,44 +336,14 @@ func (d *Dataset) extensibleArray(chunkBytes uint64, fn chunkFunc) error {
 		}
 		dprefix := uint64(6+f.osz) + arrOff
 		if n <= pageN {
-			b, err := f.readAt(addr, dprefix+n*esz+4)
+			b, err := f.readSigned(addr, dprefix+n*esz+4, "EADB", what, "data block")
 			if err != nil {
 				return err
 			}
-			if !bytes.Equal(b[:4], []byte("EADB")) {
-				return formatErr(what, addr, "bad data block signature")
-			}
-			if err := verifyChecksum(b, what, addr); err != nil {
-				return err
-			}
-			for i := uint64(0); i < n; i++ {
-				if err := emit(base+i, b[dprefix+i*esz:dprefix+(i+1)*esz]); err != nil {
-					return err
-				}
-			}
-			return nil
+			return emitEntries(b[dprefix:], base, n, esz, emit)
 		}
-		npages := n / pageN
-		pa := addr + dprefix + 4
-		for p := uint64(0); p < npages; p++ {
-			cur := pa + p*(pageN*esz+4)
-			if pageInit != nil && !pageInit(p) {
-				continue
-			}
-			b, err := f.readAt(cur, pageN*esz+4)
-			if err != nil {
-				return err
-			}
-			if err := verifyChecksum(b, what+" page", cur); err != nil {
-				return err
-			}
-			for i := uint64(0); i < pageN; i++ {
-				if err := emit(base+p*pageN+i, b[i*esz:(i+1)*esz]); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+		// n and pageN are powers of two, so every page is full
+		return f.emitPages(what, addr+dprefix+4, base, n, pageN, esz, pageInit, emit)
 	}
 	// data blocks referenced directly by the index block
 	di := uint64(0)
@@ -422,14 +376,8 @@ func (d *Dataset) extensibleArray(chunkBytes uint64, fn chunkFunc) error {
 			pagesPer = si.dblkN / pageN
 			bm = (si.ndblks*pagesPer + 7) / 8
 		}
-		sb, err := f.readAt(sa, uint64(6+f.osz)+arrOff+bm+si.ndblks*uint64(f.osz)+4)
+		sb, err := f.readSigned(sa, uint64(6+f.osz)+arrOff+bm+si.ndblks*uint64(f.osz)+4, "EASB", what, "super block")
 		if err != nil {
-			return err
-		}
-		if !bytes.Equal(sb[:4], []byte("EASB")) {
-			return formatErr(what, sa, "bad super block signature")
-		}
-		if err := verifyChecksum(sb, what, sa); err != nil {
 			return err
 		}
 		sd := newDecoder(sb, f)

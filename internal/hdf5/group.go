@@ -166,17 +166,27 @@ func (f *File) readLinks(oh *objectHeader) ([]Link, bool, error) {
 	return links, ordered, nil
 }
 
-func (f *File) denseLinks(heapAddr, btAddr uint64) ([]Link, error) {
+// openDenseIndex opens the fractal heap and the v2 B-tree name index (of
+// record type typ) of dense link or attribute storage.
+func (f *File) openDenseIndex(heapAddr, btAddr uint64, typ int, what string) (*fractalHeap, *btree2, error) {
 	h, err := f.openFractalHeap(heapAddr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t, err := f.openBTree2(btAddr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if t.typ != bt2LinkName {
-		return nil, formatErr("link name index", btAddr, "unexpected record type %d", t.typ)
+	if t.typ != typ {
+		return nil, nil, formatErr(what, btAddr, "unexpected record type %d", t.typ)
+	}
+	return h, t, nil
+}
+
+func (f *File) denseLinks(heapAddr, btAddr uint64) ([]Link, error) {
+	h, t, err := f.openDenseIndex(heapAddr, btAddr, bt2LinkName, "link name index")
+	if err != nil {
+		return nil, err
 	}
 	var links []Link
 	err = t.each(func(rec []byte) error {
@@ -326,6 +336,20 @@ func (g *Group) resolve(path string) (*Group, *Link, error) {
 	return nil, nil, &NotFoundError{Where: g.path, Name: path}
 }
 
+// resolveHard resolves path to a hard link, also returning the member's
+// full path; soft and external links are not followed.
+func (g *Group) resolveHard(path string) (*Group, *Link, string, error) {
+	parent, l, err := g.resolve(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	p := joinPath(parent.path, l.Name)
+	if l.Type != KindUnknown {
+		return nil, nil, "", unsupported("following %s %q", l.Type, p)
+	}
+	return parent, l, p, nil
+}
+
 func (f *File) kindAt(addr uint64) (ObjectKind, error) {
 	oh, err := f.objectHeader(addr)
 	if err != nil {
@@ -359,13 +383,9 @@ func (g *Group) Kind(name string) (ObjectKind, error) {
 
 // Group opens a subgroup; name may be a path such as "a/b/c".
 func (g *Group) Group(name string) (*Group, error) {
-	parent, l, err := g.resolve(name)
+	parent, l, p, err := g.resolveHard(name)
 	if err != nil {
 		return nil, err
-	}
-	p := joinPath(parent.path, l.Name)
-	if l.Type != KindUnknown {
-		return nil, unsupported("following %s %q", l.Type, p)
 	}
 	k, err := g.f.kindAt(l.addr)
 	if err != nil {
@@ -379,13 +399,9 @@ func (g *Group) Group(name string) (*Group, error) {
 
 // Dataset opens a dataset; name may be a path.
 func (g *Group) Dataset(name string) (*Dataset, error) {
-	parent, l, err := g.resolve(name)
+	_, l, p, err := g.resolveHard(name)
 	if err != nil {
 		return nil, err
-	}
-	p := joinPath(parent.path, l.Name)
-	if l.Type != KindUnknown {
-		return nil, unsupported("following %s %q", l.Type, p)
 	}
 	return g.f.openDataset(l.addr, p)
 }

@@ -203,6 +203,26 @@ func (f *File) parseObjectHeader(addr uint64) (*objectHeader, error) {
 	return oh, nil
 }
 
+// readSigned reads the n bytes at addr of a metadata block that starts with
+// the 4-byte signature sig and ends with its lookup3 checksum. block names
+// the part of what that is read ("header", "data block"), for errors.
+func (f *File) readSigned(addr, n uint64, sig, what, block string) ([]byte, error) {
+	b, err := f.readAt(addr, n)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(b[:4], []byte(sig)) {
+		if block == "" {
+			return nil, formatErr(what, addr, "bad signature")
+		}
+		return nil, formatErr(what, addr, "bad %s signature", block)
+	}
+	if err := verifyChecksum(b, what, addr); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // verifyChecksum checks that the last 4 bytes of b are the lookup3 checksum
 // of the preceding bytes.
 func verifyChecksum(b []byte, what string, addr uint64) error {
