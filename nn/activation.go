@@ -203,9 +203,7 @@ func (a activation[F]) forward(x, y []F, shape []int) error {
 		outer, n, inner := splitAxis(shape, ax)
 		softmax(x, y, outer, n, inner, a.kind == ir.ActLogSoftmax)
 	default:
-		for i, v := range x {
-			y[i] = a.scalar(v)
-		}
+		parallelFor(len(x), 8, func(lo, hi int) { a.forwardRange(x[lo:hi], y[lo:hi]) })
 	}
 	return nil
 }
@@ -220,9 +218,7 @@ func (a activation[F]) backward(x, y, dy, dx []F, shape []int) {
 		outer, n, inner := splitAxis(shape, ax)
 		softmaxBackward(y, dy, dx, outer, n, inner, a.kind == ir.ActLogSoftmax)
 	default:
-		for i := range dx {
-			dx[i] = dy[i] * a.deriv(x[i], y[i])
-		}
+		parallelFor(len(dx), 8, func(lo, hi int) { a.backwardRange(x[lo:hi], y[lo:hi], dy[lo:hi], dx[lo:hi]) })
 	}
 }
 

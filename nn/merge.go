@@ -96,6 +96,10 @@ func (o *mergeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.setup(in)
 	o.y = reuse(o.y, o.shape...)
 	y := o.y.Data
+	if o.sameShapes() && o.op != ir.MergePow {
+		parallelFor(len(y), len(in), func(lo, hi int) { o.forwardSame(in, y[lo:hi], lo) })
+		return o.y
+	}
 	for k := range y {
 		v := o.at(0, k)
 		for i := 1; i < len(in); i++ {
@@ -125,12 +129,73 @@ func (o *mergeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	return o.y
 }
 
+func (o *mergeOp[F]) sameShapes() bool {
+	for _, ix := range o.idx {
+		if ix != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardSame combines inputs of the output's shape into y, which starts
+// at element off: one pass per input, with no per-element dispatch.
+func (o *mergeOp[F]) forwardSame(in []*Mat[F], y []F, off int) {
+	copy(y, in[0].Data[off:])
+	for _, x := range in[1:] {
+		src := x.Data[off : off+len(y)]
+		switch o.op {
+		case ir.MergeAdd, ir.MergeAverage:
+			for k, w := range src {
+				y[k] += w
+			}
+		case ir.MergeSubtract:
+			for k, w := range src {
+				y[k] -= w
+			}
+		case ir.MergeMultiply:
+			for k, w := range src {
+				y[k] *= w
+			}
+		case ir.MergeDivide:
+			for k, w := range src {
+				y[k] /= w
+			}
+		case ir.MergeMaximum:
+			for k, w := range src {
+				y[k] = max(y[k], w)
+			}
+		case ir.MergeMinimum:
+			for k, w := range src {
+				y[k] = min(y[k], w)
+			}
+		}
+	}
+	if o.op == ir.MergeAverage {
+		n := F(len(in))
+		for k := range y {
+			y[k] /= n
+		}
+	}
+}
+
 func (o *mergeOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	n := len(o.xs)
 	if len(o.dxs) != n {
 		o.dxs = make([]*Mat[F], n)
 	}
 	out := make([]*Mat[F], n)
+	if o.op == ir.MergeAdd && o.sameShapes() {
+		// dLoss/dx_i = dLoss/dy for every input
+		for i, x := range o.xs {
+			if o.need[i] {
+				o.dxs[i] = reuse(o.dxs[i], x.Shape...)
+				copy(o.dxs[i].Data, dOut.Data)
+				out[i] = o.dxs[i]
+			}
+		}
+		return out
+	}
 	for i, x := range o.xs {
 		if o.need[i] {
 			o.dxs[i] = reuseZero(o.dxs[i], x.Shape...)

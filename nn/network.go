@@ -40,6 +40,11 @@ type Options struct {
 	InputGrads bool
 	// BatchSize bounds the batches Predict runs (default 64).
 	BatchSize int
+	// NoFusion keeps every vertex separate at inference. By default a
+	// convolution followed by a BatchNorm (and an activation) computes all
+	// three in one pass when not training, and Value then returns the fused
+	// result for the convolution and the absorbed vertices.
+	NoFusion bool
 }
 
 // Net is a compiled graph running in F. Parameters of a float32 Net alias
@@ -81,6 +86,7 @@ type node[F Float] struct {
 	needGrad bool // Backward runs through it
 	train    bool // its parameters are updated
 	lossSet  bool // ComputeLoss ran since the last Forward
+	fused    bool // absorbed into its producer at inference (fuse.go)
 	cfg      *ir.TrainConfig
 	state    map[string]*Mat[F] // updater state of a non-float32 Net
 }
@@ -183,6 +189,9 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		n.outSlots = append(n.outSlots, slotOf[o.Vertex])
 		n.outNodes = append(n.outNodes, n.byName[o.Vertex])
 	}
+	if !opts.NoFusion {
+		n.fuseInference()
+	}
 	return n, nil
 }
 
@@ -234,6 +243,10 @@ func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
 			ins = append(ins, n.slots[s])
 		}
 		nd.lossSet = false
+		if nd.fused && !train {
+			n.slots[nd.slot] = ins[0]
+			continue
+		}
 		p.NoGrad = train && !nd.needGrad
 		out, err := n.runForward(nd, ins)
 		if err != nil {
@@ -387,7 +400,9 @@ func (n *Net[F]) InputGrad(name string) *Mat[F] {
 	return n.slotGrad[s]
 }
 
-// Value returns the latest output of a vertex or graph input (internal layout).
+// Value returns the latest output of a vertex or graph input (internal
+// layout). After an inference Forward, vertices fused into a convolution
+// (see Options.NoFusion) share its fused output.
 func (n *Net[F]) Value(name string) *Mat[F] {
 	if s, ok := n.inSlots[name]; ok {
 		return n.slots[s]

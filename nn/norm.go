@@ -60,46 +60,72 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	mean, variance := o.params.Values["mean"].Data, o.params.Values["var"].Data
 	if o.training {
 		m := float64(o.outer * o.inner)
-		for ch := 0; ch < c; ch++ {
-			var s float64
-			o.each(ch, func(i int) { s += float64(x.Data[i]) })
-			mu := s / m
-			var ss float64
-			o.each(ch, func(i int) { d := float64(x.Data[i]) - mu; ss += d * d })
-			v := ss / m
-			o.mean[ch], o.invStd[ch] = mu, 1/math.Sqrt(v+o.eps)
-			unbiased := v
-			if m > 1 {
-				unbiased = ss / (m - 1)
+		parallelFor(c, o.outer*o.inner, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				var s float64
+				o.eachRow(x.Data, ch, func(r []F) {
+					for _, v := range r {
+						s += float64(v)
+					}
+				})
+				mu := s / m
+				var ss float64
+				o.eachRow(x.Data, ch, func(r []F) {
+					for _, v := range r {
+						d := float64(v) - mu
+						ss += d * d
+					}
+				})
+				v := ss / m
+				o.mean[ch], o.invStd[ch] = mu, 1/math.Sqrt(v+o.eps)
+				unbiased := v
+				if m > 1 {
+					unbiased = ss / (m - 1)
+				}
+				mean[ch] = F(o.momentum*float64(mean[ch]) + (1-o.momentum)*mu)
+				variance[ch] = F(o.momentum*float64(variance[ch]) + (1-o.momentum)*unbiased)
 			}
-			mean[ch] = F(o.momentum*float64(mean[ch]) + (1-o.momentum)*mu)
-			variance[ch] = F(o.momentum*float64(variance[ch]) + (1-o.momentum)*unbiased)
-		}
+		})
 	} else {
 		for ch := 0; ch < c; ch++ {
 			o.mean[ch], o.invStd[ch] = float64(mean[ch]), 1/math.Sqrt(float64(variance[ch])+o.eps)
 		}
 	}
-	o.xhat = reuse(o.xhat, x.Shape...)
-	o.y = reuse(o.y, x.Shape...)
-	for ch := 0; ch < c; ch++ {
-		mu, is, g, b := o.mean[ch], o.invStd[ch], o.gamma(ch), o.beta(ch)
-		o.each(ch, func(i int) {
-			h := (float64(x.Data[i]) - mu) * is
-			o.xhat.Data[i] = F(h)
-			o.y.Data[i] = F(g*h + b)
-		})
+	// y = x·scale + shift with scale = γ/σ, shift = β - μ·scale; the
+	// normalised input is kept only for a training step's Backward
+	keep := p.Train && !p.NoGrad
+	if keep {
+		o.xhat = reuse(o.xhat, x.Shape...)
 	}
+	o.y = reuse(o.y, x.Shape...)
+	parallelFor(c, o.outer*o.inner, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mu, is := o.mean[ch], o.invStd[ch]
+			scale, shift := bnAffine[F](mu, is, o.gamma(ch), o.beta(ch))
+			for a := 0; a < o.outer; a++ {
+				base := (a*o.c + ch) * o.inner
+				src, dst := x.Data[base:base+o.inner], o.y.Data[base:base+o.inner]
+				for k, v := range src {
+					dst[k] = v*scale + shift
+				}
+				if keep {
+					fm, fis := F(mu), F(is)
+					xh := o.xhat.Data[base : base+o.inner]
+					for k, v := range src {
+						xh[k] = (v - fm) * fis
+					}
+				}
+			}
+		}
+	})
 	return o.y
 }
 
-// each visits the flat indices of channel ch.
-func (o *bnOp[F]) each(ch int, f func(i int)) {
+// eachRow visits the contiguous runs of channel ch in data.
+func (o *bnOp[F]) eachRow(data []F, ch int, f func(r []F)) {
 	for a := 0; a < o.outer; a++ {
 		base := (a*o.c + ch) * o.inner
-		for k := 0; k < o.inner; k++ {
-			f(base + k)
-		}
+		f(data[base : base+o.inner])
 	}
 }
 
@@ -115,29 +141,41 @@ func (o *bnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	o.dx = reuse(o.dx, dOut.Shape...)
 	gg, gb := o.params.Grads["gamma"], o.params.Grads["beta"]
 	m := float64(o.outer * o.inner)
-	for ch := 0; ch < c; ch++ {
-		var sdy, sdyx float64
-		o.each(ch, func(i int) {
-			d := float64(dOut.Data[i])
-			sdy += d
-			sdyx += d * float64(o.xhat.Data[i])
-		})
-		if gg != nil && !o.noScale {
-			gg.Data[ch] += F(sdyx)
+	parallelFor(c, o.outer*o.inner, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var sdy, sdyx float64
+			for a := 0; a < o.outer; a++ {
+				base := (a*o.c + ch) * o.inner
+				d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
+				var s1, s2 F
+				for k, v := range d {
+					s1 += v
+					s2 += v * xh[k]
+				}
+				sdy += float64(s1)
+				sdyx += float64(s2)
+			}
+			if gg != nil && !o.noScale {
+				gg.Data[ch] += F(sdyx)
+			}
+			if gb != nil && !o.noShift {
+				gb.Data[ch] += F(sdy)
+			}
+			gis := F(o.gamma(ch) * o.invStd[ch])
+			mdy, mdyx := F(sdy/m), F(sdyx/m)
+			if !o.training {
+				mdy, mdyx = 0, 0
+			}
+			for a := 0; a < o.outer; a++ {
+				base := (a*o.c + ch) * o.inner
+				d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
+				dx := o.dx.Data[base : base+o.inner]
+				for k, v := range d {
+					dx[k] = gis * (v - mdy - xh[k]*mdyx)
+				}
+			}
 		}
-		if gb != nil && !o.noShift {
-			gb.Data[ch] += F(sdy)
-		}
-		g, is := o.gamma(ch), o.invStd[ch]
-		if !o.training {
-			o.each(ch, func(i int) { o.dx.Data[i] = F(float64(dOut.Data[i]) * g * is) })
-			continue
-		}
-		mdy, mdyx := sdy/m, sdyx/m
-		o.each(ch, func(i int) {
-			o.dx.Data[i] = F(g * is * (float64(dOut.Data[i]) - mdy - float64(o.xhat.Data[i])*mdyx))
-		})
-	}
+	})
 	return []*Mat[F]{o.dx}
 }
 

@@ -95,72 +95,111 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 		o.argmax = o.argmax[:len(o.out.Data)]
 	}
-	for pl := 0; pl < planes; pl++ {
-		src := x.Data[pl*ip : (pl+1)*ip]
-		dst := o.out.Data[pl*op : (pl+1)*op]
-		for i := 0; i < o.oh; i++ {
-			for j := 0; j < o.ow; j++ {
-				h0, h1, w0, w1, div := o.window(i, j)
-				if o.max {
-					best, bi := F(0), int32(-1)
-					for y := h0; y < h1; y++ {
-						for xx := w0; xx < w1; xx++ {
-							if v := src[y*o.w+xx]; bi < 0 || v > best {
-								best, bi = v, int32(y*o.w+xx)
-							}
+	parallelFor(planes, ip, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			o.forwardPlane(x.Data[pl*ip:(pl+1)*ip], o.out.Data[pl*op:(pl+1)*op], pl*op)
+		}
+	})
+	return o.out
+}
+
+// forwardPlane pools one [h, w] plane into dst; off is the plane's first
+// output element (its argmax entries).
+func (o *poolOp[F]) forwardPlane(src, dst []F, off int) {
+	if o.max && o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 &&
+		2*o.oh <= o.h && 2*o.ow <= o.w {
+		o.max2x2(src, dst, o.argmax[off:off+len(dst)])
+		return
+	}
+	for i := 0; i < o.oh; i++ {
+		for j := 0; j < o.ow; j++ {
+			h0, h1, w0, w1, div := o.window(i, j)
+			if o.max {
+				best, bi := F(0), int32(-1)
+				for y := h0; y < h1; y++ {
+					for xx := w0; xx < w1; xx++ {
+						if v := src[y*o.w+xx]; bi < 0 || v > best {
+							best, bi = v, int32(y*o.w+xx)
 						}
 					}
-					dst[i*o.ow+j] = best
-					o.argmax[pl*op+i*o.ow+j] = bi
-					continue
 				}
-				var s F
-				for y := h0; y < h1; y++ {
-					for _, v := range src[y*o.w+w0 : y*o.w+w1] {
-						s += v
-					}
-				}
-				if div > 0 {
-					s /= F(div)
-				}
-				dst[i*o.ow+j] = s
+				dst[i*o.ow+j] = best
+				o.argmax[off+i*o.ow+j] = bi
+				continue
 			}
+			var s F
+			for y := h0; y < h1; y++ {
+				for _, v := range src[y*o.w+w0 : y*o.w+w1] {
+					s += v
+				}
+			}
+			if div > 0 {
+				s /= F(div)
+			}
+			dst[i*o.ow+j] = s
 		}
 	}
-	return o.out
+}
+
+// max2x2 is max pooling with 2×2 windows, stride 2, every window inside
+// the input. Ties go to the first element in row-major order, as the
+// general loop does.
+func (o *poolOp[F]) max2x2(src, dst []F, arg []int32) {
+	w := o.w
+	for i := 0; i < o.oh; i++ {
+		r0, r1 := src[2*i*w:(2*i+1)*w], src[(2*i+1)*w:(2*i+2)*w]
+		d, a := dst[i*o.ow:(i+1)*o.ow], arg[i*o.ow:(i+1)*o.ow]
+		for j := range d {
+			c := 2 * j
+			best, bi := r0[c], c
+			if v := r0[c+1]; v > best {
+				best, bi = v, c+1
+			}
+			if v := r1[c]; v > best {
+				best, bi = v, w+c
+			}
+			if v := r1[c+1]; v > best {
+				best, bi = v, w+c+1
+			}
+			d[j] = best
+			a[j] = int32(2*i*w + bi)
+		}
+	}
 }
 
 func (o *poolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	o.dx = reuseZero(o.dx, o.inShape...)
 	planes := o.inShape[0] * o.inShape[1]
 	ip, op := o.h*o.w, o.oh*o.ow
-	for pl := 0; pl < planes; pl++ {
-		dst := o.dx.Data[pl*ip : (pl+1)*ip]
-		src := dOut.Data[pl*op : (pl+1)*op]
-		if o.max {
-			for k, g := range src {
-				if a := o.argmax[pl*op+k]; a >= 0 {
-					dst[a] += g
+	parallelFor(planes, ip, func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			dst := o.dx.Data[pl*ip : (pl+1)*ip]
+			src := dOut.Data[pl*op : (pl+1)*op]
+			if o.max {
+				for k, g := range src {
+					if a := o.argmax[pl*op+k]; a >= 0 {
+						dst[a] += g
+					}
 				}
+				continue
 			}
-			continue
-		}
-		for i := 0; i < o.oh; i++ {
-			for j := 0; j < o.ow; j++ {
-				h0, h1, w0, w1, div := o.window(i, j)
-				if div == 0 {
-					continue
-				}
-				g := src[i*o.ow+j] / F(div)
-				for y := h0; y < h1; y++ {
-					row := dst[y*o.w+w0 : y*o.w+w1]
-					for k := range row {
-						row[k] += g
+			for i := 0; i < o.oh; i++ {
+				for j := 0; j < o.ow; j++ {
+					h0, h1, w0, w1, div := o.window(i, j)
+					if div == 0 {
+						continue
+					}
+					g := src[i*o.ow+j] / F(div)
+					for y := h0; y < h1; y++ {
+						row := dst[y*o.w+w0 : y*o.w+w1]
+						for k := range row {
+							row[k] += g
+						}
 					}
 				}
 			}
 		}
-	}
+	})
 	return []*Mat[F]{o.dx}
 }
 

@@ -1,0 +1,92 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TestConvFastPathsMatchIm2col runs the depthwise and pointwise kernels and
+// the im2col + GEMM path (itself gradient-checked and compared with
+// PyTorch) on the same data: forward, weight gradient and input gradient.
+func TestConvFastPathsMatchIm2col(t *testing.T) {
+	cases := []struct {
+		name string
+		core convCore[float64]
+		in   []int
+	}{
+		{"dw3x3_same", convCore[float64]{rank: 2, filters: 6, groups: 6, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 6, 7, 9}},
+		{"dw_mult2_stride2", convCore[float64]{rank: 2, filters: 8, groups: 4, kernel: []int{3, 3}, strides: []int{2, 2}, padding: ir.PadSame}, []int{2, 4, 9, 8}},
+		{"dw_dil_explicit", convCore[float64]{rank: 2, filters: 3, groups: 3, kernel: []int{3, 2}, dil: []int{2, 3},
+			padding: ir.PadExplicit, pads: []int{2, 0, 1, 3}, strides: []int{1, 3}}, []int{2, 3, 8, 10}},
+		{"dw_valid_5x5", convCore[float64]{rank: 2, filters: 2, groups: 2, kernel: []int{5, 5}, padding: ir.PadValid}, []int{2, 2, 6, 7}},
+		{"dw_1d_causal", convCore[float64]{rank: 1, filters: 4, groups: 4, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{2, 4, 11}},
+		{"dw_kernel_wider_than_input", convCore[float64]{rank: 2, filters: 2, groups: 2, kernel: []int{3, 5}, padding: ir.PadSame}, []int{2, 2, 2, 3}},
+		{"pw", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid}, []int{3, 4, 16, 17}},
+		{"pw_grouped", convCore[float64]{rank: 2, filters: 6, groups: 2, kernel: []int{1, 1}, padding: ir.PadSame}, []int{2, 4, 16, 16}},
+		{"pw_1d", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadValid}, []int{2, 5, 300}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(len(tc.name))))
+			fast, slow := tc.core, tc.core
+			slow.generic = true
+			if err := fast.setup(tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if err := slow.setup(tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if !fast.isDepthwise() && !fast.isPointwise() {
+				t.Fatal("the case does not take a fast path")
+			}
+			randv := func(n int) []float64 {
+				v := make([]float64, n)
+				for i := range v {
+					v[i] = rng.Float64()*2 - 1
+				}
+				return v
+			}
+			x := randv(ir.NumElements(tc.in))
+			w := randv(fast.filters * fast.geo.c * fast.geo.k())
+			nOut := ir.NumElements(fast.outShape)
+			d := randv(nOut)
+			yf, ys := make([]float64, nOut), make([]float64, nOut)
+			fast.forward(x, w, yf, nil)
+			slow.forward(x, w, ys, nil)
+			near(t, "forward", yf, ys)
+			gwf, gws := randv(len(w)), make([]float64, len(w))
+			copy(gws, gwf) // weight gradients accumulate
+			dxf, dxs := randv(len(x)), randv(len(x))
+			fast.backward(x, w, d, gwf, dxf)
+			slow.backward(x, w, d, gws, dxs)
+			near(t, "dW", gwf, gws)
+			near(t, "dx", dxf, dxs)
+		})
+	}
+}
+
+func near(t *testing.T, what string, a, b []float64) {
+	t.Helper()
+	for i := range a {
+		if math.Abs(a[i]-b[i]) > 1e-9*(1+math.Abs(b[i])) {
+			t.Fatalf("%s[%d] = %v, im2col path %v", what, i, a[i], b[i])
+		}
+	}
+}
+
+func TestGradConvFastPaths(t *testing.T) {
+	cases := []ir.Conv{
+		{Kernel: []int{1, 1}, Filters: 3, Padding: ir.PadValid, Activation: ir.Act(ir.ActReLU6)},
+		{Kernel: []int{3, 3}, Filters: 2, Groups: 2, Padding: ir.PadSame, Dilations: []int{2, 1}},
+	}
+	for i, c := range cases {
+		c.Rank = 2
+		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
+			coreCheckLayer(t, fmt.Sprintf("fast_%d", i), []int{2, 16, 16}, &c, -1, 1)
+		})
+	}
+}

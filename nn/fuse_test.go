@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TestInferenceFusionIsExact runs conv → BatchNorm → activation chains
+// (im2col, batched im2col, pointwise and depthwise convolutions, with and
+// without bias and a convolution activation) fused and unfused: inference
+// outputs must be identical, and training must not fuse.
+func TestInferenceFusionIsExact(t *testing.T) {
+	bn := func() ir.Layer { return &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9} }
+	relu6 := &ir.ActivationLayer{Activation: ir.Act(ir.ActReLU6)}
+	graphs := map[string]func() *ir.Graph{
+		"resblock":    speedResBlock,
+		"mobileblock": speedMobileBlock,
+		"bias_act_chain": func() *ir.Graph {
+			return Sequential("chain", []int{3, 9, 8},
+				&ir.Conv{Rank: 2, Filters: 4, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActTanh)},
+				bn(), relu6,
+				&ir.Conv{Rank: 2, Filters: 4, Groups: 4, Kernel: []int{3, 3}, Strides: []int{2, 2}}, bn(),
+				&ir.Conv{Rank: 2, Filters: 2, Kernel: []int{1, 1}}, bn(), &ir.ActivationLayer{Activation: ir.Act(ir.ActSigmoid)})
+		},
+	}
+	for name, mk := range graphs {
+		t.Run(name, func(t *testing.T) {
+			g := mk()
+			coreInit(t, g, 7)
+			// non-trivial running statistics
+			rng := rand.New(rand.NewSource(3))
+			for _, v := range g.Vertices {
+				if _, ok := v.Layer.(*ir.BatchNorm); ok {
+					for i := range v.Params["mean"].Data {
+						v.Params["mean"].Data[i] = float32(rng.Float64() - 0.5)
+						v.Params["var"].Data[i] = float32(rng.Float64() + 0.5)
+						v.Params["gamma"].Data[i] = float32(rng.Float64() + 0.5)
+						v.Params["beta"].Data[i] = float32(rng.Float64() - 0.5)
+					}
+				}
+			}
+			shape := append([]int{3}, g.Inputs[0].Shape...)
+			x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
+			fused, err := CompileWith[float32](g, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := CompileWith[float32](g, Options{NoFusion: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nFused := 0
+			for _, nd := range fused.nodes {
+				if nd.fused {
+					nFused++
+				}
+			}
+			if nFused == 0 {
+				t.Fatal("nothing was fused")
+			}
+			a, err := fused.Forward(x, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ya := append([]float32(nil), a[0].Data...)
+			b, err := plain.Forward(x, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range ya {
+				if ya[i] != b[0].Data[i] {
+					t.Fatalf("fused output [%d] = %v, unfused %v", i, ya[i], b[0].Data[i])
+				}
+			}
+		})
+	}
+}
