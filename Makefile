@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: build test vet fuzz-short fixtures clean
+.PHONY: build test vet interop fuzz-short fixtures clean
 
 build:
 	$(GO) build -o bin/retarget ./cmd/retarget
@@ -12,6 +12,13 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+# Only the checks against other tools: onnx.checker, ONNX Runtime (node +
+# testdata/gen/node_modules), PyTorch fixtures made at test time, real Keras
+# files converted to ONNX. Each skips when its tool is missing; .ci/run
+# installs them. -count=1: the test cache does not see those tools.
+interop:
+	$(GO) test -count=1 -run 'Interop|Python' ./...
 
 # A short run of every fuzz target (one target per `go test -fuzz` call).
 fuzz-short:

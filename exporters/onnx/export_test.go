@@ -64,10 +64,10 @@ func compare(t *testing.T, what string, got, want []array, atol float64) float64
 	return worst
 }
 
-// TestFixturesThroughORT imports each PyTorch fixture, exports it at
+// TestInteropFixturesORT imports each PyTorch fixture, exports it at
 // opsets 11, 13, 17 and 21 and runs every export in ONNX Runtime against
 // PyTorch's outputs (and nn's, where the engine runs every layer).
-func TestFixturesThroughORT(t *testing.T) {
+func TestInteropFixturesORT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ONNX Runtime and python; not in -short")
 	}
@@ -189,10 +189,10 @@ func randInputs(g *ir.Graph, seed int64) []array {
 	return out
 }
 
-// TestIRGraphsThroughORT exports graphs built with the ir API, checks
+// TestInteropIRGraphsORT exports graphs built with the ir API, checks
 // ONNX Runtime against nn, and that the re-imported export keeps names,
 // frozen flags and predictions.
-func TestIRGraphsThroughORT(t *testing.T) {
+func TestInteropIRGraphsORT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ONNX Runtime and python; not in -short")
 	}

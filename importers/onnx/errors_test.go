@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/retarget-dev/retarget/internal/onnxpb"
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -179,17 +180,18 @@ func mustJSON(t *testing.T, v *ir.Vertex) []byte {
 	return b
 }
 
-// TestMobileNetV2 exports torchvision's mobilenet_v2 (random weights) at
+// TestInteropMobileNetV2 exports torchvision's mobilenet_v2 (random weights) at
 // test time, as it is too large to commit, and checks nn against PyTorch.
-func TestMobileNetV2(t *testing.T) {
+func TestInteropMobileNetV2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("exports a torchvision model; not in -short")
 	}
-	if err := exec.Command("python3", "-c", "import torch, torchvision, onnx").Run(); err != nil {
-		t.Skip("python3 with torch, torchvision and onnx is not available")
+	py, err := testenv.Python("torch", "torchvision", "onnx")
+	if err != nil {
+		t.Skip(err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("python3", "../../testdata/gen/onnx_fixtures.py", dir, "--big")
+	cmd := exec.Command(py, "../../testdata/gen/onnx_fixtures.py", dir, "--big")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("fixture generation: %v\n%s", err, out)
 	}

@@ -225,6 +225,13 @@ func apply(x *cval, shape []int, pick picker) *cval {
 		}
 		return intsCval(shape, out)
 	}
+	if x.f32 != nil {
+		out := make([]float32, n)
+		for k := range out {
+			out[k] = x.f32[pick(k)]
+		}
+		return &cval{shape: shape, f32: out}
+	}
 	out := make([]float64, n)
 	for k := range out {
 		out[k] = x.f[pick(k)]
@@ -348,8 +355,12 @@ func squeezeShape(shape []int, axes []int64) ([]int, error) {
 	return out, nil
 }
 
+// reshaped shares x's values; the right to hand float32 values to an
+// ir.Tensor without a copy passes to the result.
 func reshaped(x *cval, shape []int) *cval {
-	return &cval{shape: shape, f: x.f, i: x.i, isInt: x.isInt}
+	r := &cval{shape: shape, f: x.f, f32: x.f32, i: x.i, isInt: x.isInt, lent: x.lent, shared: true}
+	x.lent, x.shared = true, true
+	return r
 }
 
 func foldUnsqueeze(c *converter, n *node, in []*cval) ([]*cval, error) {
@@ -403,13 +414,22 @@ func foldConcat(c *converter, n *node, in []*cval) ([]*cval, error) {
 	}
 	var fo []float64
 	var io []int64
+	var fs [][]float64
+	var is [][]int64
+	for _, x := range in {
+		if isInt {
+			is = append(is, x.ints())
+		} else {
+			fs = append(fs, x.floats())
+		}
+	}
 	for o := 0; o < outer; o++ {
-		for _, x := range in {
+		for k, x := range in {
 			chunk := x.size() / max(outer, 1)
 			if isInt {
-				io = append(io, x.ints()[o*chunk:(o+1)*chunk]...)
+				io = append(io, is[k][o*chunk:(o+1)*chunk]...)
 			} else {
-				fo = append(fo, x.floats()[o*chunk:(o+1)*chunk]...)
+				fo = append(fo, fs[k][o*chunk:(o+1)*chunk]...)
 			}
 		}
 	}
@@ -892,8 +912,9 @@ func unaryKeep(f func(float64) float64, g func(int64) int64) func(c *converter, 
 			}
 			return []*cval{intsCval(x.shape, out)}, nil
 		}
-		out := make([]float64, len(x.f))
-		for k, v := range x.f {
+		xf := x.floats()
+		out := make([]float64, len(xf))
+		for k, v := range xf {
 			out[k] = f(v)
 		}
 		return []*cval{floatCval(x.shape, out)}, nil

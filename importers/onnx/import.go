@@ -29,15 +29,19 @@ func Import(path string, opts Options) (*ir.Graph, error) {
 	if err != nil {
 		return nil, &FormatError{File: path, Err: err}
 	}
-	m := &onnxpb.ModelProto{}
-	if err := proto.Unmarshal(b, m); err != nil {
+	// The initializers keep their bytes in b (no copy), and float32
+	// weights become ir.Tensor data in place: a model is held about once.
+	m, err := decodeOwned(b)
+	if err != nil {
 		return nil, &FormatError{File: path, Err: err}
 	}
 	return importModel(m, filepath.Dir(path), path, len(b), opts)
 }
 
 // ImportModel converts a decoded model; dir is the folder external data is
-// resolved against ("" refuses external data).
+// resolved against ("" refuses external data). The graph's float32 weights
+// may share memory with m's tensors (raw_data, float_data): do not modify
+// m while using the graph.
 func ImportModel(m *onnxpb.ModelProto, dir string, opts Options) (*ir.Graph, error) {
 	name := "<model>"
 	if dir != "" {

@@ -46,19 +46,16 @@ func (c *converter) gemm(n *node) error {
 	if len(b.shape) != 2 {
 		return fmt.Errorf("B must be 2-D, got %v", b.shape)
 	}
-	w := floatCval(b.shape, b.floats())
-	if n.int("transB", 0) != 0 {
-		w = transposeC(w, []int{1, 0})
+	transB := n.int("transB", 0) != 0
+	nIn, units := b.shape[0], b.shape[1]
+	if transB {
+		nIn, units = units, nIn
 	}
-	nIn, units := w.shape[0], w.shape[1]
 	if c.irShapes[x][0] != nIn {
 		return fmt.Errorf("input has %d features, B needs %d", c.irShapes[x][0], nIn)
 	}
 	alpha, beta := float64(n.float("alpha", 1)), float64(n.float("beta", 1))
-	wt := make([]float32, len(w.f))
-	for k, v := range w.f {
-		wt[k] = float32(alpha * v)
-	}
+	wt := gemmWeights(b, transB, alpha, c.uses[n.in(1)] == 1)
 	params := map[string]*ir.Tensor{"W": tensorOf([]int{nIn, units}, wt)}
 	cv, err := c.optConst(n, 2, "C")
 	if err != nil {
@@ -73,6 +70,88 @@ func (c *converter) gemm(n *node) error {
 		params["b"] = tensorOf([]int{units}, bias)
 	}
 	return c.addOut(n, 0, n.label, l, []string{x}, params)
+}
+
+// gemmWeights returns alpha·B (transposed when trans) as the [nIn, units]
+// float32 matrix Dense keeps. When this Gemm is B's only reader it works in
+// place on the values float32s hands over, so a big Gemm's weights are not
+// held twice; otherwise B stays as it is for its other readers.
+func gemmWeights(b *cval, trans bool, alpha float64, sole bool) []float32 {
+	var w []float32
+	if sole && !b.shared || !trans && alpha == 1 {
+		w = b.float32s()
+	} else {
+		w = b.float32Copy()
+	}
+	if trans {
+		transposeInPlace(w, b.shape[0], b.shape[1])
+	}
+	if alpha != 1 {
+		for k, v := range w {
+			w[k] = float32(alpha * float64(v))
+		}
+	}
+	return w
+}
+
+// transposeInPlace turns the rows×cols row-major matrix w into its
+// cols×rows transpose without a second matrix. With cols = q·bl it first
+// moves bl-value blocks (rows×q → q×rows, following the permutation's
+// cycles), then transposes each contiguous rows×bl slab through a small
+// buffer: moving blocks instead of single values keeps it fast on
+// weights of hundreds of megabytes.
+func transposeInPlace(w []float32, rows, cols int) {
+	if rows <= 1 || cols <= 1 {
+		return
+	}
+	bl := 1
+	for d := min(cols, 256); d > 1; d-- {
+		if cols%d == 0 {
+			bl = d
+			break
+		}
+	}
+	q := cols / bl
+	permuteBlocks(w, rows, q, bl)
+	tmp := make([]float32, rows*bl)
+	for s := 0; s < q; s++ {
+		slab := w[s*rows*bl : (s+1)*rows*bl]
+		for r := 0; r < rows; r++ {
+			for c, v := range slab[r*bl : (r+1)*bl] {
+				tmp[c*rows+r] = v
+			}
+		}
+		copy(slab, tmp)
+	}
+}
+
+// permuteBlocks transposes w seen as a rows×cols matrix of bl-value
+// blocks: block i moves to i·rows mod (n-1), n = rows·cols.
+func permuteBlocks(w []float32, rows, cols, bl int) {
+	n := rows * cols
+	if rows <= 1 || cols <= 1 {
+		return
+	}
+	done := make([]uint64, (n+63)/64)
+	carry, swap := make([]float32, bl), make([]float32, bl)
+	for start := 1; start < n-1; start++ {
+		if done[start/64]&(1<<(start%64)) != 0 {
+			continue
+		}
+		copy(carry, w[start*bl:(start+1)*bl])
+		for i := start; ; {
+			j := int(uint64(i) * uint64(rows) % uint64(n-1))
+			done[j/64] |= 1 << (j % 64)
+			dst := w[j*bl : (j+1)*bl]
+			copy(swap, dst)
+			copy(dst, carry)
+			carry, swap = swap, carry
+			i = j
+			if j == start {
+				break
+			}
+		}
+	}
 }
 
 // biasVector broadcasts a bias of shape [], [1], [units] or [1, units].

@@ -14,17 +14,27 @@ import (
 )
 
 // cval is a constant tensor known at import time. Float tensors keep f,
+// or f32 when they were stored as float32 (weights: no float64 copy is
+// made, and the values may alias the decoded protobuf's raw_data);
 // integer and boolean ones keep i. Shapes include every ONNX axis.
 type cval struct {
 	shape []int
 	f     []float64
+	f32   []float32
 	i     []int64
 	isInt bool
+	lent  bool // f32 has been handed to an ir.Tensor: copy it next time
+	// shared: another cval views the same values (a folded reshape), so
+	// they must not be changed in place.
+	shared bool
 }
 
 func (c *cval) size() int {
-	if c.isInt {
+	switch {
+	case c.isInt:
 		return len(c.i)
+	case c.f32 != nil:
+		return len(c.f32)
 	}
 	return len(c.f)
 }
@@ -34,26 +44,49 @@ func (c *cval) ints() []int64 {
 	if c.isInt {
 		return c.i
 	}
-	out := make([]int64, len(c.f))
-	for k, v := range c.f {
+	out := make([]int64, c.size())
+	for k, v := range c.floats() {
 		out[k] = int64(v)
 	}
 	return out
 }
 
-// floats returns the values as float64.
+// floats returns the values as float64 (a new slice for integer and
+// float32 constants; callers must not modify it).
 func (c *cval) floats() []float64 {
-	if !c.isInt {
-		return c.f
+	switch {
+	case c.isInt:
+		out := make([]float64, len(c.i))
+		for k, v := range c.i {
+			out[k] = float64(v)
+		}
+		return out
+	case c.f32 != nil:
+		out := make([]float64, len(c.f32))
+		for k, v := range c.f32 {
+			out[k] = float64(v)
+		}
+		return out
 	}
-	out := make([]float64, len(c.i))
-	for k, v := range c.i {
-		out[k] = float64(v)
-	}
-	return out
+	return c.f
 }
 
+// float32s returns the values as float32 for an ir.Tensor, which owns
+// them: stored float32 values are handed over once without copying (a
+// second use of the same constant, such as tied weights, gets a copy).
 func (c *cval) float32s() []float32 {
+	if c.f32 != nil && !c.lent {
+		c.lent = true
+		return c.f32
+	}
+	return c.float32Copy()
+}
+
+// float32Copy returns the values as a new float32 slice.
+func (c *cval) float32Copy() []float32 {
+	if c.f32 != nil {
+		return append([]float32(nil), c.f32...)
+	}
 	f := c.floats()
 	out := make([]float32, len(f))
 	for k, v := range f {
@@ -164,10 +197,7 @@ func (r *tensorReader) decode(t *onnxpb.TensorProto) (*cval, error) {
 		if len(t.FloatData) != n {
 			return nil, bad(len(t.FloatData))
 		}
-		c.f = make([]float64, n)
-		for k, v := range t.FloatData {
-			c.f[k] = float64(v)
-		}
+		c.f32 = t.FloatData
 	case dtDouble:
 		if len(t.DoubleData) != n {
 			return nil, bad(len(t.DoubleData))
@@ -208,6 +238,10 @@ func (r *tensorReader) decode(t *onnxpb.TensorProto) (*cval, error) {
 
 func decodeRaw(c *cval, dt int32, raw []byte, n int) {
 	le := binary.LittleEndian
+	if dt == dtFloat {
+		c.f32 = float32View(raw, n)
+		return
+	}
 	if c.isInt {
 		c.i = make([]int64, n)
 	} else {
@@ -215,8 +249,6 @@ func decodeRaw(c *cval, dt int32, raw []byte, n int) {
 	}
 	for k := 0; k < n; k++ {
 		switch dt {
-		case dtFloat:
-			c.f[k] = float64(math.Float32frombits(le.Uint32(raw[4*k:])))
 		case dtDouble:
 			c.f[k] = math.Float64frombits(le.Uint64(raw[8*k:]))
 		case dtFloat16, dtBfloat16:

@@ -1,0 +1,16 @@
+package testenv
+
+import "testing"
+
+func TestPythonMissingModule(t *testing.T) {
+	if _, err := Python("no_such_module_retarget"); err == nil {
+		t.Fatal("found a python3 with a module that does not exist")
+	}
+	p, err := Python()
+	if err != nil {
+		t.Skip(err)
+	}
+	if p2, _ := Python(); p2 != p {
+		t.Errorf("second call gave %q, first %q", p2, p)
+	}
+}
