@@ -22,9 +22,12 @@ interop:
 
 # A short run of every fuzz target (one target per `go test -fuzz` call).
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./exporters/native
-	$(GO) test -run '^$$' -fuzz '^FuzzSafetensors$$' -fuzztime $(FUZZTIME) ./exporters/native
-	$(GO) test -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./npy
+	@set -e; for t in exporters/native:FuzzRead exporters/native:FuzzSafetensors npy:FuzzRead \
+		internal/hdf5:FuzzOpen importers/keras:FuzzImportConfig importers/onnx:FuzzImport \
+		importers/onnx:FuzzDecodeOwned; do \
+		pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$fn ./$$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./$$pkg; \
+	done
 
 # Regenerates the test fixtures with the reference implementations. The
 # scripts need Debian's python3-numpy, python3-h5py, python3-torch and
