@@ -133,7 +133,6 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 		}
 		return gi
 	}
-	t := float64(step + 1)
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
 		vel := n.stateOf(nd, name+"/v", shape)
@@ -151,6 +150,12 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 	case ir.UpdAdam, ir.UpdAdamW:
 		m := n.stateOf(nd, name+"/m", shape)
 		v := n.stateOf(nd, name+"/v", shape)
+		// The bias correction counts this parameter's own updates, not the
+		// graph's: a layer re-initialised by an edit restarts its moments,
+		// and its correction must restart with them.
+		ts := n.stateOf(nd, name+"/t", []int{1})
+		ts[0]++
+		t := float64(ts[0])
 		b1, b2 := c.Beta1, c.Beta2
 		alpha := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
 		for i := range w {

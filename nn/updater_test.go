@@ -111,3 +111,26 @@ func TestFitCallbacks(t *testing.T) {
 		t.Fatalf("checkpoint error lost: %v", err)
 	}
 }
+
+// A parameter whose Adam moments were dropped (re-initialised by an edit)
+// gets a fresh bias correction even when the graph has taken many steps:
+// its first update has the size of the learning rate, as Adam's first
+// step always does.
+func TestAdamBiasCorrectionIsPerParameter(t *testing.T) {
+	g := Sequential("upd", []int{1}, &ir.Dense{Units: 1, NoBias: true})
+	g.Vertices[0].Params = map[string]*ir.Tensor{"W": ir.FromData([]float32{1}, 1, 1)}
+	g.Train = &ir.TrainConfig{Updater: ir.UpdAdam, LearningRate: 0.01}
+	g.Step = 5000
+	net, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.Params("l0").Grads["W"].Data[0] = 0.3
+	net.Update()
+	if got := 1 - float64(g.Vertices[0].Params["W"].Data[0]); math.Abs(got-0.01) > 1e-6 {
+		t.Fatalf("first Adam step after %d graph steps moved W by %v, want 0.01", 5000, got)
+	}
+	if ts := g.Vertices[0].State["W/t"]; ts == nil || ts.Data[0] != 1 {
+		t.Fatalf("per-parameter step not recorded: %v", ts)
+	}
+}
