@@ -7,6 +7,7 @@ package modelio
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -126,13 +127,19 @@ func lookup(path string, write bool) (Format, error) {
 
 // Load reads a model, choosing the importer from the extension.
 func Load(path string, opts LoadOptions) (*ir.Graph, error) {
+	if err := checkFolder(path); err != nil {
+		return nil, err
+	}
 	f, err := lookup(path, false)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkReadable(path, "model file"); err != nil {
+		return nil, err
+	}
 	if opts.Weights != "" {
-		if _, err := os.Stat(opts.Weights); err != nil {
-			return nil, fmt.Errorf("weights file: %w", err)
+		if err := checkReadable(opts.Weights, "weights file"); err != nil {
+			return nil, err
 		}
 	}
 	return f.Load(path, opts)
@@ -141,14 +148,61 @@ func Load(path string, opts LoadOptions) (*ir.Graph, error) {
 // Save writes a model, choosing the exporter from the extension. It refuses
 // to write over opts.Input unless opts.Force.
 func Save(path string, g *ir.Graph, opts SaveOptions) error {
-	f, err := lookup(path, true)
+	f, err := checkSave(path, opts)
 	if err != nil {
 		return err
 	}
-	if opts.Input != "" && !opts.Force && samePath(path, opts.Input) {
-		return fmt.Errorf("%s: %w", path, ErrSameFile)
-	}
 	return f.Save(path, g, opts)
+}
+
+// CheckSave reports the error Save would fail with before writing anything
+// (an extension no exporter writes, a folder at path or a missing parent
+// folder, path naming opts.Input without opts.Force), so a command can
+// refuse a bad output before long work.
+func CheckSave(path string, opts SaveOptions) error {
+	_, err := checkSave(path, opts)
+	return err
+}
+
+func checkSave(path string, opts SaveOptions) (Format, error) {
+	if err := checkFolder(path); err != nil {
+		return Format{}, err
+	}
+	f, err := lookup(path, true)
+	if err != nil {
+		return Format{}, err
+	}
+	if opts.Input != "" && !opts.Force && samePath(path, opts.Input) {
+		return Format{}, fmt.Errorf("%s: %w", path, ErrSameFile)
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return Format{}, fmt.Errorf("%s: the folder %s does not exist; create it first", path, dir)
+	}
+	return f, nil
+}
+
+// checkFolder refuses a path that is a folder (whatever its name).
+func checkFolder(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder, not a model file", path)
+	}
+	return nil
+}
+
+// checkReadable gives a missing or unusable file one clear message before
+// an importer reports it in its own terms.
+func checkReadable(path, what string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such file", what, path)
+	case err != nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case st.IsDir():
+		return fmt.Errorf("%s %s is a folder, not a file", what, path)
+	}
+	return nil
 }
 
 // samePath reports whether two paths name one file (through links too).

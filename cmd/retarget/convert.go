@@ -25,15 +25,19 @@ either the old file or the new one, never half written.`,
 		Args: exactArgs(2),
 		RunE: func(c *cobra.Command, args []string) error {
 			in, out := args[0], args[1]
+			save := modelio.SaveOptions{Force: force, Input: in, Opset: opset}
+			if err := modelio.CheckSave(out, save); err != nil {
+				return err
+			}
 			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(in, opts) })
 			if err != nil {
 				return err
 			}
 			_, err = withSpinner(c.ErrOrStderr(), "saving", func() (struct{}, error) {
-				return struct{}{}, modelio.Save(out, g, modelio.SaveOptions{Force: force, Input: in, Opset: opset})
+				return struct{}{}, modelio.Save(out, g, save)
 			})
 			if err != nil {
-				return err
+				return jsonWeightsHint(in, opts, err)
 			}
 			fmt.Fprintf(c.OutOrStdout(), "wrote %s\n", out)
 			return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -14,6 +15,7 @@ func newFeaturizeCmd() *cobra.Command {
 	var (
 		dataArg, out, boundary string
 		shardSize, batch       int
+		opts                   modelio.LoadOptions
 	)
 	c := &cobra.Command{
 		Use:   "featurize MODEL --data SOURCE --out DIR",
@@ -31,7 +33,13 @@ nothing runs. Train the rest with 'retarget fit MODEL --featurized DIR'.
 			if out == "" || dataArg == "" {
 				return fmt.Errorf("--out and --data are required (see '%s --help')", c.CommandPath())
 			}
-			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], modelio.LoadOptions{}) })
+			if shardSize < 1 || batch < 1 {
+				return fmt.Errorf("--shard-size and --batch-size must be at least 1 (got %d and %d)", shardSize, batch)
+			}
+			if st, err := os.Stat(out); err == nil && !st.IsDir() {
+				return fmt.Errorf("--out %s is a file; give a folder for the shards", out)
+			}
+			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], opts) })
 			if err != nil {
 				return err
 			}
@@ -65,5 +73,6 @@ nothing runs. Train the rest with 'retarget fit MODEL --featurized DIR'.
 	c.Flags().StringVar(&boundary, "boundary", "", "comma-separated boundary vertices (default: the frozen frontier)")
 	c.Flags().IntVar(&shardSize, "shard-size", 4096, "examples per shard")
 	c.Flags().IntVar(&batch, "batch-size", 64, "minibatch size")
+	addLoadFlags(c, &opts)
 	return c
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
@@ -26,6 +29,7 @@ func newFitCmd() *cobra.Command {
 		seed                                       int64
 		shuffle, force                             bool
 		tc                                         ir.TrainConfig
+		opts                                       modelio.LoadOptions
 	)
 	c := &cobra.Command{
 		Use:   "fit MODEL (--data SOURCE | --featurized DIR) [--test SOURCE] -o OUT",
@@ -46,6 +50,17 @@ again continues where the last fit stopped.
 			if featurized != "" && testArg != "" {
 				return fmt.Errorf("--test goes with --data; featurize the test data and evaluate the written model instead")
 			}
+			if err := checkFitFlags(epochs, batch, tc); err != nil {
+				return err
+			}
+			if err := modelio.CheckSave(out, modelio.SaveOptions{Force: force, Input: args[0]}); err != nil {
+				return err
+			}
+			if featurized != "" {
+				if err := checkFeaturizedDir(featurized); err != nil {
+					return err
+				}
+			}
 			if updater != "" {
 				u, err := retarget.ParseUpdater(updater)
 				if err != nil {
@@ -53,13 +68,13 @@ again continues where the last fit stopped.
 				}
 				tc.Updater = u
 			}
-			src, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], modelio.LoadOptions{}) })
+			src, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], opts) })
 			if err != nil {
 				return err
 			}
 			g, err := retarget.New(src).FineTune(tc).Build()
 			if err != nil {
-				return err
+				return jsonWeightsHint(args[0], opts, err)
 			}
 			fitGraph := g
 			var trainIt, testIt nn.Iterator
@@ -143,7 +158,41 @@ again continues where the last fit stopped.
 	f.Float64Var(&tc.Momentum, "momentum", 0, "momentum (default: the model's)")
 	f.Float64Var(&tc.L2, "l2", 0, "L2 regularisation")
 	f.Float64Var(&tc.ClipNorm, "clip-norm", 0, "gradient norm clipping")
+	addLoadFlags(c, &opts)
 	return c
+}
+
+// checkFitFlags refuses values the trainer would otherwise replace by a
+// default (epochs, batch size) or reject later in plan terms.
+func checkFitFlags(epochs, batch int, tc ir.TrainConfig) error {
+	if epochs < 1 {
+		return fmt.Errorf("--epochs must be at least 1, got %d", epochs)
+	}
+	if batch < 1 {
+		return fmt.Errorf("--batch-size must be at least 1, got %d", batch)
+	}
+	for _, f := range []struct {
+		flag string
+		v    float64
+	}{{"--lr", tc.LearningRate}, {"--momentum", tc.Momentum}, {"--l2", tc.L2}, {"--clip-norm", tc.ClipNorm}} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s must be a finite number, not negative; got %v", f.flag, f.v)
+		}
+	}
+	return nil
+}
+
+// checkFeaturizedDir tells a missing or unfinished featurized folder apart
+// from a damaged one.
+func checkFeaturizedDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return fmt.Errorf("--featurized %s: no such folder; write one with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
+		return fmt.Errorf("--featurized %s: no index.json, so no complete featurized shards; write them with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
+	}
+	return nil
 }
 
 // openDataFlag parses and opens a data-source flag for g.

@@ -37,6 +37,9 @@ the source model gave them.`,
 			if len(inputs) == 0 {
 				return fmt.Errorf("--input is required (see '%s --help')", c.CommandPath())
 			}
+			if st, err := os.Stat(outDir); err == nil && !st.IsDir() {
+				return fmt.Errorf("--out %s is a file; give a folder to write the outputs into", outDir)
+			}
 			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], opts) })
 			if err != nil {
 				return err
@@ -59,7 +62,7 @@ the source model gave them.`,
 			}
 			net, err := nn.Compile(g)
 			if err != nil {
-				return err
+				return jsonWeightsHint(args[0], opts, err)
 			}
 			var progress func(done, total int)
 			if len(xs[0].Shape) > 0 {
@@ -100,7 +103,15 @@ func inputFiles(g *ir.Graph, values []string) (map[string]string, error) {
 			if len(g.Inputs) != 1 || len(values) != 1 {
 				return nil, fmt.Errorf("--input %q: give NAME=FILE.npy with NAME one of the model's inputs: %s", v, inputNames(g))
 			}
+			// NAME=FILE with an unknown NAME is a typo, unless the whole
+			// value is a file whose name holds '='.
+			if _, err := os.Stat(v); ok && err != nil {
+				return nil, fmt.Errorf("--input %q: the model has no input %q (inputs: %s)", v, name, inputNames(g))
+			}
 			name, file = g.Inputs[0].Name, v
+		}
+		if file == "" {
+			return nil, fmt.Errorf("--input %q: no file after '='; give NAME=FILE.npy", v)
 		}
 		if _, dup := files[name]; dup {
 			return nil, fmt.Errorf("input %q is given twice", name)

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -132,6 +135,9 @@ Prints the cached file's path.`,
 			}
 			var path string
 			if file != "" {
+				if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("--file %s: no such file", file)
+				}
 				path, err = cache.Register(w, file)
 			} else {
 				if p, ok := cache.Cached(w); ok {
@@ -142,6 +148,7 @@ Prints the cached file's path.`,
 				cache.Progress = progressOut(c.ErrOrStderr())
 				fmt.Fprintf(c.ErrOrStderr(), "downloading %s\n", w.URL)
 				path, err = cache.Pull(context.Background(), w)
+				err = offlineHint(err, m, w)
 			}
 			if err != nil {
 				return err
@@ -160,6 +167,17 @@ Prints the cached file's path.`,
 	c.Flags().StringVar(&file, "file", "", "register this local copy instead of downloading")
 	c.Flags().StringVar(&cacheDir, "cache-dir", "", "cache folder (default $RETARGET_CACHE, else $XDG_CACHE_HOME/retarget)")
 	return c
+}
+
+// offlineHint adds the way out of a failed connection (no network, a
+// proxy in the way) to a download error: fetch the file elsewhere and
+// register it with --file.
+func offlineHint(err error, m *zoo.Model, w zoo.Weights) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	return fmt.Errorf("%w\nhint: without network access, download %s elsewhere and register the copy: retarget zoo pull %s --weights %s --file FILE", err, w.URL, m.Name, w.Name)
 }
 
 // printWeightsUsage tells how to use a pulled weights file: it holds no
