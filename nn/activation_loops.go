@@ -1,6 +1,10 @@
 package nn
 
-import "github.com/retarget-dev/retarget/ir"
+import (
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
 
 // forwardRange is y = f(x) for an element-wise kind, with dedicated loops
 // for the piecewise-linear kinds (the common ones, and cheap enough that a
@@ -9,13 +13,9 @@ func (a activation[F]) forwardRange(x, y []F) {
 	y = y[:len(x)]
 	switch a.kind {
 	case ir.ActReLU:
-		for i, v := range x {
-			y[i] = max(v, 0)
-		}
+		clampRange(x, y, 0, F(math.Inf(1)))
 	case ir.ActReLU6:
-		for i, v := range x {
-			y[i] = min(max(v, 0), 6)
-		}
+		clampRange(x, y, 0, 6)
 	case ir.ActLeakyReLU:
 		al := a.alpha
 		for i, v := range x {
@@ -25,14 +25,49 @@ func (a activation[F]) forwardRange(x, y []F) {
 			y[i] = v
 		}
 	case ir.ActClip:
-		lo, hi := a.alpha, a.beta
-		for i, v := range x {
-			y[i] = min(max(v, lo), hi)
-		}
+		clampRange(x, y, a.alpha, a.beta)
 	default:
 		for i, v := range x {
 			y[i] = a.scalar(v)
 		}
+	}
+}
+
+// clampRange writes y = min(hi, max(lo, x)) element-wise; x and y may
+// alias. It compares instead of calling the built-in min and max, whose
+// NaN and signed-zero handling costs branches per element: a NaN input
+// still gives NaN (neither comparison holds; the AVX2 loop keeps x as the
+// operand VMAXPS/VMINPS return on NaN), but -0 stays -0 where max(-0, 0)
+// would give +0.
+func clampRange[F Float](x, y []F, lo, hi F) {
+	y = y[:len(x)]
+	i := 0
+	if xs, ok := any(x).([]float32); ok {
+		i = clampSIMD(xs, any(y).([]float32), float32(lo), float32(hi))
+	}
+	for ; i < len(x); i++ {
+		v := x[i]
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		y[i] = v
+	}
+}
+
+// affineRange writes y = x·sc + sh element-wise, the product rounded
+// before the sum (never a fused multiply-add, so that every caller, SIMD
+// or not, gets the same bits); x and y may alias.
+func affineRange[F Float](x, y []F, sc, sh F) {
+	y = y[:len(x)]
+	i := 0
+	if xs, ok := any(x).([]float32); ok {
+		i = affineSIMD(xs, any(y).([]float32), float32(sc), float32(sh))
+	}
+	for ; i < len(x); i++ {
+		y[i] = F(x[i]*sc) + sh
 	}
 }
 

@@ -292,10 +292,7 @@ func biasAct[F Float](p *Pass[F], act activation[F], b, z, buf *Mat[F]) *Mat[F] 
 		for i := lo; i < hi; i++ {
 			zr, yr := z.Data[i*per:(i+1)*per], y.Data[i*per:(i+1)*per]
 			if b != nil {
-				bv := b.Data[i%c]
-				for j := range zr {
-					zr[j] += bv
-				}
+				affineRange(zr, zr, 1, b.Data[i%c])
 			}
 			if !act.identity() {
 				act.forwardRange(zr, yr)

@@ -29,7 +29,12 @@ func (c *convCore[F]) depthwiseForward(x, W, out []F, post planeFn[F]) {
 	g := &c.geo
 	n, fg := c.inShape[0], c.filters/c.groups
 	hw, P, K := g.h*g.w, g.p(), g.k()
+	rows3, cols3, inside3 := g.window3x3()
 	parallelFor(n*c.cin, fg*P*K, func(lo, hi int) {
+		var win []F
+		if g.is3x3Row() && !inside3 {
+			win = make([]F, rows3*cols3)
+		}
 		for pl := lo; pl < hi; pl++ {
 			s, ch := pl/c.cin, pl%c.cin
 			img := x[pl*hw : (pl+1)*hw]
@@ -37,8 +42,12 @@ func (c *convCore[F]) depthwiseForward(x, W, out []F, post planeFn[F]) {
 				f := ch*fg + m
 				i := s*c.filters + f
 				dst := out[i*P:][:P]
-				clear(dst)
-				depthwisePlane(g, img, W[f*K:(f+1)*K], dst)
+				if g.is3x3Row() {
+					depthwisePlane3x3(g, img, W[f*K:(f+1)*K], dst, win)
+				} else {
+					clear(dst)
+					depthwisePlane(g, img, W[f*K:(f+1)*K], dst)
+				}
 				if post != nil {
 					post(i, dst)
 				}

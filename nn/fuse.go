@@ -49,10 +49,7 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 	return func(plane int, row []F) {
 		ch := plane % c
 		if b != nil {
-			bv := b.Data[ch]
-			for j := range row {
-				row[j] += bv
-			}
+			affineRange(row, row, 1, b.Data[ch])
 		}
 		if !o.act.identity() {
 			o.act.forwardRange(row, row)
@@ -60,10 +57,7 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		if fu == nil {
 			return
 		}
-		sc, sh := fu.scale[ch], fu.shift[ch]
-		for j, v := range row {
-			row[j] = v*sc + sh
-		}
+		affineRange(row, row, fu.scale[ch], fu.shift[ch])
 		if fu.act != nil {
 			fu.act.forwardRange(row, row)
 		}

@@ -105,9 +105,7 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			for a := 0; a < o.outer; a++ {
 				base := (a*o.c + ch) * o.inner
 				src, dst := x.Data[base:base+o.inner], o.y.Data[base:base+o.inner]
-				for k, v := range src {
-					dst[k] = v*scale + shift
-				}
+				affineRange(src, dst, scale, shift)
 				if keep {
 					fm, fis := F(mu), F(is)
 					xh := o.xhat.Data[base : base+o.inner]

@@ -1,0 +1,62 @@
+//go:build amd64
+
+package nn
+
+import "golang.org/x/sys/cpu"
+
+// useSIMD enables the AVX2+FMA loops of simd_amd64.s (tests turn it off to
+// compare them with the portable loops).
+var useSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func clampAVX(x, y *float32, n int, lo, hi float32)
+
+//go:noescape
+func affineAVX(x, y *float32, n int, sc, sh float32)
+
+//go:noescape
+func dw3x3s1AVX(dst, r0, r1, r2, w *float32, n int)
+
+//go:noescape
+func dw3x3s2AVX(dst, r0, r1, r2, w *float32, n int)
+
+// clampSIMD does y[i] = clamp(x[i]) for the leading multiple of 8 elements
+// and returns how many it did.
+func clampSIMD(x, y []float32, lo, hi float32) int {
+	n := len(x) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	clampAVX(&x[0], &y[0], n, lo, hi)
+	return n
+}
+
+// affineSIMD does y[i] = x[i]·sc + sh for the leading multiple of 8
+// elements and returns how many it did.
+func affineSIMD(x, y []float32, sc, sh float32) int {
+	n := len(x) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	affineAVX(&x[0], &y[0], n, sc, sh)
+	return n
+}
+
+// dwRow3x3SIMD computes one 3×3 depthwise output row (see dwRow3x3) and
+// reports whether it could.
+func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool {
+	n := len(dst)
+	if !useSIMD || n < 8 || (sw != 1 && sw != 2) {
+		return false
+	}
+	last := (n-1)*sw + 2 // the last element read from each row
+	_, _, _, _ = r0[last], r1[last], r2[last], w[8]
+	if sw == 1 {
+		dw3x3s1AVX(&dst[0], &r0[0], &r1[0], &r2[0], &w[0], n)
+	} else {
+		dw3x3s2AVX(&dst[0], &r0[0], &r1[0], &r2[0], &w[0], n)
+	}
+	return true
+}
