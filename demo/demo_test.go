@@ -51,6 +51,14 @@ func TestDemo(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "digits59.rtm")); err != nil {
 		t.Error(err)
 	}
+	// each predict command takes the sample in its model's layout
+	// (cmd/retarget runs them: TestDemoPrintedPredictCommandsRun)
+	wantSample := map[string]string{".onnx": "sample_nchw.npy", ".rtm": "sample.npy"}
+	for _, args := range res.Predict {
+		if got := filepath.Base(args[3]); got != wantSample[filepath.Ext(args[1])] {
+			t.Errorf("%s is given %s, want %s", args[1], got, wantSample[filepath.Ext(args[1])])
+		}
+	}
 	for _, want := range []string{"[1/5]", "[5/5]", "conv1", "retarget predict"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("narration lacks %q:\n%s", want, log.String())

@@ -8,10 +8,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/retarget-dev/retarget/exporters/native"
 	kimport "github.com/retarget-dev/retarget/importers/keras"
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
 	"github.com/retarget-dev/retarget/nn"
@@ -42,6 +44,9 @@ type Result struct {
 	// fc1 in preserve mode (0 means unchanged).
 	WidenMaxDiff float64
 	Files        []string
+	// Predict holds the arguments of the printed "retarget predict"
+	// commands, one per file in Files, each with the sample in its layout.
+	Predict [][]string
 	// Skipped lists steps that could not run in this build, with why.
 	Skipped []string
 }
@@ -175,11 +180,21 @@ func Run(o Options) (*Result, error) {
 		units(g, "fc1"), units(wide, "fc1"), test.X.Shape[0], diff)
 
 	step(w, 5, "export")
-	sample := filepath.Join(o.Out, "sample.npy")
+	// The .rtm keeps the Keras input layout (NHWC); ONNX takes NCHW, so each
+	// file gets a sample in its own layout.
 	k := min(8, test.X.Shape[0])
-	if err := npy.WriteFile(sample, append([]int{k}, test.X.Shape[1:]...), test.X.Data[:k*64]); err != nil {
+	nhwc := append([]int{k}, test.X.Shape[1:]...)
+	pixels := test.X.Data[:k*64]
+	sample := filepath.Join(o.Out, "sample.npy")
+	if err := npy.WriteFile(sample, nhwc, pixels); err != nil {
 		return nil, err
 	}
+	sampleNCHW := filepath.Join(o.Out, "sample_nchw.npy")
+	nchwData, nchw := layout.Transpose(pixels, nhwc, []int{0, 3, 1, 2})
+	if err := npy.WriteFile(sampleNCHW, nchw, nchwData); err != nil {
+		return nil, err
+	}
+	samples := map[string]string{}
 	for _, name := range []string{"digits59.onnx", "digits59.rtm"} {
 		p := filepath.Join(o.Out, name)
 		err := modelio.Save(p, wide, modelio.SaveOptions{Force: true})
@@ -196,14 +211,20 @@ func Run(o Options) (*Result, error) {
 			return nil, fmt.Errorf("demo export: %w", err)
 		}
 		res.Files = append(res.Files, p)
+		samples[p] = sample
+		if filepath.Ext(name) == ".onnx" {
+			samples[p] = sampleNCHW
+		}
 		fmt.Fprintf(w, "   wrote %s\n", p)
 	}
+	fmt.Fprintf(w, "   wrote %s (NHWC, for the .rtm) and %s (NCHW, for ONNX): %d test digits\n", sample, sampleNCHW, k)
 	fmt.Fprintf(w, "\nDone in %.1fs. Try:\n", time.Since(start).Seconds())
 	for _, f := range res.Files {
 		fmt.Fprintf(w, "   retarget inspect %s\n", f)
 	}
 	for _, f := range res.Files {
-		fmt.Fprintf(w, "   retarget predict %s --input %s --out %s\n", f, sample, filepath.Join(o.Out, "predictions"))
+		res.Predict = append(res.Predict, []string{"predict", f, "--input", samples[f], "--out", filepath.Join(o.Out, "predictions")})
+		fmt.Fprintf(w, "   retarget %s\n", strings.Join(res.Predict[len(res.Predict)-1], " "))
 	}
 	return res, nil
 }

@@ -72,6 +72,8 @@ type Plan struct {
 	Output   []string
 
 	root *yaml.Node
+	// outputLines holds the line of each Output entry.
+	outputLines []int
 }
 
 // PlanEdit is one edit of a plan.
@@ -150,7 +152,7 @@ type planYAML struct {
 	Model    string        `yaml:"model"`
 	Weights  string        `yaml:"weights"`
 	FineTune *fineTuneYAML `yaml:"fine_tune"`
-	Edits    []yaml.Node   `yaml:"edits"`
+	Edits    yaml.Node     `yaml:"edits"` // a list; checked by parsePlan
 	Data     *dataYAML     `yaml:"data"`
 	Fit      *PlanFit      `yaml:"fit"`
 	Output   StringList    `yaml:"output"`
@@ -245,10 +247,16 @@ func parsePlan(data []byte, file string) (*Plan, error) {
 	if ft := py.FineTune; ft != nil {
 		plan.FineTune, plan.Init = p.fineTune(ft, lineAt(doc, "fine_tune"), func(k string) int { return lineAt(doc, "fine_tune", k) })
 	}
-	for i := range py.Edits {
-		if e, ok := p.parseEdit(&py.Edits[i]); ok {
-			plan.Edits = append(plan.Edits, e)
+	switch ed := &py.Edits; {
+	case ed.Kind == yaml.SequenceNode:
+		for _, n := range ed.Content {
+			if e, ok := p.parseEdit(n); ok {
+				plan.Edits = append(plan.Edits, e)
+			}
 		}
+	case ed.Kind == 0, ed.Kind == yaml.ScalarNode && ed.Tag == "!!null":
+	default:
+		p.add(ed.Line, "edits must be a list of one-key mappings, e.g. - freeze_through: [fc2]")
 	}
 	if py.Data != nil {
 		if py.Data.Train.Kind == 0 {
@@ -270,6 +278,7 @@ func parsePlan(data []byte, file string) (*Plan, error) {
 			p.add(lineAt(doc, "fit"), "fit needs data: add data: {train: …}")
 		}
 	}
+	plan.outputLines = entryLines(doc, "output", len(plan.Output))
 	if len(plan.Output) == 0 {
 		p.add(lineAt(doc, "output"), "output: give at least one model path to write")
 	}
@@ -358,6 +367,26 @@ func (p *problems) dataSpec(n *yaml.Node, where string) *DataSpec {
 		return nil
 	}
 	return s
+}
+
+// entryLines returns the line of each of the n entries of a list under
+// key (a single scalar counts as a list of one).
+func entryLines(doc *yaml.Node, key string, n int) []int {
+	lines := make([]int, n)
+	def := lineAt(doc, key)
+	var list *yaml.Node
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value == key {
+			list = doc.Content[i+1]
+		}
+	}
+	for i := range lines {
+		lines[i] = def
+		if list != nil && list.Kind == yaml.SequenceNode && i < len(list.Content) {
+			lines[i] = list.Content[i].Line
+		}
+	}
+	return lines
 }
 
 // lineAt finds the line of a key path in a mapping (the deepest found).

@@ -82,7 +82,8 @@ func ParseDataSpec(s, name string) (*DataSpec, error) {
 	if err := p.err(); err != nil {
 		var msgs []string
 		for _, pr := range err.(*PlanError).Problems {
-			msgs = append(msgs, pr.Msg)
+			// dataSpec already starts most messages with name
+			msgs = append(msgs, strings.TrimPrefix(pr.Msg, name+": "))
 		}
 		return nil, fmt.Errorf("%s: %s", name, strings.Join(msgs, "; "))
 	}
@@ -119,6 +120,13 @@ type labelTarget struct {
 	classes  int // > 0: class labels are one-hot encoded to this width
 	sparse   bool
 	classify bool // a classification loss: accuracy is reported
+}
+
+// Classifies reports whether g has one output with a classification loss
+// (the outputs whose accuracy is worth reporting).
+func Classifies(g *ir.Graph) bool {
+	t, err := targetOf(g)
+	return err == nil && t.classify
 }
 
 func targetOf(g *ir.Graph) (labelTarget, error) {

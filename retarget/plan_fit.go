@@ -152,17 +152,7 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 			}
 		}
 		res.Epochs = append(res.Epochs, r)
-		msg := fmt.Sprintf("epoch %d/%d: loss %.5g", r.Epoch, epochs, r.Loss)
-		if r.Accuracy != nil {
-			msg += fmt.Sprintf(", accuracy %.4f", *r.Accuracy)
-		}
-		if r.TestLoss != nil {
-			msg += fmt.Sprintf(", test loss %.5g", *r.TestLoss)
-		}
-		if r.TestAccuracy != nil {
-			msg += fmt.Sprintf(", test accuracy %.4f", *r.TestAccuracy)
-		}
-		p.logf(env, "%s", msg)
+		p.logf(env, "%s", r.Line(epochs))
 		return nil
 	}
 	if _, err := net.Fit(trainIt, cfg); err != nil {
@@ -172,4 +162,20 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 		return MergeHead(g, head)
 	}
 	return nil
+}
+
+// Line is the epoch's progress line: "epoch 3/10: loss …, accuracy …,
+// test loss …, test accuracy …" (the measured values only).
+func (r EpochReport) Line(epochs int) string {
+	msg := fmt.Sprintf("epoch %d/%d: loss %.5g", r.Epoch, epochs, r.Loss)
+	if r.Accuracy != nil {
+		msg += fmt.Sprintf(", accuracy %.4f", *r.Accuracy)
+	}
+	if r.TestLoss != nil {
+		msg += fmt.Sprintf(", test loss %.5g", *r.TestLoss)
+	}
+	if r.TestAccuracy != nil {
+		msg += fmt.Sprintf(", test accuracy %.4f", *r.TestAccuracy)
+	}
+	return msg
 }

@@ -112,3 +112,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// apiToPlanKey renames the Builder methods that messages suggest to the
+// plan keys doing the same, for problems reported against a plan.
+var apiToPlanKey = strings.NewReplacer(
+	"SetOutputs", "set_outputs",
+	"SetInputs", "set_inputs",
+	"FreezeThrough", "freeze_through",
+	"ReplaceNOut", "replace_nout",
+	"ReplaceNIn", "replace_nin",
+	"RemoveOutputs", "remove_outputs",
+	"AddWith", "add",
+	"DefaultInit", "fine_tune.init",
+	"FineTune", "fine_tune",
+)
+
+// planTerms rewrites a Builder message in plan terms.
+func planTerms(msg string) string { return apiToPlanKey.Replace(msg) }

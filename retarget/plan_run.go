@@ -18,6 +18,11 @@ type PlanEnv struct {
 	// Save writes a model atomically, refusing to overwrite source unless
 	// the caller allows it.
 	Save func(path string, g *ir.Graph, source string) error
+	// CheckSave, when set, reports why Save would refuse path (an
+	// extension no format writes, a folder in the way, …) so that a bad
+	// output is found before any work. Run creates missing folders, so a
+	// missing parent folder is not a problem.
+	CheckSave func(path, source string) error
 	// Force lets an output name the source model (Save must allow it too):
 	// the source is replaced once the run is done.
 	Force bool
@@ -120,9 +125,19 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 			return nil, nil, probs
 		}
 	}
-	for _, o := range p.Output {
+	for i, o := range p.Output {
+		line := lineAt(p.root, "output")
+		if i < len(p.outputLines) {
+			line = p.outputLines[i]
+		}
 		if !env.Force && same(p.path(o), model) {
-			probs.add(lineAt(p.root, "output"), "output %q is the source model: pick another path, or force (retarget apply --force) to replace it", o)
+			probs.add(line, "output %q is the source model: pick another path, or force (retarget apply --force) to replace it", o)
+			continue
+		}
+		if env.CheckSave != nil {
+			if err := env.CheckSave(p.path(o), model); err != nil {
+				probs.add(line, "output %q: %v", o, err)
+			}
 		}
 	}
 	if env.Load == nil {
@@ -136,7 +151,7 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 	b, lines := p.Builder(src)
 	g, notes, err := b.BuildNotes()
 	for _, e := range Problems(err) {
-		probs.add(p.lineOf(e, lines, srcLine), "%v", e)
+		probs.add(p.lineOf(e, lines, srcLine), "%s", planTerms(e.Error()))
 	}
 	if g == nil {
 		return nil, notes, probs

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/retarget-dev/retarget/internal/hdf5"
 )
 
 // Cache is the folder pretrained files are downloaded into.
@@ -164,6 +166,8 @@ func (c *Cache) verify(w Weights, path string) (sha string, err error) {
 
 // Register copies a weights file the user already has into the cache
 // (for machines without network access), after checking its checksum.
+// Where no checksum is published (MobileNetV2) the file must at least be
+// an HDF5 file; its SHA-256 is then recorded beside it.
 func (c *Cache) Register(w Weights, src string) (string, error) {
 	st, err := os.Stat(src)
 	if err != nil {
@@ -171,6 +175,11 @@ func (c *Cache) Register(w Weights, src string) (string, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return "", fmt.Errorf("%s is not a regular file", src)
+	}
+	if w.Hash == "" {
+		if err := checkHDF5(src); err != nil {
+			return "", fmt.Errorf("%s is not a Keras weights file for %s (no checksum is published for it, so it could not be verified against a published one, and it is not a readable HDF5 file: %v)", src, w.File, err)
+		}
 	}
 	sha, err := c.verify(w, src)
 	if err != nil {
@@ -191,6 +200,22 @@ func (c *Cache) Register(w Weights, src string) (string, error) {
 	return dst, nil
 }
 
+// checkHDF5 opens path as HDF5 (superblock and root group), the one check
+// possible for a file without a published checksum.
+func checkHDF5(path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return err
+	}
+	_, err = hdf5.OpenReader(fh, st.Size())
+	return err
+}
+
 func copyAtomic(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
@@ -202,6 +227,10 @@ func copyAtomic(src, dst string) error {
 		return err
 	}
 	_, err = io.Copy(tmp, in)
+	if err == nil {
+		// CreateTemp makes the file 0600; a cached model is as readable as any other.
+		err = tmp.Chmod(0o644)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

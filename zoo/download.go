@@ -54,7 +54,10 @@ func (c *Cache) Pull(ctx context.Context, w Weights) (string, error) {
 		}
 		var he *HTTPError
 		if ctx.Err() != nil || (errors.As(err, &he) && he.Code < 500) || attempt >= retries {
-			return "", fmt.Errorf("%w (the partial download is kept in %s; pull again to resume)", err, part)
+			if st, serr := os.Stat(part); serr == nil && st.Size() > 0 {
+				return "", fmt.Errorf("%w (the partial download is kept in %s; pull again to resume)", err, part)
+			}
+			return "", err
 		}
 		if c.Progress != nil {
 			fmt.Fprintf(c.Progress, "\n%v; resuming\n", err)

@@ -19,9 +19,9 @@ func TestApplyForceOverwritesTheModel(t *testing.T) {
 	writeFile(t, plan, "model: base.rtm\nedits:\n  - replace_nout: {vertex: out, nout: 3}\noutput: [./base.rtm]\n")
 
 	for _, args := range [][]string{{"apply", plan}, {"apply", "--check", plan}} {
-		out, _, err := run(args...)
-		if err == nil || !strings.Contains(out, "plan.yaml:4:") || !strings.Contains(out, "--force") {
-			t.Fatalf("%v: want a refusal naming --force, got %v\n%s", args, err, out)
+		_, stderr, err := run(args...)
+		if err == nil || !strings.Contains(stderr, "plan.yaml:4:") || !strings.Contains(stderr, "--force") {
+			t.Fatalf("%v: want a refusal naming --force, got %v\n%s", args, err, stderr)
 		}
 	}
 	if hashFile(t, src) != before {

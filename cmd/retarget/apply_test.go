@@ -314,9 +314,9 @@ func TestApplyBadPlansFailBeforeAnyWork(t *testing.T) {
 			if strings.Contains(c.plan, "data:") {
 				writeFile(t, plan, c.plan+"fit: {epochs: 1, featurize: true, cache_dir: cache}\noutput: [bad.rtm]\n")
 			}
-			out, _, err := run("apply", plan)
-			if err == nil || !strings.Contains(out, c.want) {
-				t.Fatalf("want %q, got %v\n%s", c.want, err, out)
+			out, stderr, err := run("apply", plan)
+			if err == nil || !strings.Contains(stderr, c.want) || out != "" {
+				t.Fatalf("want %q on stderr and nothing on stdout, got %v\nstdout: %s\nstderr: %s", c.want, err, out, stderr)
 			}
 			for _, p := range []string{"bad.rtm", "cache"} {
 				if _, err := os.Stat(filepath.Join(dir, p)); !os.IsNotExist(err) {

@@ -77,7 +77,10 @@ again continues where the last fit stopped.
 				return jsonWeightsHint(args[0], opts, err)
 			}
 			fitGraph := g
-			var trainIt, testIt nn.Iterator
+			// evalIt is the training data in order, for the accuracy
+			// after each epoch (classification only, as in apply)
+			var trainIt, testIt, evalIt nn.Iterator
+			classify := retarget.Classifies(g)
 			n := 0
 			opt := retarget.DataOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed}
 			if featurized != "" {
@@ -89,6 +92,11 @@ again continues where the last fit stopped.
 					return err
 				}
 				trainIt, n = it, it.Len()
+				if classify {
+					if evalIt, err = retarget.FeaturizedIterator(fitGraph, featurized, batch, false, seed); err != nil {
+						return err
+					}
+				}
 			} else {
 				ds, err := openDataFlag("--data", dataArg, g, opt)
 				if err != nil {
@@ -96,8 +104,16 @@ again continues where the last fit stopped.
 				}
 				defer ds.Close()
 				trainIt, n = ds, ds.N
+				opt.Shuffle = false
+				if classify {
+					eds, err := openDataFlag("--data", dataArg, g, opt)
+					if err != nil {
+						return err
+					}
+					defer eds.Close()
+					evalIt = eds
+				}
 				if testArg != "" {
-					opt.Shuffle = false
 					tds, err := openDataFlag("--test", testArg, g, opt)
 					if err != nil {
 						return err
@@ -117,14 +133,24 @@ again continues where the last fit stopped.
 				OnScore: func(nn.StepInfo) { step++; bar.update("fit", step, total) },
 				OnEpoch: func(e nn.EpochInfo) error {
 					bar.finish()
-					msg := fmt.Sprintf("epoch %d: loss %.5g", e.Epoch+1, e.Loss)
+					r := retarget.EpochReport{Epoch: e.Epoch + 1, Loss: e.Loss}
+					if evalIt != nil {
+						ev, err := net.Evaluate(evalIt)
+						if err != nil {
+							return err
+						}
+						a := ev.Accuracy()
+						r.Accuracy = &a
+					}
 					if e.HasVal {
-						msg += fmt.Sprintf(", test loss %.5g", e.ValLoss)
-						if e.ValEval != nil {
-							msg += fmt.Sprintf(", test accuracy %.4f", e.ValEval.Accuracy())
+						l := e.ValLoss
+						r.TestLoss = &l
+						if e.ValEval != nil && classify {
+							a := e.ValEval.Accuracy()
+							r.TestAccuracy = &a
 						}
 					}
-					fmt.Fprintln(log, msg)
+					fmt.Fprintln(log, r.Line(max(epochs, 1)))
 					return nil
 				}}
 			if _, err := net.Fit(trainIt, fc); err != nil {

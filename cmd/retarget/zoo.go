@@ -155,7 +155,7 @@ Prints the cached file's path.`,
 			}
 			if w.Hash == "" {
 				if _, err := os.Stat(path + ".sha256"); err == nil {
-					fmt.Fprintf(c.ErrOrStderr(), "note: no checksum is published for %s; its SHA-256 is recorded in %s.sha256\n", w.File, path)
+					fmt.Fprintf(c.ErrOrStderr(), "note: no checksum is published for %s, so it could not be verified against a published one; its SHA-256 is recorded in %s.sha256\n", w.File, path)
 				}
 			}
 			fmt.Fprintln(c.OutOrStdout(), path)

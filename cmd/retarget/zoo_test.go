@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/retarget-dev/retarget/internal/hdf5"
 )
 
 func runZoo(t *testing.T, args ...string) (string, error) {
@@ -59,14 +61,31 @@ func TestZooPullFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "md5") {
 		t.Fatalf("want a checksum error, got %v", err)
 	}
-	// MobileNetV2 has no published hash: the file is registered and pinned
-	out, err := runZoo(t, "pull", "mobilenet_v2", "--file", src, "--cache-dir", dir)
+	// MobileNetV2 has no published hash: a file that is not even HDF5 is
+	// refused, an HDF5 file is registered and pinned, with a note
+	if _, err := runZoo(t, "pull", "mobilenet_v2", "--file", src, "--cache-dir", dir); err == nil ||
+		!strings.Contains(err.Error(), "not a readable HDF5 file") {
+		t.Fatalf("want an HDF5 refusal, got %v", err)
+	}
+	h5 := filepath.Join(t.TempDir(), "mnv2.h5")
+	hw, err := hdf5.Create(h5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hw.Root().CreateGroup("model_weights")
+	if err := hw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := run("zoo", "pull", "mobilenet_v2", "--file", h5, "--cache-dir", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := strings.TrimSpace(out)
-	if b, _ := os.ReadFile(p); string(b) != "not the published file" {
-		t.Fatalf("cached copy at %q", p)
+	if got, want := hashFile(t, p), hashFile(t, h5); got != want {
+		t.Fatalf("cached copy at %q differs", p)
+	}
+	if !strings.Contains(stderr, "could not be verified against a published one") {
+		t.Errorf("no note that the checksum is unverified:\n%s", stderr)
 	}
 	if _, err := runZoo(t, "pull", "lenet", "--cache-dir", dir); err == nil {
 		t.Fatal("lenet has no weights to pull")

@@ -248,9 +248,11 @@ func writeAtomic(path string, b []byte) error {
 	}
 	tmp := f.Name()
 	_, werr := f.Write(b)
+	// CreateTemp makes the file 0600; a model file is as readable as any other.
+	merr := f.Chmod(0o644)
 	serr := f.Sync()
 	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
+	if err := errors.Join(werr, merr, serr, cerr); err != nil {
 		os.Remove(tmp)
 		return &Error{Err: fmt.Errorf("writing %s: %w", path, err)}
 	}

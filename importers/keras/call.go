@@ -28,6 +28,18 @@ func (c *call) errf(format string, args ...any) error {
 	return fmt.Errorf("layer %q (%s): %s", c.l.Name, c.l.Class, fmt.Sprintf(format, args...))
 }
 
+// weightsErrf is errf for a problem with the layer's weights rather than
+// its config, so that an import naming a separate weights file blames it.
+func (c *call) weightsErrf(format string, args ...any) error {
+	return &weightsError{c.errf(format, args...)}
+}
+
+// weightsError marks a problem in the weights, not the architecture.
+type weightsError struct{ err error }
+
+func (e *weightsError) Error() string { return e.err.Error() }
+func (e *weightsError) Unwrap() error { return e.err }
+
 func (c *call) one() (tensor, error) {
 	if len(c.in) != 1 {
 		return tensor{}, c.errf("takes 1 input, got %d", len(c.in))
@@ -76,7 +88,7 @@ func (c *call) load() error {
 	c.loaded = true
 	ws, err := c.b.src.layerWeights(c.wpath)
 	if err != nil {
-		return c.errf("reading weights: %v", err)
+		return c.weightsErrf("reading weights: %v", err)
 	}
 	c.w = ws
 	c.used = make([]bool, len(ws))
@@ -136,7 +148,7 @@ func (c *call) weight(pos int, filter string, names ...string) (*kWeight, error)
 			c.used[idx[pos]] = true
 			return &c.w[idx[pos]], nil
 		}
-		return nil, c.errf("the weights file holds %d weights for it, weight %d (%s) is missing", len(idx), pos, names[0])
+		return nil, c.weightsErrf("the weights file holds %d weights for it, weight %d (%s) is missing", len(idx), pos, names[0])
 	}
 	for _, n := range names {
 		for _, i := range idx {
@@ -158,7 +170,7 @@ func (c *call) weight(pos int, filter string, names ...string) (*kWeight, error)
 	for _, i := range idx {
 		have = append(have, c.w[i].name)
 	}
-	return nil, c.errf("no weight named %s among %v", strings.Join(names, " or "), have)
+	return nil, c.weightsErrf("no weight named %s among %v", strings.Join(names, " or "), have)
 }
 
 func (c *call) checkAllWeightsUsed() error {
@@ -177,7 +189,7 @@ func (c *call) checkAllWeightsUsed() error {
 		}
 	}
 	if len(extra) > 0 {
-		return c.errf("the file holds weights the importer did not use: %s", strings.Join(extra, ", "))
+		return c.weightsErrf("the file holds weights the importer did not use: %s", strings.Join(extra, ", "))
 	}
 	return nil
 }
@@ -185,7 +197,7 @@ func (c *call) checkAllWeightsUsed() error {
 // expect checks a Keras weight's shape before any layout conversion.
 func (c *call) expect(w *kWeight, want ...int) error {
 	if !ir.SameShape(w.shape, want) {
-		return c.errf("weight %s has shape %v, the layer config needs %v", w.name, w.shape, want)
+		return c.weightsErrf("weight %s has shape %v, the layer config needs %v", w.name, w.shape, want)
 	}
 	return nil
 }

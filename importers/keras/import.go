@@ -125,7 +125,7 @@ func importFile(path string, opts Options) (*ir.Graph, error) {
 	}
 	src := &source{config: b}
 	if opts.Weights != "" {
-		wf, err := hdf5.Open(opts.Weights)
+		wf, err := openWeightsFile(opts.Weights)
 		if err != nil {
 			return nil, &ImportError{File: opts.Weights, Err: err}
 		}
@@ -136,7 +136,39 @@ func importFile(path string, opts Options) (*ir.Graph, error) {
 		}
 		src.weights, src.version, src.backend = ws, version, backend
 	}
-	return importSource(src, opts)
+	g, err := importSource(src, opts)
+	var we *weightsError
+	if opts.Weights != "" && errors.As(err, &we) {
+		return nil, &ImportError{File: opts.Weights, Err: fmt.Errorf("as the weights of %s: %w", path, err)}
+	}
+	return g, err
+}
+
+// openWeightsFile opens an HDF5 weights file; its errors leave the path
+// out (the caller's ImportError names it).
+func openWeightsFile(path string) (*hdf5.File, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, errors.Unwrap(err) // the *PathError's cause
+	}
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(fh, head)
+	fh.Close()
+	if !bytes.HasPrefix(head[:n], []byte("\x89HDF")) {
+		what := "not an HDF5 file"
+		if t := bytes.TrimSpace(head[:n]); len(t) > 0 && t[0] == '{' {
+			what = "a JSON file, not HDF5"
+		}
+		return nil, fmt.Errorf("%s: the weights must be a Keras HDF5 weights file (model.save_weights)", what)
+	}
+	f, err := hdf5.Open(path)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil && strings.HasPrefix(err.Error(), path+": ") {
+			err = u // hdf5.Open prefixes the path
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // h5Source reads a whole-model HDF5 file.

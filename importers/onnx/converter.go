@@ -216,7 +216,7 @@ func (c *converter) batchFirst(n *node, i int) (*dyn, string, error) {
 		return nil, "", err
 	}
 	if d.batch != 0 {
-		return nil, "", fmt.Errorf("input %q has the batch on axis %d; %s needs it on axis 0", n.in(i), d.batch, n.GetOpType())
+		return nil, "", fmt.Errorf("input %q has the batch on axis %d; %q needs it on axis 0", n.in(i), d.batch, n.GetOpType())
 	}
 	v, err := c.mat(d)
 	return d, v, err

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -39,7 +40,12 @@ func (e *UnsupportedOpsError) Error() string {
 		if len(names) > 8 {
 			names, more = names[:8], fmt.Sprintf(", ... (%d more)", len(op.Nodes)-8)
 		}
-		fmt.Fprintf(&b, "\n  - %s x%d: %s%s", op.OpType, len(op.Nodes), strings.Join(names, ", "), more)
+		// quoted: names come from the file and may hold any bytes
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = strconv.Quote(n)
+		}
+		fmt.Fprintf(&b, "\n  - %q x%d: %s%s", op.OpType, len(op.Nodes), strings.Join(quoted, ", "), more)
 	}
 	return b.String()
 }
@@ -62,7 +68,7 @@ type NodeError struct {
 }
 
 func (e *NodeError) Error() string {
-	return fmt.Sprintf("onnx %s: node %q (%s): %v", e.File, e.Node, e.OpType, e.Err)
+	return fmt.Sprintf("onnx %s: node %q (op %q): %v", e.File, e.Node, e.OpType, e.Err)
 }
 func (e *NodeError) Unwrap() error { return e.Err }
 

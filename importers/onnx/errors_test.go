@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -50,7 +51,7 @@ func TestUnsupportedOpsListedOnce(t *testing.T) {
 		t.Fatalf("ops %+v, want FancyRelu, LpPool and the com.example op", ue.Ops)
 	}
 	msg := err.Error()
-	for _, want := range []string{"FancyRelu x2", "LpPool x1", "com.example:", "/Relu, /Relu_1"} {
+	for _, want := range []string{`"FancyRelu" x2`, `"LpPool" x1`, `"com.example:`, `"/Relu", "/Relu_1"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -197,4 +198,29 @@ func TestInteropMobileNetV2(t *testing.T) {
 	}
 	d := checkParity(t, filepath.Join(dir, "mobilenet_v2.onnx"))
 	t.Logf("mobilenet_v2: max abs diff vs PyTorch %.3g", d)
+}
+
+// Operator and node names come from the file: bytes that are not UTF-8
+// are escaped, never printed raw.
+func TestErrorListingsQuoteNames(t *testing.T) {
+	m := readModel(t, "../../testdata/onnx/cnn_op13.onnx")
+	m.Graph.Node[0].OpType = proto.String("Re\xfflu\x1b[2J")
+	m.Graph.Node[0].Name = proto.String("bad\xfe/name")
+	_, err := ImportModel(m, "", Options{})
+	if err == nil {
+		t.Fatal("imported an unknown operator")
+	}
+	msg := err.Error()
+	if !utf8.ValidString(msg) || strings.ContainsRune(msg, 0x1b) {
+		t.Fatalf("raw bytes in %q", msg)
+	}
+	for _, want := range []string{`"Re\xfflu\x1b[2J" x1`, `"bad\xfe/name"`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %s", msg, want)
+		}
+	}
+	ne := (&NodeError{File: "m.onnx", Node: "n\xff", OpType: "C\xfeonv", Err: errors.New("x")}).Error()
+	if !utf8.ValidString(ne) || !strings.Contains(ne, `node "n\xff" (op "C\xfeonv")`) {
+		t.Errorf("node error %q", ne)
+	}
 }

@@ -834,7 +834,7 @@ func foldWhere(c *converter, n *node, in []*cval) ([]*cval, error) {
 func binaryOp(f func(a, b float64) float64, g func(a, b int64) int64) func(c *converter, n *node, in []*cval) ([]*cval, error) {
 	return func(c *converter, n *node, in []*cval) ([]*cval, error) {
 		if len(in) != 2 || in[1] == nil {
-			return nil, fmt.Errorf("%s needs two inputs", n.GetOpType())
+			return nil, fmt.Errorf("%q needs two inputs", n.GetOpType())
 		}
 		a, b := in[0], in[1]
 		s, err := bcast(a.shape, b.shape)
@@ -870,7 +870,7 @@ func binaryOp(f func(a, b float64) float64, g func(a, b int64) int64) func(c *co
 func compare(f func(a, b float64) bool) func(c *converter, n *node, in []*cval) ([]*cval, error) {
 	return func(c *converter, n *node, in []*cval) ([]*cval, error) {
 		if len(in) != 2 || in[1] == nil {
-			return nil, fmt.Errorf("%s needs two inputs", n.GetOpType())
+			return nil, fmt.Errorf("%q needs two inputs", n.GetOpType())
 		}
 		s, err := bcast(in[0].shape, in[1].shape)
 		if err == nil {
