@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"testing"
@@ -45,6 +46,7 @@ func TestTorchLayerFixtures(t *testing.T) {
 			Name        string                   `json:"name"`
 			Layer       json.RawMessage          `json:"layer"`
 			Input       coreFixTensor            `json:"input"`
+			Inputs      []coreFixTensor          `json:"inputs"` // layers with several inputs
 			Output      coreFixTensor            `json:"output"`
 			Params      map[string]coreFixTensor `json:"params"`
 			ParamsAfter map[string]coreFixTensor `json:"params_after"`
@@ -55,13 +57,19 @@ func TestTorchLayerFixtures(t *testing.T) {
 	if len(f.Cases) < 30 {
 		t.Fatalf("only %d cases", len(f.Cases))
 	}
+	covered := map[string]bool{}
 	for _, c := range f.Cases {
 		t.Run(c.Name, func(t *testing.T) {
 			l, err := ir.UnmarshalLayer(c.Layer)
 			if err != nil {
 				t.Fatal(err)
 			}
-			g := Sequential(c.Name, c.Input.Shape[1:], l)
+			covered[l.Kind()] = true
+			inputs := c.Inputs
+			if len(inputs) == 0 {
+				inputs = []coreFixTensor{c.Input}
+			}
+			g := coreFixtureGraph(c.Name, l, inputs)
 			g.Vertices[0].Params = map[string]*ir.Tensor{}
 			for k, p := range c.Params {
 				g.Vertices[0].Params[k] = p.tensor()
@@ -82,7 +90,11 @@ func TestTorchLayerFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := net.Forward([]*Mat[float32]{MatFromTensor[float32](c.Input.tensor())}, c.Train)
+			xs := make([]*Mat[float32], len(inputs))
+			for i, in := range inputs {
+				xs[i] = MatFromTensor[float32](in.tensor())
+			}
+			out, err := net.Forward(xs, c.Train)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,11 +102,17 @@ func TestTorchLayerFixtures(t *testing.T) {
 			if !ir.SameShape(y.Shape, c.Output.Shape) {
 				t.Fatalf("shape %v, torch %v", y.Shape, c.Output.Shape)
 			}
+			if len(y.Data) != len(c.Output.Data) {
+				t.Fatalf("%d values, torch %d", len(y.Data), len(c.Output.Data))
+			}
+			worst := 0.0 // largest |got-want|/(1+|want|), logged for -v
 			for i, w := range c.Output.Data {
 				if !coreClose(float64(y.Data[i]), w, 2e-5) {
 					t.Fatalf("output[%d] = %v, torch %v", i, y.Data[i], w)
 				}
+				worst = max(worst, math.Abs(float64(y.Data[i])-w)/(1+math.Abs(w)))
 			}
+			t.Logf("max scaled difference %.2g", worst)
 			for k, p := range c.ParamsAfter {
 				got := g.Vertices[0].Params[k]
 				for i, w := range p.Data {
@@ -105,6 +123,36 @@ func TestTorchLayerFixtures(t *testing.T) {
 			}
 		})
 	}
+	for _, k := range coreFixtureKinds {
+		if !covered[k] {
+			t.Errorf("no torch fixture for layer kind %s", k)
+		}
+	}
+}
+
+// coreFixtureKinds must each have at least one case in core_layers.json.
+var coreFixtureKinds = []string{
+	"Conv1D", "Conv2D", "ConvTranspose2D", "SeparableConv2D", "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D",
+	"GlobalMaxPool1D", "GlobalAvgPool1D", "GlobalMaxPool2D", "GlobalAvgPool2D", "BatchNorm", "LayerNorm",
+	"UpSampling", "Activation", "Dense", "Output", "RnnOutput", "Merge", "Concat", "PReLU", "Rescaling", "Unary",
+	"Flatten", "Reshape", "Permute", "Pad", "Cropping", "Slice", "DepthToSpace", "SpaceToDepth", "Reduce",
+}
+
+// coreFixtureGraph is one vertex "l0" fed by graph inputs "input"
+// (one input) or "in0", "in1", ... (several), shapes from the fixture
+// tensors without their batch axis.
+func coreFixtureGraph(name string, l ir.Layer, inputs []coreFixTensor) *ir.Graph {
+	if len(inputs) == 1 {
+		return Sequential(name, inputs[0].Shape[1:], l)
+	}
+	v := &ir.Vertex{Name: "l0", Layer: l}
+	g := &ir.Graph{Name: name, Vertices: []*ir.Vertex{v}, Outputs: []ir.GraphOutput{{Name: "l0", Vertex: "l0"}}}
+	for i, in := range inputs {
+		n := fmt.Sprintf("in%d", i)
+		g.Inputs = append(g.Inputs, ir.Input{Name: n, Shape: append([]int(nil), in.Shape[1:]...)})
+		v.Inputs = append(v.Inputs, n)
+	}
+	return g
 }
 
 func TestTorchLossFixtures(t *testing.T) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes testdata/nn/core_*.json: forward fixtures for the nn engine
-(conv, conv transpose, separable conv, pooling, batch/layer norm,
-upsampling, activations, losses) computed with PyTorch in float64.
+(dense/output layers, conv, conv transpose, separable conv, pooling,
+batch/layer norm, upsampling, activations, merges, element-wise and shape
+ops, losses) computed with PyTorch in float64. Layers with several inputs
+store "inputs" (a list) instead of "input".
 
 Tensors are stored as {"shape": [...], "data": [...]} in the engine's
 layouts (NCHW, conv W [F, C/g, kh, kw], conv-transpose W [C, F/g, kh, kw]).
@@ -42,8 +44,13 @@ cases = []
 
 
 def case(name, lay, x, out, params=None, train=False, after=None):
-    c = {"name": name, "layer": lay, "input": enc(x), "output": enc(out), "train": train,
+    """x is one tensor, or a list of tensors for a layer with several inputs."""
+    c = {"name": name, "layer": lay, "output": enc(out), "train": train,
          "params": {k: enc(v) for k, v in (params or {}).items()}}
+    if isinstance(x, (list, tuple)):
+        c["inputs"] = [enc(v) for v in x]
+    else:
+        c["input"] = enc(x)
     if after:
         c["params_after"] = {k: enc(v) for k, v in after.items()}
     cases.append(c)
@@ -223,6 +230,213 @@ L("kld_softmax", "kld", "softmax", False, soft_t, F.kl_div(torch.log(p), soft_t,
 L("poisson_softplus", "poisson", "softplus", False, pos_t,
   (F.softplus(z) - pos_t * torch.log(F.softplus(z) + 1e-7)).mean())
 L("cosine", "cosine_proximity", "identity", False, reg_t, -F.cosine_similarity(z, reg_t, dim=-1).mean())
+
+# The cases below come after the losses so that adding them left the earlier
+# fixtures' random values unchanged.
+# --- Dense / Output / RnnOutput (W is [in, units], the Keras layout) ---------------
+def dense_case(name, kind, x, units, act, bias=True, **extra):
+    Wt = rnd(units, x.shape[-1])  # torch's [out, in]
+    b = rnd(units)
+    z = F.linear(x, Wt, b if bias else None)
+    y = F.softmax(z, -1) if act == "softmax" else act_torch(act, z)
+    params = {"W": Wt.t().contiguous()}
+    if bias:
+        params["b"] = b
+    cfg = dict(units=units, activation={"kind": act}, **extra)
+    if not bias:
+        cfg["no_bias"] = True
+    case(name, layer(kind, **cfg), x, y, params)
+
+
+dense_case("dense_rank2_relu", "Dense", rnd(3, 7), 5, "relu")
+dense_case("dense_rank2_nobias_tanh", "Dense", rnd(3, 6), 4, "tanh", bias=False)
+dense_case("dense_rank3_sigmoid", "Dense", rnd(2, 4, 6), 3, "sigmoid")
+dense_case("dense_rank3_identity", "Dense", rnd(2, 3, 5), 4, "identity")
+dense_case("output_softmax", "Output", rnd(4, 6, lo=-2, hi=2), 5, "softmax", loss="mcxent")
+dense_case("output_sigmoid", "Output", rnd(3, 5), 2, "sigmoid", loss="xent")
+dense_case("output_logits", "Output", rnd(3, 5), 4, "identity", loss="mcxent", from_logits=True)
+dense_case("rnnoutput_softmax", "RnnOutput", rnd(2, 4, 5, lo=-2, hi=2), 3, "softmax", loss="mcxent")
+dense_case("rnnoutput_tanh_nobias", "RnnOutput", rnd(2, 3, 4), 2, "tanh", bias=False, loss="mse")
+
+# --- Merge (NumPy broadcasting without the batch axis) and Concat -------------------
+def merge_torch(op, xs):
+    if op == "add":
+        return sum(xs[1:], xs[0])
+    if op == "average":
+        return sum(xs[1:], xs[0]) / len(xs)
+    if op == "multiply":
+        y = xs[0]
+        for v in xs[1:]:
+            y = y * v
+        return y
+    if op == "maximum":
+        y = xs[0]
+        for v in xs[1:]:
+            y = torch.maximum(y, v)
+        return y
+    if op == "minimum":
+        y = xs[0]
+        for v in xs[1:]:
+            y = torch.minimum(y, v)
+        return y
+    return {"subtract": torch.sub, "divide": torch.div, "pow": torch.pow}[op](xs[0], xs[1])
+
+
+def batched(shape, lo=-1.0, hi=1.0):
+    return rnd(2, *shape, lo=lo, hi=hi)
+
+
+def unbatched_bcast(xs):
+    # torch aligns from the right including the batch axis; the IR aligns the
+    # shapes without batch from the right and keeps the batch axis first
+    r = max(v.dim() for v in xs)
+    return [v.reshape(v.shape[0], *([1] * (r - v.dim())), *v.shape[1:]) for v in xs]
+
+
+for op, shapes, lo, hi in [
+    ("add", [(3, 4), (3, 4), (3, 4)], -1, 1),
+    ("add", [(3, 4), (4,)], -1, 1),
+    ("subtract", [(3, 1), (1, 4)], -1, 1),
+    ("multiply", [(2, 3, 4), (3, 1), (4,)], -1, 1),
+    ("divide", [(3, 4), (3, 1)], 0.5, 2),
+    ("average", [(2, 3), (2, 3), (1, 3)], -1, 1),
+    ("maximum", [(3, 4), (1, 4), (3, 1)], -1, 1),
+    ("minimum", [(2, 3, 4), (2, 1, 4)], -1, 1),
+    ("pow", [(3, 4), (4,)], 0.5, 2),
+]:
+    xs = [batched(s, lo, hi) for s in shapes]
+    y = merge_torch(op, unbatched_bcast(xs))
+    case(f"merge_{op}_{'_'.join('x'.join(map(str, s)) for s in shapes)}", layer("Merge", op=op), xs, y)
+
+for axis in (0, 1, -1):
+    shapes = [[2, 3, 4], [2, 3, 4], [2, 3, 4]]
+    for j, s in enumerate(shapes):
+        s[axis] += j
+    xs = [batched(s) for s in shapes]
+    case(f"concat_axis{axis}", layer("Concat", axis=axis), xs, torch.cat(xs, dim=axis + 1 if axis >= 0 else axis))
+
+# --- PReLU (alpha has the input's shape with shared axes set to 1) ---------------------
+x = rnd(2, 3, 4, 5)
+alpha = rnd(3, 1, 1, lo=0, hi=0.5)
+case("prelu_shared_hw", layer("PReLU", shared_axes=[1, 2]), x, F.prelu(x, alpha.reshape(-1)), {"alpha": alpha})
+alpha = rnd(1, 4, 5, lo=0, hi=0.5)
+case("prelu_shared_c", layer("PReLU", shared_axes=[0]), x, torch.where(x > 0, x, alpha * x), {"alpha": alpha})
+x = rnd(3, 4, 6)
+alpha = rnd(4, 6, lo=0, hi=0.5)
+case("prelu_full", layer("PReLU"), x, torch.where(x > 0, x, alpha * x), {"alpha": alpha})
+
+# --- Rescaling and Unary ------------------------------------------------------------------
+x = rnd(2, 3, 4, lo=0, hi=255)
+scale = float(torch.tensor(1 / 127.5, dtype=torch.float32))  # the IR stores float32
+case("rescaling", layer("Rescaling", scale=scale, offset=-1.0), x, x * scale - 1.0)
+xm, xp = rnd(3, 5, lo=-3, hi=3), rnd(3, 5, lo=0.25, hi=3)
+xr = torch.where(xm >= 0, xm + 0.5, xm - 0.5)  # away from 0
+for op, xx, y, exp in [
+    ("sqrt", xp, torch.sqrt(xp), None), ("exp", xm, torch.exp(xm), None), ("log", xp, torch.log(xp), None),
+    ("neg", xm, torch.neg(xm), None), ("abs", xm, torch.abs(xm), None), ("erf", xm, torch.erf(xm), None),
+    ("reciprocal", xr, torch.reciprocal(xr), None), ("square", xm, torch.square(xm), None),
+    ("pow", xp, torch.pow(xp, 2.5), 2.5), ("pow", xm, torch.pow(xm, 3.0), 3.0), ("pow", xp, torch.pow(xp, -0.5), -0.5),
+]:
+    cfg = dict(op=op)
+    name = f"unary_{op}"
+    if exp is not None:
+        cfg["exponent"] = exp
+        name += f"_{exp:g}"
+    case(name, layer("Unary", **cfg), xx, y)
+
+# --- Flatten, Reshape, Permute -----------------------------------------------------------
+x = rnd(2, 3, 4, 5)
+case("flatten", layer("Flatten"), x, torch.flatten(x, 1))
+case("reshape_infer", layer("Reshape", shape=[5, -1, 2]), x, x.reshape(2, 5, -1, 2))
+case("reshape_rank2", layer("Reshape", shape=[12, 5]), x, x.reshape(2, 12, 5))
+case("permute_201", layer("Permute", perm=[2, 0, 1]), x, x.permute(0, 3, 1, 2))
+case("permute_021", layer("Permute", perm=[0, 2, 1]), x, x.permute(0, 1, 3, 2))
+
+# --- Pad, Cropping --------------------------------------------------------------------------
+x1, x2 = rnd(2, 3, 6), rnd(2, 2, 4, 5)
+torch_mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate"}
+for mode in ("constant", "reflect", "edge"):
+    val = 0.75 if mode == "constant" else 0.0
+    kw = {"value": val} if mode == "constant" else {}
+    cfg = {"value": val} if mode == "constant" else {}
+    case(f"pad1d_{mode}", layer("Pad", rank=1, mode=mode, pads=[2, 3], **cfg), x1,
+         F.pad(x1, (2, 3), mode=torch_mode[mode], **kw))
+    # IR pads: begins (H, W) then ends (H, W); torch: (W begin, W end, H begin, H end)
+    case(f"pad2d_{mode}", layer("Pad", rank=2, mode=mode, pads=[1, 3, 2, 0], **cfg), x2,
+         F.pad(x2, (3, 0, 1, 2), mode=torch_mode[mode], **kw))
+case("pad1d_on_rank3", layer("Pad", rank=1, mode="reflect", pads=[1, 2]), x2,
+     F.pad(x2.reshape(-1, 1, 5), (1, 2), mode="reflect").reshape(2, 2, 4, 8))
+case("crop1d", layer("Cropping", rank=1, crops=[1, 2]), x1, x1[:, :, 1:-2])
+case("crop2d", layer("Cropping", rank=2, crops=[1, 0, 2, 3]), x2, x2[:, :, 1:-2, 0:-3])
+
+# --- Slice (Python slice semantics equal ONNX's clamping, negative steps included) ----------
+x = rnd(2, 4, 5, 6)
+for i, (axes, starts, ends, steps) in enumerate([
+    ([2], [-1], [-100], [-1]),
+    ([1], [4], [0], [-2]),
+    ([0, 2], [3, 1], [-100, 100], [-2, 2]),
+    ([-1, 1], [-2, -1], [0, -6], [-3, -1]),
+    ([0], [1], [-1], None),
+]):
+    sl = [slice(None)] * 4
+    for j, a in enumerate(axes):
+        a = a + 3 if a < 0 else a
+        sl[a + 1] = slice(starts[j], ends[j], steps[j] if steps else None)
+    y = torch.from_numpy(x.numpy()[tuple(sl)].copy())
+    cfg = dict(axes=axes, starts=starts, ends=ends)
+    if steps:
+        cfg["steps"] = steps
+    case(f"slice_{i}", layer("Slice", **cfg), x, y)
+
+# --- DepthToSpace / SpaceToDepth (ONNX spec formulas) ----------------------------------------
+def d2s(x, bs, mode):
+    b, c, h, w = x.shape
+    if mode == "DCR":
+        t = x.reshape(b, bs, bs, c // bs ** 2, h, w).permute(0, 3, 4, 1, 5, 2)
+    else:
+        t = x.reshape(b, c // bs ** 2, bs, bs, h, w).permute(0, 1, 4, 2, 5, 3)
+    return t.reshape(b, c // bs ** 2, h * bs, w * bs)
+
+
+def s2d(x, bs):
+    b, c, h, w = x.shape
+    t = x.reshape(b, c, h // bs, bs, w // bs, bs).permute(0, 3, 5, 1, 2, 4)
+    return t.reshape(b, c * bs ** 2, h // bs, w // bs)
+
+
+x = rnd(2, 8, 2, 3)
+assert torch.equal(d2s(x, 2, "CRD"), F.pixel_shuffle(x, 2))  # torch's pixel_shuffle is CRD
+case("d2s_dcr", layer("DepthToSpace", block=2, mode="DCR"), x, d2s(x, 2, "DCR"))
+case("d2s_crd", layer("DepthToSpace", block=2, mode="CRD"), x, d2s(x, 2, "CRD"))
+x = rnd(2, 2, 4, 6)
+assert torch.equal(d2s(s2d(x, 2), 2, "DCR"), x)
+case("s2d", layer("SpaceToDepth", block=2), x, s2d(x, 2))
+x = rnd(1, 3, 6, 3)
+case("s2d_block3", layer("SpaceToDepth", block=3), x, s2d(x, 3))
+
+# --- Reduce (axes without batch) ----------------------------------------------------------------
+x = rnd(2, 3, 4, 5)
+for op, axes, keep in [("mean", [2], False), ("sum", [0, 2], True), ("max", [1], True), ("max", [-1, 0], False),
+                       ("mean", [0, 1, 2], False), ("sum", [1], False)]:
+    dims = tuple(a + 1 if a >= 0 else a for a in axes)
+    fn = {"mean": torch.mean, "sum": torch.sum, "max": torch.amax}[op]
+    cfg = dict(op=op, axes=axes)
+    if keep:
+        cfg["keep_dims"] = True
+    case(f"reduce_{op}_{'_'.join(map(str, axes))}{'_keep' if keep else ''}", layer("Reduce", **cfg), x,
+         fn(x, dim=dims, keepdim=keep))
+
+# --- MaxPool1D and global pools --------------------------------------------------------------------
+x = rnd(2, 3, 9)
+case("maxpool1d_pad_ceil", layer("MaxPool1D", rank=1, op="max", kernel=[3], strides=[2], padding="explicit",
+                                 pads=[1, 1], ceil_mode=True), x, F.max_pool1d(x, 3, 2, 1, ceil_mode=True))
+case("maxpool1d_valid", layer("MaxPool1D", rank=1, op="max", kernel=[2], padding="valid"), x, F.max_pool1d(x, 2))
+x1, x2 = rnd(2, 3, 7), rnd(2, 3, 4, 5)
+case("gmaxpool1d", layer("GlobalMaxPool1D", rank=1, op="max"), x1, torch.amax(x1, dim=2))
+case("gavgpool1d_keep", layer("GlobalAvgPool1D", rank=1, op="avg", keep_dims=True), x1, x1.mean(2, keepdim=True))
+case("gmaxpool2d_keep", layer("GlobalMaxPool2D", rank=2, op="max", keep_dims=True), x2,
+     F.adaptive_max_pool2d(x2, 1))
+case("gavgpool2d", layer("GlobalAvgPool2D", rank=2, op="avg"), x2, F.adaptive_avg_pool2d(x2, 1).flatten(1))
 
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "core_layers.json"), "w") as f:
