@@ -144,6 +144,12 @@ func targetOf(g *ir.Graph) (labelTarget, error) {
 	if t.output < 0 {
 		return t, fmt.Errorf("the graph has no output with a loss to train: add an output layer (type: output or rnn_output)")
 	}
+	return targetAt(g, t.output), nil
+}
+
+// targetAt describes graph output k, which must be an output layer.
+func targetAt(g *ir.Graph, k int) labelTarget {
+	t := labelTarget{output: k, layer: g.Vertex(g.Outputs[k].Vertex).Layer}
 	units, loss := 0, ir.Loss("")
 	switch l := t.layer.(type) {
 	case *ir.Output:
@@ -167,7 +173,7 @@ func targetOf(g *ir.Graph) (labelTarget, error) {
 			t.classes = units
 		}
 	}
-	return t, nil
+	return t
 }
 
 // OpenData opens a data source for graph g (paths used as they are). The
@@ -175,15 +181,34 @@ func targetOf(g *ir.Graph) (labelTarget, error) {
 // (index rows for sparse_mcxent) when it classifies, values are kept for
 // regression.
 func OpenData(spec DataSpec, g *ir.Graph, opt DataOptions) (*DataSet, error) {
-	if opt.BatchSize <= 0 {
-		opt.BatchSize = 32
-	}
 	if len(g.Inputs) != 1 {
 		return nil, fmt.Errorf("data sources feed one graph input; the graph has %d", len(g.Inputs))
 	}
 	tgt, err := targetOf(g)
 	if err != nil {
 		return nil, err
+	}
+	return openDataFor(spec, g, tgt, opt)
+}
+
+// OpenDataOutput is OpenData for graph output k, which must carry a loss;
+// the graph may have other loss outputs (their labels stay nil).
+func OpenDataOutput(spec DataSpec, g *ir.Graph, k int, opt DataOptions) (*DataSet, error) {
+	if k < 0 || k >= len(g.Outputs) {
+		return nil, fmt.Errorf("the graph has no output %d", k)
+	}
+	if v := g.Vertex(g.Outputs[k].Vertex); v == nil || !ir.IsOutputLayer(v.Layer) {
+		return nil, fmt.Errorf("output %q has no loss, so it takes no labels", g.Outputs[k].Name)
+	}
+	return openDataFor(spec, g, targetAt(g, k), opt)
+}
+
+func openDataFor(spec DataSpec, g *ir.Graph, tgt labelTarget, opt DataOptions) (*DataSet, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 32
+	}
+	if len(g.Inputs) != 1 {
+		return nil, fmt.Errorf("data sources feed one graph input; the graph has %d", len(g.Inputs))
 	}
 	ds, err := openData(spec, g.Inputs[0], tgt, opt)
 	if err != nil {

@@ -27,7 +27,7 @@ and writes ` + strings.Join(modelio.Extensions(false), " ") + `.`,
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newDemoCmd(), newInspectCmd(), newPredictCmd(), newConvertCmd(),
-		newApplyCmd(), newFitCmd(), newFeaturizeCmd(), newZooCmd(), newVersionCmd())
+		newApplyCmd(), newFitCmd(), newEvaluateCmd(), newFeaturizeCmd(), newZooCmd(), newVersionCmd())
 	return root
 }
 
