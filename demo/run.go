@@ -232,7 +232,7 @@ func Run(o Options) (*Result, error) {
 func step(w io.Writer, n int, what string) { fmt.Fprintf(w, "\n[%d/5] %s\n", n, what) }
 
 func accuracy(g *ir.Graph, d *Digits) (float64, error) {
-	net, err := nn.Compile(g)
+	net, err := nn.CompileInference(g)
 	if err != nil {
 		return 0, err
 	}
@@ -250,7 +250,7 @@ func accuracy(g *ir.Graph, d *Digits) (float64, error) {
 func maxDiff(a, b *ir.Graph, x *ir.Tensor) (float64, error) {
 	var outs [2][]*ir.Tensor
 	for i, g := range []*ir.Graph{a, b} {
-		net, err := nn.Compile(g)
+		net, err := nn.CompileInference(g)
 		if err != nil {
 			return 0, err
 		}

@@ -123,6 +123,8 @@ func (a activation[F]) scalar(x F) F {
 		return 0
 	case ir.ActClip:
 		return min(max(x, a.alpha), a.beta)
+	case ir.ActHardSwish:
+		return x * min(max(x/6+0.5, 0), 1)
 	}
 	return x
 }
@@ -185,6 +187,14 @@ func (a activation[F]) deriv(x, y F) F {
 			return 1
 		}
 		return 0
+	case ir.ActHardSwish:
+		switch { // torch's boundaries: the slope belongs to [-3, 3]
+		case x < -3:
+			return 0
+		case x > 3:
+			return 1
+		}
+		return x/3 + 0.5
 	}
 	return 1
 }

@@ -25,6 +25,10 @@ type convCore[F Float] struct {
 	cin      int
 	col, tmp []F
 	chunk    int
+	// pooled: col and tmp are borrowed from an inference network's pool
+	// for each call (borrow) instead of kept
+	pooled     bool
+	colN, tmpN int
 	// generic disables the depthwise and pointwise kernels (tests compare
 	// them with the im2col path)
 	generic bool
@@ -67,11 +71,31 @@ func (c *convCore[F]) setup(in []int) error {
 	}
 	rows := g.c * g.k()
 	c.chunk = max(1, min(in[0], colLimit/max(rows*g.p(), 1)))
-	c.col = growSlice(c.col, rows*g.p()*c.chunk)
+	c.colN, c.tmpN = rows*g.p()*c.chunk, 0
 	if c.chunk > 1 {
-		c.tmp = growSlice(c.tmp, c.filters/c.groups*g.p()*c.chunk)
+		c.tmpN = c.filters / c.groups * g.p() * c.chunk
+	}
+	if !c.pooled {
+		c.col = growSlice(c.col, c.colN)
+		c.tmp = growSlice(c.tmp, c.tmpN)
 	}
 	return nil
+}
+
+// borrow takes col and tmp from an inference network's pool for one
+// forward call; giveBack returns them. Other networks keep theirs.
+func (c *convCore[F]) borrow(p *Pass[F]) {
+	if c.pooled && p.pool != nil {
+		c.col, c.tmp = p.pool.get(c.colN), p.pool.get(c.tmpN)
+	}
+}
+
+func (c *convCore[F]) giveBack(p *Pass[F]) {
+	if c.pooled && p.pool != nil {
+		putScratch(p, c.col)
+		putScratch(p, c.tmp)
+		c.col, c.tmp = nil, nil
+	}
 }
 
 // pointwiseMinP is the least output plane for which a 1×1 convolution runs
@@ -255,12 +279,15 @@ func (o *convOp[F]) SkipInputGrads(need []bool) { o.needIn = need[0] }
 
 func (o *convOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	x := in[0]
+	o.core.pooled = p.pool != nil
 	if err := o.core.setup(x.Shape); err != nil {
 		panic(err)
 	}
 	o.x = x
-	o.z = reuse(o.z, o.core.outShape...)
+	o.z = outBuf(p, o.z, o.core.outShape...)
 	W, b := o.params.Values[o.wName].Data, o.params.Values["b"]
+	o.core.borrow(p)
+	defer o.core.giveBack(p)
 	if post := o.inferencePost(p, b); post != nil {
 		o.core.forward(x.Data, W, o.z.Data, post)
 		return o.z

@@ -47,7 +47,7 @@ func (d *denseOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	rows := len(x.Data) / k
 	d.x, d.rows, d.k = x, rows, k
 	oshape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), d.units)
-	d.z = reuse(d.z, oshape...)
+	d.z = outBuf(p, d.z, oshape...)
 	if b := d.params.Values["b"]; b != nil {
 		for r := 0; r < rows; r++ {
 			copy(d.z.Data[r*d.units:(r+1)*d.units], b.Data)
@@ -60,7 +60,7 @@ func (d *denseOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		d.y = d.z
 		return d.z
 	}
-	d.y = reuse(d.y, oshape...)
+	d.y = outBuf(p, d.y, oshape...)
 	if err := d.act.forward(d.z.Data, d.y.Data, oshape); err != nil {
 		panic(err)
 	}

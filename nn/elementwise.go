@@ -109,7 +109,7 @@ func (a *actOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if a.act.identity() {
 		return a.x
 	}
-	a.y = reuse(a.y, a.x.Shape...)
+	a.y = outBuf(p, a.y, a.x.Shape...)
 	if err := a.act.forward(a.x.Data, a.y.Data, a.x.Shape); err != nil {
 		panic(err)
 	}
@@ -222,7 +222,7 @@ func newRescaling[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (O
 }
 
 func (r *rescaleOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
-	r.y = reuse(r.y, in[0].Shape...)
+	r.y = outBuf(p, r.y, in[0].Shape...)
 	for i, v := range in[0].Data {
 		r.y.Data[i] = v*r.scale + r.offset
 	}
@@ -305,7 +305,7 @@ func (u *unaryOp[F]) df(x, y float64) float64 {
 
 func (u *unaryOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	u.x = in[0]
-	u.y = reuse(u.y, u.x.Shape...)
+	u.y = outBuf(p, u.y, u.x.Shape...)
 	for i, v := range u.x.Data {
 		u.y.Data[i] = F(u.f(float64(v)))
 	}

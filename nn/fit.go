@@ -61,6 +61,9 @@ type FitResult struct {
 
 // Fit trains for cfg.Epochs passes over it.
 func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
+	if err := n.checkTrainable("Fit"); err != nil {
+		return nil, err
+	}
 	if cfg.Epochs <= 0 {
 		cfg.Epochs = 1
 	}
@@ -293,7 +296,7 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 		if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
 			return nil, err
 		}
-		if _, err := n.Forward(n.predBuf.in, false); err != nil {
+		if _, err := n.forward(n.predBuf.in, false, slots); err != nil {
 			return nil, err
 		}
 		for k, s := range slots {

@@ -94,7 +94,7 @@ func (o *mergeOp[F]) at(i, k int) F {
 func (o *mergeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.xs = append(o.xs[:0], in...)
 	o.setup(in)
-	o.y = reuse(o.y, o.shape...)
+	o.y = outBuf(p, o.y, o.shape...)
 	y := o.y.Data
 	if o.sameShapes() && o.op != ir.MergePow {
 		parallelFor(len(y), len(in), func(lo, hi int) { o.forwardSame(in, y[lo:hi], lo) })
@@ -293,7 +293,7 @@ func (o *concatOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		shape[a] += x.Shape[a]
 		o.shs = append(o.shs, x.Shape)
 	}
-	o.y = reuse(o.y, shape...)
+	o.y = outBuf(p, o.y, shape...)
 	outer := ir.NumElements(shape[:a])
 	rowOut := len(o.y.Data) / max(outer, 1)
 	off := 0

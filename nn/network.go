@@ -45,6 +45,14 @@ type Options struct {
 	// three in one pass when not training, and Value then returns the fused
 	// result for the convolution and the absorbed vertices.
 	NoFusion bool
+	// Inference compiles for forward passes only (predict, featurize,
+	// evaluate): no gradient buffers are allocated, ops keep no training
+	// caches, and each activation buffer goes back to a pool for reuse as
+	// soon as its last consumer ran, so memory stays near the weights plus
+	// the widest few activations. Value then returns only graph inputs and
+	// outputs (nil for a released vertex; use PredictVertices), and the
+	// training entry points return ErrInference.
+	Inference bool
 }
 
 // Net is a compiled graph running in F. Parameters of a float32 Net alias
@@ -65,6 +73,10 @@ type Net[F Float] struct {
 	slotEdges []int     // how many (consumer, input) edges read the slot
 	slotGrad  []*Mat[F]
 	slotOwned []*Mat[F] // accumulation buffers of slots read more than once
+
+	pool     *bufPool[F] // inference networks only (inference.go)
+	slotUses []int       // consumers of each slot yet to run this pass
+	slotKeep []bool      // read after the pass: never released within it
 
 	pass      Pass[F]
 	seed      int64
@@ -142,7 +154,7 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		for _, s := range nd.specs {
 			t := v.Params[s.Name]
 			nd.params.Values[s.Name] = MatFromTensor[F](t)
-			if s.Trainable && !v.Frozen {
+			if s.Trainable && !v.Frozen && !opts.Inference {
 				nd.params.Grads[s.Name] = NewMat[F](t.Shape...)
 				nd.train = true
 			}
@@ -192,6 +204,11 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 	if !opts.NoFusion {
 		n.fuseInference()
 	}
+	if opts.Inference {
+		n.pool = newBufPool[F]()
+		n.pass.pool = n.pool
+		n.initLiveness()
+	}
 	return n, nil
 }
 
@@ -211,6 +228,17 @@ func (n *Net[F]) SetInputMask(mask []F) { n.inputMask = mask }
 // input, with the batch first) and returns the graph outputs. The returned
 // tensors are the network's buffers: they are overwritten by the next call.
 func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
+	return n.forward(inputs, train, n.outSlots)
+}
+
+// forward is Forward; an inference network keeps the values of the keep
+// slots (and the graph inputs) until the next pass.
+func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], error) {
+	if train {
+		if err := n.checkTrainable("training forward pass"); err != nil {
+			return nil, err
+		}
+	}
 	g := n.Graph
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))
@@ -233,6 +261,9 @@ func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
 	if batch < 0 {
 		batch = 1
 	}
+	if n.pool != nil {
+		n.startPass(keep)
+	}
 	p := &n.pass
 	p.Train, p.Batch, p.Mask = train, batch, n.inputMask
 	p.RNG.Seed(n.seed*1000003 + g.Step*7919 + 1)
@@ -245,14 +276,17 @@ func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
 		nd.lossSet = false
 		if nd.fused && !train {
 			n.slots[nd.slot] = ins[0]
-			continue
+		} else {
+			p.NoGrad = train && !nd.needGrad
+			out, err := n.runForward(nd, ins)
+			if err != nil {
+				return nil, &ir.VertexError{Vertex: nd.v.Name, Err: err}
+			}
+			n.slots[nd.slot] = out
 		}
-		p.NoGrad = train && !nd.needGrad
-		out, err := n.runForward(nd, ins)
-		if err != nil {
-			return nil, &ir.VertexError{Vertex: nd.v.Name, Err: err}
+		if n.pool != nil {
+			n.consumed(nd)
 		}
-		n.slots[nd.slot] = out
 	}
 	p.NoGrad = false
 	outs := make([]*Mat[F], len(n.outSlots))
@@ -337,6 +371,9 @@ func (n *Net[F]) ComputeLoss(labels, masks []*Mat[F]) (float64, error) {
 // parameter gradients (zeroed first) and, with Options.InputGrads, the
 // input gradients.
 func (n *Net[F]) Backward(seeds []*Mat[F]) (err error) {
+	if err := n.checkTrainable("Backward"); err != nil {
+		return err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("backward failed: %v", r)
@@ -402,7 +439,9 @@ func (n *Net[F]) InputGrad(name string) *Mat[F] {
 
 // Value returns the latest output of a vertex or graph input (internal
 // layout). After an inference Forward, vertices fused into a convolution
-// (see Options.NoFusion) share its fused output.
+// (see Options.NoFusion) share its fused output. A network compiled with
+// Options.Inference keeps only the graph inputs and outputs: Value is nil
+// for a vertex whose buffer went back to the pool.
 func (n *Net[F]) Value(name string) *Mat[F] {
 	if s, ok := n.inSlots[name]; ok {
 		return n.slots[s]
@@ -424,6 +463,9 @@ func (n *Net[F]) Params(vertex string) *Params[F] {
 // TrainStep runs one forward/backward/update on a batch in the internal
 // layout and returns the loss before the update.
 func (n *Net[F]) TrainStep(inputs, labels, masks []*Mat[F]) (float64, error) {
+	if err := n.checkTrainable("TrainStep"); err != nil {
+		return 0, err
+	}
 	if _, err := n.Forward(inputs, true); err != nil {
 		return 0, err
 	}

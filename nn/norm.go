@@ -97,7 +97,7 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if keep {
 		o.xhat = reuse(o.xhat, x.Shape...)
 	}
-	o.y = reuse(o.y, x.Shape...)
+	o.y = outBuf(p, o.y, x.Shape...)
 	parallelFor(c, o.outer*o.inner, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			mu, is := o.mean[ch], o.invStd[ch]
@@ -204,7 +204,7 @@ func (o *lnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.d = ir.NumElements(x.Shape[o.axis+1:])
 	o.rows = len(x.Data) / o.d
 	o.xhat = reuse(o.xhat, x.Shape...)
-	o.y = reuse(o.y, x.Shape...)
+	o.y = outBuf(p, o.y, x.Shape...)
 	o.invStd = growF64(o.invStd, o.rows)
 	gamma, beta := o.params.Values["gamma"].Data, o.params.Values["beta"].Data
 	for r := 0; r < o.rows; r++ {

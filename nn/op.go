@@ -41,6 +41,8 @@ type Pass[F Float] struct {
 	// flowing (1 = real step, 0 = padding), or nil. Recurrent ops and
 	// per-step losses honour it.
 	Mask []F
+
+	pool *bufPool[F] // an inference network's buffer pool (outBuf)
 }
 
 // Params are the parameter tensors of one vertex and their gradients, by

@@ -86,7 +86,7 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if err := o.setup(x.Shape); err != nil {
 		panic(err)
 	}
-	o.out = reuse(o.out, o.outShape()...)
+	o.out = outBuf(p, o.out, o.outShape()...)
 	planes := x.Shape[0] * x.Shape[1]
 	ip, op := o.h*o.w, o.oh*o.ow
 	if o.max {
@@ -227,7 +227,7 @@ func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			shape = append(shape, 1)
 		}
 	}
-	o.out = reuse(o.out, shape...)
+	o.out = outBuf(p, o.out, shape...)
 	if o.max && cap(o.argmax) < planes {
 		o.argmax = make([]int, planes)
 	}

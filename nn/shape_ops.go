@@ -71,7 +71,7 @@ func (o *permuteOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	for i, a := range o.perm {
 		shape[i] = x.Shape[a]
 	}
-	o.y = reuse(o.y, shape...)
+	o.y = outBuf(p, o.y, shape...)
 	transposeND(o.y.Data, x.Data, x.Shape, o.perm)
 	return o.y
 }

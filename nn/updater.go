@@ -73,8 +73,12 @@ func regularised(r ir.ParamRole) bool {
 // Update applies one updater step to every trainable, unfrozen vertex with
 // the gradients of the latest Backward, then advances Graph.Step. Updater
 // state lives in Vertex.State ("<param>/<slot>"), so a graph saved and
-// reloaded resumes bit-identically.
+// reloaded resumes bit-identically. An inference network has nothing to
+// update: Update does nothing there (not even advance the step).
 func (n *Net[F]) Update() {
+	if n.opts.Inference {
+		return
+	}
 	step := n.Graph.Step
 	for _, nd := range n.nodes {
 		if !nd.train {

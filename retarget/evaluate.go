@@ -154,7 +154,7 @@ func Evaluate(g *ir.Graph, spec DataSpec, opt EvalOptions) (*EvalReport, error) 
 		return nil, err
 	}
 	tgt := targetAt(g, k)
-	net, err := nn.Compile(g)
+	net, err := nn.CompileInference(g)
 	if err != nil {
 		return nil, err
 	}

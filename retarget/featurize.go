@@ -100,7 +100,7 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 			return idx, nil
 		}
 	}
-	net, err := nn.Compile(fg)
+	net, err := nn.CompileInference(fg)
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +428,7 @@ func OutputFromFeaturized(head *ir.Graph, features ...*ir.Tensor) ([]*ir.Tensor,
 	if len(features) != len(head.Inputs) {
 		return nil, fmt.Errorf("the head takes %d input(s), got %d", len(head.Inputs), len(features))
 	}
-	net, err := nn.Compile(head.Clone())
+	net, err := nn.CompileInference(head.Clone())
 	if err != nil {
 		return nil, err
 	}

@@ -60,7 +60,7 @@ the source model gave them.`,
 			if err != nil {
 				return err
 			}
-			net, err := nn.Compile(g)
+			net, err := nn.CompileInference(g)
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
 			}

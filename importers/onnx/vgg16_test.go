@@ -68,7 +68,7 @@ func TestVGG16Memory(t *testing.T) {
 	}
 	fx := loadFixture(t, path)
 	start = time.Now()
-	net, err := nn.Compile(g)
+	net, err := nn.CompileInference(g)
 	if err != nil {
 		t.Fatal(err)
 	}

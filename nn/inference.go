@@ -1,0 +1,181 @@
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// ErrInference is returned by training entry points (Backward, Fit,
+// TrainStep, a training Forward) of a network compiled with
+// Options.Inference.
+var ErrInference = errors.New("the network was compiled for inference only (Options.Inference / CompileInference): compile it with Compile to train it")
+
+// CompileInference builds the float32 network of a graph for forward passes
+// only: no gradient buffers, no training caches, and activation buffers are
+// recycled as soon as their last consumer ran. See Options.Inference.
+func CompileInference(g *ir.Graph) (*Network, error) {
+	return CompileWith[float32](g, Options{Inference: true})
+}
+
+// bufPool recycles the activation buffers of an inference network. A buffer
+// handed out by outBuf is registered under its first element with the Mat
+// that owns it; release takes it back from that owner once no live slot
+// shares its memory, and the next outBuf of any op may reuse it.
+type bufPool[F Float] struct {
+	free  [][]F
+	owner map[*F]*Mat[F]
+}
+
+func newBufPool[F Float]() *bufPool[F] { return &bufPool[F]{owner: map[*F]*Mat[F]{}} }
+
+// get returns a slice of length n: the smallest free buffer that fits, or a
+// new one.
+func (b *bufPool[F]) get(n int) []F {
+	if n == 0 {
+		return nil
+	}
+	best := -1
+	for i, s := range b.free {
+		if cap(s) >= n && (best < 0 || cap(s) < cap(b.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return make([]F, n)
+	}
+	s := b.free[best]
+	last := len(b.free) - 1
+	b.free[best], b.free[last] = b.free[last], nil
+	b.free = b.free[:last]
+	return s[:n]
+}
+
+// release returns m's buffer to the pool if the pool handed it out; the
+// owning Mat (m itself or the Mat m is a view of) loses it.
+func (b *bufPool[F]) release(m *Mat[F]) {
+	if m == nil || cap(m.Data) == 0 {
+		return
+	}
+	key := unsafe.SliceData(m.Data)
+	o, ok := b.owner[key]
+	if !ok {
+		return
+	}
+	delete(b.owner, key)
+	b.free = append(b.free, o.Data[:cap(o.Data)])
+	o.Data = nil
+	m.Data = nil
+}
+
+// releaseAll takes back every buffer handed out (the start of a pass: the
+// previous pass's values are dead).
+func (b *bufPool[F]) releaseAll() {
+	for key, o := range b.owner {
+		b.free = append(b.free, o.Data[:cap(o.Data)])
+		o.Data = nil
+		delete(b.owner, key)
+	}
+}
+
+// outBuf is reuse for the buffers an op's Forward writes in full: in an
+// inference network they come from the network's pool.
+func outBuf[F Float](p *Pass[F], m *Mat[F], shape ...int) *Mat[F] {
+	b := p.pool
+	if b == nil {
+		return reuse(m, shape...)
+	}
+	n := ir.NumElements(shape)
+	if m == nil {
+		m = &Mat[F]{}
+	}
+	if cap(m.Data) < n {
+		b.release(m)
+		m.Data = b.get(n)
+		if n > 0 {
+			b.owner[unsafe.SliceData(m.Data)] = m
+		}
+	}
+	m.Data = m.Data[:n]
+	m.Shape = append(m.Shape[:0], shape...)
+	return m
+}
+
+// putScratch gives a scratch slice back to an inference network's pool.
+func putScratch[F Float](p *Pass[F], s []F) {
+	if p.pool != nil && cap(s) > 0 {
+		p.pool.free = append(p.pool.free, s[:cap(s)])
+	}
+}
+
+// overlaps reports whether two slices share memory.
+func overlaps[F Float](a, b []F) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	var z F
+	size := uintptr(unsafe.Sizeof(z))
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(cap(b))*size && b0 < a0+uintptr(cap(a))*size
+}
+
+// liveness is the per-pass bookkeeping of an inference network: how many
+// consumers of each slot have yet to run.
+func (n *Net[F]) initLiveness() {
+	n.slotUses = make([]int, len(n.slots))
+	n.slotKeep = make([]bool, len(n.slots))
+	for i := range n.Graph.Inputs {
+		n.slotKeep[i] = true
+	}
+}
+
+// startPass resets the counts and reclaims the previous pass's buffers;
+// keep are the slots the caller reads after the pass.
+func (n *Net[F]) startPass(keep []int) {
+	n.pool.releaseAll()
+	for s := len(n.Graph.Inputs); s < len(n.slots); s++ {
+		n.slots[s] = nil
+		n.slotUses[s] = n.slotEdges[s]
+		n.slotKeep[s] = false
+	}
+	for _, s := range keep {
+		n.slotKeep[s] = true
+	}
+}
+
+// consumed is called after nd ran: its inputs lose a pending consumer, and
+// a slot nobody reads any more gives its buffer back unless a live slot
+// still shares it (a reshape view, a fused pass-through); the last of those
+// to die gives it back.
+func (n *Net[F]) consumed(nd *node[F]) {
+	for _, s := range nd.in {
+		n.slotUses[s]--
+		if n.slotUses[s] > 0 || n.slotKeep[s] {
+			continue
+		}
+		m := n.slots[s]
+		n.slots[s] = nil
+		if m == nil || n.sharedByLive(m) {
+			continue
+		}
+		n.pool.release(m)
+	}
+}
+
+func (n *Net[F]) sharedByLive(m *Mat[F]) bool {
+	for _, o := range n.slots {
+		if o != nil && overlaps(o.Data, m.Data) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Net[F]) checkTrainable(what string) error {
+	if n.opts.Inference {
+		return fmt.Errorf("%s: %w", what, ErrInference)
+	}
+	return nil
+}
