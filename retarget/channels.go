@@ -174,11 +174,15 @@ func (r *region) visit(g *ir.Graph, shapes map[string][]int, v *ir.Vertex) (map[
 			pass(a, m.src)
 		}
 	case *ir.Conv:
-		if l.GroupCount() != 1 {
-			return nil, fmt.Errorf("grouped/depthwise %s reads the resized channels: not supported, remove and re-add it", l.Kind())
-		}
 		if a != 0 {
 			return nil, fmt.Errorf("%s would read a resized spatial axis", l.Kind())
+		}
+		if g := l.GroupCount(); g != 1 {
+			if g != s[0] {
+				return nil, fmt.Errorf("grouped %s (%d groups of %d channels) reads the resized channels: not supported, remove and re-add it", l.Kind(), g, s[0]/g)
+			}
+			r.depthwise(v, l, m.src, pass)
+			break
 		}
 		consume(1, "W")
 	case *ir.ConvTranspose2D:
@@ -296,6 +300,34 @@ func (r *region) visit(g *ir.Graph, shapes map[string][]int, v *ir.Vertex) (map[
 		return nil, fmt.Errorf("cannot follow a resize through a %s vertex", v.Layer.Kind())
 	}
 	return nil, nil
+}
+
+// depthwise follows the channel axis through a depthwise convolution (one
+// group per input channel, Filters/Groups filters each): its filters and
+// biases are per-channel parameters, and its group and filter counts follow
+// the channel count.
+func (r *region) depthwise(v *ir.Vertex, l *ir.Conv, src []int, pass func(int, []int)) {
+	mult := l.Filters / l.GroupCount()
+	out := make([]int, 0, len(src)*mult)
+	for _, c := range src {
+		for j := 0; j < mult; j++ {
+			if c < 0 {
+				out = append(out, -1)
+			} else {
+				out = append(out, c*mult+j)
+			}
+		}
+	}
+	for _, p := range []string{"W", "b"} {
+		if v.Params[p] != nil {
+			r.perChan = append(r.perChan, channelEdit{vertex: v.Name, param: p, axis: 0, src: out})
+		}
+	}
+	r.configs = append(r.configs, func() {
+		l.Groups = len(src)
+		l.Filters = len(out)
+	})
+	pass(0, out)
 }
 
 // flatMap maps a resized axis of shape s to the flattened vector.

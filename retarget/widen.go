@@ -140,6 +140,19 @@ func (st *state) widenRegion(r *region, mode WidenMode) error {
 		if c.param == "gamma" || c.param == "var" {
 			fill(fresh.Data, 1)
 		}
+		if _, dw := v.Layer.(*ir.Conv); dw && c.param == "W" {
+			// new depthwise filters need fresh weights: zero filters
+			// would get zero gradients and never learn
+			spec, ok := specOf(v, shapes, "W")
+			if !ok {
+				return &ir.VertexError{Vertex: c.vertex, Err: fmt.Errorf("parameter W missing")}
+			}
+			f, err := initParam(spec, st.init, rngFor(st.seed, c.vertex, "W", "widen-dw"))
+			if err != nil {
+				return &ir.VertexError{Vertex: c.vertex, Err: err}
+			}
+			fresh = f
+		}
 		v.Params[c.param] = remapAxis(t, t.Shape, c.axis, c.src, nil, fresh.Data)
 		st.touch(c.vertex, c.param)
 	}
