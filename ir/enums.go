@@ -23,6 +23,7 @@ const (
 	ActSoftsign      ActKind = "softsign"
 	ActThresholdReLU ActKind = "threshold_relu" // y = x if x > Alpha else 0
 	ActClip          ActKind = "clip"           // y = clip(x, Alpha, Beta)
+	ActHardSwish     ActKind = "hard_swish"     // y = x·clip(x/6+1/2, 0, 1) (ONNX HardSwish, torch Hardswish)
 )
 
 // Activation is an activation function with its parameters.
@@ -43,7 +44,7 @@ func (a Activation) IsIdentity() bool { return a.Kind == "" || a.Kind == ActIden
 // KnownActivations lists every supported activation kind.
 var KnownActivations = []ActKind{ActIdentity, ActReLU, ActReLU6, ActLeakyReLU, ActELU, ActSELU, ActGELU,
 	ActSwish, ActSigmoid, ActHardSigmoid, ActTanh, ActSoftmax, ActLogSoftmax, ActSoftplus, ActSoftsign,
-	ActThresholdReLU, ActClip}
+	ActThresholdReLU, ActClip, ActHardSwish}
 
 func (a Activation) validate() error {
 	if a.Kind == "" {

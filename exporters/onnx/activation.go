@@ -47,6 +47,14 @@ func (b *builder) activation(a ir.Activation, suffix, in, out string, rank int) 
 	case ir.ActSwish:
 		s := b.op("Sigmoid", join(suffix, "sigmoid"), []string{in}, b.tmp("sigmoid"))
 		b.op("Mul", suffix, []string{in, s}, out)
+	case ir.ActHardSwish:
+		if b.opset >= 14 {
+			b.op("HardSwish", suffix, []string{in}, out)
+			break
+		}
+		s := b.op("HardSigmoid", join(suffix, "hardsigmoid"), []string{in}, b.tmp("hardsigmoid"),
+			aFloat("alpha", 1.0/6), aFloat("beta", 0.5))
+		b.op("Mul", suffix, []string{in, s}, out)
 	case ir.ActGELU:
 		if b.opset >= 20 {
 			b.op("Gelu", suffix, []string{in}, out)

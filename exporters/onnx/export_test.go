@@ -167,6 +167,16 @@ func irGraphs() map[string]*ir.Graph {
 				vx("out", &ir.Output{Units: 3, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}, Loss: ir.LossMCXENT}, "fc"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "probs", Vertex: "out"}}},
+		// the activations the ONNX importer fuses, written as ops or decomposed by opset
+		"acts": {Inputs: []ir.Input{{Name: "x", Shape: []int{6}}},
+			Vertices: []*ir.Vertex{
+				vx("fc", &ir.Dense{Units: 6, Activation: ir.Act(ir.ActGELU)}, "x"),
+				vx("swish", &ir.ActivationLayer{Activation: ir.Act(ir.ActSwish)}, "fc"),
+				vx("hswish", &ir.ActivationLayer{Activation: ir.Act(ir.ActHardSwish)}, "x"),
+				vx("sum", &ir.Merge{Op: ir.MergeAdd}, "swish", "hswish"),
+				vx("gelu", &ir.ActivationLayer{Activation: ir.Act(ir.ActGELU)}, "sum"),
+			},
+			Outputs: []ir.GraphOutput{{Name: "y", Vertex: "gelu"}}},
 		"lstm":   seq(lstm),
 		"gru":    seq(gru),
 		"gru_bw": seq(gru0),

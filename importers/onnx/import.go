@@ -180,6 +180,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	if len(c.problems) > 0 {
 		return nil, &ImportError{File: c.file, Problems: c.problems}
 	}
+	fuseActivations(c.g)
 	c.prune()
 	if !c.opts.KeepDense {
 		c.outputLayers()

@@ -9,11 +9,12 @@ import (
 
 func init() {
 	acts := map[string]func(n *node) (ir.Activation, error){
-		"Relu":     fixed(ir.ActReLU),
-		"Sigmoid":  fixed(ir.ActSigmoid),
-		"Tanh":     fixed(ir.ActTanh),
-		"Softplus": fixed(ir.ActSoftplus),
-		"Softsign": fixed(ir.ActSoftsign),
+		"Relu":      fixed(ir.ActReLU),
+		"Sigmoid":   fixed(ir.ActSigmoid),
+		"Tanh":      fixed(ir.ActTanh),
+		"Softplus":  fixed(ir.ActSoftplus),
+		"Softsign":  fixed(ir.ActSoftsign),
+		"HardSwish": fixed(ir.ActHardSwish),
 		"LeakyRelu": func(n *node) (ir.Activation, error) {
 			return ir.Activation{Kind: ir.ActLeakyReLU, Alpha: n.float("alpha", 0.01)}, nil
 		},
@@ -33,12 +34,6 @@ func init() {
 		"ThresholdedRelu": func(n *node) (ir.Activation, error) {
 			return ir.Activation{Kind: ir.ActThresholdReLU, Alpha: n.float("alpha", 1)}, nil
 		},
-		"Gelu": func(n *node) (ir.Activation, error) {
-			if a := n.str("approximate", "none"); a != "none" {
-				return ir.Activation{}, fmt.Errorf("Gelu approximate=%q is not supported", a)
-			}
-			return ir.Act(ir.ActGELU), nil
-		},
 	}
 	for op, f := range acts {
 		f := f
@@ -50,10 +45,10 @@ func init() {
 			return c.elementwise(n, &ir.ActivationLayer{Activation: a})
 		}
 	}
+	handlers["Gelu"] = (*converter).gelu
 	handlers["Softmax"] = func(c *converter, n *node) error { return c.softmax(n, ir.ActSoftmax) }
 	handlers["LogSoftmax"] = func(c *converter, n *node) error { return c.softmax(n, ir.ActLogSoftmax) }
 	handlers["Clip"] = (*converter).clip
-	handlers["HardSwish"] = (*converter).hardSwish
 	for op, u := range map[string]ir.UnaryOp{"Sqrt": ir.UnarySqrt, "Exp": ir.UnaryExp, "Log": ir.UnaryLog,
 		"Neg": ir.UnaryNeg, "Abs": ir.UnaryAbs, "Erf": ir.UnaryErf, "Reciprocal": ir.UnaryReciprocal} {
 		u := u
@@ -185,28 +180,6 @@ func (c *converter) clip(n *node) error {
 		a.Beta = math.MaxFloat32
 	}
 	return c.elementwise(n, &ir.ActivationLayer{Activation: a})
-}
-
-// hardSwish is x * hard_sigmoid(x) with alpha 1/6, beta 1/2.
-func (c *converter) hardSwish(n *node) error {
-	d, err := c.dynIn(n, 0)
-	if err != nil {
-		return err
-	}
-	x, err := c.mat(d)
-	if err != nil {
-		return err
-	}
-	hs, err := c.add(n.label+"/hardsigmoid", &ir.ActivationLayer{Activation: ir.Activation{Kind: ir.ActHardSigmoid, Alpha: 1.0 / 6, Beta: 0.5}}, []string{x}, nil)
-	if err != nil {
-		return err
-	}
-	v, err := c.add(n.label, &ir.Merge{Op: ir.MergeMultiply}, []string{x, hs}, nil)
-	if err != nil {
-		return err
-	}
-	c.vals[n.out(0)] = &dyn{v: v, shape: d.shape, batch: d.batch}
-	return nil
 }
 
 func (c *converter) dropout(n *node) error {

@@ -33,15 +33,15 @@ def tolist(a):
     return [float(v) for v in np.asarray(a, dtype=np.float64).ravel()]
 
 
-def write_json(name, inputs, outputs, opset, out_dir):
-    doc = {"opset": opset, "atol": 1e-4,
+def write_json(name, inputs, outputs, opset, out_dir, atol=1e-4):
+    doc = {"opset": opset, "atol": atol,
            "inputs": [{"name": n, "shape": list(a.shape), "data": tolist(a)} for n, a in inputs],
            "outputs": [{"name": n, "shape": list(a.shape), "data": tolist(a)} for n, a in outputs]}
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
 
 
-def export(name, model, args, in_names, out_names, opset, out_dir, dynamic=True, **kw):
+def export(name, model, args, in_names, out_names, opset, out_dir, dynamic=True, atol=1e-4, **kw):
     model.eval()
     # Give BatchNorm layers non-trivial statistics.
     for m in model.modules():
@@ -59,7 +59,7 @@ def export(name, model, args, in_names, out_names, opset, out_dir, dynamic=True,
     torch.onnx.export(model, tuple(args), path, input_names=in_names, output_names=out_names,
                       opset_version=opset, dynamic_axes=dyn, do_constant_folding=True, **kw)
     write_json(name, [(n, a.numpy()) for n, a in zip(in_names, args)],
-               [(n, t.numpy()) for n, t in zip(out_names, ys)], opset, out_dir)
+               [(n, t.numpy()) for n, t in zip(out_names, ys)], opset, out_dir, atol)
 
 
 class CNN(nn.Module):
@@ -202,6 +202,29 @@ class Acts(nn.Module):
         return F.log_softmax(self.fc(a + b + c + d + e), dim=-1), torch.erf(x)
 
 
+class FusedActs(nn.Module):
+    """Activations PyTorch 1.13 writes as element-wise subgraphs, which the
+    importer fuses: GELU (erf), SiLU, Hardswish (HardSigmoid·x below opset
+    14, the HardSwish op from 14). Tanh-form GELU and Mish stay decomposed."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.gelu, self.silu, self.hswish = nn.GELU(), nn.SiLU(), nn.Hardswish()
+        self.gelu_tanh, self.mish = nn.GELU(approximate="tanh"), nn.Mish()
+
+    def forward(self, x):
+        h = self.fc(x) * 3  # spans the pieces of Hardswish
+        return self.gelu(h), self.silu(h), self.hswish(h), self.gelu_tanh(h), self.mish(h)
+
+
+def fused_acts(out_dir):
+    torch.manual_seed(5)
+    outs = ["gelu", "silu", "hardswish", "gelu_tanh", "mish"]
+    for opset in (13, 17):
+        export(f"fused_acts_op{opset}", FusedActs(), [torch.randn(4, 6)], ["x"], outs, opset, out_dir, atol=1e-5)
+
+
 def old_opset(out_dir):
     """A model in opset 7/8 forms, built with onnx.helper."""
     import onnx
@@ -294,6 +317,7 @@ def main():
     export("shapes_op13", Shapes(), [torch.randn(2, 3, 4, 5)], ["x"], ["y"], 13, out_dir)
     export("shapes_op11", Shapes(), [torch.randn(2, 3, 4, 5)], ["x"], ["y"], 11, out_dir)
     export("acts_op17", Acts(), [torch.randn(3, 12)], ["x"], ["y", "erf"], 17, out_dir)
+    fused_acts(out_dir)
     old_opset(out_dir)
     external(out_dir)
 

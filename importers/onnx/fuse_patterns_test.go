@@ -1,0 +1,217 @@
+package onnx
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+	"github.com/retarget-dev/retarget/nn"
+)
+
+// PyTorch 1.13's GELU, SiLU and Hardswish subgraphs import as one
+// Activation vertex named after the subgraph's last node; tanh GELU and
+// Mish stay decomposed. Parity with PyTorch is to 1e-5.
+func TestFusedActivationFixtures(t *testing.T) {
+	for _, tc := range []struct {
+		file, hswish string
+	}{
+		{"fused_acts_op13", "/hswish/Mul"},       // x·HardSigmoid(x)
+		{"fused_acts_op17", "/hswish/HardSwish"}, // the op
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := "../../testdata/onnx/" + tc.file + ".onnx"
+			g, err := Import(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]ir.ActKind{"/gelu/Mul_1": ir.ActGELU, "/silu/Mul": ir.ActSwish, tc.hswish: ir.ActHardSwish}
+			for name, kind := range want {
+				v := g.Vertex(name)
+				if v == nil {
+					t.Fatalf("no vertex %q", name)
+				}
+				a, ok := v.Layer.(*ir.ActivationLayer)
+				if !ok || a.Activation.Kind != kind || len(v.Inputs) != 1 || v.Inputs[0] != "/Mul" {
+					t.Errorf("%q: %s %+v on %v, want Activation %s on /Mul", name, v.Layer.Kind(), v.Layer, v.Inputs, kind)
+				}
+			}
+			for _, v := range g.Vertices {
+				if u, ok := v.Layer.(*ir.Unary); ok && u.Op == ir.UnaryErf {
+					t.Errorf("erf vertex %q left after fusion", v.Name)
+				}
+				for _, prefix := range []string{"/gelu/", "/silu/", "/hswish/"} {
+					if len(v.Name) > len(prefix) && v.Name[:len(prefix)] == prefix && want[v.Name] == "" {
+						t.Errorf("vertex %q of a fused subgraph left", v.Name)
+					}
+				}
+			}
+			if d := checkParity(t, path); d < 0 || d > 1e-5 {
+				t.Errorf("max abs diff vs PyTorch %g", d)
+			}
+		})
+	}
+}
+
+// irBuilder writes graphs shaped as the converter writes them.
+type irBuilder struct{ g *ir.Graph }
+
+func newIRBuilder() *irBuilder {
+	return &irBuilder{g: &ir.Graph{Inputs: []ir.Input{{Name: "in", Shape: []int{7}}},
+		Vertices: []*ir.Vertex{{Name: "x", Layer: &ir.Dense{Units: 5}, Inputs: []string{"in"}}}}}
+}
+
+func (b *irBuilder) add(name string, l ir.Layer, in ...string) string {
+	b.g.Vertices = append(b.g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: in})
+	return name
+}
+
+func (b *irBuilder) scalar(name string, v float32) string {
+	b.g.Vertices = append(b.g.Vertices, &ir.Vertex{Name: name, Layer: &ir.Constant{Shape: []int{1}},
+		Params: map[string]*ir.Tensor{"value": {Shape: []int{1}, Data: []float32{v}}}})
+	return name
+}
+
+func (b *irBuilder) merge(name string, op ir.MergeOp, in ...string) string {
+	return b.add(name, &ir.Merge{Op: op}, in...)
+}
+
+func act(a ir.Activation) *ir.ActivationLayer { return &ir.ActivationLayer{Activation: a} }
+
+func (b *irBuilder) out(names ...string) *ir.Graph {
+	for _, n := range names {
+		b.g.Outputs = append(b.g.Outputs, ir.GraphOutput{Name: n, Vertex: n})
+	}
+	return b.g
+}
+
+// gelu writes x·0.5·(1+erf(x/√2)) in one of PyTorch's orders.
+func (b *irBuilder) gelu(p string, viaMul, halfFirst bool) string {
+	var s string
+	if viaMul {
+		s = b.merge(p+"scale", ir.MergeMultiply, b.scalar(p+"c", float32(1/math.Sqrt2)), "x")
+	} else {
+		s = b.merge(p+"div", ir.MergeDivide, "x", b.scalar(p+"c", float32(math.Sqrt2)))
+	}
+	e := b.add(p+"erf", &ir.Unary{Op: ir.UnaryErf}, s)
+	a := b.merge(p+"add", ir.MergeAdd, b.scalar(p+"one", 1), e)
+	if halfFirst {
+		h := b.merge(p+"half", ir.MergeMultiply, "x", b.scalar(p+"h", 0.5))
+		return b.merge(p+"gelu", ir.MergeMultiply, a, h)
+	}
+	m := b.merge(p+"mul", ir.MergeMultiply, "x", a)
+	return b.merge(p+"gelu", ir.MergeMultiply, m, b.scalar(p+"h", 0.5))
+}
+
+func TestFuseActivationsIR(t *testing.T) {
+	type fused = map[string]ir.ActKind
+	cases := []struct {
+		name  string
+		build func(b *irBuilder) *ir.Graph
+		want  fused // vertex → kind after fusion; absent: left as it was
+	}{
+		{"gelu_div", func(b *irBuilder) *ir.Graph { return b.out(b.gelu("", false, false)) }, fused{"gelu": ir.ActGELU}},
+		{"gelu_mul_half_first", func(b *irBuilder) *ir.Graph { return b.out(b.gelu("", true, true)) }, fused{"gelu": ir.ActGELU}},
+		{"two_gelus", func(b *irBuilder) *ir.Graph {
+			return b.out(b.merge("sum", ir.MergeAdd, b.gelu("a/", false, false), b.gelu("b/", true, false)))
+		}, fused{"a/gelu": ir.ActGELU, "b/gelu": ir.ActGELU}},
+		{"swish", func(b *irBuilder) *ir.Graph {
+			return b.out(b.merge("swish", ir.MergeMultiply, b.add("sig", act(ir.Act(ir.ActSigmoid)), "x"), "x"))
+		}, fused{"swish": ir.ActSwish}},
+		{"hard_swish_hardsigmoid", func(b *irBuilder) *ir.Graph {
+			hs := b.add("hs", act(ir.Activation{Kind: ir.ActHardSigmoid, Alpha: 1.0 / 6, Beta: 0.5}), "x")
+			return b.out(b.merge("hswish", ir.MergeMultiply, "x", hs))
+		}, fused{"hswish": ir.ActHardSwish}},
+		{"hard_swish_relu6", func(b *irBuilder) *ir.Graph {
+			r := b.add("r6", act(ir.Act(ir.ActReLU6)), b.merge("plus3", ir.MergeAdd, "x", b.scalar("three", 3)))
+			m := b.merge("m", ir.MergeMultiply, "x", r)
+			return b.out(b.merge("hswish", ir.MergeDivide, m, b.scalar("six", 6)))
+		}, fused{"hswish": ir.ActHardSwish}},
+		// not fused:
+		{"erf_also_an_output", func(b *irBuilder) *ir.Graph { return b.out(b.gelu("", false, false), "erf") }, nil},
+		{"add_read_twice", func(b *irBuilder) *ir.Graph {
+			g := b.gelu("", false, false)
+			return b.out(b.merge("sum", ir.MergeAdd, g, "add"))
+		}, nil},
+		{"wrong_half", func(b *irBuilder) *ir.Graph {
+			g := b.gelu("", false, false)
+			b.g.Vertex("h").Params["value"].Data[0] = 0.45
+			return b.out(g)
+		}, nil},
+		{"gelu_of_other_value", func(b *irBuilder) *ir.Graph {
+			b.add("y", &ir.Dense{Units: 5}, "in")
+			g := b.gelu("", false, false)
+			b.g.Vertex("mul").Inputs[0] = "y" // y·(1+erf(x/√2))·0.5
+			return b.out(g)
+		}, nil},
+		{"sigmoid_of_other_value", func(b *irBuilder) *ir.Graph {
+			b.add("y", &ir.Dense{Units: 5}, "in")
+			return b.out(b.merge("swish", ir.MergeMultiply, b.add("sig", act(ir.Act(ir.ActSigmoid)), "y"), "x"))
+		}, nil},
+		{"hardsigmoid_keras_slope", func(b *irBuilder) *ir.Graph {
+			hs := b.add("hs", act(ir.Activation{Kind: ir.ActHardSigmoid, Alpha: 0.2, Beta: 0.5}), "x")
+			return b.out(b.merge("hswish", ir.MergeMultiply, "x", hs))
+		}, nil},
+		{"broadcast_constant_grows_rank", func(b *irBuilder) *ir.Graph {
+			b.g.Vertices = append(b.g.Vertices, &ir.Vertex{Name: "one", Layer: &ir.Constant{Shape: []int{1, 1}},
+				Params: map[string]*ir.Tensor{"value": {Shape: []int{1, 1}, Data: []float32{1}}}})
+			x1 := b.merge("x1", ir.MergeMultiply, "x", "one") // shape (1, 5)
+			return b.out(b.merge("swish", ir.MergeMultiply, b.add("sig", act(ir.Act(ir.ActSigmoid)), "x"), x1))
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := tc.build(newIRBuilder())
+			if err := nn.InitGraph(g, ir.InitXavierUniform, 1); err != nil {
+				t.Fatal(err)
+			}
+			before := g.Clone()
+			fuseActivations(g)
+			for _, v := range g.Vertices {
+				kind, isFused := tc.want[v.Name]
+				a, isAct := v.Layer.(*ir.ActivationLayer)
+				switch {
+				case isFused && (!isAct || a.Activation.Kind != kind || len(v.Inputs) != 1 || v.Inputs[0] != "x"):
+					t.Errorf("%q: %s on %v, want Activation %s on x", v.Name, v.Layer.Kind(), v.Inputs, kind)
+				case !isFused && v.Layer.Kind() != before.Vertex(v.Name).Layer.Kind():
+					t.Errorf("%q changed to %s", v.Name, v.Layer.Kind())
+				}
+			}
+			if err := g.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if d := maxOutputDiff(t, before, g); d > 1e-6 {
+				t.Errorf("fused graph differs from the decomposed one by %g", d)
+			}
+		})
+	}
+}
+
+// maxOutputDiff runs two graphs on the same random batch.
+func maxOutputDiff(t *testing.T, a, b *ir.Graph) float64 {
+	t.Helper()
+	rng := rand.New(rand.NewSource(3))
+	x := nn.NewMat[float32](6, 7)
+	for k := range x.Data {
+		x.Data[k] = float32(rng.Float64()*8 - 4)
+	}
+	run := func(g *ir.Graph) []*nn.Mat[float32] {
+		net, err := nn.Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := net.Forward([]*nn.Mat[float32]{x}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
+	oa, ob := run(a), run(b)
+	d := 0.0
+	for k := range oa {
+		for i := range oa[k].Data {
+			d = math.Max(d, math.Abs(float64(oa[k].Data[i]-ob[k].Data[i])))
+		}
+	}
+	return d
+}
