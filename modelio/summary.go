@@ -28,9 +28,10 @@ type VertexInfo struct {
 	OutputShape []int    `json:"output_shape"`
 	Params      int      `json:"params"`
 	Frozen      bool     `json:"frozen"`
-	// Loss is the loss of an output vertex (shown in the table, not in
-	// the JSON contract), e.g. "mcxent" or "mcxent, from logits".
-	Loss string `json:"-"`
+	// Detail is shown beside the type in the table (not in the JSON
+	// contract): an output layer's activation and loss, an activation
+	// layer's function.
+	Detail string `json:"-"`
 }
 
 // Summary describes a graph for `retarget inspect`; its JSON form is a
@@ -59,7 +60,7 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 	}
 	for _, v := range g.Vertices {
 		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
-			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen, Loss: lossLabel(v.Layer)}
+			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen, Detail: detailLabel(v.Layer)}
 		s.Vertices = append(s.Vertices, vi)
 		s.ParamsTotal += vi.Params
 		if v.Frozen {
@@ -117,8 +118,8 @@ func (s *Summary) WriteTable(w io.Writer) error {
 			frozen = "yes"
 		}
 		typ := v.Type
-		if v.Loss != "" {
-			typ += " (" + v.Loss + ")"
+		if v.Detail != "" {
+			typ += " (" + v.Detail + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", v.Name, typ, strings.Join(v.Inputs, ","), shapeString(v.OutputShape), v.Params, frozen)
 	}
@@ -149,11 +150,17 @@ func layoutString(l string) string {
 	return "layout " + l
 }
 
-// lossLabel describes an output layer's activation and loss.
-func lossLabel(l ir.Layer) string {
+// detailLabel describes an output layer's activation and loss, or an
+// activation layer's function.
+func detailLabel(l ir.Layer) string {
 	var act ir.Activation
 	var fromLogits bool
 	switch o := l.(type) {
+	case *ir.ActivationLayer:
+		if o.Activation.IsIdentity() {
+			return "identity"
+		}
+		return string(o.Activation.Kind)
 	case *ir.Output:
 		act, fromLogits = o.Activation, o.FromLogits
 	case *ir.RnnOutput:
