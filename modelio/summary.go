@@ -156,6 +156,10 @@ func detailLabel(l ir.Layer) string {
 	var act ir.Activation
 	var fromLogits bool
 	switch o := l.(type) {
+	case *ir.Merge:
+		return string(o.Op)
+	case *ir.Unary:
+		return string(o.Op)
 	case *ir.ActivationLayer:
 		if o.Activation.IsIdentity() {
 			return "identity"
