@@ -24,6 +24,8 @@ const (
 	ActThresholdReLU ActKind = "threshold_relu" // y = x if x > Alpha else 0
 	ActClip          ActKind = "clip"           // y = clip(x, Alpha, Beta)
 	ActHardSwish     ActKind = "hard_swish"     // y = x·clip(x/6+1/2, 0, 1) (ONNX HardSwish, torch Hardswish)
+	ActGELUTanh      ActKind = "gelu_tanh"      // y = x/2·(1+tanh(√(2/π)·(x+0.044715·x³))) (torch approximate='tanh')
+	ActMish          ActKind = "mish"           // y = x·tanh(softplus(x))
 )
 
 // Activation is an activation function with its parameters.
@@ -44,7 +46,7 @@ func (a Activation) IsIdentity() bool { return a.Kind == "" || a.Kind == ActIden
 // KnownActivations lists every supported activation kind.
 var KnownActivations = []ActKind{ActIdentity, ActReLU, ActReLU6, ActLeakyReLU, ActELU, ActSELU, ActGELU,
 	ActSwish, ActSigmoid, ActHardSigmoid, ActTanh, ActSoftmax, ActLogSoftmax, ActSoftplus, ActSoftsign,
-	ActThresholdReLU, ActClip, ActHardSwish}
+	ActThresholdReLU, ActClip, ActHardSwish, ActGELUTanh, ActMish}
 
 func (a Activation) validate() error {
 	if a.Kind == "" {

@@ -79,6 +79,16 @@ func softplus(x float64) float64 {
 	return math.Log1p(math.Exp(x))
 }
 
+const (
+	geluTanhC = 0.7978845608028654 // √(2/π)
+	geluTanhK = 0.044715
+)
+
+// geluTanhArg is the tanh argument of the tanh-form GELU. The activation
+// is computed as x·sigmoid(2u), equal to x/2·(1+tanh u), which keeps its
+// small values for large negative x where 1+tanh u cancels to 0.
+func geluTanhArg(x float64) float64 { return geluTanhC * (x + geluTanhK*x*x*x) }
+
 // scalar applies an element-wise kind (not softmax).
 func (a activation[F]) scalar(x F) F {
 	switch a.kind {
@@ -125,6 +135,12 @@ func (a activation[F]) scalar(x F) F {
 		return min(max(x, a.alpha), a.beta)
 	case ir.ActHardSwish:
 		return x * min(max(x/6+0.5, 0), 1)
+	case ir.ActGELUTanh:
+		v := float64(x)
+		return F(v * sigmoid(2*geluTanhArg(v)))
+	case ir.ActMish:
+		v := float64(x)
+		return F(v * math.Tanh(softplus(v)))
 	}
 	return x
 }
@@ -195,6 +211,15 @@ func (a activation[F]) deriv(x, y F) F {
 			return 1
 		}
 		return x/3 + 0.5
+	case ir.ActGELUTanh:
+		v := float64(x)
+		u := 2 * geluTanhArg(v)
+		du := 2 * geluTanhC * (1 + 3*geluTanhK*v*v)
+		return F(sigmoid(u) + v*sigmoid(u)*sigmoid(-u)*du)
+	case ir.ActMish:
+		v := float64(x)
+		t := math.Tanh(softplus(v))
+		return F(t + v*(1-t*t)*sigmoid(v))
 	}
 	return 1
 }

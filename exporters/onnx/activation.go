@@ -65,6 +65,29 @@ func (b *builder) activation(a ir.Activation, suffix, in, out string, rank int) 
 		p := b.op("Add", join(suffix, "gelu_add"), []string{e, b.scalar("one", 1)}, b.tmp("gelu_add"))
 		m := b.op("Mul", join(suffix, "gelu_mul"), []string{in, p}, b.tmp("gelu_mul"))
 		b.op("Mul", suffix, []string{m, b.scalar("half", 0.5)}, out)
+	case ir.ActGELUTanh:
+		if b.opset >= 20 {
+			b.op("Gelu", suffix, []string{in}, out, aStr("approximate", "tanh"))
+			break
+		}
+		// PyTorch's form, which the importer fuses back.
+		x2 := b.op("Mul", join(suffix, "gelu_x2"), []string{in, in}, b.tmp("gelu_x2"))
+		x3 := b.op("Mul", join(suffix, "gelu_x3"), []string{in, x2}, b.tmp("gelu_x3"))
+		k := b.op("Mul", join(suffix, "gelu_kx3"), []string{x3, b.scalar("kappa", 0.044715)}, b.tmp("gelu_kx3"))
+		s := b.op("Add", join(suffix, "gelu_sum"), []string{in, k}, b.tmp("gelu_sum"))
+		u := b.op("Mul", join(suffix, "gelu_scaled"), []string{s, b.scalar("sqrt2_pi", float32(math.Sqrt(2/math.Pi)))}, b.tmp("gelu_scaled"))
+		t := b.op("Tanh", join(suffix, "gelu_tanh"), []string{u}, b.tmp("gelu_tanh"))
+		p := b.op("Add", join(suffix, "gelu_add"), []string{t, b.scalar("one", 1)}, b.tmp("gelu_add"))
+		m := b.op("Mul", join(suffix, "gelu_mul"), []string{in, p}, b.tmp("gelu_mul"))
+		b.op("Mul", suffix, []string{m, b.scalar("half", 0.5)}, out)
+	case ir.ActMish:
+		if b.opset >= 18 {
+			b.op("Mish", suffix, []string{in}, out)
+			break
+		}
+		sp := b.op("Softplus", join(suffix, "mish_softplus"), []string{in}, b.tmp("mish_softplus"))
+		t := b.op("Tanh", join(suffix, "mish_tanh"), []string{sp}, b.tmp("mish_tanh"))
+		b.op("Mul", suffix, []string{in, t}, out)
 	case ir.ActSoftmax, ir.ActLogSoftmax:
 		opName := "Softmax"
 		if a.Kind == ir.ActLogSoftmax {

@@ -13,11 +13,12 @@ import (
 //	GELU        x·0.5·(1 + erf(x/√2))   (factors in any order; ·1/√2 for /√2)
 //	swish/SiLU  x·sigmoid(x)
 //	hard swish  x·hard_sigmoid(x; 1/6, 1/2)  or  x·relu6(x + 3)/6
+//	tanh GELU   x·0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))   (x³ as x·x·x, Pow(x, 3) or x·x²)
+//	Mish        x·tanh(softplus(x))
 //
 // The final vertex keeps its name and takes x as its only input; the
 // intermediate vertices, which must have no other consumer and not be a
-// graph output, are left unreferenced for prune. PyTorch's tanh-form GELU
-// and Mish have no IR kind and stay decomposed.
+// graph output, are left unreferenced for prune.
 func fuseActivations(g *ir.Graph) {
 	shapes, err := g.Shapes()
 	if err != nil {
@@ -63,6 +64,10 @@ func (f *fuser) match(v *ir.Vertex) (x string, a ir.Activation, ok bool) {
 		switch {
 		case near(coef, 0.5) && f.isGELUTail(other, x):
 			return x, ir.Act(ir.ActGELU), true
+		case near(coef, 0.5) && f.isGELUTanhTail(other, x):
+			return x, ir.Act(ir.ActGELUTanh), true
+		case near(coef, 1) && f.isMishTail(other, x):
+			return x, ir.Act(ir.ActMish), true
 		case near(coef, 1) && isAct(other, ir.ActSigmoid) && onlyInput(other) == x:
 			return x, ir.Act(ir.ActSwish), true
 		case near(coef, 1) && isHardSigmoid(other, 1.0/6, 0.5) && onlyInput(other) == x:
@@ -150,6 +155,77 @@ func (f *fuser) isGELUTail(add *ir.Vertex, x string) bool {
 	}
 	coef, fs, ok := f.product(scaled)
 	return ok && len(fs) == 1 && fs[0] == x && near(coef, 1/math.Sqrt2)
+}
+
+// isGELUTanhTail matches 1 + tanh(√(2/π)·(x + 0.044715·x³)) with every
+// vertex inner.
+func (f *fuser) isGELUTanhTail(add *ir.Vertex, x string) bool {
+	th := f.shiftOf(add, 1)
+	if th == nil || !isAct(th, ir.ActTanh) {
+		return false
+	}
+	scaled := f.inner(onlyInput(th))
+	if scaled == nil {
+		return false
+	}
+	coef, fs, ok := f.product(scaled)
+	if !ok || len(fs) != 1 || !near(coef, math.Sqrt(2/math.Pi)) {
+		return false
+	}
+	sum := f.inner(fs[0])
+	if sum == nil {
+		return false
+	}
+	if m, ok := sum.Layer.(*ir.Merge); !ok || m.Op != ir.MergeAdd || len(sum.Inputs) != 2 {
+		return false
+	}
+	for k := 0; k < 2; k++ {
+		if sum.Inputs[k] != x {
+			continue
+		}
+		cube := f.inner(sum.Inputs[1-k])
+		if cube == nil {
+			return false
+		}
+		c, cfs, ok := f.product(cube)
+		return ok && near(c, 0.044715) && f.powerOf(cfs, x) == 3
+	}
+	return false
+}
+
+// powerOf returns n when the factors multiply to xⁿ: each is x itself or
+// an inner Pow (integer exponent) or Square of x; 0 when they do not.
+func (f *fuser) powerOf(factors []string, x string) int {
+	n := 0
+	for _, name := range factors {
+		if name == x {
+			n++
+			continue
+		}
+		v := f.inner(name)
+		if v == nil || onlyInput(v) != x {
+			return 0
+		}
+		u, ok := v.Layer.(*ir.Unary)
+		switch {
+		case ok && u.Op == ir.UnarySquare:
+			n += 2
+		case ok && u.Op == ir.UnaryPow && u.Exponent >= 1 && u.Exponent == float32(int(u.Exponent)):
+			n += int(u.Exponent)
+		default:
+			return 0
+		}
+	}
+	return n
+}
+
+// isMishTail matches tanh(softplus(x)) with both vertices inner.
+func (f *fuser) isMishTail(th *ir.Vertex, x string) bool {
+	if !isAct(th, ir.ActTanh) {
+		return false
+	}
+	sp := f.inner(onlyInput(th))
+	return sp != nil && isAct(sp, ir.ActSoftplus) && onlyInput(sp) == x
 }
 
 // shiftOf returns the inner vertex u when add is u + c.

@@ -9,9 +9,9 @@ import (
 	"github.com/retarget-dev/retarget/nn"
 )
 
-// PyTorch 1.13's GELU, SiLU and Hardswish subgraphs import as one
-// Activation vertex named after the subgraph's last node; tanh GELU and
-// Mish stay decomposed. Parity with PyTorch is to 1e-5.
+// PyTorch 1.13's GELU (erf and tanh forms), SiLU, Hardswish and Mish
+// subgraphs import as one Activation vertex named after the subgraph's
+// last node. Parity with PyTorch is to 1e-5.
 func TestFusedActivationFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		file, hswish string
@@ -25,7 +25,8 @@ func TestFusedActivationFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[string]ir.ActKind{"/gelu/Mul_1": ir.ActGELU, "/silu/Mul": ir.ActSwish, tc.hswish: ir.ActHardSwish}
+			want := map[string]ir.ActKind{"/gelu/Mul_1": ir.ActGELU, "/silu/Mul": ir.ActSwish, tc.hswish: ir.ActHardSwish,
+				"/gelu_tanh/Mul_5": ir.ActGELUTanh, "/mish/Mul": ir.ActMish}
 			for name, kind := range want {
 				v := g.Vertex(name)
 				if v == nil {
@@ -40,7 +41,10 @@ func TestFusedActivationFixtures(t *testing.T) {
 				if u, ok := v.Layer.(*ir.Unary); ok && u.Op == ir.UnaryErf {
 					t.Errorf("erf vertex %q left after fusion", v.Name)
 				}
-				for _, prefix := range []string{"/gelu/", "/silu/", "/hswish/"} {
+				if a, ok := v.Layer.(*ir.ActivationLayer); ok && want[v.Name] == "" {
+					t.Errorf("activation %s vertex %q besides the fused ones", a.Activation.Kind, v.Name)
+				}
+				for _, prefix := range []string{"/gelu/", "/silu/", "/hswish/", "/gelu_tanh/", "/mish/"} {
 					if len(v.Name) > len(prefix) && v.Name[:len(prefix)] == prefix && want[v.Name] == "" {
 						t.Errorf("vertex %q of a fused subgraph left", v.Name)
 					}
@@ -103,6 +107,38 @@ func (b *irBuilder) gelu(p string, viaMul, halfFirst bool) string {
 	return b.merge(p+"gelu", ir.MergeMultiply, m, b.scalar(p+"h", 0.5))
 }
 
+// geluTanh writes x·0.5·(1+tanh(√(2/π)·(x+0.044715·x³))) as PyTorch does,
+// with x³ written as cube says: "mul" x·(x·x), "pow" Pow(x, 3), "square"
+// x·Square(x); halfFirst multiplies 0.5·x before the tail.
+func (b *irBuilder) geluTanh(p, cube string, halfFirst bool) string {
+	var c string
+	switch cube {
+	case "mul":
+		c = b.merge(p+"x3", ir.MergeMultiply, "x", b.merge(p+"x2", ir.MergeMultiply, "x", "x"))
+	case "pow":
+		c = b.add(p+"x3", &ir.Unary{Op: ir.UnaryPow, Exponent: 3}, "x")
+	case "square":
+		c = b.merge(p+"x3", ir.MergeMultiply, b.add(p+"x2", &ir.Unary{Op: ir.UnarySquare}, "x"), "x")
+	}
+	k := b.merge(p+"kx3", ir.MergeMultiply, b.scalar(p+"k", 0.044715), c)
+	sum := b.merge(p+"sum", ir.MergeAdd, "x", k)
+	sc := b.merge(p+"scaled", ir.MergeMultiply, b.scalar(p+"c", float32(math.Sqrt(2/math.Pi))), sum)
+	th := b.add(p+"tanh", act(ir.Act(ir.ActTanh)), sc)
+	a := b.merge(p+"add", ir.MergeAdd, b.scalar(p+"one", 1), th)
+	if halfFirst {
+		h := b.merge(p+"half", ir.MergeMultiply, b.scalar(p+"h", 0.5), "x")
+		return b.merge(p+"gelu", ir.MergeMultiply, h, a)
+	}
+	m := b.merge(p+"mul", ir.MergeMultiply, "x", a)
+	return b.merge(p+"gelu", ir.MergeMultiply, b.scalar(p+"h", 0.5), m)
+}
+
+// mish writes x·tanh(softplus(x)).
+func (b *irBuilder) mish(p string) string {
+	th := b.add(p+"tanh", act(ir.Act(ir.ActTanh)), b.add(p+"sp", act(ir.Act(ir.ActSoftplus)), "x"))
+	return b.merge(p+"mish", ir.MergeMultiply, "x", th)
+}
+
 func TestFuseActivationsIR(t *testing.T) {
 	type fused = map[string]ir.ActKind
 	cases := []struct {
@@ -127,7 +163,45 @@ func TestFuseActivationsIR(t *testing.T) {
 			m := b.merge("m", ir.MergeMultiply, "x", r)
 			return b.out(b.merge("hswish", ir.MergeDivide, m, b.scalar("six", 6)))
 		}, fused{"hswish": ir.ActHardSwish}},
+		{"gelu_tanh_mul", func(b *irBuilder) *ir.Graph { return b.out(b.geluTanh("", "mul", false)) }, fused{"gelu": ir.ActGELUTanh}},
+		{"gelu_tanh_pow_half_first", func(b *irBuilder) *ir.Graph { return b.out(b.geluTanh("", "pow", true)) }, fused{"gelu": ir.ActGELUTanh}},
+		{"gelu_tanh_square", func(b *irBuilder) *ir.Graph { return b.out(b.geluTanh("", "square", false)) }, fused{"gelu": ir.ActGELUTanh}},
+		{"mish", func(b *irBuilder) *ir.Graph { return b.out(b.mish("")) }, fused{"mish": ir.ActMish}},
+		{"mish_and_gelu_tanh", func(b *irBuilder) *ir.Graph {
+			return b.out(b.merge("sum", ir.MergeAdd, b.mish("a/"), b.geluTanh("b/", "mul", false)))
+		}, fused{"a/mish": ir.ActMish, "b/gelu": ir.ActGELUTanh}},
 		// not fused:
+		{"gelu_tanh_tanh_also_an_output", func(b *irBuilder) *ir.Graph { return b.out(b.geluTanh("", "mul", false), "tanh") }, nil},
+		{"gelu_tanh_square_read_twice", func(b *irBuilder) *ir.Graph {
+			g := b.geluTanh("", "mul", false)
+			return b.out(b.merge("both", ir.MergeAdd, g, "x2"))
+		}, nil},
+		{"gelu_tanh_wrong_kappa", func(b *irBuilder) *ir.Graph {
+			g := b.geluTanh("", "pow", false)
+			b.g.Vertex("k").Params["value"].Data[0] = 0.05
+			return b.out(g)
+		}, nil},
+		{"gelu_tanh_square_not_cube", func(b *irBuilder) *ir.Graph {
+			g := b.geluTanh("", "pow", false)
+			b.g.Vertex("x3").Layer = &ir.Unary{Op: ir.UnaryPow, Exponent: 2}
+			return b.out(g)
+		}, nil},
+		{"gelu_tanh_cube_of_other_value", func(b *irBuilder) *ir.Graph {
+			b.add("y", &ir.Dense{Units: 5}, "in")
+			g := b.geluTanh("", "mul", false)
+			b.g.Vertex("x2").Inputs[1] = "y"
+			return b.out(g)
+		}, nil},
+		{"mish_softplus_of_other_value", func(b *irBuilder) *ir.Graph {
+			b.add("y", &ir.Dense{Units: 5}, "in")
+			g := b.mish("")
+			b.g.Vertex("sp").Inputs[0] = "y"
+			return b.out(g)
+		}, nil},
+		{"mish_softplus_also_an_output", func(b *irBuilder) *ir.Graph { return b.out(b.mish(""), "sp") }, nil},
+		{"tanh_of_x_times_x", func(b *irBuilder) *ir.Graph {
+			return b.out(b.merge("m", ir.MergeMultiply, "x", b.add("tanh", act(ir.Act(ir.ActTanh)), "x")))
+		}, nil},
 		{"erf_also_an_output", func(b *irBuilder) *ir.Graph { return b.out(b.gelu("", false, false), "erf") }, nil},
 		{"add_read_twice", func(b *irBuilder) *ir.Graph {
 			g := b.gelu("", false, false)

@@ -15,6 +15,7 @@ func init() {
 		"Softplus":  fixed(ir.ActSoftplus),
 		"Softsign":  fixed(ir.ActSoftsign),
 		"HardSwish": fixed(ir.ActHardSwish),
+		"Mish":      fixed(ir.ActMish),
 		"LeakyRelu": func(n *node) (ir.Activation, error) {
 			return ir.Activation{Kind: ir.ActLeakyReLU, Alpha: n.float("alpha", 0.01)}, nil
 		},

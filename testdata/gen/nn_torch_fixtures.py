@@ -186,7 +186,7 @@ acts = {
     "hard_sigmoid": torch.clamp(0.2 * x + 0.5, 0, 1), "tanh": torch.tanh(x), "softmax": F.softmax(x, -1),
     "log_softmax": F.log_softmax(x, -1), "softplus": F.softplus(x), "softsign": F.softsign(x),
     "threshold_relu": torch.where(x > 0.5, x, torch.zeros_like(x)), "clip": torch.clamp(x, -1, 2),
-    "hard_swish": F.hardswish(x),
+    "hard_swish": F.hardswish(x), "gelu_tanh": F.gelu(x, approximate="tanh"), "mish": F.mish(x),
 }
 extra = {"leaky_relu": {"alpha": 0.1}, "elu": {"alpha": 0.7}, "threshold_relu": {"alpha": 0.5},
          "clip": {"alpha": -1, "beta": 2}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}}

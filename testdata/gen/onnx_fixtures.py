@@ -204,8 +204,8 @@ class Acts(nn.Module):
 
 class FusedActs(nn.Module):
     """Activations PyTorch 1.13 writes as element-wise subgraphs, which the
-    importer fuses: GELU (erf), SiLU, Hardswish (HardSigmoid·x below opset
-    14, the HardSwish op from 14). Tanh-form GELU and Mish stay decomposed."""
+    importer fuses: GELU (erf and tanh forms), SiLU, Hardswish (HardSigmoid·x
+    below opset 14, the HardSwish op from 14) and Mish."""
 
     def __init__(self):
         super().__init__()
