@@ -20,7 +20,7 @@ func init() {
 
 func loadNative(path string, opts LoadOptions) (*ir.Graph, error) {
 	if opts.Weights != "" {
-		return nil, fmt.Errorf("%s: an .rtm file holds its weights; --weights applies to Keras JSON configs", path)
+		return nil, fmt.Errorf("%s: an .rtm file holds its weights; a separate weights file (--weights, or a plan's weights:) applies only to Keras JSON architectures", path)
 	}
 	return native.Load(path)
 }

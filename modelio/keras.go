@@ -25,7 +25,7 @@ func loadKeras(path string, opts LoadOptions) (*ir.Graph, error) {
 // one is refused rather than silently unused.
 func loadKerasWhole(path string, opts LoadOptions) (*ir.Graph, error) {
 	if opts.Weights != "" {
-		return nil, fmt.Errorf("%s: a whole-model Keras file holds its weights; --weights applies to Keras JSON architectures (model.to_json())", path)
+		return nil, fmt.Errorf("%s: a whole-model Keras file holds its weights; a separate weights file (--weights, or a plan's weights:) applies only to Keras JSON architectures (model.to_json())", path)
 	}
 	return loadKeras(path, opts)
 }

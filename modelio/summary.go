@@ -59,17 +59,26 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 		s.Outputs = append(s.Outputs, TensorInfo{Name: o.Name, Shape: withBatch(SourceShape(shapes[o.Vertex], o.Layout)), Layout: string(o.Layout)})
 	}
 	for _, v := range g.Vertices {
-		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
-			OutputShape: withBatch(shapes[v.Name]), Params: v.ParamCount(), Frozen: v.Frozen, Detail: detailLabel(v.Layer)}
-		s.Vertices = append(s.Vertices, vi)
-		s.ParamsTotal += vi.Params
-		if v.Frozen {
-			continue
-		}
-		for _, p := range v.Layer.Params(v.InputShapes(shapes)) {
-			if t := v.Params[p.Name]; p.Trainable && t != nil {
-				s.ParamsTrainable += t.Len()
+		// Counts come from the layer's parameter shapes, so an architecture
+		// without weights (a Keras JSON file alone) still shows its size.
+		specs := v.Layer.Params(v.InputShapes(shapes))
+		n, trainable := 0, 0
+		for _, p := range specs {
+			k := ir.NumElements(p.Shape)
+			n += k
+			if p.Trainable {
+				trainable += k
 			}
+		}
+		if len(specs) == 0 {
+			n = v.ParamCount()
+		}
+		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
+			OutputShape: withBatch(shapes[v.Name]), Params: n, Frozen: v.Frozen, Detail: detailLabel(v.Layer)}
+		s.Vertices = append(s.Vertices, vi)
+		s.ParamsTotal += n
+		if !v.Frozen {
+			s.ParamsTrainable += trainable
 		}
 	}
 	return s, nil

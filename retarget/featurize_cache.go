@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/cachedir"
 	"hash"
 	"math"
 	"os"
@@ -107,12 +108,12 @@ func reusable(dir, key string) *ShardIndex {
 // CacheDir is where Featurize keeps the shards of key under root.
 func CacheDir(root, key string) string { return filepath.Join(root, key[:min(len(key), 24)]) }
 
-// DefaultCacheRoot is the featurize cache of a user: $XDG_CACHE_HOME
-// (or the OS's cache folder)/retarget/featurized.
+// DefaultCacheRoot is the featurize cache: the shared cache folder
+// ($RETARGET_CACHE, else $XDG_CACHE_HOME/retarget) + /featurized.
 func DefaultCacheRoot() (string, error) {
-	base, err := os.UserCacheDir()
+	root, err := cachedir.Root()
 	if err != nil {
-		return "", fmt.Errorf("no cache folder: set fit.cache_dir (%w)", err)
+		return "", fmt.Errorf("%w; or set fit.cache_dir", err)
 	}
-	return filepath.Join(base, "retarget", "featurized"), nil
+	return filepath.Join(root, "featurized"), nil
 }

@@ -275,7 +275,6 @@ func (p *Plan) Run(env PlanEnv) (*PlanResult, error) {
 		if err := env.Save(path, g, res.Model); err != nil {
 			return nil, fmt.Errorf("writing %s: %w", path, err)
 		}
-		p.logf(env, "wrote %s", path)
 		res.Outputs = append(res.Outputs, path)
 	}
 	return res, nil

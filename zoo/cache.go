@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/cachedir"
 	"hash"
 	"io"
 	"net/http"
@@ -29,16 +30,7 @@ type Cache struct {
 
 // DefaultCacheDir is $RETARGET_CACHE, else $XDG_CACHE_HOME/retarget (the
 // platform's user cache folder where XDG_CACHE_HOME is unset).
-func DefaultCacheDir() (string, error) {
-	if d := os.Getenv("RETARGET_CACHE"); d != "" {
-		return d, nil
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no cache folder: set RETARGET_CACHE or XDG_CACHE_HOME (%v)", err)
-	}
-	return filepath.Join(base, "retarget"), nil
-}
+func DefaultCacheDir() (string, error) { return cachedir.Root() }
 
 // NewCache opens a cache in dir, or in DefaultCacheDir when dir is "".
 func NewCache(dir string) (*Cache, error) {

@@ -72,7 +72,13 @@ again continues where the last fit stopped.
 			if err != nil {
 				return err
 			}
-			g, err := retarget.New(src).FineTune(tc).Build()
+			// Fine-tuning replaces every vertex's own training override, so
+			// it only happens when a training flag asks for it.
+			b := retarget.New(src)
+			if tc != (ir.TrainConfig{}) {
+				b.FineTune(tc)
+			}
+			g, err := b.Build()
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
@@ -32,6 +33,9 @@ any unknown dimension print as ? (-1 in JSON).
 			s, err := modelio.Summarize(g)
 			if err != nil {
 				return err
+			}
+			if g.Meta["keras_weights"] == "none" {
+				fmt.Fprintf(c.ErrOrStderr(), "note: %s is an architecture without weights; parameter counts are what the layers need (pass --weights FILE.h5 to load them)\n", args[0])
 			}
 			if asJSON {
 				enc := json.NewEncoder(c.OutOrStdout())

@@ -107,7 +107,7 @@ func TestWeightsRefusedForWholeKerasModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// used to be silently ignored, whatever file --weights named
-	wantErr(t, []string{"inspect", h5, "--weights", model}, "holds its weights", "--weights applies to Keras JSON")
+	wantErr(t, []string{"inspect", h5, "--weights", model}, "holds its weights", "applies only to Keras JSON")
 }
 
 func TestKerasJSONWithoutWeightsHint(t *testing.T) {
