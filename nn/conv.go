@@ -6,9 +6,12 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// colLimit bounds the im2col buffer (elements); samples are batched into
-// one GEMM up to it. A buffer that stays in the L2/L3 cache beats a wider
-// GEMM (measured on the ResNet block of speed_bench_test.go).
+// colLimit bounds the im2col buffer (elements): samples are batched into
+// one GEMM up to it, and a larger sample's output positions are processed
+// in tiles that fit it (VGG16's conv1_2 would otherwise need 64·9×224·224
+// floats). A buffer that stays in the L2/L3 cache beats a wider GEMM
+// (measured on the ResNet block of speed_bench_test.go and on
+// BenchmarkConvVGG16Block1).
 const colLimit = 1 << 18
 
 // convCore is a grouped 1-D/2-D convolution without bias via im2col + GEMM.
@@ -25,6 +28,11 @@ type convCore[F Float] struct {
 	cin      int
 	col, tmp []F
 	chunk    int
+	// tile is the number of output positions per im2col + GEMM when one
+	// sample runs at a time (chunk 1); the sample's whole plane otherwise
+	tile int
+	// colBudget overrides colLimit (tests force tiles)
+	colBudget int
 	// pooled: col and tmp are borrowed from an inference network's pool
 	// for each call (borrow) instead of kept
 	pooled     bool
@@ -70,8 +78,16 @@ func (c *convCore[F]) setup(in []int) error {
 		return nil // no im2col buffers
 	}
 	rows := g.c * g.k()
-	c.chunk = max(1, min(in[0], colLimit/max(rows*g.p(), 1)))
-	c.colN, c.tmpN = rows*g.p()*c.chunk, 0
+	limit := colLimit
+	if c.colBudget > 0 {
+		limit = c.colBudget
+	}
+	c.chunk = max(1, min(in[0], limit/max(rows*g.p(), 1)))
+	c.tile = g.p()
+	if c.chunk == 1 {
+		c.tile = tileColumns(g.p(), g.ow, rows, limit)
+	}
+	c.colN, c.tmpN = rows*c.tile*c.chunk, 0
 	if c.chunk > 1 {
 		c.tmpN = c.filters / c.groups * g.p() * c.chunk
 	}
@@ -80,6 +96,20 @@ func (c *convCore[F]) setup(in []int) error {
 		c.tmp = growSlice(c.tmp, c.tmpN)
 	}
 	return nil
+}
+
+// tileColumns is how many of p output positions (rows of ow) one im2col
+// tile of rows×tile elements covers within limit: all of them, whole output
+// rows, or at least one position.
+func tileColumns(p, ow, rows, limit int) int {
+	cols := max(limit/max(rows, 1), 1)
+	if cols >= p {
+		return p
+	}
+	if cols >= ow {
+		cols -= cols % ow
+	}
+	return cols
 }
 
 // borrow takes col and tmp from an inference network's pool for one
@@ -136,6 +166,20 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		}
 		return
 	}
+	if c.chunk == 1 {
+		for s := 0; s < n; s++ {
+			for gr := 0; gr < c.groups; gr++ {
+				img, o := x[s*inPer+gr*cg*g.h*g.w:], out[s*outPer+gr*fg*P:]
+				for p0 := 0; p0 < P; p0 += c.tile {
+					p1 := min(p0+c.tile, P)
+					im2colTile(g, img, c.col, p1-p0, p0, p1)
+					gemm(false, false, fg, p1-p0, K, 1, W[gr*fg*K:], K, c.col, p1-p0, 0, o[p0:], P)
+				}
+			}
+			c.postPlanes(out, s, s+1, post)
+		}
+		return
+	}
 	for s0 := 0; s0 < n; s0 += c.chunk {
 		nb := min(c.chunk, n-s0)
 		ld := nb * P
@@ -146,13 +190,6 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 				}
 			})
 			wg := W[gr*fg*K:]
-			if nb == 1 {
-				gemm(false, false, fg, P, K, 1, wg, K, c.col, ld, 0, out[s0*outPer+gr*fg*P:], P)
-				if gr == c.groups-1 {
-					c.postPlanes(out, s0, s0+1, post)
-				}
-				continue
-			}
 			gemm(false, false, fg, ld, K, 1, wg, K, c.col, ld, 0, c.tmp, ld)
 			parallelFor(nb, fg*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
@@ -210,19 +247,18 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 	if dx != nil {
 		clear(dx[:n*inPer])
 	}
+	if c.chunk == 1 {
+		c.backwardTiled(x, W, dOut, gW, dx)
+		return
+	}
 	for s0 := 0; s0 < n; s0 += c.chunk {
 		nb := min(c.chunk, n-s0)
 		ld := nb * P
 		for gr := 0; gr < c.groups; gr++ {
-			var d []F
-			if nb == 1 {
-				d = dOut[s0*outPer+gr*fg*P:]
-			} else {
-				d = c.tmp
-				for s := 0; s < nb; s++ {
-					for f := 0; f < fg; f++ {
-						copy(c.tmp[f*ld+s*P:][:P], dOut[(s0+s)*outPer+(gr*fg+f)*P:][:P])
-					}
+			d := c.tmp
+			for s := 0; s < nb; s++ {
+				for f := 0; f < fg; f++ {
+					copy(c.tmp[f*ld+s*P:][:P], dOut[(s0+s)*outPer+(gr*fg+f)*P:][:P])
 				}
 			}
 			if gW != nil {
@@ -235,6 +271,32 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 				gemm(true, false, K, ld, fg, 1, W[gr*fg*K:], K, d, ld, 0, c.col, ld)
 				for s := 0; s < nb; s++ {
 					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.h*g.w:])
+				}
+			}
+		}
+	}
+}
+
+// backwardTiled is backward one sample at a time, over tiles of c.tile
+// output positions: dW accumulates tile by tile; dx (cleared) gets each
+// tile's patches added back.
+func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
+	g := &c.geo
+	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
+	inPer, outPer, plane := c.cin*g.h*g.w, c.filters*P, cg*g.h*g.w
+	for s := 0; s < c.inShape[0]; s++ {
+		for gr := 0; gr < c.groups; gr++ {
+			d, wg := dOut[s*outPer+gr*fg*P:], W[gr*fg*K:]
+			for p0 := 0; p0 < P; p0 += c.tile {
+				p1 := min(p0+c.tile, P)
+				ld := p1 - p0
+				if gW != nil {
+					im2colTile(g, x[s*inPer+gr*plane:], c.col, ld, p0, p1)
+					gemm(false, true, fg, K, ld, 1, d[p0:], P, c.col, ld, 1, gW[gr*fg*K:], K)
+				}
+				if dx != nil {
+					gemm(true, false, K, ld, fg, 1, wg, K, d[p0:], P, 0, c.col, ld)
+					col2imTile(g, c.col, ld, dx[s*inPer+gr*plane:], p0, p1)
 				}
 			}
 		}

@@ -37,8 +37,8 @@ func newEmbedding[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F
 		return nil, fmt.Errorf("Embedding parameter W is missing or not [%d, %d]", e.InputDim, e.OutputDim)
 	}
 	gw := params.Grads["W"]
-	if gw != nil && len(gw.Data) != len(w.Data) {
-		return nil, fmt.Errorf("Embedding gradient of W has %d values, want %d", len(gw.Data), len(w.Data))
+	if gw != nil && !ir.SameShape(gw.Shape, w.Shape) {
+		return nil, fmt.Errorf("Embedding gradient of W has shape %v, want %v", gw.Shape, w.Shape)
 	}
 	return &embeddingOp[F]{w: w, gw: gw, inDim: e.InputDim, outDim: e.OutputDim}, nil
 }

@@ -14,27 +14,37 @@ func (g *convGeom) p() int { return g.oh * g.ow }
 
 // im2col writes the patches of img [c, h, w] into col: row (c, i, j),
 // column oh·ow + ow, rows ld apart.
-func im2col[F Float](g *convGeom, img, col []F, ld int) {
-	P := g.p()
+func im2col[F Float](g *convGeom, img, col []F, ld int) { im2colRange(g, img, col, ld, 0, g.p()) }
+
+// col2im adds the patches in col back into img (the adjoint of im2col).
+func col2im[F Float](g *convGeom, col []F, ld int, img []F) { col2imRange(g, col, ld, img, 0, g.p()) }
+
+// im2colRange is im2col restricted to the output positions [p0, p1) (flat
+// oh·ow + ow): column p of the full matrix is column p-p0 of col.
+func im2colRange[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
+	if p1 <= p0 {
+		return
+	}
 	for c := 0; c < g.c; c++ {
 		src := img[c*g.h*g.w : (c+1)*g.h*g.w]
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
 				row := col[((c*g.kh+i)*g.kw+j)*ld:]
-				row = row[:P]
-				for oh := 0; oh < g.oh; oh++ {
-					dst := row[oh*g.ow : (oh+1)*g.ow]
+				row = row[:p1-p0]
+				for oh := p0 / g.ow; oh*g.ow < p1; oh++ {
+					a, b := max(p0-oh*g.ow, 0), min(p1-oh*g.ow, g.ow)
+					dst := row[oh*g.ow+a-p0 : oh*g.ow+b-p0]
 					ih := oh*g.sh - g.pt + i*g.dh
 					if ih < 0 || ih >= g.h {
 						clear(dst)
 						continue
 					}
 					line := src[ih*g.w : (ih+1)*g.w]
-					iw := -g.pl + j*g.dw
+					iw := a*g.sw - g.pl + j*g.dw
 					if g.sw == 1 {
 						// contiguous run: zeros, a copy, zeros
-						lo := min(max(-iw, 0), g.ow)
-						hi := min(max(g.w-iw, 0), g.ow)
+						lo := min(max(-iw, 0), len(dst))
+						hi := min(max(g.w-iw, 0), len(dst))
 						if hi <= lo {
 							clear(dst)
 							continue
@@ -58,26 +68,30 @@ func im2col[F Float](g *convGeom, img, col []F, ld int) {
 	}
 }
 
-// col2im adds the patches in col back into img (the adjoint of im2col).
-func col2im[F Float](g *convGeom, col []F, ld int, img []F) {
-	P := g.p()
+// col2imRange is col2im for the output positions [p0, p1), held in col as
+// im2colRange writes them.
+func col2imRange[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
+	if p1 <= p0 {
+		return
+	}
 	for c := 0; c < g.c; c++ {
 		dstImg := img[c*g.h*g.w : (c+1)*g.h*g.w]
 		for i := 0; i < g.kh; i++ {
 			for j := 0; j < g.kw; j++ {
 				row := col[((c*g.kh+i)*g.kw+j)*ld:]
-				row = row[:P]
-				for oh := 0; oh < g.oh; oh++ {
-					src := row[oh*g.ow : (oh+1)*g.ow]
+				row = row[:p1-p0]
+				for oh := p0 / g.ow; oh*g.ow < p1; oh++ {
+					a, b := max(p0-oh*g.ow, 0), min(p1-oh*g.ow, g.ow)
+					src := row[oh*g.ow+a-p0 : oh*g.ow+b-p0]
 					ih := oh*g.sh - g.pt + i*g.dh
 					if ih < 0 || ih >= g.h {
 						continue
 					}
 					line := dstImg[ih*g.w : (ih+1)*g.w]
-					iw := -g.pl + j*g.dw
+					iw := a*g.sw - g.pl + j*g.dw
 					if g.sw == 1 {
-						lo := min(max(-iw, 0), g.ow)
-						hi := min(max(g.w-iw, 0), g.ow)
+						lo := min(max(-iw, 0), len(src))
+						hi := min(max(g.w-iw, 0), len(src))
 						if hi <= lo {
 							continue
 						}
@@ -94,4 +108,23 @@ func col2im[F Float](g *convGeom, col []F, ld int, img []F) {
 			}
 		}
 	}
+}
+
+// im2colTile is im2colRange with the channels split across goroutines.
+func im2colTile[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
+	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
+		sub := *g
+		sub.c = hi - lo
+		im2colRange(&sub, img[lo*g.h*g.w:], col[lo*g.k()*ld:], ld, p0, p1)
+	})
+}
+
+// col2imTile is col2imRange with the channels (disjoint planes of img)
+// split across goroutines.
+func col2imTile[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
+	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
+		sub := *g
+		sub.c = hi - lo
+		col2imRange(&sub, col[lo*g.k()*ld:], ld, img[lo*g.h*g.w:], p0, p1)
+	})
 }

@@ -155,7 +155,9 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 			t := v.Params[s.Name]
 			nd.params.Values[s.Name] = MatFromTensor[F](t)
 			if s.Trainable && !v.Frozen && !opts.Inference {
-				nd.params.Grads[s.Name] = NewMat[F](t.Shape...)
+				// the buffer comes with the first Backward (allocGrads):
+				// a network only evaluated never holds it
+				nd.params.Grads[s.Name] = &Mat[F]{Shape: append([]int(nil), t.Shape...)}
 				nd.train = true
 			}
 		}
@@ -380,6 +382,7 @@ func (n *Net[F]) Backward(seeds []*Mat[F]) (err error) {
 		}
 	}()
 	for _, nd := range n.nodes {
+		allocGrads(nd.params)
 		for _, gr := range nd.params.Grads {
 			clear(gr.Data)
 		}
@@ -455,9 +458,21 @@ func (n *Net[F]) Value(name string) *Mat[F] {
 // Params returns the compiled parameters of a vertex (nil if unknown).
 func (n *Net[F]) Params(vertex string) *Params[F] {
 	if nd := n.byName[vertex]; nd != nil {
+		allocGrads(nd.params)
 		return nd.params
 	}
 	return nil
+}
+
+// allocGrads gives every gradient of p that has none yet its (zeroed)
+// buffer. Compile leaves them empty until the first Backward, Update or
+// Params call.
+func allocGrads[F Float](p *Params[F]) {
+	for _, g := range p.Grads {
+		if g.Data == nil {
+			g.Data = make([]F, ir.NumElements(g.Shape))
+		}
+	}
 }
 
 // TrainStep runs one forward/backward/update on a batch in the internal

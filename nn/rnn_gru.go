@@ -12,7 +12,8 @@ type rnnGRUCell[F Float] struct {
 	u          int
 	resetAfter bool
 	r, gr      *Mat[F] // [U, 3U]
-	br, gbr    []F     // recurrent bias [3U] or nil
+	br         []F     // recurrent bias [3U] or nil
+	gb         *Mat[F] // gradient of the whole bias [2, 3U] (second row: br) or nil
 	act, rec   activation[F]
 	n          int
 	z, a       []F // pre-activations and values of z, r, hh [steps, n, 3U]
@@ -110,10 +111,11 @@ func (c *rnnGRUCell[F]) backward(s int, hPrev, _, _, _, dh, _, dxw, dhPrev, _ []
 		if c.gr != nil {
 			gemm(true, false, u, g, c.n, 1, hPrev, u, drec, g, 1, c.gr.Data, g)
 		}
-		if c.gbr != nil {
+		if c.gb != nil {
+			gbr := c.gb.Data[g:]
 			for row := 0; row < c.n; row++ {
 				for j, v := range drec[row*g : (row+1)*g] {
-					c.gbr[j] += v
+					gbr[j] += v
 				}
 			}
 		}

@@ -84,8 +84,9 @@ func newRnnSeq[F Float](l ir.Layer, feat int, params *Params[F], prefix string, 
 			return nil, nil, fmt.Errorf("parameter %q has shape %v, want %v", prefix+name, v.Shape, shape)
 		}
 		g := params.Grads[prefix+name]
-		if g != nil && len(g.Data) != len(v.Data) {
-			return nil, nil, fmt.Errorf("gradient of %q has %d values, want %d", prefix+name, len(g.Data), len(v.Data))
+		// shapes only: Compile allocates gradient buffers at the first Backward
+		if g != nil && !ir.SameShape(g.Shape, v.Shape) {
+			return nil, nil, fmt.Errorf("gradient of %q has shape %v, want %v", prefix+name, g.Shape, v.Shape)
 		}
 		return v, g, nil
 	}
@@ -159,10 +160,7 @@ func newRnnSeq[F Float](l ir.Layer, feat int, params *Params[F], prefix string, 
 			return nil, err
 		}
 		gc := cell.(*rnnGRUCell[F])
-		gc.br = s.b.Data[gu:]
-		if s.gb != nil {
-			gc.gbr = s.gb.Data[gu:]
-		}
+		gc.br, gc.gb = s.b.Data[gu:], s.gb
 	} else if bias {
 		if s.b, s.gb, err = pm("b", gu); err != nil {
 			return nil, err

@@ -84,6 +84,7 @@ func (n *Net[F]) Update() {
 		if !nd.train {
 			continue
 		}
+		allocGrads(nd.params)
 		c := withDefaults(nd.cfg)
 		lr := LearningRate(nd.cfg, step)
 		// gradient clipping by the vertex's L2 norm (DL4J ClipL2PerLayer)
