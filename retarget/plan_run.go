@@ -165,14 +165,8 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 		} else if len(g.Inputs) != 1 {
 			probs.add(lineAt(p.root, "data"), "data: a data source feeds one graph input; the model has %d", len(g.Inputs))
 		}
-		for _, s := range []*DataSpec{p.Train, p.Test} {
-			if s != nil && s.Type == "images" && len(g.Inputs) == 1 {
-				in := g.Inputs[0]
-				if len(in.Shape) != 3 || in.Shape[1] != s.Size[0] || in.Shape[2] != s.Size[1] {
-					probs.add(lineAt(s.node, "size"), "size %v: the model input %q has shape %v (channels, height, width)", s.Size, in.Name, in.Shape)
-				}
-			}
-		}
+		probs.checkData(p, p.Train, "data.train", g)
+		probs.checkData(p, p.Test, "data.test", g)
 	}
 	return g, notes, probs
 }

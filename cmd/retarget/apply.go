@@ -29,7 +29,9 @@ once with fit.featurize), evaluates on data.test and writes every output
 atomically. The model file is never modified, unless an output names
 it and --force is given.
 
-The plan is checked first (keys, files, edits, shapes, output paths):
+The plan is checked first (keys, files, edits, shapes, output paths, and
+each data source against the edited model: .npy headers, the first line
+of CSV files, image class folders, without loading the data):
 nothing runs when it has a problem, and every problem is listed on stderr
 as PLAN:LINE: message. --check stops after the checks. --json prints a
 report on stdout: per-epoch loss and accuracy, parameter counts, the frozen
