@@ -77,16 +77,24 @@ func (a activation[F]) backwardRange(x, y, dy, dx []F) {
 	dy = dy[:len(x)]
 	switch a.kind {
 	case ir.ActReLU:
-		for i, v := range x {
-			if v > 0 {
+		i := 0
+		if xs, ok := any(x).([]float32); ok {
+			i = reluGradSIMD(xs, any(dy).([]float32), any(dx).([]float32), float32(math.NaN()))
+		}
+		for ; i < len(x); i++ {
+			if v := x[i]; v > 0 {
 				dx[i] = dy[i]
 			} else {
 				dx[i] = 0
 			}
 		}
 	case ir.ActReLU6:
-		for i, v := range x {
-			if v > 0 && v < 6 {
+		i := 0
+		if xs, ok := any(x).([]float32); ok {
+			i = reluGradSIMD(xs, any(dy).([]float32), any(dx).([]float32), 6)
+		}
+		for ; i < len(x); i++ {
+			if v := x[i]; v > 0 && v < 6 {
 				dx[i] = dy[i]
 			} else {
 				dx[i] = 0

@@ -121,7 +121,11 @@ func inversePerm(perm []int) []int {
 }
 
 func addTo[F Float](dst, src []F) {
-	for i, v := range src {
-		dst[i] += v
+	i := 0
+	if s32, ok := any(src).([]float32); ok {
+		i = addSIMD(any(dst).([]float32), s32)
+	}
+	for ; i < len(src); i++ {
+		dst[i] += src[i]
 	}
 }

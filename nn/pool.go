@@ -149,7 +149,11 @@ func (o *poolOp[F]) max2x2(src, dst []F, arg []int32) {
 	for i := 0; i < o.oh; i++ {
 		r0, r1 := src[2*i*w:(2*i+1)*w], src[(2*i+1)*w:(2*i+2)*w]
 		d, a := dst[i*o.ow:(i+1)*o.ow], arg[i*o.ow:(i+1)*o.ow]
-		for j := range d {
+		j := 0
+		if d32, ok := any(d).([]float32); ok {
+			j = max2x2RowSIMD(any(r0).([]float32), any(r1).([]float32), d32, a, w, 2*i*w)
+		}
+		for ; j < len(d); j++ {
 			c := 2 * j
 			best, bi := r0[c], c
 			if v := r0[c+1]; v > best {

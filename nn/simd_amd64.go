@@ -15,6 +15,15 @@ func clampAVX(x, y *float32, n int, lo, hi float32)
 func affineAVX(x, y *float32, n int, sc, sh float32)
 
 //go:noescape
+func reluGradAVX(x, dy, dx *float32, n int, hi float32)
+
+//go:noescape
+func max2x2AVX(r0, r1, dst *float32, arg *int32, n, w, base int)
+
+//go:noescape
+func addAVX(dst, src *float32, n int)
+
+//go:noescape
 func dw3x3s1AVX(dst, r0, r1, r2, w *float32, n int)
 
 //go:noescape
@@ -41,6 +50,44 @@ func affineSIMD(x, y []float32, sc, sh float32) int {
 	}
 	_ = y[n-1]
 	affineAVX(&x[0], &y[0], n, sc, sh)
+	return n
+}
+
+// reluGradSIMD does dx[i] = dy[i] if 0 < x[i] < hi else 0 (hi NaN: no
+// upper cut) for the leading multiple of 8 elements and returns how many it
+// did; dx may alias dy.
+func reluGradSIMD(x, dy, dx []float32, hi float32) int {
+	n := len(x) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_, _ = dy[n-1], dx[n-1]
+	reluGradAVX(&x[0], &dy[0], &dx[0], n, hi)
+	return n
+}
+
+// max2x2RowSIMD does one output row of 2×2/2 max pooling (see max2x2) for
+// the leading multiple of 8 outputs and returns how many it did; base is
+// the index of r0[0] that arg counts from.
+func max2x2RowSIMD(r0, r1, dst []float32, arg []int32, w, base int) int {
+	n := len(dst) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_, _, _ = r0[2*n-1], r1[2*n-1], arg[n-1]
+	max2x2AVX(&r0[0], &r1[0], &dst[0], &arg[0], n, w, base)
+	return n
+}
+
+// addSIMD does dst[i] += src[i] for the leading multiple of 8 elements of
+// src and returns how many it did.
+func addSIMD(dst, src []float32) int {
+	n := len(src) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	addAVX(&dst[0], &src[0], n)
 	return n
 }
 

@@ -182,3 +182,126 @@ s2Body:
 s2Done:
 	VZEROUPPER
 	RET
+
+// func reluGradAVX(x, dy, dx *float32, n int, hi float32)
+//
+// dx[i] = dy[i] where 0 < x[i] and not hi <= x[i], else +0: the ReLU
+// (hi NaN, so nothing is cut above) and ReLU6 (hi 6) derivatives without a
+// data-dependent branch. NaN x gives 0 as in the portable loop.
+TEXT ·reluGradAVX(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DX
+	MOVQ dx+16(FP), DI
+	MOVQ n+24(FP), CX
+	MOVSS hi+32(FP), X0
+	VBROADCASTSS X0, Y15
+	VXORPS Y14, Y14, Y14
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ reluGradDone
+reluGradLoop:
+	VCMPPS $1, (SI)(BX*4), Y14, Y1
+	VCMPPS $2, (SI)(BX*4), Y15, Y2
+	VANDNPS Y1, Y2, Y0
+	VANDPS (DX)(BX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT reluGradLoop
+reluGradDone:
+	VZEROUPPER
+	RET
+
+// Even input columns 0, 2, …, 14 in the lane order that VSHUFPS leaves
+// (0 2 8 10 | 4 6 12 14) is undone by VPERMPD $0xD8 at the end, so the
+// index vector is kept in natural order.
+DATA max2x2Cols<>+0(SB)/4, $0
+DATA max2x2Cols<>+4(SB)/4, $2
+DATA max2x2Cols<>+8(SB)/4, $4
+DATA max2x2Cols<>+12(SB)/4, $6
+DATA max2x2Cols<>+16(SB)/4, $8
+DATA max2x2Cols<>+20(SB)/4, $10
+DATA max2x2Cols<>+24(SB)/4, $12
+DATA max2x2Cols<>+28(SB)/4, $14
+GLOBL max2x2Cols<>(SB), RODATA|NOPTR, $32
+
+// func max2x2AVX(r0, r1, dst *float32, arg *int32, n, w, base int)
+//
+// One output row of 2×2/2 max pooling: dst[j] is the maximum of r0[2j],
+// r0[2j+1], r1[2j], r1[2j+1] taken in that order with a strict >, so ties
+// and a NaN already held keep the earlier element, as in the Go loop;
+// arg[j] = base + 2j + (0, 1, w or w+1). n is a multiple of 8.
+TEXT ·max2x2AVX(SB), NOSPLIT, $0-56
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DX
+	MOVQ dst+16(FP), DI
+	MOVQ arg+24(FP), R8
+	MOVQ n+32(FP), CX
+	// Broadcasts straight from memory and VEX-only set-up: a legacy SSE
+	// move here (MOVQ AX, X0) once the upper halves are dirty costs more
+	// than the whole row.
+	VPBROADCASTD w+40(FP), Y10
+	VPCMPEQD Y12, Y12, Y12
+	VPXOR Y0, Y0, Y0
+	VPSUBD Y12, Y0, Y12
+	VPADDD Y12, Y10, Y11
+	VPSLLD $4, Y12, Y9
+	VPBROADCASTD base+48(FP), Y13
+	VPADDD max2x2Cols<>(SB), Y13, Y13
+	XORQ BX, BX
+	XORQ R9, R9
+	TESTQ CX, CX
+	JZ max2x2Done
+max2x2Loop:
+	VMOVUPS (SI)(R9*4), Y0
+	VMOVUPS 32(SI)(R9*4), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VMOVUPS (DX)(R9*4), Y0
+	VMOVUPS 32(DX)(R9*4), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x0E, Y2, Y3, Y7
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $0x0E, Y2, Y4, Y7
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y10, Y6, Y6
+	VCMPPS $0x0E, Y2, Y5, Y7
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y11, Y6, Y6
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y6, Y6
+	VPADDD Y13, Y6, Y6
+	VMOVUPS Y2, (DI)(BX*4)
+	VMOVDQU Y6, (R8)(BX*4)
+	VPADDD Y9, Y13, Y13
+	ADDQ $8, BX
+	ADDQ $16, R9
+	CMPQ BX, CX
+	JLT max2x2Loop
+max2x2Done:
+	VZEROUPPER
+	RET
+
+// func addAVX(dst, src *float32, n int)
+//
+// dst[i] += src[i], element-wise, so the same bits as the Go loop.
+TEXT ·addAVX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ addDone
+addLoop:
+	VMOVUPS (DI)(BX*4), Y0
+	VADDPS (SI)(BX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT addLoop
+addDone:
+	VZEROUPPER
+	RET

@@ -4,6 +4,9 @@ package nn
 
 var useSIMD = false
 
-func clampSIMD(x, y []float32, lo, hi float32) int           { return 0 }
-func affineSIMD(x, y []float32, sc, sh float32) int          { return 0 }
-func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool { return false }
+func clampSIMD(x, y []float32, lo, hi float32) int                      { return 0 }
+func affineSIMD(x, y []float32, sc, sh float32) int                     { return 0 }
+func reluGradSIMD(x, dy, dx []float32, hi float32) int                  { return 0 }
+func max2x2RowSIMD(r0, r1, dst []float32, arg []int32, w, base int) int { return 0 }
+func addSIMD(dst, src []float32) int                                    { return 0 }
+func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool            { return false }

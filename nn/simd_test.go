@@ -98,3 +98,75 @@ func mustAct[F Float](t *testing.T, kind string) activation[F] {
 	}
 	return a
 }
+
+// TestReLUBackwardRange checks the ReLU and ReLU6 derivative loops (AVX2
+// and portable), in place and not, against the definition on every length
+// up to a few vectors, with NaN, infinities, signed zeros and the kinks.
+func TestReLUBackwardRange(t *testing.T) {
+	inf := float32(math.Inf(1))
+	nan := float32(math.NaN())
+	specials := []float32{nan, -inf, inf, float32(math.Copysign(0, -1)), 0, 6, -6, 3, 7, 5.9999995}
+	withSIMD(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(11))
+		for _, k := range []string{"relu", "relu6"} {
+			a := mustAct[float32](t, k)
+			for n := 0; n <= 37; n++ {
+				x, dy := make([]float32, n), make([]float32, n)
+				for i := range x {
+					x[i] = float32(rng.NormFloat64() * 5)
+					if rng.Intn(3) == 0 {
+						x[i] = specials[rng.Intn(len(specials))]
+					}
+					dy[i] = float32(rng.NormFloat64())
+					if rng.Intn(5) == 0 {
+						dy[i] = specials[rng.Intn(len(specials))]
+					}
+				}
+				dx := make([]float32, n)
+				a.backwardRange(x, nil, dy, dx)
+				inPlace := append([]float32(nil), dy...)
+				a.backwardRange(x, nil, inPlace, inPlace)
+				for i, v := range x {
+					want := float32(0)
+					if v > 0 && (k == "relu" || v < 6) {
+						want = dy[i]
+					}
+					if !sameF32(dx[i], want) || !sameF32(inPlace[i], want) {
+						t.Fatalf("%s n=%d: d(%v)·%v = %v (in place %v), want %v", k, n, v, dy[i], dx[i], inPlace[i], want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestAddTo checks dst += src (AVX2 and portable) on every length up to a
+// few vectors against the element-wise sum, with a longer dst.
+func TestAddTo(t *testing.T) {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.Copysign(0, -1)), 0}
+	withSIMD(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(12))
+		for n := 0; n <= 37; n++ {
+			src, dst := make([]float32, n), make([]float32, n+3)
+			for i := range dst {
+				dst[i] = float32(rng.NormFloat64())
+				if i < n {
+					src[i] = float32(rng.NormFloat64())
+					if rng.Intn(4) == 0 {
+						src[i] = specials[rng.Intn(len(specials))]
+					}
+				}
+			}
+			want := append([]float32(nil), dst...)
+			for i, v := range src {
+				want[i] += v
+			}
+			addTo(dst, src)
+			for i := range dst {
+				if !sameF32(dst[i], want[i]) {
+					t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, dst[i], want[i])
+				}
+			}
+		}
+	})
+}

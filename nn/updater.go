@@ -138,12 +138,20 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 		}
 		return gi
 	}
+	// Without clipping or L1/L2 the gradient is a plain scaled read; the
+	// loops test this predictable flag rather than call the closure per
+	// element (same arithmetic, so the same bits).
+	plain := c.ClipValue <= 0 && l1 == 0 && l2 == 0
+	g = g[:len(w)]
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
 		vel := n.stateOf(nd, name+"/v", shape)
 		mu := c.Momentum
 		for i := range w {
-			gi := grad(i)
+			gi := float64(g[i]) * normScale
+			if !plain {
+				gi = grad(i)
+			}
 			v := mu*float64(vel[i]) - lr*gi
 			vel[i] = F(v)
 			if c.Updater == ir.UpdNesterov {
@@ -164,7 +172,10 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 		b1, b2 := c.Beta1, c.Beta2
 		alpha := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
 		for i := range w {
-			gi := grad(i)
+			gi := float64(g[i]) * normScale
+			if !plain {
+				gi = grad(i)
+			}
 			mi := b1*float64(m[i]) + (1-b1)*gi
 			vi := b2*float64(v[i]) + (1-b2)*gi*gi
 			m[i], v[i] = F(mi), F(vi)
@@ -180,7 +191,10 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 	case ir.UpdRMSProp:
 		a := n.stateOf(nd, name+"/g2", shape)
 		for i := range w {
-			gi := grad(i)
+			gi := float64(g[i]) * normScale
+			if !plain {
+				gi = grad(i)
+			}
 			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
 			a[i] = F(ai)
 			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
@@ -188,7 +202,10 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 	case ir.UpdAdaGrad:
 		a := n.stateOf(nd, name+"/g2", shape)
 		for i := range w {
-			gi := grad(i)
+			gi := float64(g[i]) * normScale
+			if !plain {
+				gi = grad(i)
+			}
 			ai := float64(a[i]) + gi*gi
 			a[i] = F(ai)
 			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
@@ -197,7 +214,10 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 		a := n.stateOf(nd, name+"/g2", shape)
 		d := n.stateOf(nd, name+"/dx2", shape)
 		for i := range w {
-			gi := grad(i)
+			gi := float64(g[i]) * normScale
+			if !plain {
+				gi = grad(i)
+			}
 			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
 			dx := math.Sqrt(float64(d[i])+c.Epsilon) / math.Sqrt(ai+c.Epsilon) * gi
 			a[i] = F(ai)
@@ -205,6 +225,12 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			w[i] -= F(lr * dx)
 		}
 	default: // SGD
+		if plain {
+			for i := range w {
+				w[i] -= F(lr * (float64(g[i]) * normScale))
+			}
+			break
+		}
 		for i := range w {
 			w[i] -= F(lr * grad(i))
 		}
