@@ -107,14 +107,19 @@ type outputOp[F Float] struct {
 
 func newOutput[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
 	o := v.Layer.(*ir.Output)
-	// the loss is over the units axis: a softmax is too, whatever Axis says
-	act := o.Activation
-	act.Axis = -1
-	d, err := buildDense(o.Units, act, params)
+	return buildOutput(o.Units, LossSpec{Loss: o.Loss, Activation: o.Activation, FromLogits: o.FromLogits}, params)
+}
+
+// buildOutput compiles a Dense and its loss. The loss is over the units
+// axis, so a softmax is too, whatever spec.Activation.Axis says (its zero
+// value would name another axis).
+func buildOutput[F Float](units int, spec LossSpec, params *Params[F]) (*outputOp[F], error) {
+	spec.Activation.Axis = -1
+	d, err := buildDense(units, spec.Activation, params)
 	if err != nil {
 		return nil, err
 	}
-	l, err := newLoss[F](LossSpec{Loss: o.Loss, Activation: act, FromLogits: o.FromLogits})
+	l, err := newLoss[F](spec)
 	if err != nil {
 		return nil, err
 	}

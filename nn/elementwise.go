@@ -82,9 +82,11 @@ func (d *dropoutOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	return []*Mat[F]{d.dx}
 }
 
-func growSlice[F Float](s []F, n int) []F {
+// growSlice returns s resized to n, reallocating only when it is too small;
+// the contents are not cleared.
+func growSlice[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]F, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

@@ -94,7 +94,7 @@ func (n *Net[F]) EvaluateRegression(it Iterator, k int) (*RegressionEvaluation, 
 				return nil, err
 			}
 		}
-		pred, target = growF64(pred, c), growF64(target, c)
+		pred, target = growSlice(pred, c), growSlice(target, c)
 		for r := 0; r < rows; r++ {
 			if w != nil && w[r] == 0 {
 				continue

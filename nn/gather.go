@@ -1,5 +1,7 @@
 package nn
 
+import "github.com/retarget-dev/retarget/ir"
+
 // indexMap maps every element of one output example to the element of the
 // input example it copies (-1: a constant fill). Many shape ops (pad, crop,
 // slice, nearest upsampling, depth/space moves) are such gathers.
@@ -10,10 +12,7 @@ type indexMap struct {
 
 // buildMap enumerates the output multi-index in row-major order.
 func buildMap(in, out []int, f func(idx []int) int) *indexMap {
-	n := 1
-	for _, d := range out {
-		n *= d
-	}
+	n := ir.NumElements(out)
 	m := &indexMap{in: append([]int(nil), in...), out: append([]int(nil), out...), src: make([]int32, n)}
 	idx := make([]int, len(out))
 	for i := 0; i < n; i++ {
@@ -40,7 +39,7 @@ type gatherOp[F Float] struct {
 
 func (o *gatherOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	x := in[0]
-	if o.m == nil || !sameInts(o.m.in, x.Shape[1:]) {
+	if o.m == nil || !ir.SameShape(o.m.in, x.Shape[1:]) {
 		m, err := o.mapFor(x.Shape[1:])
 		if err != nil {
 			panic(err)
@@ -79,16 +78,4 @@ func (o *gatherOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 		}
 	}
 	return []*Mat[F]{o.dx}
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -136,9 +136,9 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	kc := min(sgemmKC, j.k)
 	mcap := (min(sgemmMC, i1-i0) + mr - 1) / mr * mr
 	ncap := (min(sgemmNC, j1-j0) + nr - 1) / nr * nr
-	bufs.a = growF32(bufs.a, mcap*kc)
-	bufs.b = growF32(bufs.b, ncap*kc)
-	bufs.t = growF32(bufs.t, mr*nr)
+	bufs.a = growSlice(bufs.a, mcap*kc)
+	bufs.b = growSlice(bufs.b, ncap*kc)
+	bufs.t = growSlice(bufs.t, mr*nr)
 	tile := bufs.t[:mr*nr]
 	for jc := j0; jc < j1; jc += sgemmNC {
 		nb := min(sgemmNC, j1-jc)
@@ -253,13 +253,6 @@ func sgemmScale(beta float32, c []float32, ldc, i0, i1, j0, j1 int) {
 			row[x] *= beta
 		}
 	}
-}
-
-func growF32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
 }
 
 // sgemmCheck panics, as BLAS does, on sizes and strides that do not fit the

@@ -38,7 +38,7 @@ func (o *mergeOp[F]) setup(xs []*Mat[F]) {
 	if len(o.inShs) == len(xs) {
 		same := true
 		for i, x := range xs {
-			same = same && sameInts(o.inShs[i], x.Shape)
+			same = same && ir.SameShape(o.inShs[i], x.Shape)
 		}
 		if same {
 			return
@@ -65,7 +65,7 @@ func (o *mergeOp[F]) setup(xs []*Mat[F]) {
 	o.shape = append(append(o.shape[:0], batch), shape...)
 	o.idx = make([][]int32, len(xs))
 	for i, x := range xs {
-		if sameInts(x.Shape, o.shape) {
+		if ir.SameShape(x.Shape, o.shape) {
 			continue
 		}
 		r := len(o.shape)

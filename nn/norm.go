@@ -54,8 +54,8 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	ax := o.axis + 1
 	o.outer, o.c, o.inner = splitAxis(x.Shape, ax)
 	c := o.c
-	o.mean = growF64(o.mean, c)
-	o.invStd = growF64(o.invStd, c)
+	o.mean = growSlice(o.mean, c)
+	o.invStd = growSlice(o.invStd, c)
 	o.training = p.Train && !o.frozen
 	mean, variance := o.params.Values["mean"].Data, o.params.Values["var"].Data
 	if o.training {
@@ -127,13 +127,6 @@ func (o *bnOp[F]) eachRow(data []F, ch int, f func(r []F)) {
 	}
 }
 
-func growF64(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
-}
-
 func (o *bnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	c := o.c
 	o.dx = reuse(o.dx, dOut.Shape...)
@@ -188,6 +181,7 @@ type lnOp[F Float] struct {
 	xhat, y *Mat[F]
 	dx      *Mat[F]
 	invStd  []float64
+	dh      []float64 // Backward scratch [d]
 }
 
 func newLayerNorm[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -205,7 +199,7 @@ func (o *lnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.rows = len(x.Data) / o.d
 	o.xhat = reuse(o.xhat, x.Shape...)
 	o.y = outBuf(p, o.y, x.Shape...)
-	o.invStd = growF64(o.invStd, o.rows)
+	o.invStd = growSlice(o.invStd, o.rows)
 	gamma, beta := o.params.Values["gamma"].Data, o.params.Values["beta"].Data
 	for r := 0; r < o.rows; r++ {
 		row := x.Data[r*o.d : (r+1)*o.d]
@@ -241,7 +235,8 @@ func (o *lnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	o.dx = reuse(o.dx, dOut.Shape...)
 	gamma := o.params.Values["gamma"].Data
 	gg, gb := o.params.Grads["gamma"], o.params.Grads["beta"]
-	dh := make([]float64, o.d)
+	o.dh = growSlice(o.dh, o.d)
+	dh := o.dh
 	for r := 0; r < o.rows; r++ {
 		var sdh, sdhx float64
 		for j := 0; j < o.d; j++ {

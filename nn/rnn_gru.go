@@ -25,9 +25,9 @@ func (c *rnnGRUCell[F]) gates() int         { return 3 }
 func (c *rnnGRUCell[F]) hasCellState() bool { return false }
 func (c *rnnGRUCell[F]) begin(n, steps int) {
 	c.n = n
-	c.z = rnnGrow(c.z, steps*n*3*c.u)
-	c.a = rnnGrow(c.a, steps*n*3*c.u)
-	c.rh = rnnGrow(c.rh, steps*n*c.u)
+	c.z = growSlice(c.z, steps*n*3*c.u)
+	c.a = growSlice(c.a, steps*n*3*c.u)
+	c.rh = growSlice(c.rh, steps*n*c.u)
 }
 
 func (c *rnnGRUCell[F]) forward(s int, xw, hPrev, _, h, _ []F) {
@@ -37,7 +37,7 @@ func (c *rnnGRUCell[F]) forward(s int, xw, hPrev, _, h, _ []F) {
 	rh := c.rh[s*c.n*u : (s+1)*c.n*u]
 	copy(z, xw)
 	if c.resetAfter {
-		c.scratch = rnnGrow(c.scratch, c.n*g)
+		c.scratch = growSlice(c.scratch, c.n*g)
 		rec := c.scratch
 		if c.br == nil {
 			clear(rec)
@@ -98,7 +98,7 @@ func (c *rnnGRUCell[F]) backward(s int, hPrev, _, _, _, dh, _, dxw, dhPrev, _ []
 		}
 	}
 	if c.resetAfter {
-		c.scratch = rnnGrow(c.scratch, c.n*g)
+		c.scratch = growSlice(c.scratch, c.n*g)
 		drec := c.scratch // dLoss/d(h·R + br), every entry written below
 		for row := 0; row < c.n; row++ {
 			zr, ar, dr, dq := z[row*g:(row+1)*g], a[row*g:(row+1)*g], dxw[row*g:(row+1)*g], drec[row*g:(row+1)*g]
@@ -122,7 +122,7 @@ func (c *rnnGRUCell[F]) backward(s int, hPrev, _, _, _, dh, _, dxw, dhPrev, _ []
 		gemm(false, true, c.n, u, g, 1, drec, g, c.r.Data, g, 1, dhPrev, u)
 		return
 	}
-	c.scratch = rnnGrow(c.scratch, c.n*u)
+	c.scratch = growSlice(c.scratch, c.n*u)
 	drh := c.scratch // dLoss/d(r⊙h)
 	clear(drh)
 	gemm(false, true, c.n, u, u, 1, dxw[2*u:], g, c.r.Data[2*u:], g, 1, drh, u)

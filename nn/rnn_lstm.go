@@ -21,9 +21,9 @@ func (c *rnnLSTMCell[F]) gates() int         { return 4 }
 func (c *rnnLSTMCell[F]) hasCellState() bool { return true }
 func (c *rnnLSTMCell[F]) begin(n, steps int) {
 	c.n = n
-	c.z = rnnGrow(c.z, steps*n*4*c.u)
-	c.a = rnnGrow(c.a, steps*n*4*c.u)
-	c.ac = rnnGrow(c.ac, steps*n*c.u)
+	c.z = growSlice(c.z, steps*n*4*c.u)
+	c.a = growSlice(c.a, steps*n*4*c.u)
+	c.ac = growSlice(c.ac, steps*n*c.u)
 }
 
 func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {

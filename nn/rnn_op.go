@@ -110,11 +110,7 @@ func newRnnSeq[F Float](l ir.Layer, feat int, params *Params[F], prefix string, 
 		}
 		cell, units, seqOut, backwards, bias = sc, c.Units, c.ReturnSequences, c.GoBackwards, !c.NoBias
 	case *ir.LSTM:
-		act, err := rnnCellAct[F](c.Activation)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := rnnCellAct[F](c.RecurrentActivation)
+		act, rec, err := rnnGateActs[F](c.Activation, c.RecurrentActivation)
 		if err != nil {
 			return nil, err
 		}
@@ -129,11 +125,7 @@ func newRnnSeq[F Float](l ir.Layer, feat int, params *Params[F], prefix string, 
 		}
 		cell, units, seqOut, backwards, bias = lc, c.Units, c.ReturnSequences, c.GoBackwards, !c.NoBias
 	case *ir.GRU:
-		act, err := rnnCellAct[F](c.Activation)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := rnnCellAct[F](c.RecurrentActivation)
+		act, rec, err := rnnGateActs[F](c.Activation, c.RecurrentActivation)
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +159,15 @@ func newRnnSeq[F Float](l ir.Layer, feat int, params *Params[F], prefix string, 
 		}
 	}
 	return s, nil
+}
+
+// rnnGateActs resolves a gated cell's activation and recurrent activation.
+func rnnGateActs[F Float](a, r ir.Activation) (act, rec activation[F], err error) {
+	if act, err = rnnCellAct[F](a); err != nil {
+		return act, rec, err
+	}
+	rec, err = rnnCellAct[F](r)
+	return act, rec, err
 }
 
 // rnnCellAct compiles an activation used inside a cell, which must be

@@ -27,19 +27,12 @@ func newRnnOutput[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F
 	if len(in) != 1 || len(in[0]) != 2 {
 		return nil, fmt.Errorf("RnnOutput needs one [time, features] input, got %v", in)
 	}
-	// The activation sees one step's units: a softmax is over them whatever
-	// Axis says (its zero value would otherwise name the time axis).
-	act := o.Activation
-	act.Axis = -1
-	d, err := buildDense(o.Units, act, params)
+	// The activation sees one step's units (buildOutput sets Axis to them).
+	oo, err := buildOutput(o.Units, LossSpec{Loss: o.Loss, Activation: o.Activation, FromLogits: o.FromLogits}, params)
 	if err != nil {
 		return nil, err
 	}
-	l, err := newLoss[F](LossSpec{Loss: o.Loss, Activation: act, FromLogits: o.FromLogits})
-	if err != nil {
-		return nil, err
-	}
-	return &rnnOutputOp[F]{outputOp: &outputOp[F]{denseOp: d, loss: l}}, nil
+	return &rnnOutputOp[F]{outputOp: oo}, nil
 }
 
 func (o *rnnOutputOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {

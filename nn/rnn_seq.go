@@ -41,15 +41,6 @@ type rnnSeq[F Float] struct {
 	xw, step, dxw, dstep, dbuf []F
 }
 
-// rnnGrow returns b resized to n, reallocating only when it is too small;
-// the contents are not cleared.
-func rnnGrow[F Float](b []F, n int) []F {
-	if cap(b) < n {
-		return make([]F, n)
-	}
-	return b[:n]
-}
-
 func (r *rnnSeq[F]) inTime(s int) int {
 	if r.backward {
 		return r.t - 1 - s
@@ -78,7 +69,7 @@ func (r *rnnSeq[F]) checkInput(x *Mat[F], mask []F) error {
 func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 	n, t, u, gu := x.Shape[0], x.Shape[1], r.units, r.cell.gates()*r.units
 	r.x, r.n, r.t, r.mask = x, n, t, mask
-	r.xw = rnnGrow(r.xw, n*t*gu)
+	r.xw = growSlice(r.xw, n*t*gu)
 	xw := r.xw
 	if r.b == nil {
 		clear(xw)
@@ -90,14 +81,14 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 	gemm(false, false, n*t, gu, r.feat, 1, x.Data, r.feat, r.w.Data, gu, 1, xw, gu)
 
 	nu := n * u
-	r.hs = rnnGrow(r.hs, (t+1)*nu)
+	r.hs = growSlice(r.hs, (t+1)*nu)
 	clear(r.hs[:nu])
 	if r.cell.hasCellState() {
-		r.cs = rnnGrow(r.cs, (t+1)*nu)
+		r.cs = growSlice(r.cs, (t+1)*nu)
 		clear(r.cs[:nu])
 	}
 	r.cell.begin(n, t)
-	r.step = rnnGrow(r.step, n*gu)
+	r.step = growSlice(r.step, n*gu)
 	step := r.step
 	for s := 0; s < t; s++ {
 		ti := r.inTime(s)
@@ -142,15 +133,15 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 	n, t, u, gu := r.n, r.t, r.units, r.cell.gates()*r.units
 	nu := n * u
-	r.dbuf = rnnGrow(r.dbuf, 4*nu)
+	r.dbuf = growSlice(r.dbuf, 4*nu)
 	clear(r.dbuf)
 	dh, dhPrev := r.dbuf[:nu], r.dbuf[nu:2*nu]
 	var dc, dcPrev []F
 	if r.cell.hasCellState() {
 		dc, dcPrev = r.dbuf[2*nu:3*nu], r.dbuf[3*nu:]
 	}
-	r.dxw = rnnGrow(r.dxw, n*t*gu) // every (row, step) is written below
-	r.dstep = rnnGrow(r.dstep, n*gu)
+	r.dxw = growSlice(r.dxw, n*t*gu) // every (row, step) is written below
+	r.dstep = growSlice(r.dstep, n*gu)
 	dxw, dstep := r.dxw, r.dstep
 	if !r.seqOut {
 		copy(dh, dOut.Data)

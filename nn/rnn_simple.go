@@ -11,7 +11,7 @@ type rnnSimpleCell[F Float] struct {
 
 func (c *rnnSimpleCell[F]) gates() int         { return 1 }
 func (c *rnnSimpleCell[F]) hasCellState() bool { return false }
-func (c *rnnSimpleCell[F]) begin(n, steps int) { c.n, c.z = n, rnnGrow(c.z, steps*n*c.u) }
+func (c *rnnSimpleCell[F]) begin(n, steps int) { c.n, c.z = n, growSlice(c.z, steps*n*c.u) }
 
 func (c *rnnSimpleCell[F]) forward(s int, xw, hPrev, _, h, _ []F) {
 	nu := c.n * c.u

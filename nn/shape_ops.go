@@ -343,7 +343,7 @@ func newReduce[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F
 }
 
 func (o *reduceOp[F]) setup(in []int) error {
-	if sameInts(o.inSh, in) && o.m != nil {
+	if ir.SameShape(o.inSh, in) && o.m != nil {
 		return nil
 	}
 	red := make([]bool, len(in)-1)
