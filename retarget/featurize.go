@@ -66,6 +66,10 @@ type FeaturizeOptions struct {
 	// Progress, when set, is called after every batch with the examples
 	// done and the total (-1 when the iterator has no Len method).
 	Progress func(done, total int)
+
+	// key, when set, is FeaturizeKey(g, boundary, DataID) already computed
+	// by the caller, so the parameters are not hashed twice.
+	key string
 }
 
 // Featurize runs the frozen part of g (up to the boundary) once over every
@@ -91,11 +95,13 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	key := ""
-	if opt.DataID != "" {
+	key := opt.key
+	if key == "" && opt.DataID != "" {
 		if key, err = frozenKey(fg, boundary, opt.DataID); err != nil {
 			return nil, err
 		}
+	}
+	if key != "" {
 		if idx := reusable(dir, key); idx != nil {
 			return idx, nil
 		}

@@ -71,6 +71,9 @@ func maxDiff(a, b *ir.Tensor) float64 {
 	for i := range a.Data {
 		d = math.Max(d, math.Abs(float64(a.Data[i]-b.Data[i])))
 	}
+	if math.IsNaN(d) {
+		return math.Inf(1) // NaN > tol is false: never let it pass
+	}
 	return d
 }
 

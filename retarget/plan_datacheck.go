@@ -149,14 +149,10 @@ func (probs *problems) checkNPY(p *Plan, s *DataSpec, g *ir.Graph, in ir.Input, 
 	}
 }
 
+// lossOf is ir.LossOf without the ok ("" for a non-output layer).
 func lossOf(l ir.Layer) ir.Loss {
-	switch l := l.(type) {
-	case *ir.Output:
-		return l.Loss
-	case *ir.RnnOutput:
-		return l.Loss
-	}
-	return ""
+	loss, _ := ir.LossOf(l)
+	return loss
 }
 
 // checkClassRange reads a small class-number label file whole and checks

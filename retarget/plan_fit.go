@@ -59,7 +59,7 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 				return "", err
 			}
 			dir := CacheDir(root, key)
-			idx, err := Featurize(g, ds, dir, FeaturizeOptions{Boundary: boundary, ShardSize: f.ShardSize, DataID: ds.ID,
+			idx, err := Featurize(g, ds, dir, FeaturizeOptions{Boundary: boundary, ShardSize: f.ShardSize, DataID: ds.ID, key: key,
 				Progress: progress("featurize " + name)})
 			if err != nil {
 				return "", err

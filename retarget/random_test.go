@@ -78,4 +78,7 @@ func TestRandomEditsNeverPanic(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 300 random edit sets built", built)
+	if built == 0 {
+		t.Fatal("no random edit set built: the Validate check above never ran")
+	}
 }

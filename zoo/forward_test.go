@@ -50,7 +50,7 @@ func forwardCheck(t *testing.T, g *ir.Graph, x *ir.Tensor, classes int) {
 		for _, v := range y.Data[r*classes : (r+1)*classes] {
 			s += float64(v)
 		}
-		if math.Abs(s-1) > 1e-4 {
+		if !(math.Abs(s-1) <= 1e-4) { // also fails on NaN
 			t.Fatalf("row %d sums to %g", r, s)
 		}
 	}
@@ -62,7 +62,7 @@ func forwardCheck(t *testing.T, g *ir.Graph, x *ir.Tensor, classes int) {
 			t.Fatal(err)
 		}
 		for j, v := range yi[0].Data {
-			if d := math.Abs(float64(v - y.Data[i*outPer+j])); d > 1e-5 {
+			if d := math.Abs(float64(v - y.Data[i*outPer+j])); !(d <= 1e-5) {
 				t.Fatalf("example %d output %d: alone %g, in the batch %g", i, j, v, y.Data[i*outPer+j])
 			}
 		}
