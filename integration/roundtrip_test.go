@@ -3,8 +3,6 @@ package integration_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,11 +12,10 @@ import (
 	onnxexp "github.com/retarget-dev/retarget/exporters/onnx"
 	kerasimp "github.com/retarget-dev/retarget/importers/keras"
 	onnximp "github.com/retarget-dev/retarget/importers/onnx"
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/npy"
 )
-
-const genDir = "../testdata/gen"
 
 // format is one file format a retargeted graph is written to and read back.
 type format struct {
@@ -99,23 +96,11 @@ func roundTrip(t *testing.T, g *ir.Graph, x *ir.Tensor, skip map[string]string) 
 	return onnxPath
 }
 
-// ortMissing reports why onnxruntime-node cannot run, or "" (as
-// exporters/onnx's test helper).
-func ortMissing() string {
-	if _, err := exec.LookPath("node"); err != nil {
-		return "node is not installed"
-	}
-	if _, err := os.Stat(filepath.Join(genDir, "node_modules", "onnxruntime-node")); err != nil {
-		return "onnxruntime-node is not installed (cd testdata/gen && npm install --ignore-scripts onnxruntime-node)"
-	}
-	return ""
-}
-
 // ortRun runs an exported model (its input in the ONNX layout, NCHW for
 // images, which is our internal layout) with testdata/gen/ort_run.js.
 func ortRun(t *testing.T, model string, x *ir.Tensor) *ir.Tensor {
 	t.Helper()
-	if why := ortMissing(); why != "" {
+	if why := testenv.ORTMissing(); why != "" {
 		t.Skip(why)
 	}
 	dir := t.TempDir()
@@ -123,12 +108,9 @@ func ortRun(t *testing.T, model string, x *ir.Tensor) *ir.Tensor {
 	if err := npy.WriteFile(in, x.Shape, x.Data); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("node", filepath.Join(genDir, "ort_run.js"), model, in)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := testenv.RunORT(model, in)
 	if err != nil {
-		t.Fatalf("onnxruntime: %v: %s", err, stderr.String())
+		t.Fatalf("onnxruntime: %v", err)
 	}
 	var res struct {
 		Outputs []struct {

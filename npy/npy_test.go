@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/retarget-dev/retarget/internal/testenv"
 )
 
 type manifest struct {
@@ -111,17 +113,15 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 // NumPy loads what Write produces (skipped where python3-numpy is absent).
 func TestNumPyReadsOurFiles(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
-	if exec.Command("python3", "-c", "import numpy").Run() != nil {
-		t.Skip("numpy not installed")
+	py, err := testenv.Python("numpy")
+	if err != nil {
+		t.Skip(err)
 	}
 	path := filepath.Join(t.TempDir(), "a.npy")
 	if err := WriteFile(path, []int{2, 2}, []float32{1.5, -2, 3, 4}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("python3", "-c", "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.ravel().tolist())", path).CombinedOutput()
+	out, err := exec.Command(py, "-c", "import numpy as np,sys; a=np.load(sys.argv[1]); print(a.dtype, a.shape, a.ravel().tolist())", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/retarget-dev/retarget/internal/atomicfile"
 )
 
 // Write encodes a little-endian float32 C-order array.
@@ -50,25 +50,6 @@ func Write(w io.Writer, shape []int, data []float32) error {
 }
 
 // WriteFile writes an array atomically (temporary file, then rename).
-func WriteFile(path string, shape []int, data []float32) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = Write(f, shape, data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+func WriteFile(path string, shape []int, data []float32) error {
+	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, shape, data) })
 }

@@ -6,13 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/cachedir"
 	"hash"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/retarget-dev/retarget/internal/atomicfile"
+	"github.com/retarget-dev/retarget/internal/cachedir"
 
 	"github.com/retarget-dev/retarget/internal/hdf5"
 )
@@ -209,28 +211,7 @@ func checkHDF5(path string) error {
 }
 
 func copyAtomic(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(tmp, in)
-	if err == nil {
-		// CreateTemp makes the file 0600; a cached model is as readable as any other.
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Copy(src, dst); err != nil {
 		return fmt.Errorf("copy %s into the cache: %w", src, err)
 	}
 	return nil

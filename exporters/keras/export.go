@@ -7,10 +7,10 @@ package keras
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/atomicfile"
 	"github.com/retarget-dev/retarget/internal/hdf5"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -39,40 +39,16 @@ func Export(path string, g *ir.Graph) error {
 		}
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	err = atomicfile.Write(path, func(f io.Writer) error {
+		w := hdf5.NewWriter(f)
+		if err := m.write(w); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 	if err != nil {
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	w := hdf5.NewWriter(tmp)
-	if err := m.write(w); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	// CreateTemp makes the file 0600; a model file is as readable as any other
-	if err := os.Chmod(tmpName, 0o644); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("keras export %s: %w", path, err)
-	}
-	ok = true
 	return nil
 }
 

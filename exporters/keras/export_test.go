@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	kimp "github.com/retarget-dev/retarget/importers/keras"
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -164,8 +165,9 @@ func checkH5py(t *testing.T, want map[string]int) {
 	if len(want) == 0 {
 		return
 	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Log("python3 not found: h5py structure check skipped")
+	py, err := testenv.Python("h5py")
+	if err != nil {
+		t.Logf("h5py structure check skipped: %v", err)
 		return
 	}
 	script := `
@@ -195,7 +197,7 @@ for path in sys.argv[1:]:
 	for p := range want {
 		paths = append(paths, p)
 	}
-	out, err := exec.Command("python3", append([]string{"-c", script}, paths...)...).CombinedOutput()
+	out, err := exec.Command(py, append([]string{"-c", script}, paths...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("h5py check: %v\n%s", err, out)
 	}

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 
+	"github.com/retarget-dev/retarget/internal/atomicfile"
 	"github.com/retarget-dev/retarget/internal/version"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -16,32 +15,8 @@ import (
 // Save writes g to path atomically: a temporary file in the same folder is
 // written, synced and renamed over path, so a failed save leaves any
 // existing file untouched.
-func Save(path string, g *ir.Graph) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err = Write(f, g); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
+func Save(path string, g *ir.Graph) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, g) }); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return nil

@@ -4,15 +4,14 @@
 package onnx
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/retarget-dev/retarget/internal/atomicfile"
 	"github.com/retarget-dev/retarget/internal/onnxpb"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -241,24 +240,8 @@ func Export(path string, g *ir.Graph, opts Options) error {
 }
 
 func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return &Error{Err: err}
-	}
-	tmp := f.Name()
-	_, werr := f.Write(b)
-	// CreateTemp makes the file 0600; a model file is as readable as any other.
-	merr := f.Chmod(0o644)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, merr, serr, cerr); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteBytes(path, b); err != nil {
 		return &Error{Err: fmt.Errorf("writing %s: %w", path, err)}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return &Error{Err: err}
 	}
 	return nil
 }

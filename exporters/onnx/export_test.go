@@ -12,6 +12,7 @@ import (
 
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 	imponnx "github.com/retarget-dev/retarget/importers/onnx"
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -291,7 +292,7 @@ func TestExternalDataThreshold(t *testing.T) {
 			}
 		}
 	}
-	if why := ortMissing(); why == "" && !testing.Short() {
+	if why := testenv.ORTMissing(); why == "" && !testing.Short() {
 		ins := randInputs(g, 4)
 		small := filepath.Join(dir, "small.onnx")
 		if err := exponnx.Export(small, g, exponnx.Options{}); err != nil {

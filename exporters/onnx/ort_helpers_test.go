@@ -1,7 +1,6 @@
 package onnx_test
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
+	"github.com/retarget-dev/retarget/npy"
 )
 
 // array is a named float tensor with its full shape (batch included).
@@ -30,39 +30,12 @@ type fixture struct {
 	Outputs []array `json:"outputs"`
 }
 
-const genDir = "../../testdata/gen"
-
 func writeNpy(path string, a array) error {
-	shape := ""
-	for _, d := range a.Shape {
-		shape += fmt.Sprintf("%d,", d)
+	d := make([]float32, len(a.Data))
+	for i, v := range a.Data {
+		d[i] = float32(v)
 	}
-	if len(a.Shape) > 1 {
-		shape = strings.TrimSuffix(shape, ",")
-	}
-	h := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", shape)
-	for (10+len(h)+1)%64 != 0 {
-		h += " "
-	}
-	h += "\n"
-	buf := []byte("\x93NUMPY\x01\x00")
-	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(h)))
-	buf = append(buf, h...)
-	for _, v := range a.Data {
-		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(float32(v)))
-	}
-	return os.WriteFile(path, buf, 0o644)
-}
-
-// ortMissing reports why onnxruntime-node cannot run, or "".
-func ortMissing() string {
-	if _, err := exec.LookPath("node"); err != nil {
-		return "node is not installed"
-	}
-	if _, err := os.Stat(filepath.Join(genDir, "node_modules", "onnxruntime-node")); err != nil {
-		return "onnxruntime-node is not installed (cd testdata/gen && npm install --ignore-scripts onnxruntime-node)"
-	}
-	return ""
+	return npy.WriteFile(path, a.Shape, d)
 }
 
 // ortJob is one model run of a batch.
@@ -75,7 +48,7 @@ type ortJob struct {
 // ortBatch runs every job in one node process (ONNX Runtime loads once).
 func ortBatch(t *testing.T, dir string, jobs []*ortJob) [][]array {
 	t.Helper()
-	if why := ortMissing(); why != "" {
+	if why := testenv.ORTMissing(); why != "" {
 		t.Skip(why)
 	}
 	for j, job := range jobs {
@@ -92,12 +65,9 @@ func ortBatch(t *testing.T, dir string, jobs []*ortJob) [][]array {
 	if err := os.WriteFile(spec, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("node", filepath.Join(genDir, "ort_run.js"), "--batch", spec)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := testenv.RunORT("--batch", spec)
 	if err != nil {
-		t.Fatalf("onnxruntime batch: %v: %s", err, stderr.String())
+		t.Fatalf("onnxruntime batch: %v", err)
 	}
 	var res []struct {
 		Outputs []array `json:"outputs"`

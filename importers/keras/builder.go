@@ -2,7 +2,6 @@ package keras
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -324,13 +323,4 @@ var layoutAgnostic = map[string]bool{
 	"GaussianNoise": true, "GaussianDropout": true, "AlphaDropout": true, "ReLU": true,
 	"LeakyReLU": true, "ELU": true, "ThresholdedReLU": true, "Rescaling": true,
 	"BatchNormalization": true,
-}
-
-func sortedKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -174,8 +174,3 @@ func toShape(v any, what string) ([]int, error) {
 	}
 	return out, nil
 }
-
-func (c cfg) sub(name string) (cfg, bool) {
-	v, ok := c[name].(map[string]any)
-	return cfg(v), ok
-}

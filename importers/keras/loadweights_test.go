@@ -11,6 +11,7 @@ import (
 
 	kexp "github.com/retarget-dev/retarget/exporters/keras"
 	"github.com/retarget-dev/retarget/importers/keras"
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 	"github.com/retarget-dev/retarget/zoo"
@@ -203,17 +204,15 @@ func comparePredictions(t *testing.T, a, b *ir.Graph) {
 
 func TestLoadWeightsKeras3Layout(t *testing.T) {
 	script := filepath.Join("..", "..", "testdata", "gen", "keras_weights_k3.py")
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not found")
-	}
-	if err := exec.Command("python3", "-c", "import h5py").Run(); err != nil {
-		t.Skip("python3 has no h5py")
+	py, err := testenv.Python("h5py")
+	if err != nil {
+		t.Skip(err)
 	}
 	for _, build := range []func(*testing.T, int64) *ir.Graph{vggLike, rnnLike} {
 		src := build(t, 5)
 		_, weights := weightsOnly(t, src)
 		k3 := filepath.Join(t.TempDir(), "model.weights.h5")
-		if out, err := exec.Command("python3", script, weights, k3).CombinedOutput(); err != nil {
+		if out, err := exec.Command(py, script, weights, k3).CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", script, err, out)
 		}
 		dst := build(t, 6)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/retarget-dev/retarget/internal/testenv"
 )
 
 const benchElems = 50 << 20 // 50 Mi float32 = 200 MiB
@@ -62,7 +64,12 @@ func BenchmarkReadLargeContiguous(b *testing.B) {
 	ours := float64(benchElems*4) / 1e6 / best.Seconds()
 	b.ReportMetric(ours, "best_MB/s")
 	script := filepath.Join("..", "..", "testdata", "gen", "hdf5_bench_h5py.py")
-	out, err := exec.Command("python3", script, path, "data", "5").Output()
+	py, err := testenv.Python("h5py", "numpy")
+	if err != nil {
+		b.Logf("h5py comparison skipped: %v", err)
+		return
+	}
+	out, err := exec.Command(py, script, path, "data", "5").Output()
 	if err != nil {
 		b.Logf("h5py comparison skipped: %v", err)
 		return

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/retarget-dev/retarget/internal/testenv"
 )
 
 type writerCase struct {
@@ -234,9 +236,9 @@ json.dump(out, sys.stdout)
 `
 
 func checkWithH5py(t *testing.T, path string, c *writerCase) {
-	py, err := exec.LookPath("python3")
-	if err != nil || exec.Command(py, "-c", "import h5py").Run() != nil {
-		t.Log("python3 with h5py not available; skipping h5py check")
+	py, err := testenv.Python("h5py")
+	if err != nil {
+		t.Logf("skipping h5py check: %v", err)
 		return
 	}
 	cmd := exec.Command(py, "-c", h5pyReadScript, path)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -163,18 +164,11 @@ func TestRoundTrip(t *testing.T) {
 // onnxPython returns a python3 that can import onnx, or skips the test.
 func onnxPython(t *testing.T) string {
 	t.Helper()
-	var cands []string
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
+	py, err := testenv.Python("onnx")
+	if err != nil {
+		t.Skip(err)
 	}
-	cands = append(cands, "/usr/bin/python3")
-	for _, p := range cands {
-		if err := exec.Command(p, "-c", "import onnx").Run(); err == nil {
-			return p
-		}
-	}
-	t.Skip("no python3 with the onnx module")
-	return ""
+	return py
 }
 
 func TestPythonOnnxChecker(t *testing.T) {

@@ -1,6 +1,10 @@
 package testenv
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestPythonMissingModule(t *testing.T) {
 	if _, err := Python("no_such_module_retarget"); err == nil {
@@ -12,5 +16,15 @@ func TestPythonMissingModule(t *testing.T) {
 	}
 	if p2, _ := Python(); p2 != p {
 		t.Errorf("second call gave %q, first %q", p2, p)
+	}
+}
+
+func TestGenDir(t *testing.T) {
+	gen, err := GenDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(gen, "ort_run.js")); err != nil {
+		t.Errorf("GenDir %s holds no ort_run.js: %v", gen, err)
 	}
 }
