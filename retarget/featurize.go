@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
@@ -264,11 +265,7 @@ func writeIndex(path string, idx *ShardIndex) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
 // maxIndexBytes bounds index.json; a real one is a few KiB per thousand shards.
