@@ -39,8 +39,32 @@ type ShardIndex struct {
 	// Key identifies what was featurized (FeaturizeKey); a later Featurize
 	// with the same key reuses the shards.
 	Key string `json:"key,omitempty"`
+	// FrozenKey identifies the frozen part alone (FeaturizeKey without the
+	// data): folders of different data with the same FrozenKey, boundary
+	// and arrays train one head together.
+	FrozenKey string `json:"frozen_key,omitempty"`
+	// Part is set in the index of one part of a featurize run on many
+	// machines (featurize --shard I/N).
+	Part *PartInfo `json:"part,omitempty"`
 	// Reused is set when Featurize found the shards already written.
 	Reused bool `json:"-"`
+	// Dir is the folder the index was read from or written to, Bytes the
+	// size of its shard files.
+	Dir   string `json:"-"`
+	Bytes int64  `json:"-"`
+}
+
+// PartInfo places one part of a partitioned featurize in its data source.
+type PartInfo struct {
+	Index int `json:"index"` // 0 ≤ Index < Count
+	Count int `json:"count"`
+	// First is the position in the source of the part's first example and
+	// Total the examples of the whole source; BatchSize is the batch size
+	// the partition was computed with (Part.Bounds), which every part of a
+	// run must share.
+	First     int `json:"first"`
+	Total     int `json:"total"`
+	BatchSize int `json:"batch_size"`
 }
 
 // ShardArray names one array stored in every shard.
@@ -67,10 +91,16 @@ type FeaturizeOptions struct {
 	// Progress, when set, is called after every batch with the examples
 	// done and the total (-1 when the iterator has no Len method).
 	Progress func(done, total int)
+	// Part, when set (DataSet.PartInfo: the iterator gives only that
+	// part's examples), writes the shards and their index.json into the
+	// part's own folder dir/part-IIIII-of-NNNNN, leaving every other file of
+	// dir alone, so the parts of a run on many machines can write into one
+	// shared folder at once. A part may hold no example.
+	Part *PartInfo
 
-	// key, when set, is FeaturizeKey(g, boundary, DataID) already computed
-	// by the caller, so the parameters are not hashed twice.
-	key string
+	// key and frozen, when set, are the data and frozen-part keys already
+	// computed by the caller, so the parameters are not hashed twice.
+	key, frozen string
 }
 
 // Featurize runs the frozen part of g (up to the boundary) once over every
@@ -96,14 +126,33 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	key := opt.key
-	if key == "" && opt.DataID != "" {
-		if key, err = frozenKey(fg, boundary, opt.DataID); err != nil {
+	part := opt.Part
+	if part != nil {
+		if part.Count <= 1 {
+			part = nil
+		} else {
+			p := Part{Index: part.Index, Count: part.Count}
+			if err := p.check(); err != nil {
+				return nil, err
+			}
+			dir = filepath.Join(dir, p.Name())
+		}
+	}
+	// with the key given, reuse needs no hashing of the parameters
+	frozen, key := opt.frozen, opt.key
+	if key != "" {
+		if idx := reusable(dir, key, part); idx != nil {
+			return idx, nil
+		}
+	}
+	if frozen == "" {
+		if frozen, err = frozenKey(fg, boundary); err != nil {
 			return nil, err
 		}
 	}
-	if key != "" {
-		if idx := reusable(dir, key); idx != nil {
+	if key == "" && opt.DataID != "" {
+		key = dataKey(frozen, opt.DataID)
+		if idx := reusable(dir, key, part); idx != nil {
 			return idx, nil
 		}
 	}
@@ -123,7 +172,7 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 		total = l.Len()
 	}
 	done := 0
-	idx := &ShardIndex{Format: ShardFormat, Version: 1, Boundary: boundary, Key: key}
+	idx := &ShardIndex{Format: ShardFormat, Version: 1, Boundary: boundary, Key: key, FrozenKey: frozen, Part: part, Dir: dir}
 	for i, in := range head.Inputs {
 		idx.Inputs = append(idx.Inputs, ShardArray{Name: in.Name, Shape: in.Shape, Suffix: suffix("features", i)})
 	}
@@ -177,9 +226,10 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if err := w.flush(w.n); err != nil {
 		return nil, err
 	}
-	if idx.Count == 0 {
+	if idx.Count == 0 && part == nil {
 		return nil, fmt.Errorf("featurize: the data holds no examples")
 	}
+	idx.Bytes = w.bytes
 	return idx, writeIndex(indexPath, idx)
 }
 
@@ -196,6 +246,7 @@ type shardWriter struct {
 	n           int
 	feats, labs [][]float32
 	labelsSet   bool
+	bytes       int64
 }
 
 func (w *shardWriter) add(feats, labels []*ir.Tensor, outs []ir.GraphOutput) error {
@@ -244,6 +295,9 @@ func (w *shardWriter) flush(n int) error {
 			if err := npy.WriteFile(p, append([]int{n}, a.Shape...), data[i][:k]); err != nil {
 				return err
 			}
+			if st, err := os.Stat(p); err == nil {
+				w.bytes += st.Size()
+			}
 			data[i] = append(data[i][:0], data[i][k:]...)
 		}
 		return nil
@@ -271,59 +325,40 @@ func writeIndex(path string, idx *ShardIndex) error {
 // maxIndexBytes bounds index.json; a real one is a few KiB per thousand shards.
 const maxIndexBytes = 64 << 20
 
-// LoadShards reads a featurized directory: its index and every array,
-// concatenated over the shards (head inputs, then labels, in index order).
+// LoadShards reads a featurized directory (whole, or every part of a
+// partitioned one) into memory: its index and every array, concatenated
+// over the shards (head inputs, then labels, in index order). Streaming
+// (FeaturizedStream) needs only a few shards in memory.
 func LoadShards(dir string) (*ShardIndex, []*ir.Tensor, []*ir.Tensor, error) {
-	path := filepath.Join(dir, "index.json")
-	idx, err := readIndex(path)
+	set, err := ReadFeaturized(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	load := func(arrs []ShardArray) ([]*ir.Tensor, error) {
-		out := make([]*ir.Tensor, len(arrs))
-		for i, a := range arrs {
-			if !safeComponent(a.Suffix) {
-				return nil, fmt.Errorf("%s: bad suffix %q", path, a.Suffix)
-			}
-			per := ir.NumElements(a.Shape)
-			for _, d := range a.Shape {
-				if d <= 0 {
-					return nil, fmt.Errorf("%s: array %q has a bad shape %v", path, a.Name, a.Shape)
-				}
-			}
-			var data []float32
-			total := 0
-			for _, s := range idx.Shards {
-				if !safeComponent(s.Prefix) {
-					return nil, fmt.Errorf("%s: bad shard prefix %q", path, s.Prefix)
-				}
-				p := filepath.Join(dir, s.Prefix+"."+a.Suffix+".npy")
-				arr, err := npy.ReadFile(p)
-				if err != nil {
-					return nil, err
-				}
-				if len(arr.Shape) == 0 || arr.Shape[0] != s.Count || !ir.SameShape(arr.Shape[1:], a.Shape) {
-					return nil, fmt.Errorf("%s: shape %v, the index says [%d %v]", p, arr.Shape, s.Count, a.Shape)
-				}
-				data = append(data, arr.Data...)
-				total += s.Count
-			}
-			if total != idx.Count {
-				return nil, fmt.Errorf("%s: shards hold %d examples, the index says %d", path, total, idx.Count)
-			}
-			out[i] = ir.FromData(data[:total*per:total*per], append([]int{total}, a.Shape...)...)
+	if err := set.Complete(); err != nil {
+		return nil, nil, nil, err
+	}
+	idx := &ShardIndex{Format: ShardFormat, Version: 1, Boundary: set.Boundary, Inputs: set.Inputs, Labels: set.Labels,
+		Count: set.Count, FrozenKey: set.FrozenKey, Dir: dir, Bytes: set.Bytes}
+	arrs := append(append([]ShardArray(nil), set.Inputs...), set.Labels...)
+	data := make([][]float32, len(arrs))
+	for i, a := range arrs {
+		data[i] = make([]float32, 0, set.Count*ir.NumElements(a.Shape))
+	}
+	one := make([][]float32, len(arrs))
+	for _, f := range set.Shards {
+		if err := set.loadShard(f, arrs, one); err != nil {
+			return nil, nil, nil, err
 		}
-		return out, nil
+		for i := range arrs {
+			data[i] = append(data[i], one[i]...)
+		}
+		idx.Shards = append(idx.Shards, Shard{Prefix: f.Prefix, Count: f.Count})
 	}
-	ins, err := load(idx.Inputs)
-	if err != nil {
-		return nil, nil, nil, err
+	out := make([]*ir.Tensor, len(arrs))
+	for i, a := range arrs {
+		out[i] = ir.FromData(data[i], append([]int{set.Count}, a.Shape...)...)
 	}
-	labs, err := load(idx.Labels)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return idx, ins, labs, nil
+	return idx, out[:len(set.Inputs)], out[len(set.Inputs):], nil
 }
 
 // readIndex reads and checks a featurized directory's index.json.
@@ -361,61 +396,55 @@ type FitFeaturizedOptions struct {
 	BatchSize int   // default 32
 	Shuffle   bool  // reshuffle every epoch
 	Seed      int64 // shuffle seed
-	Fit       nn.FitConfig
+	// ShuffleBuffer is the examples drawn from at random when shuffling
+	// (default DefaultShuffleBuffer); see StreamOptions.
+	ShuffleBuffer int
+	// AllowIncomplete fits the parts that are there when some are missing.
+	AllowIncomplete bool
+	Fit             nn.FitConfig
 }
 
-// FitFeaturized trains head (from Trainable or HeadGraph) on a featurized
-// directory; the shards are loaded into memory once, so epochs cost only
-// the head (DL4J TransferLearningHelper.fitFeaturized). With the same seed,
-// batch size and shuffling it gives the weights a fit of the full network
-// gives, since the frozen part computes the same values. Merge the result
-// back with MergeHead.
-func FitFeaturized(head *ir.Graph, dir string, opt FitFeaturizedOptions) (*nn.FitResult, error) {
-	it, err := FeaturizedIterator(head, dir, opt.BatchSize, opt.Shuffle, opt.Seed)
+// FitFeaturized trains head (from Trainable or HeadGraph) on featurized
+// folders (DL4J TransferLearningHelper.fitFeaturized), streaming them a
+// shard at a time, so memory does not grow with their size. Folders of
+// several runs (parts, or other data through the same frozen part) train
+// together. Without shuffling it gives the weights of an in-memory fit of
+// the same batches; with the same seed, batch size and in-order batches it
+// gives the weights a fit of the full network gives, since the frozen part
+// computes the same values. Merge the result back with MergeHead.
+func FitFeaturized(head *ir.Graph, dir string, opt FitFeaturizedOptions, more ...string) (*nn.FitResult, error) {
+	st, err := OpenFeaturizedStream(head, append([]string{dir}, more...), StreamOptions{BatchSize: opt.BatchSize,
+		Shuffle: opt.Shuffle, Seed: opt.Seed, ShuffleBuffer: opt.ShuffleBuffer}, opt.AllowIncomplete)
 	if err != nil {
 		return nil, err
 	}
+	defer st.Close()
 	net, err := nn.Compile(head)
 	if err != nil {
 		return nil, err
 	}
-	return net.Fit(it, opt.Fit)
+	return net.Fit(st, opt.Fit)
 }
 
-// FeaturizedIterator batches a featurized directory as head's inputs and
-// labels (batch size default 32).
-func FeaturizedIterator(head *ir.Graph, dir string, batchSize int, shuffle bool, seed int64) (*nn.SliceIterator, error) {
-	idx, ins, labs, err := LoadShards(dir)
+// FeaturizedIterator streams a featurized folder as head's inputs and
+// labels (batch size default 32); it refuses a folder with missing parts.
+func FeaturizedIterator(head *ir.Graph, dir string, batchSize int, shuffle bool, seed int64) (*FeaturizedStream, error) {
+	return OpenFeaturizedStream(head, []string{dir}, StreamOptions{BatchSize: batchSize, Shuffle: shuffle, Seed: seed}, false)
+}
+
+// OpenFeaturizedStream reads the indexes of dirs (ReadFeaturized), refuses
+// missing parts unless allowIncomplete, and streams them for head.
+func OpenFeaturizedStream(head *ir.Graph, dirs []string, opt StreamOptions, allowIncomplete bool) (*FeaturizedStream, error) {
+	set, err := ReadFeaturized(dirs...)
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]*ir.Tensor{}
-	for i, a := range idx.Inputs {
-		byName[a.Name] = ins[i]
-	}
-	var inputs []*ir.Tensor
-	for _, in := range head.Inputs {
-		t := byName[in.Name]
-		if t == nil {
-			return nil, fmt.Errorf("%s: no features for head input %q (featurized at boundary %v)", dir, in.Name, idx.Boundary)
+	if !allowIncomplete {
+		if err := set.Complete(); err != nil {
+			return nil, err
 		}
-		if !ir.SameShape(t.Shape[1:], in.Shape) {
-			return nil, fmt.Errorf("%s: features of %q have shape %v, the head takes %v", dir, in.Name, t.Shape[1:], in.Shape)
-		}
-		inputs = append(inputs, t)
 	}
-	labByName := map[string]*ir.Tensor{}
-	for i, a := range idx.Labels {
-		labByName[a.Name] = labs[i]
-	}
-	labels := make([]*ir.Tensor, len(head.Outputs))
-	for k, o := range head.Outputs {
-		labels[k] = labByName[o.Name]
-	}
-	if batchSize <= 0 {
-		batchSize = 32
-	}
-	return nn.NewSliceIterator(inputs, labels, batchSize, shuffle, seed)
+	return NewFeaturizedStream(head, set, opt)
 }
 
 // Trainable is the unfrozen part of g as a graph of its own (DL4J

@@ -28,10 +28,24 @@ func FeaturizeKey(g *ir.Graph, boundary []string, dataID string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	return frozenKey(fg, boundary, dataID)
+	frozen, err := frozenKey(fg, boundary)
+	if err != nil {
+		return "", err
+	}
+	return dataKey(frozen, dataID), nil
 }
 
-func frozenKey(fg *ir.Graph, boundary []string, dataID string) (string, error) {
+// dataKey is the key of the shards of data dataID through the frozen part
+// whose frozenKey is frozen.
+func dataKey(frozen, dataID string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "retarget.featurized/1\x00%s\x00%s", frozen, dataID)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// frozenKey hashes the frozen subgraph fg up to boundary: its inputs and
+// every vertex's layer config, inputs and parameter values.
+func frozenKey(fg *ir.Graph, boundary []string) (string, error) {
 	h := sha256.New()
 	str := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
 	str("retarget.featurized/1")
@@ -69,7 +83,6 @@ func frozenKey(fg *ir.Graph, boundary []string, dataID string) (string, error) {
 	for _, b := range boundary {
 		str(b)
 	}
-	str(dataID)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
@@ -80,10 +93,11 @@ func ints(h hash.Hash, xs []int) {
 	h.Write([]byte{';'})
 }
 
-// reusable returns dir's index when it holds complete shards of key.
-func reusable(dir, key string) *ShardIndex {
+// reusable returns dir's index when it holds complete shards of key (and
+// of the same part of the same partition).
+func reusable(dir, key string, part *PartInfo) *ShardIndex {
 	idx, err := readIndex(filepath.Join(dir, "index.json"))
-	if err != nil || idx.Key != key {
+	if err != nil || idx.Key != key || (idx.Part == nil) != (part == nil) || (part != nil && *idx.Part != *part) {
 		return nil
 	}
 	for _, s := range idx.Shards {
@@ -95,13 +109,15 @@ func reusable(dir, key string) *ShardIndex {
 				if !safeComponent(a.Suffix) {
 					return nil
 				}
-				if _, err := os.Stat(filepath.Join(dir, s.Prefix+"."+a.Suffix+".npy")); err != nil {
+				st, err := os.Stat(filepath.Join(dir, s.Prefix+"."+a.Suffix+".npy"))
+				if err != nil {
 					return nil
 				}
+				idx.Bytes += st.Size()
 			}
 		}
 	}
-	idx.Reused = true
+	idx.Reused, idx.Dir = true, dir
 	return idx
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,15 +24,24 @@ type DataOptions struct {
 	BatchSize int // default 32
 	Shuffle   bool
 	Seed      int64
+	// Part, when it is not the whole source, keeps only that part's
+	// examples (Part.Bounds with BatchSize): featurize --shard.
+	Part Part
 }
 
 // DataSet is an opened data source: an iterator over batches in the
 // source layout of the graph's input, with labels for its loss output.
 type DataSet struct {
 	nn.Iterator
-	N      int    // examples
-	ID     string // identity of the source (paths, sizes, modification times, options): the featurize cache key
-	closer func() error
+	N int // examples (of the part, when DataOptions.Part is set)
+	// Total is the examples of the whole source and First the position of
+	// the first example of the part in it (0 without a part).
+	Total, First int
+	// PartInfo is set when the source was opened for a part; pass it to
+	// FeaturizeOptions.Part.
+	PartInfo *PartInfo
+	ID           string // identity of the source (paths, sizes, modification times, options): the featurize cache key
+	closer       func() error
 }
 
 // Len is the number of examples.
@@ -210,9 +220,18 @@ func openDataFor(spec DataSpec, g *ir.Graph, tgt labelTarget, opt DataOptions) (
 	if len(g.Inputs) != 1 {
 		return nil, fmt.Errorf("data sources feed one graph input; the graph has %d", len(g.Inputs))
 	}
+	if err := opt.Part.check(); err != nil {
+		return nil, err
+	}
 	ds, err := openData(spec, g.Inputs[0], tgt, opt)
 	if err != nil {
 		return nil, err
+	}
+	if ds.Total == 0 {
+		ds.Total = ds.N
+	}
+	if !opt.Part.Whole() {
+		ds.PartInfo = &PartInfo{Index: opt.Part.Index, Count: opt.Part.Count, First: ds.First, Total: ds.Total, BatchSize: opt.BatchSize}
 	}
 	if ds.ID, err = dataIdentity(spec); err != nil {
 		ds.Close()
@@ -253,14 +272,19 @@ func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*Da
 		if in.Layout == ir.LayoutNHWC {
 			layout = ir.LayoutNHWC
 		}
-		it, err := data.NewImageIterator(folder.Files, data.ImageOptions{
+		total := len(folder.Files)
+		lo, hi := opt.Part.Bounds(total, opt.BatchSize)
+		if lo == hi {
+			return emptyPart(total, lo), nil
+		}
+		it, err := data.NewImageIterator(folder.Files[lo:hi], data.ImageOptions{
 			ImageTransform: data.ImageTransform{Height: h, Width: w, Channels: c, Preset: preset},
 			Layout:         layout, BatchSize: opt.BatchSize, Shuffle: opt.Shuffle, Seed: opt.Seed,
 			NumClasses: max(tgt.classes, len(folder.Classes)), Labels: mode})
 		if err != nil {
 			return nil, err
 		}
-		return &DataSet{Iterator: it, N: it.Len(), closer: it.Close}, nil
+		return &DataSet{Iterator: it, N: it.Len(), Total: total, First: lo, closer: it.Close}, nil
 	case "csv":
 		o := data.CSVOptions{Header: "auto", NumClasses: tgt.classes, Labels: mode, Regression: tgt.classes == 0}
 		if spec.Header != nil {
@@ -277,11 +301,7 @@ func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*Da
 		if err != nil {
 			return nil, err
 		}
-		it, err := t.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
-		if err != nil {
-			return nil, err
-		}
-		return &DataSet{Iterator: it, N: t.X.Shape[0]}, nil
+		return tableData(t, opt)
 	case "npy":
 		t, err := data.ReadNPY(spec.Features, spec.Labels, data.ArrayOptions{NumClasses: tgt.classes, Labels: mode})
 		if err != nil {
@@ -290,11 +310,7 @@ func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*Da
 		if tgt.classes > 0 && !tgt.sparse && t.Y.Shape[len(t.Y.Shape)-1] != tgt.classes {
 			return nil, fmt.Errorf("%s: labels of shape %v for an output of %d classes", spec.Labels, t.Y.Shape, tgt.classes)
 		}
-		it, err := t.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
-		if err != nil {
-			return nil, err
-		}
-		return &DataSet{Iterator: it, N: t.X.Shape[0]}, nil
+		return tableData(t, opt)
 	case "csv-sequences":
 		s, err := data.ReadCSVSequences(spec.Features, spec.Labels, data.SequenceOptions{AlignEnd: true})
 		if err != nil {
@@ -303,17 +319,54 @@ func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*Da
 		if err := sequenceClasses(s, tgt); err != nil {
 			return nil, fmt.Errorf("%s: %w", spec.Labels, err)
 		}
-		if _, ok := tgt.layer.(*ir.Output); ok {
-			return lastStepLabels(s, opt)
+		total := s.X.Shape[0]
+		lo, hi := opt.Part.Bounds(total, opt.BatchSize)
+		if lo == hi {
+			return emptyPart(total, lo), nil
 		}
-		it, err := s.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
+		sequenceRows(s, lo, hi)
+		var ds *DataSet
+		if _, ok := tgt.layer.(*ir.Output); ok {
+			ds, err = lastStepLabels(s, opt)
+		} else {
+			var it *data.SequenceIterator
+			if it, err = s.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed); err == nil {
+				ds = &DataSet{Iterator: it, N: s.X.Shape[0]}
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
-		return &DataSet{Iterator: it, N: s.X.Shape[0]}, nil
+		ds.Total, ds.First = total, lo
+		return ds, nil
 	}
 	return nil, fmt.Errorf("unknown data source type %q: use images, csv, npy or csv-sequences", spec.Type)
 }
+
+// tableData iterates over a table's examples (of opt.Part).
+func tableData(t *data.Table, opt DataOptions) (*DataSet, error) {
+	total := t.X.Shape[0]
+	lo, hi := opt.Part.Bounds(total, opt.BatchSize)
+	if lo == hi {
+		return emptyPart(total, lo), nil
+	}
+	tableRows(t, lo, hi)
+	it, err := t.Iterator(opt.BatchSize, opt.Shuffle, opt.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return &DataSet{Iterator: it, N: hi - lo, Total: total, First: lo}, nil
+}
+
+// emptyPart is a part that holds no example.
+func emptyPart(total, at int) *DataSet {
+	return &DataSet{Iterator: noBatches{}, Total: total, First: at}
+}
+
+type noBatches struct{}
+
+func (noBatches) Reset() error             { return nil }
+func (noBatches) Next() (*nn.Batch, error) { return nil, io.EOF }
 
 // sequenceClasses one-hot encodes one-number-per-step class labels.
 func sequenceClasses(s *data.Sequences, tgt labelTarget) error {
