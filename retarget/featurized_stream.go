@@ -43,21 +43,21 @@ type FeaturizedStream struct {
 	epoch   int64
 
 	// the current epoch
-	rng     *rand.Rand
-	loads   chan loadedShard
-	stop    chan struct{}
-	cur     loadedShard
-	pos     int // next example of cur
-	done    bool
-	buf     [][]float32 // shuffle buffer: opt.ShuffleBuffer slots per array
-	filled  int
+	rng    *rand.Rand
+	loads  chan loadedShard
+	stop   chan struct{}
+	cur    loadedShard
+	pos    int // next example of cur
+	done   bool
+	buf    [][]float32 // shuffle buffer: opt.ShuffleBuffer slots per array
+	filled int
 	// resident: the whole set is in buf (at most ShuffleBuffer examples),
 	// emitted in the order perm
 	resident bool
 	perm     []int
-	out     [][]float32 // batch storage
-	batch   nn.Batch
-	tensors []*ir.Tensor
+	out      [][]float32 // batch storage
+	batch    nn.Batch
+	tensors  []*ir.Tensor
 }
 
 type loadedShard struct {

@@ -40,8 +40,8 @@ type DataSet struct {
 	// PartInfo is set when the source was opened for a part; pass it to
 	// FeaturizeOptions.Part.
 	PartInfo *PartInfo
-	ID           string // identity of the source (paths, sizes, modification times, options): the featurize cache key
-	closer       func() error
+	ID       string // identity of the source (paths, sizes, modification times, options): the featurize cache key
+	closer   func() error
 }
 
 // Len is the number of examples.
