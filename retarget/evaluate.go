@@ -153,28 +153,60 @@ func Evaluate(g *ir.Graph, spec DataSpec, opt EvalOptions) (*EvalReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	tgt := targetAt(g, k)
-	net, err := nn.CompileInference(g)
-	if err != nil {
-		return nil, err
-	}
 	ds, err := OpenDataOutput(spec, g, k, DataOptions{BatchSize: opt.BatchSize})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer ds.Close()
+	r, err := evaluateOn(g, k, ds, ds.N, opt.Progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return r, nil
+}
+
+// EvaluateFeaturized is Evaluate on featurized folders (written by
+// Featurize for g's frozen part, whole or every part): only the trainable
+// part runs, streaming the shards. opt.DataName is not used.
+func EvaluateFeaturized(g *ir.Graph, dirs []string, opt EvalOptions) (*EvalReport, error) {
+	k, err := EvalOutput(g, opt.Output)
+	if err != nil {
+		return nil, err
+	}
+	head, err := Trainable(g)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenFeaturizedStream(head, dirs, StreamOptions{BatchSize: opt.BatchSize}, false)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if st.labelAt[k] < 0 {
+		return nil, fmt.Errorf("%s: no labels of output %q in the featurized data", strings.Join(dirs, ", "), g.Outputs[k].Name)
+	}
+	return evaluateOn(head, k, st, st.Len(), opt.Progress)
+}
+
+// evaluateOn scores output k of g (a graph or its head) on it.
+func evaluateOn(g *ir.Graph, k int, it nn.Iterator, total int, progress func(done, total int)) (*EvalReport, error) {
+	tgt := targetAt(g, k)
+	net, err := nn.CompileInference(g)
+	if err != nil {
+		return nil, err
+	}
 	units := tgt.layer.(interface{ OutUnits() int }).OutUnits()
-	it := &evalIterator{Iterator: ds, k: k, units: units, sparse: tgt.sparse, output: g.Outputs[k].Name,
-		total: ds.N, progress: opt.Progress}
+	eit := &evalIterator{Iterator: it, k: k, units: units, sparse: tgt.sparse, output: g.Outputs[k].Name,
+		total: total, progress: progress}
 	loss, _ := ir.LossOf(tgt.layer)
 	r := &EvalReport{Output: g.Outputs[k].Name, Loss: loss}
 	if tgt.classify {
-		r.Classification, err = net.EvaluateOutput(it, k)
+		r.Classification, err = net.EvaluateOutput(eit, k)
 	} else {
-		r.Regression, err = net.EvaluateRegression(it, k)
+		r.Regression, err = net.EvaluateRegression(eit, k)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	return r, nil
 }

@@ -68,12 +68,13 @@ func (e *IncompleteError) Error() string {
 		if f.Complete() {
 			continue
 		}
-		msgs = append(msgs, fmt.Sprintf("%s has %d of %d parts; missing %s", f.Dir, len(f.Present), f.Parts, partList(f.Missing, f.Started)))
+		msgs = append(msgs, fmt.Sprintf("%s has %d of %d parts; missing %s", f.Dir, len(f.Present), f.Parts, PartList(f.Missing, f.Started)))
 	}
 	return "featurized data incomplete: " + strings.Join(msgs, "; ") + " (run the missing parts with 'retarget featurize ... --shard I/N', or allow an incomplete set)"
 }
 
-func partList(missing, started []int) string {
+// PartList writes part numbers, marking those started and not finished.
+func PartList(missing, started []int) string {
 	st := map[int]bool{}
 	for _, i := range started {
 		st[i] = true
@@ -223,13 +224,33 @@ func arraysText(as []ShardArray) string {
 	return "[" + strings.Join(out, " ") + "]"
 }
 
+// IsFeaturized reports whether dir looks like a featurized folder: an
+// index.json or part folders.
+func IsFeaturized(dir string) bool {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
+		return true
+	}
+	subs, err := partDirs(dir)
+	return err == nil && len(subs) > 0
+}
+
+// FeaturizedStatus reads what one featurized folder holds (parts present
+// and missing) without reading its shards.
+func FeaturizedStatus(dir string) (FolderStatus, error) {
+	_, st, err := readFolder(dir)
+	return st, err
+}
+
 // readFolder reads a single-process folder's index, or the indexes of the
 // parts under dir in part order, checking that the parts form one partition.
 func readFolder(dir string) ([]*ShardIndex, FolderStatus, error) {
 	status := FolderStatus{Dir: dir}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
-		return nil, status, fmt.Errorf("%s: no such featurized folder; write one with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
+		return nil, status, fmt.Errorf("%s: no such folder, so no featurized data; write one with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); err == nil {
 		idx, err := readIndex(filepath.Join(dir, "index.json"))

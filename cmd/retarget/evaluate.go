@@ -13,6 +13,7 @@ import (
 func newEvaluateCmd() *cobra.Command {
 	var (
 		dataArg, output string
+		featurized      []string
 		batch           int
 		asJSON          bool
 		opts            modelio.LoadOptions
@@ -33,17 +34,27 @@ With --json: {"examples", "accuracy", "macro": {"precision", "recall",
 "f1"}, "classes": [{"class", "precision", "recall", "f1", "support"}],
 "confusion": [[...]]}, or {"examples", "mse", "mae"} for regression.
 
+--featurized DIR (repeatable, a glob too) scores featurized data of the
+model's frozen part instead (written by 'retarget featurize'): only the
+trainable part runs, streaming the shards.
+
 ` + dataHelp,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if dataArg == "" {
-				return fmt.Errorf("--data SOURCE is required (see '%s --help')", c.CommandPath())
+			if (dataArg == "") == (len(featurized) == 0) {
+				return fmt.Errorf("--data SOURCE is required, or --featurized DIR, not both (see '%s --help')", c.CommandPath())
 			}
 			if batch < 1 {
 				return fmt.Errorf("--batch-size must be at least 1, got %d", batch)
 			}
-			spec, err := retarget.ParseDataSpec(dataArg, "--data")
-			if err != nil {
+			var spec *retarget.DataSpec
+			var dirs []string
+			var err error
+			if dataArg != "" {
+				if spec, err = retarget.ParseDataSpec(dataArg, "--data"); err != nil {
+					return err
+				}
+			} else if dirs, err = featurizedArgs(featurized); err != nil {
 				return err
 			}
 			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], opts) })
@@ -51,8 +62,14 @@ With --json: {"examples", "accuracy", "macro": {"precision", "recall",
 				return err
 			}
 			bar := newBars(c.ErrOrStderr())
-			r, err := retarget.Evaluate(g, *spec, retarget.EvalOptions{Output: output, BatchSize: batch, DataName: "--data",
-				Progress: func(done, total int) { bar.update("evaluating", done, total) }})
+			eo := retarget.EvalOptions{Output: output, BatchSize: batch, DataName: "--data",
+				Progress: func(done, total int) { bar.update("evaluating", done, total) }}
+			var r *retarget.EvalReport
+			if spec != nil {
+				r, err = retarget.Evaluate(g, *spec, eo)
+			} else {
+				r, err = retarget.EvaluateFeaturized(g, dirs, eo)
+			}
 			bar.finish()
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
@@ -71,6 +88,7 @@ With --json: {"examples", "accuracy", "macro": {"precision", "recall",
 	}
 	f := c.Flags()
 	f.StringVar(&dataArg, "data", "", "labelled data source (see above)")
+	f.StringArrayVar(&featurized, "featurized", nil, "score featurized data of the model's frozen part (repeatable; a glob too)")
 	f.StringVar(&output, "output", "", "name of the output to score (required when the model has several)")
 	f.IntVar(&batch, "batch-size", 32, "minibatch size")
 	f.BoolVar(&asJSON, "json", false, "print the metrics as JSON")

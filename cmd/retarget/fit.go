@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
@@ -24,10 +22,11 @@ Paths are relative to the current folder.`
 
 func newFitCmd() *cobra.Command {
 	var (
-		dataArg, testArg, out, featurized, updater string
-		epochs, batch                              int
-		seed                                       int64
-		shuffle, force                             bool
+		dataArg, testArg, out, updater string
+		featurized, testFeaturized     []string
+		epochs, batch, shuffleBuffer   int
+		seed                           int64
+		shuffle, force, incomplete     bool
 		tc                                         ir.TrainConfig
 		opts                                       modelio.LoadOptions
 	)
@@ -41,14 +40,28 @@ override the model's fine-tune configuration (DL4J names such as nesterovs
 are accepted); updater state saved in an .rtm file is kept, so fitting
 again continues where the last fit stopped.
 
+--featurized streams the shards (memory stays at about two shards, the
+shuffle buffer and a batch, whatever the folder's size); it may be given
+several times or as a glob, for parts of several runs or data sets through
+the same frozen part (their boundaries, arrays and frozen parts must
+agree). A folder with missing parts is refused unless --allow-incomplete.
+Shuffling visits the shards in a random order and draws from a buffer of
+--shuffle-buffer examples; a set that fits the buffer is permuted whole.
+
 ` + dataHelp,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if out == "" || (featurized == "") == (dataArg == "") {
+			if out == "" || (len(featurized) == 0) == (dataArg == "") {
 				return fmt.Errorf("give -o and exactly one of --data or --featurized (see '%s --help')", c.CommandPath())
 			}
-			if featurized != "" && testArg != "" {
-				return fmt.Errorf("--test goes with --data; featurize the test data and evaluate the written model instead")
+			if len(featurized) > 0 && testArg != "" {
+				return fmt.Errorf("--test goes with --data; with --featurized give --test-featurized (featurized test data)")
+			}
+			if len(testFeaturized) > 0 && len(featurized) == 0 {
+				return fmt.Errorf("--test-featurized goes with --featurized; with --data give --test")
+			}
+			if shuffleBuffer < 1 {
+				return fmt.Errorf("--shuffle-buffer must be at least 1, got %d", shuffleBuffer)
 			}
 			if err := checkFitFlags(epochs, batch, tc); err != nil {
 				return err
@@ -56,8 +69,24 @@ again continues where the last fit stopped.
 			if err := modelio.CheckSave(out, modelio.SaveOptions{Force: force, Input: args[0]}); err != nil {
 				return err
 			}
-			if featurized != "" {
-				if err := checkFeaturizedDir(featurized); err != nil {
+			dirs, err := featurizedArgs(featurized)
+			if err != nil {
+				return err
+			}
+			testDirs, err := featurizedArgs(testFeaturized)
+			if err != nil {
+				return err
+			}
+			// the folders are checked before the model is loaded
+			for _, ds := range [][]string{dirs, testDirs} {
+				if len(ds) == 0 {
+					continue
+				}
+				set, err := retarget.ReadFeaturized(ds...)
+				if err != nil {
+					return err
+				}
+				if err := set.Complete(); err != nil && !incomplete {
 					return err
 				}
 			}
@@ -89,19 +118,33 @@ again continues where the last fit stopped.
 			classify := retarget.Classifies(g)
 			n := 0
 			opt := retarget.DataOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed}
-			if featurized != "" {
+			if len(dirs) > 0 {
 				if fitGraph, err = retarget.Trainable(g); err != nil {
 					return err
 				}
-				it, err := retarget.FeaturizedIterator(fitGraph, featurized, batch, shuffle, seed)
+				so := retarget.StreamOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed, ShuffleBuffer: shuffleBuffer}
+				it, err := retarget.OpenFeaturizedStream(fitGraph, dirs, so, incomplete)
 				if err != nil {
 					return err
 				}
+				defer it.Close()
 				trainIt, n = it, it.Len()
+				so.Shuffle = false
 				if classify {
-					if evalIt, err = retarget.FeaturizedIterator(fitGraph, featurized, batch, false, seed); err != nil {
+					eit, err := retarget.OpenFeaturizedStream(fitGraph, dirs, so, incomplete)
+					if err != nil {
 						return err
 					}
+					defer eit.Close()
+					evalIt = eit
+				}
+				if len(testDirs) > 0 {
+					tit, err := retarget.OpenFeaturizedStream(fitGraph, testDirs, so, incomplete)
+					if err != nil {
+						return err
+					}
+					defer tit.Close()
+					testIt = tit
 				}
 			} else {
 				ds, err := openDataFlag("--data", dataArg, g, opt)
@@ -163,7 +206,7 @@ again continues where the last fit stopped.
 				return err
 			}
 			bar.finish()
-			if featurized != "" {
+			if len(dirs) > 0 {
 				if err := retarget.MergeHead(g, fitGraph); err != nil {
 					return err
 				}
@@ -179,7 +222,10 @@ again continues where the last fit stopped.
 	f.StringVar(&dataArg, "data", "", "training data source (see above)")
 	f.StringVar(&testArg, "test", "", "test data source, evaluated after every epoch")
 	f.StringVarP(&out, "out", "o", "", "model to write")
-	f.StringVar(&featurized, "featurized", "", "train the trainable part from this featurized folder")
+	f.StringArrayVar(&featurized, "featurized", nil, "train the trainable part from this featurized folder (repeatable; a glob too)")
+	f.StringArrayVar(&testFeaturized, "test-featurized", nil, "featurized test data, evaluated after every epoch (repeatable; a glob too)")
+	f.BoolVar(&incomplete, "allow-incomplete", false, "fit the parts present when a featurized folder misses some")
+	f.IntVar(&shuffleBuffer, "shuffle-buffer", retarget.DefaultShuffleBuffer, "examples shuffled together when streaming featurized shards")
 	f.IntVar(&epochs, "epochs", 1, "passes over the data")
 	f.IntVar(&batch, "batch-size", 32, "minibatch size")
 	f.Int64Var(&seed, "seed", 1, "shuffle and dropout seed")
@@ -210,19 +256,6 @@ func checkFitFlags(epochs, batch int, tc ir.TrainConfig) error {
 		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s must be a finite number, not negative; got %v", f.flag, f.v)
 		}
-	}
-	return nil
-}
-
-// checkFeaturizedDir tells a missing or unfinished featurized folder apart
-// from a damaged one.
-func checkFeaturizedDir(dir string) error {
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return fmt.Errorf("--featurized %s: no such folder; write one with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "index.json")); err != nil {
-		return fmt.Errorf("--featurized %s: no index.json, so no complete featurized shards; write them with 'retarget featurize MODEL --data SOURCE --out %s'", dir, dir)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
+	"github.com/retarget-dev/retarget/retarget"
 	"github.com/spf13/cobra"
 )
 
@@ -19,13 +20,18 @@ func newInspectCmd() *cobra.Command {
 frozen) and the parameter totals. Input and output shapes are in the layout
 the source model uses (the way predict takes and gives data); vertex output
 shapes are in the internal channels-first layout. The batch dimension and
-any unknown dimension print as ? (-1 in JSON).
+any unknown dimension print as ? (-1 in JSON). Given a featurized folder,
+it lists its parts as 'featurize --status' does.
 
 --json prints {"inputs":[{"name","shape","layout"}], "outputs":[...],
 "vertices":[{"name","type","inputs","output_shape","params","frozen"}],
 "params_total":N, "params_trainable":N}.`,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
+			if retarget.IsFeaturized(args[0]) {
+				// a featurized folder: its parts (as featurize --status)
+				return featurizedStatus(c.OutOrStdout(), args)
+			}
 			g, err := withSpinner(c.ErrOrStderr(), "loading", func() (*ir.Graph, error) { return modelio.Load(args[0], opts) })
 			if err != nil {
 				return err
