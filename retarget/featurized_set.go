@@ -305,9 +305,8 @@ func readFolder(dir string) ([]*ShardIndex, FolderStatus, error) {
 		}
 		if ref == nil {
 			ref = idx
-		} else if idx.Key != ref.Key || idx.Part.Total != ref.Part.Total || idx.Part.BatchSize != ref.Part.BatchSize {
-			problems = append(problems, fmt.Sprintf("%s and %s come from different runs (key, source size or batch size differ: %d/%d examples, batch %d/%d)",
-				filepath.Base(ref.Dir), filepath.Base(sub), ref.Part.Total, idx.Part.Total, ref.Part.BatchSize, idx.Part.BatchSize))
+		} else if d := partsDiffer(ref, idx); d != "" {
+			problems = append(problems, fmt.Sprintf("%s and %s come from different runs (%s)", filepath.Base(ref.Dir), filepath.Base(sub), d))
 			continue
 		}
 		lo, hi := p.Bounds(idx.Part.Total, idx.Part.BatchSize)
@@ -341,6 +340,21 @@ func readFolder(dir string) ([]*ShardIndex, FolderStatus, error) {
 	}
 	sort.Ints(status.Missing)
 	return idxs, status, nil
+}
+
+// partsDiffer says how two parts' runs differ, or "".
+func partsDiffer(a, b *ShardIndex) string {
+	var d []string
+	if a.Key != b.Key {
+		d = append(d, "another model or data source: the keys differ")
+	}
+	if a.Part.Total != b.Part.Total {
+		d = append(d, fmt.Sprintf("a source of %d examples, not %d", b.Part.Total, a.Part.Total))
+	}
+	if a.Part.BatchSize != b.Part.BatchSize {
+		d = append(d, fmt.Sprintf("--batch-size %d, not %d", b.Part.BatchSize, a.Part.BatchSize))
+	}
+	return strings.Join(d, ", ")
 }
 
 // checkShardFiles checks an index's names and that its shard files exist,
