@@ -35,13 +35,18 @@ func (e *FormatError) Error() string {
 func (e *FormatError) Unwrap() error { return e.Err }
 
 // ReadFile reads an .npy file.
-func ReadFile(path string) (*Array, error) {
+func ReadFile(path string) (*Array, error) { return ReadFileInto(path, nil) }
+
+// ReadFileInto is ReadFile decoding into dst's storage when it has room
+// for the whole array (so a caller reading many files of one size reuses
+// one buffer).
+func ReadFileInto(path string, dst []float32) (*Array, error) {
 	f, size, err := boundedio.Open(path, "an .npy file")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	a, err := read(f, size)
+	a, err := read(f, size, dst)
 	if err != nil {
 		return nil, &FormatError{File: path, Err: err}
 	}
@@ -52,7 +57,7 @@ func ReadFile(path string) (*Array, error) {
 // unknown; either way a header cannot make Read allocate much more than
 // the data the stream really holds.
 func Read(r io.Reader, size int64) (*Array, error) {
-	a, err := read(r, size)
+	a, err := read(r, size, nil)
 	if err != nil {
 		return nil, &FormatError{Err: err}
 	}
@@ -107,7 +112,7 @@ func readHeader(r io.Reader) (Header, int64, error) {
 	return h, n + hlen, err
 }
 
-func read(r io.Reader, size int64) (*Array, error) {
+func read(r io.Reader, size int64, dst []float32) (*Array, error) {
 	h, hn, err := readHeader(r)
 	if err != nil {
 		return nil, err
@@ -129,7 +134,16 @@ func read(r io.Reader, size int64) (*Array, error) {
 			return nil, fmt.Errorf("shape %v of %s needs %d data bytes, the file holds %d", h.Shape, h.Descr, nbytes, have)
 		}
 	}
-	data, err := readData(r, dt, count)
+	// with the size known and checked, the file holds all the data: one
+	// allocation; else grow as data arrives
+	var out []float32
+	switch {
+	case size >= 0 && int64(cap(dst)) >= count:
+		out = dst[:0]
+	case size >= 0:
+		out = make([]float32, 0, count)
+	}
+	data, err := readData(r, dt, count, out)
 	if err != nil {
 		return nil, err
 	}
@@ -144,9 +158,11 @@ func read(r io.Reader, size int64) (*Array, error) {
 
 // readData converts count elements. It grows its result as data arrives,
 // so a header that lies about the size fails at EOF, not at allocation.
-func readData(r io.Reader, dt dtype, count int64) ([]float32, error) {
+func readData(r io.Reader, dt dtype, count int64, out []float32) ([]float32, error) {
 	const chunkElems = 1 << 16
-	out := make([]float32, 0, min(count, chunkElems))
+	if out == nil {
+		out = make([]float32, 0, min(count, chunkElems))
+	}
 	buf := make([]byte, chunkElems*dt.size)
 	for int64(len(out)) < count {
 		m := int(min(count-int64(len(out)), chunkElems))

@@ -400,11 +400,12 @@ func checkShardFiles(dir string, idx *ShardIndex) error {
 }
 
 // loadShard reads one shard's arrays (head inputs, then labels, as the
-// set lists them), checking each against the index.
+// set lists them) into out, reusing out's storage where it is large
+// enough, checking each against the index.
 func (s *FeaturizedSet) loadShard(f ShardFile, arrs []ShardArray, out [][]float32) error {
 	for i, a := range arrs {
 		p := filepath.Join(f.Dir, f.Prefix+"."+a.Suffix+".npy")
-		arr, err := npy.ReadFile(p)
+		arr, err := npy.ReadFileInto(p, out[i])
 		if err != nil {
 			return err
 		}

@@ -46,6 +46,7 @@ type FeaturizedStream struct {
 	rng    *rand.Rand
 	loads  chan loadedShard
 	stop   chan struct{}
+	free   chan [][]float32 // storage of consumed shards, for the reader
 	cur    loadedShard
 	pos    int // next example of cur
 	done   bool
@@ -151,7 +152,10 @@ func (s *FeaturizedStream) Reset() error {
 	}
 	s.filled, s.pos, s.done, s.cur = 0, 0, false, loadedShard{}
 	s.loads, s.stop = make(chan loadedShard), make(chan struct{})
-	go s.read(order, s.loads, s.stop)
+	if s.free == nil {
+		s.free = make(chan [][]float32, 2)
+	}
+	go s.read(order, s.loads, s.stop, s.free)
 	return nil
 }
 
@@ -189,11 +193,16 @@ func (s *FeaturizedStream) resetResident() error {
 	return nil
 }
 
-func (s *FeaturizedStream) read(order []int, out chan<- loadedShard, stop <-chan struct{}) {
+func (s *FeaturizedStream) read(order []int, out chan<- loadedShard, stop <-chan struct{}, free <-chan [][]float32) {
 	defer close(out)
 	for _, k := range order {
 		f := s.set.Shards[k]
-		l := loadedShard{data: make([][]float32, len(s.arrs)), n: f.Count}
+		l := loadedShard{n: f.Count}
+		select {
+		case l.data = <-free:
+		default:
+			l.data = make([][]float32, len(s.arrs))
+		}
 		l.err = s.set.loadShard(f, s.arrs, l.data)
 		select {
 		case out <- l:
@@ -213,10 +222,20 @@ func (s *FeaturizedStream) example() (int, bool, error) {
 		if s.done {
 			return 0, false, nil
 		}
+		if s.cur.data != nil {
+			select {
+			case s.free <- s.cur.data:
+			default:
+			}
+			s.cur = loadedShard{}
+		}
 		l, ok := <-s.loads
 		if !ok {
+			// the epoch is read: hold no shard storage until the next
 			s.done = true
-			s.cur = loadedShard{}
+			for len(s.free) > 0 {
+				<-s.free
+			}
 			return 0, false, nil
 		}
 		if l.err != nil {

@@ -27,8 +27,8 @@ func newFitCmd() *cobra.Command {
 		epochs, batch, shuffleBuffer   int
 		seed                           int64
 		shuffle, force, incomplete     bool
-		tc                                         ir.TrainConfig
-		opts                                       modelio.LoadOptions
+		tc                             ir.TrainConfig
+		opts                           modelio.LoadOptions
 	)
 	c := &cobra.Command{
 		Use:   "fit MODEL (--data SOURCE | --featurized DIR) [--test SOURCE] -o OUT",
