@@ -21,18 +21,23 @@ import (
 // the frozen part give the same key whatever their heads are, so a new head
 // reuses the shards.
 func FeaturizeKey(g *ir.Graph, boundary []string, dataID string) (string, error) {
+	key, _, err := featurizeKeys(g, boundary, dataID)
+	return key, err
+}
+
+// featurizeKeys is FeaturizeKey with the frozen part's own key.
+func featurizeKeys(g *ir.Graph, boundary []string, dataID string) (key, frozen string, err error) {
 	if len(boundary) == 0 {
 		boundary = Boundary(g)
 	}
 	fg, err := FrozenGraph(g, boundary)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	frozen, err := frozenKey(fg, boundary)
-	if err != nil {
-		return "", err
+	if frozen, err = frozenKey(fg, boundary); err != nil {
+		return "", "", err
 	}
-	return dataKey(frozen, dataID), nil
+	return dataKey(frozen, dataID), frozen, nil
 }
 
 // dataKey is the key of the shards of data dataID through the frozen part

@@ -54,12 +54,12 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 				return "", err
 			}
 			defer ds.Close()
-			key, err := FeaturizeKey(g, boundary, ds.ID)
+			key, frozen, err := featurizeKeys(g, boundary, ds.ID)
 			if err != nil {
 				return "", err
 			}
 			dir := CacheDir(root, key)
-			idx, err := Featurize(g, ds, dir, FeaturizeOptions{Boundary: boundary, ShardSize: f.ShardSize, DataID: ds.ID, key: key,
+			idx, err := Featurize(g, ds, dir, FeaturizeOptions{Boundary: boundary, ShardSize: f.ShardSize, DataID: ds.ID, key: key, frozen: frozen,
 				Progress: progress("featurize " + name)})
 			if err != nil {
 				return "", err
