@@ -2,6 +2,9 @@ package main
 
 import (
 	"bufio"
+	"image"
+	"image/color"
+	"image/png"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -285,5 +288,59 @@ func TestFitLargeFolderMemoryIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "epoch 1/1") {
 		t.Fatalf("no epoch line:\n%s", b)
+	}
+}
+
+// Parts of an image folder (decoded in parallel, so the split must be in
+// the file order, not the decode order) union to a single-process run.
+func TestImageFolderParts(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewSource(4))
+	for c, name := range []string{"a", "b", "c"} {
+		for i := 0; i < 11+c; i++ {
+			img := image.NewRGBA(image.Rect(0, 0, 6, 6))
+			for p := 0; p < 36; p++ {
+				img.Set(p%6, p/6, color.RGBA{uint8(r.Intn(256)), uint8(r.Intn(256)), uint8(40 * c), 255})
+			}
+			path := filepath.Join(dir, "img", name, fmt.Sprintf("%d.png", i))
+			os.MkdirAll(filepath.Dir(path), 0o755)
+			f, _ := os.Create(path)
+			png.Encode(f, img)
+			f.Close()
+		}
+	}
+	cnn := &ir.Graph{
+		Inputs: []ir.Input{{Name: "image", Shape: []int{3, 6, 6}}},
+		Vertices: []*ir.Vertex{
+			{Name: "conv", Layer: &ir.Conv{Rank: 2, Filters: 4, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActReLU)}, Inputs: []string{"image"}, Frozen: true},
+			{Name: "pool", Layer: &ir.GlobalPool{Rank: 2, Op: ir.PoolAvg}, Inputs: []string{"conv"}, Frozen: true},
+			{Name: "out", Layer: &ir.Output{Units: 3, Activation: ir.Act(ir.ActSoftmax), Loss: ir.LossMCXENT}, Inputs: []string{"pool"}},
+		},
+		Outputs: []ir.GraphOutput{{Name: "out", Vertex: "out"}},
+	}
+	model := filepath.Join(dir, "cnn.rtm")
+	initSave(t, cnn, model)
+	data := "type=images,path=" + filepath.Join(dir, "img") + ",size=6x6,preprocess=unit"
+	parts := filepath.Join(dir, "parts")
+	for i := 0; i < 3; i++ {
+		if _, stderr, err := run("featurize", model, "--data", data, "--out", parts, "--shard", fmt.Sprintf("%d/3", i), "--batch-size", "4", "--shard-size", "5"); err != nil {
+			t.Fatalf("%v %s", err, stderr)
+		}
+	}
+	whole := filepath.Join(dir, "whole")
+	if _, stderr, err := run("featurize", model, "--data", data, "--out", whole, "--batch-size", "4", "--shard-size", "5"); err != nil {
+		t.Fatalf("%v %s", err, stderr)
+	}
+	sameFeatures(t, parts, whole)
+	out, _, err := run("inspect", parts)
+	if err != nil || !strings.Contains(out, "3 of 3 parts, 36 examples") {
+		t.Fatalf("inspect: %v %s", err, out)
+	}
+	ev, stderr, err := run("evaluate", model, "--featurized", parts, "--json")
+	if err != nil || !strings.Contains(ev, `"examples": 36`) {
+		t.Fatalf("evaluate --featurized: %v %s %s", err, ev, stderr)
+	}
+	if direct, _, err := run("evaluate", model, "--data", data, "--json"); err != nil || direct != ev {
+		t.Fatalf("evaluate --data and --featurized differ: %v\n%s\n%s", err, direct, ev)
 	}
 }
