@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"encoding/json"
-	"fmt"
 	"math"
 	"math/rand"
 	"os"
