@@ -161,3 +161,93 @@ func conformanceClose(got *nn.Mat[float32], want *ir.Tensor) error {
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(err.Error()), " ")
 }
+
+// conformanceTorchFailing lists the cases of testdata/onnx/conformance
+// (testdata/gen/onnx_conformance_torch.py) that do not import or run yet,
+// with the reason. The test fails when one of them starts to pass (remove
+// it here) or when any other case fails.
+var conformanceTorchFailing = map[string]string{
+	// a constant of the fixed batch's size (fixed-batch constants; issue 10)
+	"PoissonNLLLoss_no_reduce":  "the target is a [10, 10] constant spanning the batch axis",
+	"operator_non_float_params": "a [2, 2] constant spanning the batch axis",
+	"operator_params":           "a [2, 2] constant spanning the batch axis",
+	// ops on the batch axis and products of two computed tensors (issue 11)
+	"operator_add_broadcast":                 "adds a computed [3] to a computed [2, 3]: the second input has no batch axis",
+	"operator_add_size1_right_broadcast":     "adds a computed [3] to a computed [2, 3]: the second input has no batch axis",
+	"operator_add_size1_singleton_broadcast": "adds a [1, 3] input to a [2, 3] one: broadcasting over the batch axis",
+	"operator_addmm":                         "Gemm of two computed matrices (the B operand is an input)",
+	"operator_mm":                            "Gemm of two computed matrices (the B operand is an input)",
+	"operator_chunk":                         "Split of the batch axis",
+	"operator_index":                         "Gather on the batch axis (x[0])",
+	// ops the ir has no kind for
+	"loss_SmoothL1":                "Less and Where on computed tensors",
+	"operator_repeat":              "Tile",
+	"operator_repeat_dim_overflow": "Tile",
+	"operator_symbolic_override":   "InstanceNormalization",
+}
+
+func TestConformanceTorchCases(t *testing.T) {
+	paths, _ := filepath.Glob("../../testdata/onnx/conformance/*.onnx")
+	if len(paths) < 100 {
+		t.Fatalf("%d cases in testdata/onnx/conformance; run /usr/bin/python3 testdata/gen/onnx_conformance_torch.py", len(paths))
+	}
+	pass := 0
+	var report []string
+	for _, p := range paths {
+		name := strings.TrimSuffix(filepath.Base(p), ".onnx")
+		err := runTorchCase(t, p)
+		why, known := conformanceTorchFailing[name]
+		switch {
+		case err == nil && known:
+			t.Errorf("%s passes now; remove it from conformanceTorchFailing (%s)", name, why)
+		case err != nil && !known:
+			t.Errorf("%s: %v", name, err)
+		}
+		status := "pass"
+		if err != nil {
+			status = "FAIL: " + err.Error()
+		} else {
+			pass++
+		}
+		report = append(report, fmt.Sprintf("%-45s %s", name, status))
+	}
+	t.Logf("%d of %d pass\n%s", pass, len(paths), strings.Join(report, "\n"))
+}
+
+func runTorchCase(t *testing.T, path string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	fx := loadFixture(t, path)
+	g, err := Import(path, Options{KeepDense: true})
+	if err != nil {
+		return fmt.Errorf("import: %s", strings.ReplaceAll(oneLine(err), path+": ", ""))
+	}
+	net, err := nn.Compile(g)
+	if err != nil {
+		return fmt.Errorf("compile: %s", oneLine(err))
+	}
+	var mats []*nn.Mat[float32]
+	for _, in := range fx.Inputs {
+		mats = append(mats, in.mat())
+	}
+	if len(mats) != len(g.Inputs) {
+		return fmt.Errorf("%d inputs in the data, %d in the graph", len(mats), len(g.Inputs))
+	}
+	outs, err := net.Forward(mats, false)
+	if err != nil {
+		return fmt.Errorf("predict: %s", oneLine(err))
+	}
+	for k, o := range fx.Outputs {
+		want := ir.NewTensor(o.Shape...)
+		for i, v := range o.Data {
+			want.Data[i] = float32(v)
+		}
+		if err := conformanceClose(outs[k], want); err != nil {
+			return fmt.Errorf("output %q: %v", o.Name, err)
+		}
+	}
+	return nil
+}
