@@ -177,6 +177,16 @@ func (o *poolOp[F]) maxWindow(src []F, a, i, j int) (F, int32) {
 				continue
 			}
 			row := (z*H.n + y) * W.n
+			if W.d == 1 {
+				// a contiguous run of the row
+				w0, w1, _ := W.span(j)
+				for x, val := range src[row+w0 : row+w1] {
+					if bi < 0 || val > best {
+						best, bi = val, int32(row+w0+x)
+					}
+				}
+				continue
+			}
 			for v := 0; v < W.k; v++ {
 				x := j*W.s - W.pb + v*W.d
 				if x < 0 || x >= W.n {
