@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math/rand"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -92,4 +93,66 @@ func TestGradPoolDilated(t *testing.T) {
 
 func TestGradBatchNorm5D(t *testing.T) {
 	coreCheckLayer(t, "bn_5d", []int{3, 2, 3, 4}, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9}, -1, 2)
+}
+
+// coreBars3D makes 6×6×6 single-channel volumes (NDHWC) holding a bar along
+// depth (class 0), height (1) or width (2) at a random position, with noise.
+func coreBars3D(seed int64, n int) (*ir.Tensor, *ir.Tensor) {
+	rng := rand.New(rand.NewSource(seed))
+	const s = 6
+	x, y := ir.NewTensor(n, s, s, s, 1), ir.NewTensor(n, 3)
+	for i := 0; i < n; i++ {
+		c := rng.Intn(3)
+		y.Data[i*3+c] = 1
+		vol := x.Data[i*s*s*s : (i+1)*s*s*s]
+		for k := range vol {
+			vol[k] = float32(rng.NormFloat64() * 0.3)
+		}
+		p, q := rng.Intn(s), rng.Intn(s)
+		for k := 0; k < s; k++ {
+			idx := [3][3]int{{k, p, q}, {p, k, q}, {p, q, k}}[c]
+			vol[(idx[0]*s+idx[1])*s+idx[2]] += 1
+		}
+	}
+	return x, y
+}
+
+// A 3-D CNN (Conv3D, BatchNorm, MaxPool3D, ConvTranspose3D, global pool)
+// trains to tell the bars' directions apart.
+func TestFitVolumetricCNN(t *testing.T) {
+	g := &ir.Graph{Name: "cnn3d", Inputs: []ir.Input{{Name: "vol", Shape: []int{1, 6, 6, 6}, Layout: ir.LayoutNDHWC}}}
+	add := func(name string, l ir.Layer, in string) {
+		g.Vertices = append(g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: []string{in}})
+	}
+	add("conv1", &ir.Conv{Rank: 3, Filters: 6, Kernel: []int{3, 3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActReLU)}, "vol")
+	add("bn1", &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9}, "conv1")
+	add("pool1", &ir.Pool{Rank: 3, Op: ir.PoolMax, Kernel: []int{2, 2, 2}}, "bn1")
+	add("up", &ir.ConvTranspose2D{Rank: 3, Filters: 6, Kernel: []int{2, 2, 2}, Strides: []int{2, 2, 2}, Activation: ir.Act(ir.ActReLU)}, "pool1")
+	add("conv2", &ir.Conv{Rank: 3, Filters: 8, Kernel: []int{3, 3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActReLU)}, "up")
+	add("gap", &ir.GlobalPool{Rank: 3, Op: ir.PoolAvg}, "conv2")
+	add("out", &ir.Output{Units: 3, Loss: ir.LossMCXENT, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}}, "gap")
+	g.Outputs = []ir.GraphOutput{{Name: "probs", Vertex: "out"}}
+	g.Train = &ir.TrainConfig{Updater: ir.UpdAdam, LearningRate: 0.01, Seed: 3}
+	if err := InitGraph(g, ir.InitHeUniform, 7); err != nil {
+		t.Fatal(err)
+	}
+	net, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := coreBars3D(1, 384)
+	it, _ := NewArrayIterator(x, y, 32, true, 1)
+	if _, err := net.Fit(it, FitConfig{Epochs: 20}); err != nil {
+		t.Fatal(err)
+	}
+	xt, yt := coreBars3D(2, 150)
+	test, _ := NewArrayIterator(xt, yt, 50, false, 0)
+	ev, err := net.Evaluate(test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("3-D CNN test accuracy %.3f", ev.Accuracy())
+	if ev.Accuracy() < 0.9 {
+		t.Fatalf("3-D CNN test accuracy %.3f\n%s", ev.Accuracy(), ev)
+	}
 }
