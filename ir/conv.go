@@ -35,6 +35,9 @@ func (c *Conv) GroupCount() int { return positiveOr(c.Groups, 1) }
 
 func (c *Conv) OutputShape(in [][]int) ([]int, error) {
 	kind := c.Kind()
+	if c.Rank < 1 || c.Rank > 3 {
+		return nil, fmt.Errorf("convolution rank %d; 1, 2 or 3 supported", c.Rank)
+	}
 	if err := needOne(in, c.Rank+1, kind); err != nil {
 		return nil, err
 	}

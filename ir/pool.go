@@ -43,6 +43,9 @@ func (p *Pool) Stride() []int {
 }
 
 func (p *Pool) OutputShape(in [][]int) ([]int, error) {
+	if p.Rank < 1 || p.Rank > 3 {
+		return nil, fmt.Errorf("pooling rank %d; 1, 2 or 3 supported", p.Rank)
+	}
 	if err := needOne(in, p.Rank+1, p.Kind()); err != nil {
 		return nil, err
 	}
