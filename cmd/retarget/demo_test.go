@@ -40,7 +40,7 @@ func TestDemoPrintedPredictCommandsRun(t *testing.T) {
 		t.Fatalf("want 2 printed predict commands (ONNX and .rtm), found %d:\n%s", len(preds), stdout)
 	}
 	for i, v := range preds[0] {
-		if d := math.Abs(float64(v - preds[1][i])); d > 1e-4 {
+		if d := math.Abs(float64(v - preds[1][i])); !(d <= 1e-4) {
 			t.Fatalf("ONNX and .rtm predictions differ by %g at %d", d, i)
 		}
 	}

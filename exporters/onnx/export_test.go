@@ -181,6 +181,7 @@ func irGraphs() map[string]*ir.Graph {
 				vx("gelu_tanh", &ir.ActivationLayer{Activation: ir.Act(ir.ActGELUTanh)}, "fc2"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "y", Vertex: "gelu_tanh"}}},
+		"lnorm":  lnGraph(),
 		"lstm":   seq(lstm),
 		"gru":    seq(gru),
 		"gru_bw": seq(gru0),

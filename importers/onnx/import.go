@@ -181,6 +181,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		return nil, &ImportError{File: c.file, Problems: c.problems}
 	}
 	fuseActivations(c.g)
+	fuseLayerNorms(c.g)
 	c.prune()
 	if !c.opts.KeepDense {
 		c.outputLayers()
