@@ -9,8 +9,8 @@ import (
 	"github.com/retarget-dev/retarget/npy"
 )
 
-// The predict commands the demo prints must run as printed: each model
-// file gets the sample in its own input layout (NHWC .rtm, NCHW ONNX).
+// The predict commands the demo prints must run as printed: the ONNX and
+// .rtm files both take the Keras model's NHWC sample and agree.
 func TestDemoPrintedPredictCommandsRun(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, err := run("demo", "--out", out, "--epochs", "2")
