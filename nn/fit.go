@@ -23,15 +23,15 @@ var ErrStop = errors.New("stop training")
 
 // EpochInfo summarises one epoch.
 type EpochInfo struct {
-	Epoch   int
-	Steps   int64   // graph step at the end of the epoch
-	Loss    float64 // mean training loss over the epoch's batches (loss weights applied)
+	Epoch int
+	Steps int64   // graph step at the end of the epoch
+	Loss  float64 // mean training loss over the epoch's batches (loss weights applied)
 	// OutputLosses is the mean unweighted training loss of each graph
 	// output (0 for outputs without a loss).
 	OutputLosses []float64
-	HasVal  bool
-	ValLoss float64
-	ValEval *Evaluation // classification metrics of output 0 on the validation set
+	HasVal       bool
+	ValLoss      float64
+	ValEval      *Evaluation // classification metrics of output 0 on the validation set
 }
 
 // EarlyStopping stops Fit when the monitored value has not improved by
