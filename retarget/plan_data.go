@@ -1,14 +1,10 @@
 package retarget
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -439,35 +435,6 @@ func (p *placeLabels) Next() (*nn.Batch, error) {
 // dataIdentity hashes a source's options with the path, size and
 // modification time of every file it reads.
 func dataIdentity(spec DataSpec) (string, error) {
-	h := sha256.New()
 	b, _ := json.Marshal(spec)
-	h.Write(b)
-	var files []string
-	for _, p := range spec.files() {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return "", err
-		}
-		err = filepath.WalkDir(abs, func(path string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		fi, err := os.Stat(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", f, fi.Size(), fi.ModTime().UnixNano())
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return data.Fingerprint(b, spec.files()...)
 }
