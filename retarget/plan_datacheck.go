@@ -15,7 +15,6 @@ import (
 // reads whole to check their range; larger ones are checked at run time.
 const maxScannedLabelBytes = 1 << 20
 
-
 // checkData reports where a data source does not fit graph g (the edited
 // graph), without loading the data: .npy headers, the first line of CSV
 // files, the class folders of an image folder. Files that do not exist
