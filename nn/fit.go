@@ -11,9 +11,10 @@ import (
 
 // StepInfo is reported to FitConfig.OnScore.
 type StepInfo struct {
-	Epoch int
-	Step  int64 // the graph's updater step after this update
-	Loss  float64
+	Epoch    int
+	Step     int64 // the graph's updater step after this update
+	Loss     float64
+	Examples int // in this step's batch
 }
 
 // ErrStop, returned by FitConfig.OnEpoch, ends Fit after that epoch
@@ -106,7 +107,7 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 				outSum[i] += l
 			}
 			if cfg.ScoreEvery > 0 && cfg.OnScore != nil && n.Graph.Step%int64(cfg.ScoreEvery) == 0 {
-				cfg.OnScore(StepInfo{Epoch: ep, Step: n.Graph.Step, Loss: loss})
+				cfg.OnScore(StepInfo{Epoch: ep, Step: n.Graph.Step, Loss: loss, Examples: b.Size()})
 			}
 		}
 		if batches == 0 {
