@@ -226,6 +226,14 @@ func (f *fitRun) open() error {
 		}
 		return nil
 	}
+	// every named source, training and test, is checked before any is read
+	probs := checkNamed(f.g, *o.Train.Sources, true, "--data", "--labels")
+	if o.Test.Sources != nil {
+		probs = append(probs, checkNamed(f.g, *o.Test.Sources, true, "--test", "--test-labels")...)
+	}
+	if len(probs) > 0 {
+		return &SourcesError{Problems: probs}
+	}
 	open := func(s *Sources, shuffle bool, in, lab string) (*DataSet, error) {
 		ds, err := openSources(*s, f.g, DataOptions{BatchSize: o.BatchSize, Shuffle: shuffle, Seed: o.Seed}, true, in, lab)
 		if err == nil {
