@@ -499,7 +499,11 @@ func openSources(s Sources, g *ir.Graph, opt DataOptions, fit bool, inFlag, labF
 		if tgt.sparse {
 			mode = data.Index
 		}
-		t, err := data.ReadNPYLabels(n.Spec.Labels, data.ArrayOptions{NumClasses: tgt.classes, Labels: mode})
+		ao := data.ArrayOptions{NumClasses: tgt.classes, Labels: mode}
+		if tgt.classes == 0 {
+			ao = data.ArrayOptions{} // regression targets (and one-unit binary labels) as they are
+		}
+		t, err := data.ReadNPYLabels(n.Spec.Labels, ao)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", labFlag, n.Name, err)
 		}
