@@ -92,6 +92,23 @@ func TestFitTwoInputsTwoOutputsMatchesNumpy(t *testing.T) {
 		t.Fatalf("plot: %v", err)
 	}
 
+	// retarget plot redraws it from the history
+	redrawn := filepath.Join(dir, "redrawn.png")
+	if _, stderr, err := run("plot", hist, "-o", redrawn, "--title", "two heads"); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	rf, err := os.Open(redrawn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	if img, err := png.Decode(rf); err != nil || img.Bounds().Dx() != history.PanelWidth || img.Bounds().Dy() != 2*history.PanelHeight {
+		t.Fatalf("redrawn plot: %v", err)
+	}
+	if _, _, err := run("plot", hist, "-o", filepath.Join(dir, "x.jpg")); err == nil {
+		t.Error("plot writes a .jpg")
+	}
+
 	// the trained model scores both outputs; its MSE is the reference's
 	// final regression loss
 	args = append([]string{"evaluate", out, "--json"}, twoHeadsArgs("--data")...)
