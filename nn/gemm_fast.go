@@ -18,8 +18,21 @@ type fastGemm32 struct{}
 // nr floats.
 type sgemmMicro struct {
 	mr, nr int
+	kc, mc int // blocking when not the defaults sgemmKC, sgemmMC
 	name   string
 	fn     func(k int, a, b, c []float32, ldc int, acc bool)
+}
+
+// blocks returns the kc and mc of the kernel, mc a multiple of mr.
+func (m sgemmMicro) blocks() (kc, mc int) {
+	kc, mc = sgemmKC, sgemmMC
+	if m.kc > 0 {
+		kc = m.kc
+	}
+	if m.mc > 0 {
+		mc = m.mc
+	}
+	return kc, max(mc/m.mr, 1) * m.mr
 }
 
 // Blocking: a kc×nr panel of B stays in L1 while the mc×kc block of A streams
@@ -31,8 +44,6 @@ const (
 	// sgemmGrain is the least m·n·k worth a goroutine of its own.
 	sgemmGrain = 1 << 18
 )
-
-var sgemmKernel = bestSgemmKernel()
 
 func (fastGemm32) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmFast(sgemmKernel, runtime.GOMAXPROCS(0), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -133,8 +144,9 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	}
 	bufs := sgemmPool.Get().(*sgemmBufs)
 	defer sgemmPool.Put(bufs)
-	kc := min(sgemmKC, j.k)
-	mcap := (min(sgemmMC, i1-i0) + mr - 1) / mr * mr
+	kcb, mc := j.kern.blocks()
+	kc := min(kcb, j.k)
+	mcap := (min(mc, i1-i0) + mr - 1) / mr * mr
 	ncap := (min(sgemmNC, j1-j0) + nr - 1) / nr * nr
 	bufs.a = growSlice(bufs.a, mcap*kc)
 	bufs.b = growSlice(bufs.b, ncap*kc)
@@ -142,12 +154,12 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	tile := bufs.t[:mr*nr]
 	for jc := j0; jc < j1; jc += sgemmNC {
 		nb := min(sgemmNC, j1-jc)
-		for pc := 0; pc < j.k; pc += sgemmKC {
-			kb := min(sgemmKC, j.k-pc)
+		for pc := 0; pc < j.k; pc += kcb {
+			kb := min(kcb, j.k-pc)
 			acc := pc > 0 || beta != 0
 			packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
-			for ic := i0; ic < i1; ic += sgemmMC {
-				mb := min(sgemmMC, i1-ic)
+			for ic := i0; ic < i1; ic += mc {
+				mb := min(mc, i1-ic)
 				packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
 				for jr := 0; jr < nb; jr += nr {
 					bp := bufs.b[jr*kb : (jr+nr)*kb]
