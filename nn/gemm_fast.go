@@ -51,6 +51,8 @@ func (fastGemm32) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda
 
 type sgemmJob struct {
 	kern        sgemmMicro
+	apk         []float32 // alpha·op(A) packed whole (prepackA), or nil: each run packs its blocks
+	mpad        int       // rows of apk: m rounded up to mr
 	ta, tb      bool
 	k           int
 	alpha, beta float32
@@ -59,7 +61,7 @@ type sgemmJob struct {
 	ldc         int
 }
 
-type sgemmBufs struct{ a, b, t []float32 }
+type sgemmBufs struct{ a, b, t, p []float32 }
 
 var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
 
@@ -77,10 +79,27 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		return
 	}
 	job := &sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	job.start(threads, m, n)
+}
+
+// start runs the job on up to threads goroutines, C being m×n. Each
+// goroutine packs the A rows it needs once per nc-wide block of its columns;
+// when that repeats (a convolution's wide im2col, or several goroutines side
+// by side), A is packed once for all of them, unless it came packed.
+func (job *sgemmJob) start(threads, m, n int) {
+	kern, k := job.kern, job.k
 	if w := m * n * k / sgemmGrain; w < threads {
 		threads = max(w, 1)
 	}
 	tm, tn := sgemmGrid(threads, m, n, kern.mr, kern.nr)
+	if job.apk == nil && (n/tn+sgemmNC-1)/sgemmNC*tn > 1 {
+		bufs := sgemmPool.Get().(*sgemmBufs)
+		defer sgemmPool.Put(bufs)
+		job.mpad = (m + kern.mr - 1) / kern.mr * kern.mr
+		bufs.p = growSlice(bufs.p, job.mpad*k)
+		job.apk = bufs.p[:job.mpad*k]
+		prepackA(job, tm*tn, m)
+	}
 	if tm*tn == 1 {
 		job.run(0, m, 0, n)
 		return
@@ -101,6 +120,31 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		}
 	}
 	job.run(rows[0], rows[1], cols[0], cols[1])
+	wg.Wait()
+}
+
+// prepackA packs alpha·op(A) whole into j.apk with up to threads
+// goroutines: kc-deep slabs one after the other, each the mpad rows as
+// packA lays them out.
+func prepackA(j *sgemmJob, threads, m int) {
+	kc, _ := j.kern.blocks()
+	slabs := (j.k + kc - 1) / kc
+	pack := func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			pc := s * kc
+			packA(j.apk[pc*j.mpad:], j.a, j.lda, j.ta, j.alpha, 0, m, pc, min(kc, j.k-pc), j.kern.mr)
+		}
+	}
+	threads = min(threads, slabs, max(m*j.k/sgemmGrain*4, 1))
+	var wg sync.WaitGroup
+	for t := 1; t < threads; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pack(slabs*t/threads, slabs*(t+1)/threads)
+		}()
+	}
+	pack(0, slabs/threads)
 	wg.Wait()
 }
 
@@ -160,12 +204,17 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 			packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
+				apk := bufs.a
+				if j.apk != nil {
+					apk = j.apk[pc*j.mpad+ic*kb:]
+				} else {
+					packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					bp := bufs.b[jr*kb : (jr+nr)*kb]
 					ncols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
-						ap := bufs.a[ir*kb : (ir+mr)*kb]
+						ap := apk[ir*kb : (ir+mr)*kb]
 						mm := min(mr, mb-ir)
 						off := (ic+ir)*j.ldc + jc + jr
 						if mm == mr && ncols == nr {

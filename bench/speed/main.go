@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -22,6 +23,12 @@ import (
 )
 
 func main() {
+	if path := os.Getenv("SPEED_CPUPROFILE"); path != "" { // for looking into a workload
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "speed:", err)
 		os.Exit(1)
@@ -69,7 +76,9 @@ func timeRuns(runs int, f func() error) ([]float64, error) {
 }
 
 func forward(model, input string, runs int) ([]float64, error) {
+	t := time.Now()
 	g, err := modelio.Load(model, modelio.LoadOptions{})
+	fmt.Fprintf(os.Stderr, "load %v\n", time.Since(t))
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +86,12 @@ func forward(model, input string, runs int) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
+	t = time.Now()
 	net, err := nn.CompileInference(g)
 	if err != nil {
 		return nil, err
 	}
+	fmt.Fprintf(os.Stderr, "compile %v\n", time.Since(t))
 	x := &ir.Tensor{Shape: a.Shape, Data: a.Data}
 	return timeRuns(runs, func() error {
 		_, err := net.Predict(x)
