@@ -57,10 +57,9 @@ var gradCheckedBy = map[string][]string{
 	"Unary":              {"TestGradShapeOps", "TestGradCoverageVariants/unary"},
 	"UpSampling":         {"TestGradShapeOps", "TestGradCoverageVariants/up"},
 	"Cropping":           {"TestGradShapeOps", "TestGradCoverageVariants/crop"},
-	// Constant has no input and no trainable parameter (its value is
-	// RoleConst): nothing to differentiate. TestGradMerge runs one through
-	// Backward to check it does not break the gradient of its consumer.
-	"Constant": {"TestGradMerge (no gradient: constant)"},
+	// A fixed Constant has nothing to differentiate (TestGradMerge runs one
+	// through Backward); a trainable one (class token) is checked on its own.
+	"Constant": {"TestGradMerge", "TestGradTrainableConstant"},
 }
 
 // engineCannotRun lists ir kinds the engine deliberately has no op for.

@@ -88,6 +88,7 @@ func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options)
 		consts: map[string]*cval{}, vals: map[string]*dyn{}, irShapes: map[string][]int{},
 		taken: map[string]bool{}, uses: map[string]int{}, poisoned: map[string]bool{},
 		skip: map[*onnxpb.NodeProto]bool{}, producer: map[string]*onnxpb.NodeProto{},
+		inits: map[string]bool{}, macros: map[*onnxpb.NodeProto]handler{},
 	}
 	if file != "<bytes>" && !strings.HasSuffix(file, "<model>") {
 		c.g.Meta["source_file"] = filepath.Base(file)
@@ -142,6 +143,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 			return nil, &FormatError{File: c.file, Err: err}
 		}
 		c.consts[t.GetName()] = v
+		c.inits[t.GetName()] = true
 	}
 	if err := c.inputs(gp); err != nil {
 		return nil, err
@@ -156,14 +158,20 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	}
 	for _, o := range gp.GetOutput() {
 		c.uses[o.GetName()]++
+		c.graphOutputs = append(c.graphOutputs, o.GetName())
 	}
 	c.nodes = gp.GetNode()
+	c.findAttention()
 	for i, np := range gp.GetNode() {
 		if c.skip[np] {
 			continue
 		}
 		n := &node{NodeProto: np, label: nodeLabel(np, i)}
-		if err := c.convert(n); err != nil {
+		convert := c.convert
+		if m := c.macros[np]; m != nil {
+			convert = func(n *node) error { return m(c, n) }
+		}
+		if err := convert(n); err != nil {
 			var ne *NodeError
 			if !errors.As(err, &ne) {
 				err = &NodeError{File: c.file, Node: n.label, OpType: np.GetOpType(), Err: err}
