@@ -86,6 +86,9 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
+	if len(g.Inputs) > 0 {
+		b.batchRef = g.Inputs[0].Name
+	}
 	for _, in := range g.Inputs {
 		b.used[in.Name] = true
 		b.value[in.Name] = in.Name

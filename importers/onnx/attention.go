@@ -9,19 +9,23 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// findAttention recognises the subgraph PyTorch's exporter writes for
-// torch.nn.MultiheadAttention (self-attention, packed in-projection, no
-// mask: ViT and nn.TransformerEncoderLayer in eval mode):
+// findAttention recognises the subgraphs exporters write for multi-head
+// attention and replaces each with one ir.MultiHeadAttention vertex:
 //
-//	X [T,N,E] ─ MatMul(W_in) ─ Add(b_in) ─ Slice ×3 (q, k, v in that order)
-//	q ─ Reshape [T,N·H,d] ─ Transpose ─ Div √d ┐
-//	k ─ Reshape ─ Transpose ──────────────────── MatMul ─ Softmax ┐
-//	v ─ Reshape ─ Transpose ───────────────────────────────────── MatMul
-//	  ─ Transpose ─ Reshape [T·N,E] ─ Gemm(W_out, b_out) ─ Reshape [T,N,E]
+//	q, k, v = projections of X: PyTorch's packed in-projection
+//	          (MatMul(W_in) + b_in, then three Slices in q, k, v order) or
+//	          one MatMul (+ Add bias) each (PyTorch with kdim/vdim, and our
+//	          own exporter)
+//	heads   = Reshape + Transpose of q, k, v
+//	scores  = MatMul(q, kᵀ) scaled by 1/√d (a Div or Mul on q, on k, or on
+//	          the product), optionally plus a constant causal mask
+//	out     = MatMul(Softmax(scores), v) ─ Transpose ─ Reshape
+//	          ─ Gemm(W_out, b_out) ─ Reshape  (PyTorch), or
+//	          ─ MatMul(W_out) + Add(b_out)     (ours)
 //
-// Every node of such a region is skipped, and the final Reshape becomes one
-// ir.MultiHeadAttention vertex on X. Regions whose nodes feed anything
-// outside, or that differ in any step, are left to the ordinary handlers.
+// Every node of such a region is skipped, and its last node becomes the
+// vertex on the projected inputs. A region whose nodes feed anything
+// outside, or that differs in any step, is left to the ordinary handlers.
 func (c *converter) findAttention() {
 	consumers := map[string][]*onnxpb.NodeProto{}
 	for _, n := range c.nodes {
@@ -45,80 +49,133 @@ func (c *converter) findAttention() {
 }
 
 type attentionMatch struct {
-	x          string // the projected input [T, N, E]
-	win, bin   *cval  // [E, 3E], [3E]
-	wout, bout *cval  // out-projection as MatMul weight [E, E], bias [E]
+	inputs     []string // query[, value[, key]], as the projections read them
+	w, b       [3]*cval // q, k, v projections [in, heads·dim] and biases (nil: none)
+	wout, bout *cval    // out-projection [heads·dv, out] and bias (nil: none)
 	heads, dim int
+	causal     bool
 	region     []*onnxpb.NodeProto
 	exit       *onnxpb.NodeProto
+}
+
+// projection is where a q, k or v path starts: a Slice of the packed
+// projection, or its own MatMul (+ Add).
+type projection struct {
+	slice  *onnxpb.NodeProto
+	matmul *onnxpb.NodeProto
+	add    *onnxpb.NodeProto
+	passed []*onnxpb.NodeProto
+	scale  float64
 }
 
 func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto) (*attentionMatch, bool) {
 	var region []*onnxpb.NodeProto
 	take := func(ns ...*onnxpb.NodeProto) { region = append(region, ns...) }
-	if a := c.attrInt(sm, "axis", -1); a != -1 && a != 2 {
+	if a := c.attrInt(sm, "axis", -1); a != -1 && a != 2 && a != 3 {
 		return nil, false
 	}
-	scores := c.producer[sm.GetInput()[0]]
-	if scores == nil || scores.GetOpType() != "MatMul" {
-		return nil, false
+	take(sm)
+	m := &attentionMatch{}
+	scale := 1.0
+	name := sm.GetInput()[0]
+	var scores *onnxpb.NodeProto
+	for steps := 0; scores == nil; steps++ {
+		p := c.producer[name]
+		if p == nil || steps > 4 {
+			return nil, false
+		}
+		take(p)
+		switch p.GetOpType() {
+		case "MatMul":
+			scores = p
+		case "Mul", "Div":
+			x, f, ok := c.scalarFactor(p)
+			if !ok {
+				return nil, false
+			}
+			scale *= f
+			name = x
+		case "Add":
+			x, ok := c.causalMask(p)
+			if !ok || m.causal {
+				return nil, false
+			}
+			m.causal = true
+			name = x
+		default:
+			return nil, false
+		}
 	}
-	next := consumers[sm.GetOutput()[0]]
+	next := dataConsumers(consumers[sm.GetOutput()[0]])
 	if len(next) != 1 || next[0].GetOpType() != "MatMul" || next[0].GetInput()[0] != sm.GetOutput()[0] {
 		return nil, false
 	}
 	mix := next[0]
-	take(sm, scores, mix)
-	q, qn, qscale, ok := c.backToSlice(scores.GetInput()[0])
-	if !ok {
+	take(mix)
+	var pr [3]*projection
+	for i, from := range []string{scores.GetInput()[0], scores.GetInput()[1], mix.GetInput()[1]} {
+		p, ok := c.backToProjection(from)
+		if !ok {
+			return nil, false
+		}
+		pr[i] = p
+		take(p.passed...)
+	}
+	if pr[2].scale != 1 {
 		return nil, false
 	}
-	k, kn, kscale, ok := c.backToSlice(scores.GetInput()[1])
-	if !ok {
-		return nil, false
+	scale *= pr[0].scale * pr[1].scale
+	var xs [3]string
+	if pr[0].slice != nil {
+		// packed: the three slices cut one projection, chained end to start
+		q, k, v := pr[0].slice, pr[1].slice, pr[2].slice
+		if k == nil || v == nil || len(q.GetInput()) < 3 || len(k.GetInput()) < 3 || len(v.GetInput()) < 3 {
+			return nil, false
+		}
+		p := q.GetInput()[0]
+		if k.GetInput()[0] != p || v.GetInput()[0] != p || q.GetInput()[2] != k.GetInput()[1] || k.GetInput()[2] != v.GetInput()[1] {
+			return nil, false
+		}
+		if s := c.staticConst(q.GetInput()[1]); s == nil || s.size() != 1 || s.ints()[0] != 0 {
+			return nil, false
+		}
+		take(q, k, v)
+		whole, ok := c.projectionAt(p)
+		if !ok || len(whole.w.shape) != 2 || whole.w.shape[1]%3 != 0 {
+			return nil, false
+		}
+		take(whole.nodes...)
+		cols := whole.w.shape[1] / 3
+		for i := 0; i < 3; i++ {
+			m.w[i] = colSlice(whole.w, i*cols, (i+1)*cols)
+			if whole.b != nil {
+				m.b[i] = colSlice(whole.b, i*cols, (i+1)*cols)
+			}
+			xs[i] = whole.x
+		}
+	} else {
+		for i, p := range pr {
+			if p.slice != nil {
+				return nil, false
+			}
+			one, ok := c.projectionAt(p.top())
+			if !ok {
+				return nil, false
+			}
+			take(one.nodes...)
+			m.w[i], m.b[i], xs[i] = one.w, one.b, one.x
+		}
+		if (m.b[0] == nil) != (m.b[1] == nil) || (m.b[0] == nil) != (m.b[2] == nil) {
+			return nil, false
+		}
 	}
-	v, vn, vscale, ok := c.backToSlice(mix.GetInput()[1])
-	if !ok || vscale != 1 {
-		return nil, false
-	}
-	take(qn...)
-	take(kn...)
-	take(vn...)
-	// the three slices cut one tensor into q, k, v, chained end to start
-	p := q.GetInput()[0]
-	if k.GetInput()[0] != p || v.GetInput()[0] != p || len(q.GetInput()) < 3 || len(k.GetInput()) < 3 || len(v.GetInput()) < 3 {
-		return nil, false
-	}
-	if q.GetInput()[2] != k.GetInput()[1] || k.GetInput()[2] != v.GetInput()[1] {
-		return nil, false
-	}
-	if s := c.staticConst(q.GetInput()[1]); s == nil || s.size() != 1 || s.ints()[0] != 0 {
-		return nil, false
-	}
-	add := c.producer[p]
-	if add == nil || add.GetOpType() != "Add" {
-		return nil, false
-	}
-	mm, bin := c.producer[add.GetInput()[0]], c.staticConst(add.GetInput()[1])
-	if mm == nil || mm.GetOpType() != "MatMul" {
-		mm, bin = c.producer[add.GetInput()[1]], c.staticConst(add.GetInput()[0])
-	}
-	if mm == nil || mm.GetOpType() != "MatMul" || bin == nil {
-		return nil, false
-	}
-	win := c.staticConst(mm.GetInput()[1])
-	if win == nil || len(win.shape) != 2 || win.shape[1]%3 != 0 || bin.size() != win.shape[1] {
-		return nil, false
-	}
-	take(q, k, v, add, mm)
-	e := win.shape[1] / 3
-	// the scale is 1/√d, on q or split between q and k
-	scale := qscale * kscale
 	d := int(math.Round(1 / (scale * scale)))
-	if d <= 0 || e%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 {
+	hk := m.w[0].shape[1]
+	if d <= 0 || hk%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 || m.w[1].shape[1] != hk || m.w[2].shape[1]%(hk/d) != 0 {
 		return nil, false
 	}
-	// forward to the out-projection and the Reshape back to [T, N, E]
+	m.dim, m.heads = d, hk/d
+	// forward to the out-projection
 	cur := mix
 	for {
 		data := dataConsumers(consumers[cur.GetOutput()[0]])
@@ -131,38 +188,63 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		}
 		take(cur)
 	}
-	var wout, bout *cval
 	switch cur.GetOpType() {
 	case "Gemm":
-		if len(cur.GetInput()) < 3 || c.attrFloat(cur, "alpha", 1) != 1 || c.attrFloat(cur, "beta", 1) != 1 || c.attrInt(cur, "transA", 0) != 0 {
+		if c.attrFloat(cur, "alpha", 1) != 1 || c.attrFloat(cur, "beta", 1) != 1 || c.attrInt(cur, "transA", 0) != 0 {
 			return nil, false
 		}
-		w, b := c.staticConst(cur.GetInput()[1]), c.staticConst(cur.GetInput()[2])
-		if w == nil || b == nil || len(w.shape) != 2 {
+		m.wout = c.staticConst(cur.GetInput()[1])
+		if len(cur.GetInput()) > 2 && cur.GetInput()[2] != "" {
+			if m.bout = c.staticConst(cur.GetInput()[2]); m.bout == nil {
+				return nil, false
+			}
+		}
+		if m.wout == nil || len(m.wout.shape) != 2 {
 			return nil, false
 		}
 		if c.attrInt(cur, "transB", 0) != 0 {
-			w = transposeC(w, []int{1, 0})
+			m.wout = transposeC(m.wout, []int{1, 0})
 		}
-		wout, bout = w, b
 		take(cur)
+		// the Gemm works on [T·N, E]: a Reshape restores the sequence
+		outs := dataConsumers(consumers[cur.GetOutput()[0]])
+		if len(outs) != 1 || outs[0].GetOpType() != "Reshape" || outs[0].GetInput()[0] != cur.GetOutput()[0] {
+			return nil, false
+		}
+		m.exit = outs[0]
+	case "MatMul":
+		one, ok := c.projectionFrom(cur, consumers)
+		if !ok {
+			return nil, false
+		}
+		m.wout, m.bout = one.w, one.b
+		m.exit = one.nodes[len(one.nodes)-1]
 	default:
 		return nil, false
 	}
-	if wout.shape[0] != e || bout.size() != wout.shape[1] {
+	take(m.exit)
+	if m.wout.shape[0] != m.w[2].shape[1] || (m.bout != nil && m.bout.size() != m.wout.shape[1]) {
 		return nil, false
 	}
-	outs := dataConsumers(consumers[cur.GetOutput()[0]])
-	if len(outs) != 1 || outs[0].GetOpType() != "Reshape" || outs[0].GetInput()[0] != cur.GetOutput()[0] {
+	m.inputs = []string{xs[0]}
+	if xs[2] != xs[0] || xs[1] != xs[0] {
+		m.inputs = append(m.inputs, xs[2])
+		if xs[1] != xs[2] {
+			m.inputs = append(m.inputs, xs[1])
+		}
+	}
+	if !c.closeRegion(&region, m.exit, consumers) {
 		return nil, false
 	}
-	exit := outs[0]
-	take(exit)
-	m := &attentionMatch{x: mm.GetInput()[0], win: win, bin: bin, wout: wout, bout: bout, heads: e / d, dim: d, exit: exit}
-	// the region also holds the shape arithmetic on its values; nothing in
-	// it but the exit may feed a node outside
+	m.region = region
+	return m, true
+}
+
+// closeRegion adds the shape arithmetic on the region's values to it and
+// reports whether nothing in it but the exit feeds a node outside.
+func (c *converter) closeRegion(region *[]*onnxpb.NodeProto, exit *onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto) bool {
 	in := map[*onnxpb.NodeProto]bool{}
-	for _, r := range region {
+	for _, r := range *region {
 		in[r] = true
 	}
 	for grew := true; grew; {
@@ -174,29 +256,28 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 			for _, i := range n.GetInput() {
 				if p := c.producer[i]; p != nil && in[p] && p != exit {
 					in[n], grew = true, true
-					region = append(region, n)
+					*region = append(*region, n)
 					break
 				}
 			}
 		}
 	}
-	for _, r := range region {
+	for _, r := range *region {
 		if r == exit {
 			continue
 		}
 		for _, o := range r.GetOutput() {
 			for _, u := range consumers[o] {
 				if !in[u] {
-					return nil, false
+					return false
 				}
 			}
 			if c.isGraphOutput(o) {
-				return nil, false
+				return false
 			}
 		}
 	}
-	m.region = region
-	return m, true
+	return true
 }
 
 // dataConsumers drops the Shape nodes from a value's consumers (the shape
@@ -211,39 +292,169 @@ func dataConsumers(ns []*onnxpb.NodeProto) []*onnxpb.NodeProto {
 	return out
 }
 
-// backToSlice walks from a value back through Transpose, Reshape and
-// multiplications or divisions by a scalar constant to a Slice; it returns
-// the Slice, the nodes passed and the product of the scalars.
-func (c *converter) backToSlice(name string) (*onnxpb.NodeProto, []*onnxpb.NodeProto, float64, bool) {
-	var passed []*onnxpb.NodeProto
-	scale := 1.0
+// scalarFactor reads a Mul or Div by a scalar constant: the other input and
+// the factor it applies.
+func (c *converter) scalarFactor(n *onnxpb.NodeProto) (string, float64, bool) {
+	in := n.GetInput()
+	if len(in) != 2 {
+		return "", 0, false
+	}
+	x, k := in[0], c.staticConst(in[1])
+	if k == nil && n.GetOpType() == "Mul" {
+		x, k = in[1], c.staticConst(in[0])
+	}
+	if k == nil || k.size() != 1 || k.floats()[0] == 0 {
+		return "", 0, false
+	}
+	if n.GetOpType() == "Div" {
+		return x, 1 / k.floats()[0], true
+	}
+	return x, k.floats()[0], true
+}
+
+// causalMask reads Add(scores, M) with M a constant [.., T, T] that is 0 on
+// and below the diagonal and very negative above it; it returns the scores.
+func (c *converter) causalMask(n *onnxpb.NodeProto) (string, bool) {
+	in := n.GetInput()
+	if len(in) != 2 {
+		return "", false
+	}
+	for k := 0; k < 2; k++ {
+		mk := c.staticConst(in[1-k])
+		if mk == nil || mk.isInt || len(mk.shape) < 2 {
+			continue
+		}
+		r := len(mk.shape)
+		t := mk.shape[r-1]
+		if mk.shape[r-2] != t || mk.size() != t*t {
+			continue
+		}
+		f := mk.floats()
+		ok := true
+		for i := 0; i < t && ok; i++ {
+			for j := 0; j < t; j++ {
+				if v := f[i*t+j]; (j <= i && v != 0) || (j > i && v > -1e4) {
+					ok = false
+					break
+				}
+			}
+		}
+		if ok {
+			return in[k], true
+		}
+	}
+	return "", false
+}
+
+// top is the node a separate projection's value comes from.
+func (p *projection) top() string {
+	if p.add != nil {
+		return p.add.GetOutput()[0]
+	}
+	return p.matmul.GetOutput()[0]
+}
+
+// backToProjection walks from a value back through Transpose, Reshape and
+// scalings by a constant to where q, k or v starts: a Slice, or a MatMul
+// with a constant weight (or the Add of its bias).
+func (c *converter) backToProjection(name string) (*projection, bool) {
+	p := &projection{scale: 1}
 	for steps := 0; steps < 8; steps++ {
 		n := c.producer[name]
 		if n == nil {
-			return nil, nil, 0, false
+			return nil, false
 		}
 		switch n.GetOpType() {
 		case "Slice":
-			return n, passed, scale, true
+			p.slice = n
+			return p, true
+		case "Add":
+			p.add = n
+			return p, true
+		case "MatMul":
+			p.matmul = n
+			return p, true
 		case "Transpose", "Reshape":
 			name = n.GetInput()[0]
 		case "Div", "Mul":
-			s := c.staticConst(n.GetInput()[1])
-			if s == nil || s.size() != 1 || s.floats()[0] == 0 {
-				return nil, nil, 0, false
+			x, f, ok := c.scalarFactor(n)
+			if !ok {
+				return nil, false
 			}
-			if n.GetOpType() == "Div" {
-				scale /= s.floats()[0]
-			} else {
-				scale *= s.floats()[0]
-			}
-			name = n.GetInput()[0]
+			p.scale *= f
+			name = x
 		default:
-			return nil, nil, 0, false
+			return nil, false
 		}
-		passed = append(passed, n)
+		p.passed = append(p.passed, n)
 	}
-	return nil, nil, 0, false
+	return nil, false
+}
+
+// affine is x·w (+ b) with w [in, out] and b [out] constant.
+type affine struct {
+	x     string
+	w, b  *cval
+	nodes []*onnxpb.NodeProto
+}
+
+// projectionAt reads the MatMul (+ Add) that produces a value.
+func (c *converter) projectionAt(name string) (*affine, bool) {
+	n := c.producer[name]
+	if n == nil {
+		return nil, false
+	}
+	a := &affine{}
+	if n.GetOpType() == "Add" {
+		in := n.GetInput()
+		mm, b := c.producer[in[0]], c.staticConst(in[1])
+		if mm == nil || mm.GetOpType() != "MatMul" {
+			mm, b = c.producer[in[1]], c.staticConst(in[0])
+		}
+		if mm == nil || mm.GetOpType() != "MatMul" || b == nil || b.isInt {
+			return nil, false
+		}
+		a.b = b
+		a.nodes = append(a.nodes, n)
+		n = mm
+	}
+	if n.GetOpType() != "MatMul" {
+		return nil, false
+	}
+	w := c.staticConst(n.GetInput()[1])
+	if w == nil || w.isInt || len(w.shape) != 2 || (a.b != nil && a.b.size() != w.shape[1]) {
+		return nil, false
+	}
+	a.x, a.w = n.GetInput()[0], w
+	a.nodes = append([]*onnxpb.NodeProto{n}, a.nodes...)
+	return a, true
+}
+
+// projectionFrom reads a MatMul with a constant weight and the Add of its
+// bias that may follow it; the last node is the affine's output.
+func (c *converter) projectionFrom(mm *onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto) (*affine, bool) {
+	out := mm.GetOutput()[0]
+	if next := dataConsumers(consumers[out]); len(next) == 1 && next[0].GetOpType() == "Add" {
+		if a, ok := c.projectionAt(next[0].GetOutput()[0]); ok && a.nodes[0] == mm {
+			return a, true
+		}
+	}
+	return c.projectionAt(out)
+}
+
+// colSlice takes columns [from, to) of a [rows, cols] constant, or values
+// [from, to) of a vector.
+func colSlice(x *cval, from, to int) *cval {
+	f := x.floats()
+	if len(x.shape) == 1 {
+		return floatCval([]int{to - from}, append([]float64(nil), f[from:to]...))
+	}
+	rows, cols := x.shape[0], x.shape[1]
+	out := make([]float64, 0, rows*(to-from))
+	for r := 0; r < rows; r++ {
+		out = append(out, f[r*cols+from:r*cols+to]...)
+	}
+	return floatCval([]int{rows, to - from}, out)
 }
 
 // staticConst is an initializer or the value of a Constant node (through
@@ -293,56 +504,71 @@ func (c *converter) isGraphOutput(name string) bool {
 }
 
 // attentionVertex adds the MultiHeadAttention of a matched region on its
-// input, in place of the region's final Reshape.
+// inputs, in place of the region's last node.
 func (c *converter) attentionVertex(n *node, m *attentionMatch) error {
-	d, err := c.dynIn(&node{NodeProto: &onnxpb.NodeProto{Input: []string{m.x}}}, 0)
-	if err != nil {
-		return err
-	}
-	if len(d.shape) != 3 || d.batch == 2 {
-		return fmt.Errorf("attention input %q has shape %v with the batch on axis %d; want [time, batch, features] or [batch, time, features]", m.x, d.shape, d.batch)
-	}
-	x, err := c.mat(d)
-	if err != nil {
-		return err
-	}
-	e := m.win.shape[0]
-	hd := m.heads * m.dim
-	if m.win.shape[1] != 3*hd {
-		return fmt.Errorf("in-projection %v does not hold q, k and v of %d heads × %d", m.win.shape, m.heads, m.dim)
-	}
-	w := m.win.float32s()
-	b := m.bin.float32s()
-	cols := func(k int) *ir.Tensor {
-		t := ir.NewTensor(e, hd)
-		for r := 0; r < e; r++ {
-			copy(t.Data[r*hd:(r+1)*hd], w[r*3*hd+k*hd:r*3*hd+(k+1)*hd])
+	var ins []string
+	var ref *dyn
+	for _, name := range m.inputs {
+		d, ok := c.vals[name]
+		if !ok {
+			return fmt.Errorf("attention input %q is not a computed value", name)
 		}
-		return t
+		if len(d.shape) != 3 || d.batch == 2 {
+			return fmt.Errorf("attention input %q has shape %v with the batch on axis %d; want [time, batch, features] or [batch, time, features]", name, d.shape, d.batch)
+		}
+		if ref == nil {
+			ref = d
+		}
+		x, err := c.mat(d)
+		if err != nil {
+			return err
+		}
+		ins = append(ins, x)
 	}
-	part := func(k int) *ir.Tensor { return tensorOf([]int{hd}, append([]float32(nil), b[k*hd:(k+1)*hd]...)) }
+	f32 := func(x *cval) *ir.Tensor { return tensorOf(append([]int(nil), x.shape...), x.float32Copy()) }
+	params := map[string]*ir.Tensor{}
+	for i, k := range []string{"q", "k", "v"} {
+		params["W"+k] = f32(m.w[i])
+		if m.b[i] != nil {
+			params["b"+k] = f32(m.b[i])
+		}
+	}
 	out := m.wout.shape[1]
-	params := map[string]*ir.Tensor{
-		"Wq": cols(0), "Wk": cols(1), "Wv": cols(2),
-		"bq": part(0), "bk": part(1), "bv": part(2),
-		"Wo": tensorOf([]int{hd, out}, m.wout.float32Copy()),
-		"bo": tensorOf([]int{out}, m.bout.float32Copy()),
+	params["Wo"] = f32(m.wout)
+	hasBias := m.b[0] != nil
+	if m.bout != nil {
+		params["bo"] = f32(m.bout)
+	} else if hasBias {
+		params["bo"] = ir.NewTensor(out)
 	}
-	l := &ir.MultiHeadAttention{Heads: m.heads, KeyDim: m.dim}
-	if out != e {
+	if !hasBias && m.bout != nil {
+		// the vertex has all biases or none: zero ones for q, k and v
+		for i, k := range []string{"q", "k", "v"} {
+			params["b"+k] = ir.NewTensor(m.w[i].shape[1])
+		}
+		hasBias = true
+	}
+	l := &ir.MultiHeadAttention{Heads: m.heads, KeyDim: m.dim, NoBias: !hasBias, Causal: m.causal}
+	if dv := m.w[2].shape[1] / m.heads; dv != m.dim {
+		l.ValueDim = dv
+	}
+	if out != ref.shape[2] {
 		l.OutputDim = out
 	}
-	// named after the module: the exit node's name without its last part
+	// named after the module: PyTorch's last node is "<module>/Reshape_4"
+	// (drop the op part); ours carries the vertex name
 	name := n.label
 	if i := strings.LastIndexByte(n.GetName(), '/'); i > 0 {
-		name = n.GetName()[:i]
+		if last := n.GetName()[i+1:]; last == n.GetOpType() || strings.HasPrefix(last, n.GetOpType()+"_") {
+			name = n.GetName()[:i]
+		}
 	}
-	v, err := c.add(name, l, []string{x}, params)
+	v, err := c.add(name, l, ins, params)
 	if err != nil {
 		return err
 	}
-	shape := append([]int(nil), d.shape...)
+	shape := append([]int(nil), ref.shape...)
 	shape[2] = out
-	c.vals[n.out(0)] = &dyn{v: v, shape: shape, batch: d.batch}
+	c.vals[n.out(0)] = &dyn{v: v, shape: shape, batch: ref.batch}
 	return nil
 }
