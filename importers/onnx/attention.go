@@ -49,13 +49,20 @@ func (c *converter) findAttention() {
 }
 
 type attentionMatch struct {
-	inputs     []string // query[, value[, key]], as the projections read them
-	w, b       [3]*cval // q, k, v projections [in, heads·dim] and biases (nil: none)
-	wout, bout *cval    // out-projection [heads·dv, out] and bias (nil: none)
-	heads, dim int
-	causal     bool
-	region     []*onnxpb.NodeProto
-	exit       *onnxpb.NodeProto
+	inputs []string // query[, value[, key]], as the projections read them
+	// q, k, v projections [in, heads·dim] and biases (nil: none), or one
+	// packed [in, 3·heads·dim] weight and bias split at conversion
+	w, b            [3]*cval
+	packed, packedB *cval
+	packedName      string
+	wshape          [3][2]int
+	wout, bout      *cval // out-projection and bias (nil: none)
+	woutName        string
+	woutT           bool // wout is stored [out, in] (Gemm transB)
+	heads, dim      int
+	causal          bool
+	region          []*onnxpb.NodeProto
+	exit            *onnxpb.NodeProto
 }
 
 // projection is where a q, k or v path starts: a Slice of the packed
@@ -145,12 +152,9 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 			return nil, false
 		}
 		take(whole.nodes...)
-		cols := whole.w.shape[1] / 3
+		m.packed, m.packedB, m.packedName = whole.w, whole.b, whole.wName
 		for i := 0; i < 3; i++ {
-			m.w[i] = colSlice(whole.w, i*cols, (i+1)*cols)
-			if whole.b != nil {
-				m.b[i] = colSlice(whole.b, i*cols, (i+1)*cols)
-			}
+			m.wshape[i] = [2]int{whole.w.shape[0], whole.w.shape[1] / 3}
 			xs[i] = whole.x
 		}
 	} else {
@@ -164,14 +168,15 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 			}
 			take(one.nodes...)
 			m.w[i], m.b[i], xs[i] = one.w, one.b, one.x
+			m.wshape[i] = [2]int{one.w.shape[0], one.w.shape[1]}
 		}
 		if (m.b[0] == nil) != (m.b[1] == nil) || (m.b[0] == nil) != (m.b[2] == nil) {
 			return nil, false
 		}
 	}
 	d := int(math.Round(1 / (scale * scale)))
-	hk := m.w[0].shape[1]
-	if d <= 0 || hk%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 || m.w[1].shape[1] != hk || m.w[2].shape[1]%(hk/d) != 0 {
+	hk := m.wshape[0][1]
+	if d <= 0 || hk%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 || m.wshape[1][1] != hk || m.wshape[2][1]%(hk/d) != 0 {
 		return nil, false
 	}
 	m.dim, m.heads = d, hk/d
@@ -193,7 +198,7 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		if c.attrFloat(cur, "alpha", 1) != 1 || c.attrFloat(cur, "beta", 1) != 1 || c.attrInt(cur, "transA", 0) != 0 {
 			return nil, false
 		}
-		m.wout = c.staticConst(cur.GetInput()[1])
+		m.woutName, m.wout = c.staticConstName(cur.GetInput()[1])
 		if len(cur.GetInput()) > 2 && cur.GetInput()[2] != "" {
 			if m.bout = c.staticConst(cur.GetInput()[2]); m.bout == nil {
 				return nil, false
@@ -202,9 +207,7 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		if m.wout == nil || len(m.wout.shape) != 2 {
 			return nil, false
 		}
-		if c.attrInt(cur, "transB", 0) != 0 {
-			m.wout = transposeC(m.wout, []int{1, 0})
-		}
+		m.woutT = c.attrInt(cur, "transB", 0) != 0
 		take(cur)
 		// the Gemm works on [T·N, E]: a Reshape restores the sequence
 		outs := dataConsumers(consumers[cur.GetOutput()[0]])
@@ -217,13 +220,17 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		if !ok {
 			return nil, false
 		}
-		m.wout, m.bout = one.w, one.b
+		m.wout, m.bout, m.woutName = one.w, one.b, one.wName
 		m.exit = one.nodes[len(one.nodes)-1]
 	default:
 		return nil, false
 	}
 	take(m.exit)
-	if m.wout.shape[0] != m.w[2].shape[1] || (m.bout != nil && m.bout.size() != m.wout.shape[1]) {
+	woutIn, woutOut := m.wout.shape[0], m.wout.shape[1]
+	if m.woutT {
+		woutIn, woutOut = woutOut, woutIn
+	}
+	if woutIn != m.wshape[2][1] || (m.bout != nil && m.bout.size() != woutOut) {
 		return nil, false
 	}
 	m.inputs = []string{xs[0]}
@@ -393,9 +400,9 @@ func (c *converter) backToProjection(name string) (*projection, bool) {
 
 // affine is x·w (+ b) with w [in, out] and b [out] constant.
 type affine struct {
-	x     string
-	w, b  *cval
-	nodes []*onnxpb.NodeProto
+	x, wName string
+	w, b     *cval
+	nodes    []*onnxpb.NodeProto
 }
 
 // projectionAt reads the MatMul (+ Add) that produces a value.
@@ -421,11 +428,11 @@ func (c *converter) projectionAt(name string) (*affine, bool) {
 	if n.GetOpType() != "MatMul" {
 		return nil, false
 	}
-	w := c.staticConst(n.GetInput()[1])
+	wName, w := c.staticConstName(n.GetInput()[1])
 	if w == nil || w.isInt || len(w.shape) != 2 || (a.b != nil && a.b.size() != w.shape[1]) {
 		return nil, false
 	}
-	a.x, a.w = n.GetInput()[0], w
+	a.x, a.w, a.wName = n.GetInput()[0], w, wName
 	a.nodes = append([]*onnxpb.NodeProto{n}, a.nodes...)
 	return a, true
 }
@@ -442,28 +449,19 @@ func (c *converter) projectionFrom(mm *onnxpb.NodeProto, consumers map[string][]
 	return c.projectionAt(out)
 }
 
-// colSlice takes columns [from, to) of a [rows, cols] constant, or values
-// [from, to) of a vector.
-func colSlice(x *cval, from, to int) *cval {
-	f := x.floats()
-	if len(x.shape) == 1 {
-		return floatCval([]int{to - from}, append([]float64(nil), f[from:to]...))
-	}
-	rows, cols := x.shape[0], x.shape[1]
-	out := make([]float64, 0, rows*(to-from))
-	for r := 0; r < rows; r++ {
-		out = append(out, f[r*cols+from:r*cols+to]...)
-	}
-	return floatCval([]int{rows, to - from}, out)
-}
-
 // staticConst is an initializer or the value of a Constant node (through
 // Identity nodes, which PyTorch writes for shared weights), known before
 // any node is converted; nil otherwise.
 func (c *converter) staticConst(name string) *cval {
+	_, v := c.staticConstName(name)
+	return v
+}
+
+// staticConstName is staticConst with the name the value is stored under.
+func (c *converter) staticConstName(name string) (string, *cval) {
 	for steps := 0; steps < 8; steps++ {
 		if v := c.consts[name]; v != nil {
-			return v
+			return name, v
 		}
 		n := c.producer[name]
 		if n == nil || n.GetOpType() != "Identity" {
@@ -473,17 +471,17 @@ func (c *converter) staticConst(name string) *cval {
 	}
 	n := c.producer[name]
 	if n == nil || n.GetOpType() != "Constant" {
-		return nil
+		return "", nil
 	}
 	for _, a := range n.GetAttribute() {
 		if a.GetName() == "value" && a.GetT() != nil {
 			v, err := c.rd.decode(a.GetT())
 			if err == nil {
-				return v
+				return "", v
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 func (c *converter) attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
@@ -527,15 +525,34 @@ func (c *converter) attentionVertex(n *node, m *attentionMatch) error {
 	}
 	f32 := func(x *cval) *ir.Tensor { return tensorOf(append([]int(nil), x.shape...), x.float32Copy()) }
 	params := map[string]*ir.Tensor{}
-	for i, k := range []string{"q", "k", "v"} {
-		params["W"+k] = f32(m.w[i])
-		if m.b[i] != nil {
-			params["b"+k] = f32(m.b[i])
+	names := []string{"q", "k", "v"}
+	if m.packed != nil {
+		for i, part := range c.splitColumns(m.packed, m.packedName, 3) {
+			params["W"+names[i]] = tensorOf(m.wshape[i][:], part)
+		}
+		if m.packedB != nil {
+			all := m.packedB.float32Copy()
+			k := len(all) / 3
+			for i := range names {
+				params["b"+names[i]] = tensorOf([]int{k}, all[i*k:(i+1)*k:(i+1)*k])
+			}
+		}
+	} else {
+		for i, k := range names {
+			params["W"+k] = f32(m.w[i])
+			if m.b[i] != nil {
+				params["b"+k] = f32(m.b[i])
+			}
 		}
 	}
-	out := m.wout.shape[1]
-	params["Wo"] = f32(m.wout)
-	hasBias := m.b[0] != nil
+	wo := m.wout
+	if m.woutT {
+		params["Wo"] = tensorOf([]int{wo.shape[1], wo.shape[0]}, c.transposed(wo, m.woutName))
+	} else {
+		params["Wo"] = f32(wo)
+	}
+	out := params["Wo"].Shape[1]
+	hasBias := params["bq"] != nil
 	if m.bout != nil {
 		params["bo"] = f32(m.bout)
 	} else if hasBias {
@@ -543,13 +560,13 @@ func (c *converter) attentionVertex(n *node, m *attentionMatch) error {
 	}
 	if !hasBias && m.bout != nil {
 		// the vertex has all biases or none: zero ones for q, k and v
-		for i, k := range []string{"q", "k", "v"} {
-			params["b"+k] = ir.NewTensor(m.w[i].shape[1])
+		for i, k := range names {
+			params["b"+k] = ir.NewTensor(m.wshape[i][1])
 		}
 		hasBias = true
 	}
 	l := &ir.MultiHeadAttention{Heads: m.heads, KeyDim: m.dim, NoBias: !hasBias, Causal: m.causal}
-	if dv := m.w[2].shape[1] / m.heads; dv != m.dim {
+	if dv := m.wshape[2][1] / m.heads; dv != m.dim {
 		l.ValueDim = dv
 	}
 	if out != ref.shape[2] {
@@ -571,4 +588,63 @@ func (c *converter) attentionVertex(n *node, m *attentionMatch) error {
 	shape[2] = out
 	c.vals[n.out(0)] = &dyn{v: v, shape: shape, batch: ref.batch}
 	return nil
+}
+
+// owned reports whether an initializer's float32 values may be rearranged
+// in place: this region is its only reader and no tensor holds them yet.
+func (c *converter) owned(x *cval, name string) bool {
+	return name != "" && c.inits[name] && c.uses[name] == 1 && x.f32 != nil && !x.lent && !x.shared
+}
+
+// splitColumns cuts a [rows, parts·k] weight into parts [rows, k]
+// matrices. An initializer only this region reads is rearranged in its own
+// memory (one scratch copy at a time), so the parts are views of the model
+// file's buffer and a large model is not held twice.
+func (c *converter) splitColumns(x *cval, name string, parts int) [][]float32 {
+	rows, cols := x.shape[0], x.shape[1]
+	k := cols / parts
+	src, dst := c.workspace(x, name)
+	for p := 0; p < parts; p++ {
+		for r := 0; r < rows; r++ {
+			copy(dst[p*rows*k+r*k:p*rows*k+(r+1)*k], src[r*cols+p*k:r*cols+(p+1)*k])
+		}
+	}
+	out := make([][]float32, parts)
+	for p := range out {
+		out[p] = dst[p*rows*k : (p+1)*rows*k : (p+1)*rows*k]
+	}
+	return out
+}
+
+// transposed returns a [rows, cols] weight as [cols, rows], in the
+// initializer's own memory when only this region reads it.
+func (c *converter) transposed(x *cval, name string) []float32 {
+	rows, cols := x.shape[0], x.shape[1]
+	src, dst := c.workspace(x, name)
+	for r := 0; r < rows; r++ {
+		for j := 0; j < cols; j++ {
+			dst[j*rows+r] = src[r*cols+j]
+		}
+	}
+	return dst
+}
+
+// workspace returns the values of a weight about to be rearranged (src)
+// and where to write them (dst): for an owned initializer, a reused scratch
+// copy and the initializer's own memory; otherwise the values and a new
+// slice.
+func (c *converter) workspace(x *cval, name string) (src, dst []float32) {
+	if !c.owned(x, name) {
+		if src = x.f32; src == nil {
+			src = x.float32Copy()
+		}
+		return src, make([]float32, len(src))
+	}
+	if cap(c.scratch) < len(x.f32) {
+		c.scratch = make([]float32, len(x.f32))
+	}
+	src = c.scratch[:len(x.f32)]
+	copy(src, x.f32)
+	x.lent = true
+	return src, x.f32
 }

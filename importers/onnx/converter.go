@@ -41,6 +41,7 @@ type converter struct {
 	inits        map[string]bool // names of the graph's initializers
 	macros       map[*onnxpb.NodeProto]handler
 	graphOutputs []string
+	scratch      []float32 // reused when weights are rearranged in place
 	vals         map[string]*dyn
 	irShapes     map[string][]int
 	taken        map[string]bool
