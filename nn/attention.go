@@ -40,7 +40,6 @@ type attentionOp[F Float] struct {
 	dCtx       *Mat[F]
 	dq, dk2    *Mat[F]
 	dvv        *Mat[F]
-	dP         []F
 	err        error
 }
 
@@ -144,30 +143,44 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		a.drop = growSlice(a.drop, len(a.probs))
 	}
 	keep := 1 - a.rate
-	for b := 0; b < n; b++ {
-		for h := 0; h < H; h++ {
-			P := a.probs[(b*H+h)*tq*tv : (b*H+h+1)*tq*tv]
-			gemm(false, true, tq, tv, dk, a.scale, Q.Data[b*tq*hk+h*dk:], hk, K.Data[b*tv*hk+h*dk:], hk, 0, P, tv)
-			a.hide(P, b)
+	head := func(bh int, scratch []F) {
+		b, h := bh/H, bh%H
+		P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
+		gemm(false, true, tq, tv, dk, a.scale, Q.Data[b*tq*hk+h*dk:], hk, K.Data[b*tv*hk+h*dk:], hk, 0, P, tv)
+		a.hide(P, b)
+		if p32, ok := any(P).([]float32); ok {
+			softmaxRows32(p32, tq, tv)
+		} else {
 			softmax(P, P, tq, tv, 1, false)
-			W := P
-			if a.dropActive {
-				D := a.drop[(b*H+h)*tq*tv : (b*H+h+1)*tq*tv]
-				for i := range D {
-					D[i] = 0
-					if p.RNG.Float64() < keep {
-						D[i] = F(1 / keep)
-					}
-				}
-				a.dP = growSlice(a.dP, tq*tv)
-				for i := range D {
-					a.dP[i] = P[i] * D[i]
-				}
-				W = a.dP
+		}
+		W := P
+		if a.dropActive {
+			D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
+			for i := range D {
+				scratch[i] = P[i] * D[i]
 			}
-			gemm(false, false, tq, dv, tv, 1, W, tv, V.Data[b*tv*hv+h*dv:], hv, 0, a.ctx.Data[b*tq*hv+h*dv:], hv)
+			W = scratch
+		}
+		gemm(false, false, tq, dv, tv, 1, W, tv, V.Data[b*tv*hv+h*dv:], hv, 0, a.ctx.Data[b*tq*hv+h*dv:], hv)
+	}
+	if a.dropActive {
+		// the dropout draws come from one RNG, in order
+		for i := range a.drop {
+			a.drop[i] = 0
+			if p.RNG.Float64() < keep {
+				a.drop[i] = F(1 / keep)
+			}
 		}
 	}
+	parallelFor(n*H, tq*tv*(dk+dv), func(lo, hi int) {
+		var scratch []F
+		if a.dropActive {
+			scratch = make([]F, tq*tv)
+		}
+		for bh := lo; bh < hi; bh++ {
+			head(bh, scratch)
+		}
+	})
 	return a.o.Forward(p, []*Mat[F]{a.ctx})
 }
 
@@ -196,14 +209,14 @@ func (a *attentionOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	a.dq = reuseZero(a.dq, n, tq, hk)
 	a.dk2 = reuseZero(a.dk2, n, tv, hk)
 	a.dvv = reuseZero(a.dvv, n, tv, hv)
-	a.dP = growSlice(a.dP, tq*tv)
-	dP := a.dP
-	for b := 0; b < n; b++ {
-		for h := 0; h < H; h++ {
-			P := a.probs[(b*H+h)*tq*tv : (b*H+h+1)*tq*tv]
+	parallelFor(n*H, tq*tv*(dk+dv), func(lo, hi int) {
+		dP := make([]F, tq*tv)
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/H, bh%H
+			P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
 			dC := dCtx.Data[b*tq*hv+h*dv:]
 			if a.dropActive {
-				D := a.drop[(b*H+h)*tq*tv : (b*H+h+1)*tq*tv]
+				D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
 				// dV = (P∘D)ᵀ dC; build P∘D in dP first
 				for i := range dP {
 					dP[i] = P[i] * D[i]
@@ -221,7 +234,7 @@ func (a *attentionOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 			gemm(false, false, tq, dk, tv, a.scale, dP, tv, K.Data[b*tv*hk+h*dk:], hk, 0, a.dq.Data[b*tq*hk+h*dk:], hk)
 			gemm(true, false, tv, dk, tq, a.scale, dP, tv, Q.Data[b*tq*hk+h*dk:], hk, 0, a.dk2.Data[b*tv*hk+h*dk:], hk)
 		}
-	}
+	})
 	// input gradients: query, value, key; shared inputs add up
 	needQ := a.needIn[0]
 	needV := a.nIn == 1 && a.needIn[0] || a.nIn > 1 && a.needIn[1]

@@ -271,6 +271,9 @@ func (u *unaryOp[F]) f(x float64) float64 {
 	case ir.UnarySquare:
 		return x * x
 	case ir.UnaryPow:
+		if u.exp == 2 {
+			return x * x
+		}
 		return math.Pow(x, u.exp)
 	}
 	return x
