@@ -38,7 +38,9 @@ type Options struct {
 	// InputGrads makes Backward compute the gradient of the graph inputs
 	// (gradient checks, saliency).
 	InputGrads bool
-	// BatchSize bounds the batches Predict runs (default 64).
+	// BatchSize bounds the batches Predict runs (default 64; for an
+	// Inference network, fewer when the activations of 64 examples would
+	// take more than an eighth of the parameters' memory, see memoryBatch).
 	BatchSize int
 	// NoFusion keeps every vertex separate at inference. By default a
 	// convolution followed by a BatchNorm (and an activation) computes all
@@ -158,7 +160,8 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.BatchSize <= 0 {
+	autoBatch := opts.BatchSize <= 0
+	if autoBatch {
 		opts.BatchSize = 64
 	}
 	n := &Net[F]{Graph: g, opts: opts, byName: map[string]*node[F]{}, shapes: shapes, inSlots: map[string]int{}}
@@ -242,6 +245,9 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		n.fuseInference()
 	}
 	if opts.Inference {
+		if autoBatch {
+			n.opts.BatchSize = n.memoryBatch(64)
+		}
 		n.pool = newBufPool[F]()
 		n.pass.pool = n.pool
 		n.initLiveness()
