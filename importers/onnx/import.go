@@ -239,8 +239,11 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			shape = append(shape, int(v))
 		}
 		in := ir.Input{Name: name, Shape: append([]int{}, shape[1:]...)}
-		if len(shape) == 4 {
+		switch len(shape) {
+		case 4:
 			in.Layout = ir.LayoutNCHW
+		case 5:
+			in.Layout = ir.LayoutNCDHW
 		}
 		c.g.Inputs = append(c.g.Inputs, in)
 		c.taken[name] = true
@@ -274,8 +277,11 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 			continue
 		}
 		go_ := ir.GraphOutput{Name: name, Vertex: v}
-		if len(d.shape) == 4 {
+		switch len(d.shape) {
+		case 4:
 			go_.Layout = ir.LayoutNCHW
+		case 5:
+			go_.Layout = ir.LayoutNCDHW
 		}
 		c.g.Outputs = append(c.g.Outputs, go_)
 	}
