@@ -69,13 +69,13 @@ def main(path, inp, outp):
             conv = [F.conv1d, F.conv2d, F.conv3d][n - 1]
             y = conv(xc, W, w.get("bias"), stride=s, dilation=d, groups=c.get("groups", 1))
             x = act(c["activation"], to_cl(y))
-        elif cls == "Conv3DTranspose":
+        elif cls in ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"):
             w = weights(f, name)
             assert c["padding"] == "valid", "the check handles valid padding only"
-            W = w["kernel"].permute(4, 3, 0, 1, 2)
-            op = c.get("output_padding") or [0, 0, 0]
-            y = F.conv_transpose3d(to_cf(x), W, w.get("bias"), stride=c["strides"], output_padding=op,
-                                   dilation=c["dilation_rate"])
+            W = w["kernel"].permute(n + 1, n, *range(n))
+            op = c.get("output_padding") or [0] * n
+            convt = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][n - 1]
+            y = convt(to_cf(x), W, w.get("bias"), stride=c["strides"], output_padding=op, dilation=c["dilation_rate"])
             x = act(c["activation"], to_cl(y))
         elif cls in ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"):
             p = c["padding"]
