@@ -202,6 +202,7 @@ func irGraphs() map[string]*ir.Graph {
 				vx("gmp", &ir.GlobalPool{Rank: 1, Op: ir.PoolMax}, "pool1d"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "y", Vertex: "gmp"}}},
+		"lnorm":  lnGraph(),
 		"lstm":   seq(lstm),
 		"gru":    seq(gru),
 		"gru_bw": seq(gru0),

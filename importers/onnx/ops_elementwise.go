@@ -230,12 +230,16 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if !ok {
 			return fmt.Errorf("input %d (%q) is unknown", k, in)
 		}
-		shape, err := irConstShape(ref, cv.shape)
+		shape, data, err := c.perSample(ref, cv)
 		if err != nil {
 			return err
 		}
-		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape}, nil,
-			map[string]*ir.Tensor{"value": tensorOf(shape, cv.float32s())})
+		// An initializer as large as the value it is added to is a learned
+		// per-position parameter (a position embedding); per-channel
+		// normalisers and scalars stay fixed.
+		learned := op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
+		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned}, nil,
+			map[string]*ir.Tensor{"value": tensorOf(shape, data)})
 		if err != nil {
 			return err
 		}
