@@ -1,9 +1,9 @@
 package keras
 
 import (
-	"math"
 	"testing"
 
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 	"github.com/retarget-dev/retarget/npy"
@@ -47,12 +47,9 @@ func TestConv3DKerasFile(t *testing.T) {
 	if !ir.SameShape(ys[0].Shape, ref.Shape) {
 		t.Fatalf("output shape %v, want %v", ys[0].Shape, ref.Shape)
 	}
-	d := 0.0
-	for i, v := range ref.Data {
-		d = max(d, math.Abs(float64(ys[0].Data[i]-v)))
-	}
+	d := numtest.MaxAbsDiff(ys[0].Data, ref.Data)
 	t.Logf("max |nn - PyTorch| = %.3g", d)
-	if !(d < 1e-5) {
+	if d > 1e-5 {
 		t.Fatalf("predictions differ by %g", d)
 	}
 }
