@@ -210,10 +210,7 @@ func kerasClassOf(l ir.Layer, in [][]int) string {
 		}
 		return x.Kind()
 	case *ir.ConvTranspose2D:
-		if x.SpatialRank() == 3 {
-			return "Conv3DTranspose"
-		}
-		return "Conv2DTranspose"
+		return fmt.Sprintf("Conv%dDTranspose", x.SpatialRank())
 	case *ir.Dense, *ir.Output, *ir.RnnOutput:
 		return "Dense"
 	case *ir.BatchNorm:
