@@ -1,5 +1,6 @@
 // Package onnx imports ONNX models (opsets 6 to 21, IR versions 3 to 10)
-// into ir graphs whose Conv, Gemm/MatMul, BatchNormalization, PRelu,
+// into ir graphs whose Conv, Gemm/MatMul, BatchNormalization,
+// LayerNormalization (and its decomposition below opset 17), PRelu,
 // LSTM/GRU/RNN and embedding Gather nodes become trainable layers.
 package onnx
 

@@ -459,7 +459,7 @@ func (c *converter) prelu(n *node) error {
 			cs[k] = 1
 		}
 		cs[0] = slope.shape[0]
-		slope = &cval{shape: cs, f: slope.f, f32: slope.f32, i: slope.i, isInt: slope.isInt, shared: true}
+		slope = &cval{shape: cs, f32: slope.float32Copy()}
 	}
 	ss, data, err := c.perSample(d, slope)
 	if err != nil {
