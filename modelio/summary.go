@@ -90,7 +90,7 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 func SourceShape(shape []int, l ir.Layout) []int {
 	s := append([]int{}, shape...)
 	switch {
-	case l == ir.LayoutNHWC && len(s) == 3, l == ir.LayoutNWC && len(s) == 2:
+	case l.ChannelsLastFor(len(s)):
 		return append(s[1:], s[0])
 	}
 	return s

@@ -218,7 +218,7 @@ func fitsInput(ex []int, in ir.Input) bool {
 // (the engine moves NHWC rank-3 and NWC rank-2 example shapes).
 func sourceShape(shape []int, l ir.Layout) []int {
 	s := append([]int{}, shape...)
-	if l == ir.LayoutNHWC && len(s) == 3 || l == ir.LayoutNWC && len(s) == 2 {
+	if l.ChannelsLastFor(len(s)) {
 		return append(s[1:], s[0])
 	}
 	return s

@@ -54,7 +54,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 		c.names[in.Name] = true
 		t := xt{layer: in.Name, shape: in.Shape}
 		ks := in.Shape
-		if (in.Layout == ir.LayoutNHWC && len(in.Shape) == 3) || (in.Layout == ir.LayoutNWC && len(in.Shape) == 2) {
+		if in.Layout.ChannelsLastFor(len(in.Shape)) {
 			t.form = cl
 			ks = layout.CLShape(in.Shape)
 		}
@@ -79,7 +79,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 	for _, o := range g.Outputs {
 		t := c.tensors[o.Vertex]
 		var err error
-		wantCL := (o.Layout == ir.LayoutNHWC && len(t.shape) == 3) || (o.Layout == ir.LayoutNWC && len(t.shape) == 2)
+		wantCL := o.Layout.ChannelsLastFor(len(t.shape))
 		if wantCL {
 			t, err = c.toCL(t, o.Vertex)
 		} else {

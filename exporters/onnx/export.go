@@ -21,8 +21,8 @@ import (
 type Options struct {
 	// Opset is the default-domain opset to write, 11 to 21 (0: 13).
 	Opset int
-	// ChannelsFirst writes image and 1-D signal inputs and outputs in the
-	// internal channels-first layout (NCHW, NCW), like tf2onnx's
+	// ChannelsFirst writes image, volume and 1-D signal inputs and outputs
+	// in the internal channels-first layout (NCHW, NCDHW, NCW), like tf2onnx's
 	// --inputs-as-nchw. By default each keeps the layout its source model
 	// took (ir.Input.Layout: a channels-last Keras model's ONNX file takes
 	// NHWC), through a Transpose node at the graph's edge.
@@ -184,19 +184,15 @@ const LayoutKey = "retarget.layout."
 // so needs a Transpose at the edge).
 func boundary(l ir.Layout, r int, channelsFirst bool) (ir.Layout, bool) {
 	switch {
-	case l == ir.LayoutNHWC && r == 3:
-		if channelsFirst {
-			return ir.LayoutNCHW, false
-		}
-		return l, true
-	case l == ir.LayoutNWC && r == 2:
-		if channelsFirst {
-			return ir.LayoutNCW, false
-		}
-		return l, true
+	case !l.ChannelsLastFor(r):
+		return l, false
+	case channelsFirst:
+		return channelsFirstOf[l], false
 	}
-	return l, false
+	return l, true
 }
+
+var channelsFirstOf = map[ir.Layout]ir.Layout{ir.LayoutNWC: ir.LayoutNCW, ir.LayoutNHWC: ir.LayoutNCHW, ir.LayoutNDHWC: ir.LayoutNCDHW}
 
 // withBatchAxis turns a permutation of the axes after the batch into one
 // of the whole tensor.

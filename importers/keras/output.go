@@ -24,10 +24,7 @@ func (b *builder) finishOutputs(outs []tensor, names []string, tc *trainingConfi
 		}
 		gout := ir.GraphOutput{Name: kname, Vertex: t.name}
 		if t.kind == formCL {
-			gout.Layout = ir.LayoutNHWC
-			if len(t.shape) == 2 {
-				gout.Layout = ir.LayoutNWC
-			}
+			gout.Layout = ir.ChannelsLastLayout(len(t.shape) - 1)
 		}
 		if v := b.outputDense(t.name); v != nil {
 			gout.Vertex = v.Name

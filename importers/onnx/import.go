@@ -320,14 +320,12 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 
 // clEdge reports whether layout l of a value of ONNX rank r is channels
 // last (with a batch axis first).
-func clEdge(l ir.Layout, r int) bool {
-	return l == ir.LayoutNHWC && r == 4 || l == ir.LayoutNWC && r == 3
-}
+func clEdge(l ir.Layout, r int) bool { return l.ChannelsLastFor(r - 1) }
 
 // cfEdge reports whether layout l of a value of ONNX rank r is channels
 // first, the internal layout.
 func cfEdge(l ir.Layout, r int) bool {
-	return l == ir.LayoutNCHW && r == 4 || l == ir.LayoutNCW && r == 3
+	return l == ir.LayoutNCW && r == 3 || l == ir.LayoutNCHW && r == 4 || l == ir.LayoutNCDHW && r == 5
 }
 
 // edgeTranspose returns the Transpose to channels first that is the only

@@ -276,8 +276,8 @@ func (c *converter) conv(n *node) error {
 		return err
 	}
 	rank := len(w.shape) - 2
-	if rank != 1 && rank != 2 {
-		return fmt.Errorf("%d-D convolution; only 1-D and 2-D are supported", rank)
+	if rank < 1 || rank > 3 {
+		return fmt.Errorf("%d-D convolution; only 1-D, 2-D and 3-D are supported", rank)
 	}
 	d, x, err := c.batchFirst(n, 0)
 	if err != nil {
@@ -314,22 +314,29 @@ func (c *converter) convTranspose(n *node) error {
 	if err != nil {
 		return err
 	}
-	if len(w.shape) != 4 {
-		return fmt.Errorf("only 2-D transposed convolution is supported, W has shape %v", w.shape)
+	rank := len(w.shape) - 2
+	if rank != 2 && rank != 3 {
+		return fmt.Errorf("only 2-D and 3-D transposed convolution are supported, W has shape %v", w.shape)
 	}
 	if len(n.ints("output_shape")) > 0 {
 		return fmt.Errorf("output_shape is not supported; export with explicit pads")
 	}
-	_, x, err := c.batchFirst(n, 0)
+	d, x, err := c.batchFirst(n, 0)
 	if err != nil {
 		return err
 	}
-	pad, pads, err := padding(n, 2)
+	if len(d.shape) != rank+2 {
+		return fmt.Errorf("input rank %d for a %d-D transposed convolution", len(d.shape), rank)
+	}
+	pad, pads, err := padding(n, rank)
 	if err != nil {
 		return err
 	}
 	g := int(n.int("group", 1))
-	l := &ir.ConvTranspose2D{Filters: w.shape[1] * g, Kernel: append([]int{}, w.shape[2:]...),
+	if rank == 2 {
+		rank = 0 // ir's default
+	}
+	l := &ir.ConvTranspose2D{Rank: rank, Filters: w.shape[1] * g, Kernel: append([]int{}, w.shape[2:]...),
 		Strides: toInts(n.ints("strides")), Dilations: toInts(n.ints("dilations")), Groups: g,
 		Padding: pad, Pads: pads, OutputPadding: toInts(n.ints("output_padding")), Activation: ir.Act(ir.ActIdentity)}
 	params := map[string]*ir.Tensor{"W": tensorOf(w.shape, w.float32s())}
