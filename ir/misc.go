@@ -106,9 +106,13 @@ func (u *Unary) OutputShape(in [][]int) ([]int, error) {
 func (*Unary) Params([][]int) []ParamSpec { return nil }
 
 // Constant outputs a fixed tensor (param "value", shape without batch,
-// broadcast over the batch). It takes no inputs.
+// broadcast over the batch). It takes no inputs. With Batch > 0 it holds
+// one tensor per sample of a fixed batch of that size (value is
+// [Batch, Shape...]: a model exported with a fixed batch whose constant
+// differs per sample), and the graph runs on batches of exactly Batch.
 type Constant struct {
 	Shape []int `json:"shape"`
+	Batch int   `json:"batch,omitempty"`
 }
 
 func (*Constant) Kind() string { return "Constant" }
@@ -116,9 +120,15 @@ func (c *Constant) OutputShape(in [][]int) ([]int, error) {
 	if len(in) != 0 {
 		return nil, fmt.Errorf("Constant takes no inputs")
 	}
+	if c.Batch < 0 {
+		return nil, fmt.Errorf("Constant batch %d", c.Batch)
+	}
 	return append([]int(nil), c.Shape...), nil
 }
 func (c *Constant) Params([][]int) []ParamSpec {
+	if c.Batch > 0 {
+		return []ParamSpec{spec("value", RoleConst, 0, 0, append([]int{c.Batch}, c.Shape...)...)}
+	}
 	return []ParamSpec{spec("value", RoleConst, 0, 0, c.Shape...)}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	kexp "github.com/retarget-dev/retarget/exporters/keras"
 	kimp "github.com/retarget-dev/retarget/importers/keras"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
@@ -84,7 +85,7 @@ func TestVolumetricKerasRoundTrip(t *testing.T) {
 	}
 	want := predictT(t, g, x)
 	got := predictT(t, back, x)
-	if d := maxDiff(want, got); d > 1e-5 {
+	if d := numtest.MaxAbsDiff(want, got); d > 1e-5 {
 		t.Fatalf("keras round trip: predictions differ by %g", d)
 	}
 	// the weights alone load into a graph of the same architecture
@@ -97,7 +98,7 @@ func TestVolumetricKerasRoundTrip(t *testing.T) {
 	if err := kimp.LoadWeights(fresh, path, kimp.LoadWeightsOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if d := maxDiff(want, predictT(t, fresh, x)); d > 1e-6 {
+	if d := numtest.MaxAbsDiff(want, predictT(t, fresh, x)); d > 1e-6 {
 		t.Fatalf("LoadWeights: predictions differ by %g", d)
 	}
 	py, err := testenv.Python("torch", "h5py")
@@ -119,7 +120,7 @@ func TestVolumetricKerasRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := maxDiff(want, ref.Data)
+	d := numtest.MaxAbsDiff(want, ref.Data)
 	t.Logf("max |nn - PyTorch reading the .h5| = %.3g", d)
 	if d > 1e-5 {
 		t.Fatalf("the exported file computes something else: differs by %g", d)

@@ -93,6 +93,10 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
+	batch, err := fixedBatch(g)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
 	layouts := map[string]ir.Layout{}
 	var clInputs []ir.Input
 	for _, in := range g.Inputs {
@@ -105,7 +109,7 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 			shape = layout.CLShape(in.Shape)
 			clInputs = append(clInputs, in)
 		}
-		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, 1))
+		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, batch))
 	}
 	// Graph outputs keep their names: reserve them for their vertices
 	// (for a transpose at the edge when they keep a channels-last layout).
@@ -161,7 +165,7 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		} else if src != o.Name {
 			b.add("Identity", b.edgeNode(o.Name), []string{src}, []string{o.Name})
 		}
-		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, 1))
+		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, batch))
 	}
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersionFor(opset)),
@@ -272,9 +276,28 @@ func metadata(g *ir.Graph, layouts map[string]ir.Layout) []*onnxpb.StringStringE
 	return out
 }
 
-// valueInfo declares a float tensor [N, shape...] with a symbolic batch.
-func valueInfo(name string, shape []int, _ int) *onnxpb.ValueInfoProto {
+// fixedBatch is the batch size a graph holding per-sample constants
+// (ir.Constant.Batch) runs with, 0 for any batch.
+func fixedBatch(g *ir.Graph) (int, error) {
+	n := 0
+	for _, v := range g.Vertices {
+		if c, ok := v.Layer.(*ir.Constant); ok && c.Batch > 0 {
+			if n > 0 && c.Batch != n {
+				return 0, fmt.Errorf("constants with per-sample values for batches of %d and %d", n, c.Batch)
+			}
+			n = c.Batch
+		}
+	}
+	return n, nil
+}
+
+// valueInfo declares a float tensor [N, shape...]: a symbolic batch, or a
+// fixed one when batch > 0.
+func valueInfo(name string, shape []int, batch int) *onnxpb.ValueInfoProto {
 	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}}
+	if batch > 0 {
+		dims[0].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(batch)}
+	}
 	for k, d := range shape {
 		if d < 0 {
 			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, k+1)}})

@@ -117,6 +117,9 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 	case *ir.Constant:
 		t := b.param("value")
 		shape := append([]int{1}, t.Shape...)
+		if l.Batch > 0 { // one value per sample: value is [Batch, ...] already
+			shape = t.Shape
+		}
 		b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
 	case *ir.Merge:
 		return b.merge(l, ins, out)

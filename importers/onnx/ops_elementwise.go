@@ -230,12 +230,16 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if !ok {
 			return fmt.Errorf("input %d (%q) is unknown", k, in)
 		}
-		shape, data, err := c.perSample(ref, cv)
+		shape, data, batch, err := c.perSample(ref, cv)
 		if err != nil {
 			return err
 		}
-		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape}, nil,
-			map[string]*ir.Tensor{"value": tensorOf(shape, data)})
+		vshape := shape
+		if batch > 0 {
+			vshape = append([]int{batch}, shape...)
+		}
+		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Batch: batch}, nil,
+			map[string]*ir.Tensor{"value": tensorOf(vshape, data)})
 		if err != nil {
 			return err
 		}
