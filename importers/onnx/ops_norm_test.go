@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math/rand"
@@ -12,6 +13,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/retarget-dev/retarget/exporters/native"
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/internal/onnxpb"
@@ -293,12 +295,22 @@ func TestFixedBatchConstants(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, _, err = predict(g2, []fixtureArray{x})
+		var buf bytes.Buffer
+		if err := native.Write(&buf, g); err != nil {
+			t.Fatal(err)
+		}
+		g3, err := native.Read(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d := numtest.MaxAbsDiff(outs[0].Data, want); d > 1e-6 {
-			t.Errorf("re-imported export differs by %g", d)
+		for name, h := range map[string]*ir.Graph{"ONNX": g2, ".rtm": g3} {
+			outs, _, err = predict(h, []fixtureArray{x})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := numtest.MaxAbsDiff(outs[0].Data, want); d > 1e-6 {
+				t.Errorf("re-imported %s export differs by %g", name, d)
+			}
 		}
 	}
 	// a constant spanning the batch axis of a model whose batch is not fixed
