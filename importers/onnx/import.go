@@ -284,7 +284,7 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 		if ok && cfEdge(c.layouts[name], len(d.shape)) {
 			l = c.layouts[name]
 		}
-		if t := c.producer[name]; ok && t != nil && t.GetOpType() == "Transpose" && clEdge(c.layouts[name], len(d.shape)) &&
+		if t := c.producer[name]; ok && t != nil && t.GetOpType() == "Transpose" && len(t.GetInput()) > 0 && clEdge(c.layouts[name], len(d.shape)) &&
 			sameInts(toInts((&node{NodeProto: t}).ints("perm")), withBatchAxis(layout.CLPerm(len(d.shape)-1))) {
 			// A channels-last output written through a Transpose at the
 			// edge: the graph output is the value before it.
