@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: build test vet interop fuzz-short fixtures clean
+.PHONY: build test vet interop fuzz-short fixtures clean bench
 
 build:
 	$(GO) build -o bin/retarget ./cmd/retarget
@@ -44,3 +44,8 @@ fixtures:
 
 clean:
 	rm -rf bin
+
+# Speed against ONNX Runtime and PyTorch on this machine (bench/README.md);
+# BENCH_QUICK=1 for a short check. Writes bench/RESULTS.md.
+bench:
+	/usr/bin/python3 bench/bench.py

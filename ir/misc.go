@@ -106,13 +106,17 @@ func (u *Unary) OutputShape(in [][]int) ([]int, error) {
 func (*Unary) Params([][]int) []ParamSpec { return nil }
 
 // Constant outputs a fixed tensor (param "value", shape without batch,
-// broadcast over the batch). It takes no inputs. With Batch > 0 it holds
-// one tensor per sample of a fixed batch of that size (value is
+// broadcast over the batch). It takes no inputs.
+//
+// Trainable makes the value a learned parameter used as it is (a ViT class
+// token, a position embedding); otherwise it is fixed. With Batch > 0 it
+// holds one tensor per sample of a fixed batch of that size (value is
 // [Batch, Shape...]: a model exported with a fixed batch whose constant
 // differs per sample), and the graph runs on batches of exactly Batch.
 type Constant struct {
-	Shape []int `json:"shape"`
-	Batch int   `json:"batch,omitempty"`
+	Shape     []int `json:"shape"`
+	Trainable bool  `json:"trainable,omitempty"`
+	Batch     int   `json:"batch,omitempty"`
 }
 
 func (*Constant) Kind() string { return "Constant" }
@@ -126,10 +130,14 @@ func (c *Constant) OutputShape(in [][]int) ([]int, error) {
 	return append([]int(nil), c.Shape...), nil
 }
 func (c *Constant) Params([][]int) []ParamSpec {
+	shape, role := c.Shape, RoleConst
 	if c.Batch > 0 {
-		return []ParamSpec{spec("value", RoleConst, 0, 0, append([]int{c.Batch}, c.Shape...)...)}
+		shape = append([]int{c.Batch}, c.Shape...)
 	}
-	return []ParamSpec{spec("value", RoleConst, 0, 0, c.Shape...)}
+	if c.Trainable {
+		role = RoleLearned
+	}
+	return []ParamSpec{spec("value", role, 0, 0, shape...)}
 }
 
 // Masking marks time steps whose features all equal Value as padding:

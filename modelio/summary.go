@@ -189,5 +189,8 @@ func detailLabel(l ir.Layer) string {
 	if fromLogits {
 		s += " on logits"
 	}
+	if w := ir.LossWeightOf(l); w != 1 {
+		s += fmt.Sprintf(", weight %g", w)
+	}
 	return s
 }

@@ -27,6 +27,7 @@ type convCore[F Float] struct {
 	outShape []int
 	cin      int
 	col, tmp []F
+	wpk      packedA[F] // the weights of one forward pass, packed once (groups == 1)
 	chunk    int
 	// tile is the number of output positions per im2col + GEMM when one
 	// sample runs at a time (chunk 1); the sample's whole plane otherwise
@@ -161,6 +162,28 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	case c.isDepthwise():
 		c.depthwiseForward(x, W, out, post)
 		return
+	case c.groups == 1: // the weights against every sample or tile: packed once
+		c.wpk.pack(false, fg, K, 1, W, K)
+		defer c.wpk.release()
+		if c.isPointwise() {
+			for s := 0; s < n; s++ {
+				c.wpk.mul(false, P, x[s*inPer:], P, 0, out[s*outPer:], P)
+				c.postPlanes(out, s, s+1, post)
+			}
+			return
+		}
+		if c.chunk == 1 {
+			for s := 0; s < n; s++ {
+				img, o := x[s*inPer:], out[s*outPer:]
+				for p0 := 0; p0 < P; p0 += c.tile {
+					p1 := min(p0+c.tile, P)
+					im2colTile(g, img, c.col, p1-p0, p0, p1)
+					c.wpk.mul(false, p1-p0, c.col, p1-p0, 0, o[p0:], P)
+				}
+				c.postPlanes(out, s, s+1, post)
+			}
+			return
+		}
 	case c.isPointwise():
 		for s := 0; s < n; s++ {
 			for gr := 0; gr < c.groups; gr++ {
@@ -193,8 +216,11 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
 			})
-			wg := W[gr*fg*K:]
-			gemm(false, false, fg, ld, K, 1, wg, K, c.col, ld, 0, c.tmp, ld)
+			if c.groups == 1 {
+				c.wpk.mul(false, ld, c.col, ld, 0, c.tmp, ld)
+			} else {
+				gemm(false, false, fg, ld, K, 1, W[gr*fg*K:], K, c.col, ld, 0, c.tmp, ld)
+			}
 			parallelFor(nb, fg*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
 					for f := 0; f < fg; f++ {

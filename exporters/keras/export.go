@@ -65,7 +65,10 @@ type klayer struct {
 	name    string
 	config  map[string]any
 	inbound []string // producing Keras layer names
-	weights []kweight
+	// kwInbound are tensor keyword arguments of the call (an attention
+	// layer's value and key), written into the first reference's kwargs
+	kwInbound map[string]string
+	weights   []kweight
 }
 
 type kmodel struct {
@@ -74,7 +77,10 @@ type kmodel struct {
 	inputs  []string
 	outputs []string
 	losses  map[string]any
-	train   *ir.TrainConfig
+	// lossWeights by output name; set when one output's weight is not 1
+	lossWeights map[string]float64
+	weights     map[string]float64 // every output's
+	train       *ir.TrainConfig
 }
 
 func (m *kmodel) modelConfig() ([]byte, error) {
@@ -92,8 +98,14 @@ func (m *kmodel) modelConfig() ([]byte, error) {
 		nodes := []any{}
 		if len(l.inbound) > 0 {
 			var node []any
-			for _, in := range l.inbound {
-				node = append(node, []any{in, 0, 0, map[string]any{}})
+			for i, in := range l.inbound {
+				kw := map[string]any{}
+				if i == 0 {
+					for k, src := range l.kwInbound {
+						kw[k] = []any{src, 0, 0}
+					}
+				}
+				node = append(node, []any{in, 0, 0, kw})
 			}
 			nodes = append(nodes, node)
 		}
@@ -126,8 +138,12 @@ func (m *kmodel) trainingConfig() ([]byte, error) {
 			opt["config"].(map[string]any)["learning_rate"] = t.LearningRate
 		}
 	}
+	var weights any
+	if len(m.lossWeights) > 0 {
+		weights = m.lossWeights
+	}
 	return json.Marshal(map[string]any{"optimizer_config": opt, "loss": m.losses, "metrics": []any{},
-		"weighted_metrics": nil, "sample_weight_mode": nil, "loss_weights": nil})
+		"weighted_metrics": nil, "sample_weight_mode": nil, "loss_weights": weights})
 }
 
 func orF(v, d float64) float64 {

@@ -97,6 +97,9 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, &Error{Err: err}
 	}
+	if len(g.Inputs) > 0 {
+		b.batchRef = g.Inputs[0].Name
+	}
 	layouts := map[string]ir.Layout{}
 	var clInputs []ir.Input
 	for _, in := range g.Inputs {

@@ -121,6 +121,10 @@ func (b *builder) makeOutput(v *ir.Vertex, kname string, idx int, tc *trainingCo
 			b.warn("%s", msg)
 		}
 	}
+	w, ok := tc.weightFor(kname, idx)
+	if !ok {
+		b.warn("output %q: Keras loss weight is not a number > 0; using 1", kname)
+	}
 	switch len(inShape) {
 	case 1:
 		v.Layer = &ir.Output{Units: d.Units, Activation: d.Activation, Loss: loss, FromLogits: fromLogits, NoBias: d.NoBias}
@@ -129,5 +133,6 @@ func (b *builder) makeOutput(v *ir.Vertex, kname string, idx int, tc *trainingCo
 	default:
 		b.warn("output %q: a Dense on a rank-%d tensor stays a Dense (no loss)", kname, len(inShape))
 	}
+	ir.SetLossWeight(v.Layer, w)
 	return lossErr
 }

@@ -238,7 +238,11 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if batch > 0 {
 			vshape = append([]int{batch}, shape...)
 		}
-		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Batch: batch}, nil,
+		// An initializer as large as the value it is added to is a learned
+		// per-position parameter (a position embedding); per-channel
+		// normalisers, scalars and per-sample values stay fixed.
+		learned := batch == 0 && op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
+		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned, Batch: batch}, nil,
 			map[string]*ir.Tensor{"value": tensorOf(vshape, data)})
 		if err != nil {
 			return err
