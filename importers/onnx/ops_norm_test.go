@@ -19,6 +19,7 @@ import (
 	"github.com/retarget-dev/retarget/internal/onnxpb"
 	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
+	"github.com/retarget-dev/retarget/nn"
 )
 
 func trainable(t *testing.T, g *ir.Graph) int {
@@ -283,6 +284,22 @@ func TestFixedBatchConstants(t *testing.T) {
 		three := fixtureArray{Shape: []int{3, 3}, Data: make([]float64, 9)}
 		if _, _, err := predict(g, []fixtureArray{three}); err == nil || !strings.Contains(err.Error(), "fixed batch of 2") {
 			t.Errorf("a batch of 3: got %v, want an error naming the fixed batch of 2", err)
+		}
+		// Predict splits 4 examples into the model's batches of 2
+		net, err := nn.CompileInference(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x4 := ir.NewTensor(4, 3)
+		for i := range x4.Data {
+			x4.Data[i] = float32(x.Data[i%6])
+		}
+		ys, err := net.Predict(x4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := numtest.MaxAbsDiff(ys[0].Data[:6], want); d > 1e-6 {
+			t.Errorf("Predict on 4 examples differs by %g", d)
 		}
 		m, err := exponnx.ToModel(g, exponnx.Options{})
 		if err != nil {
