@@ -165,9 +165,14 @@ func maxAbs(a *ir.Tensor) float64 {
 	return m
 }
 
-// relDiff is the largest difference relative to the larger magnitude.
+// relDiff is the largest difference relative to the larger magnitude
+// (+Inf when maxDiff is: a NaN must not turn it into NaN, which passes).
 func relDiff(a, b *ir.Tensor) float64 {
-	return maxDiff(a, b) / math.Max(1, math.Max(maxAbs(a), maxAbs(b)))
+	d := maxDiff(a, b)
+	if math.IsInf(d, 1) {
+		return d
+	}
+	return d / math.Max(1, math.Max(maxAbs(a), maxAbs(b)))
 }
 
 // build runs Build and fails on an error; notes are returned.

@@ -109,10 +109,14 @@ func (*Unary) Params([][]int) []ParamSpec { return nil }
 // broadcast over the batch). It takes no inputs.
 //
 // Trainable makes the value a learned parameter used as it is (a ViT class
-// token, a position embedding); otherwise it is fixed.
+// token, a position embedding); otherwise it is fixed. With Batch > 0 it
+// holds one tensor per sample of a fixed batch of that size (value is
+// [Batch, Shape...]: a model exported with a fixed batch whose constant
+// differs per sample), and the graph runs on batches of exactly Batch.
 type Constant struct {
 	Shape     []int `json:"shape"`
 	Trainable bool  `json:"trainable,omitempty"`
+	Batch     int   `json:"batch,omitempty"`
 }
 
 func (*Constant) Kind() string { return "Constant" }
@@ -120,13 +124,20 @@ func (c *Constant) OutputShape(in [][]int) ([]int, error) {
 	if len(in) != 0 {
 		return nil, fmt.Errorf("Constant takes no inputs")
 	}
+	if c.Batch < 0 {
+		return nil, fmt.Errorf("Constant batch %d", c.Batch)
+	}
 	return append([]int(nil), c.Shape...), nil
 }
 func (c *Constant) Params([][]int) []ParamSpec {
-	if c.Trainable {
-		return []ParamSpec{spec("value", RoleLearned, 0, 0, c.Shape...)}
+	shape, role := c.Shape, RoleConst
+	if c.Batch > 0 {
+		shape = append([]int{c.Batch}, c.Shape...)
 	}
-	return []ParamSpec{spec("value", RoleConst, 0, 0, c.Shape...)}
+	if c.Trainable {
+		role = RoleLearned
+	}
+	return []ParamSpec{spec("value", role, 0, 0, shape...)}
 }
 
 // Masking marks time steps whose features all equal Value as padding:

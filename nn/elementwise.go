@@ -329,15 +329,29 @@ func (u *unaryOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 type constOp[F Float] struct {
 	params *Params[F]
 	y      *Mat[F]
+	batch  int   // ir.Constant.Batch
+	shape  []int // per-sample shape
+	err    error
 }
 
 func newConstant[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
-	return &constOp[F]{params: params}, nil
+	return &constOp[F]{params: params, batch: v.Layer.(*ir.Constant).Batch, shape: out}, nil
 }
 
 func (c *constOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	val := c.params.Values["value"]
 	n := max(p.Batch, 1)
+	c.err = nil
+	if c.batch > 0 {
+		// one value per sample of the model's fixed batch
+		if n != c.batch {
+			c.err = fmt.Errorf("the model was exported with a fixed batch of %d and holds a constant with a value per sample; run it on batches of %d examples, not %d", c.batch, c.batch, n)
+			return nil
+		}
+		c.y = reuse(c.y, withBatch(n, c.shape)...)
+		copy(c.y.Data, val.Data)
+		return c.y
+	}
 	c.y = reuse(c.y, withBatch(n, val.Shape)...)
 	per := len(val.Data)
 	for b := 0; b < n; b++ {
@@ -346,8 +360,11 @@ func (c *constOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	return c.y
 }
 
+func (c *constOp[F]) Err() error { return c.err }
+
 // Backward sums the output gradient over the batch into the value's
-// gradient when the constant is trainable.
+// gradient when the constant is trainable (a per-sample value takes each
+// sample's gradient).
 func (c *constOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	if g := c.params.Grads["value"]; g != nil {
 		per := len(g.Data)

@@ -40,7 +40,8 @@ type Options struct {
 	InputGrads bool
 	// BatchSize bounds the batches Predict runs (default 64; for an
 	// Inference network, fewer when the activations of 64 examples would
-	// take more than an eighth of the parameters' memory, see memoryBatch).
+	// take more than an eighth of the parameters' memory, see memoryBatch;
+	// a graph with per-sample constants always runs its fixed batch).
 	BatchSize int
 	// NoFusion keeps every vertex separate at inference. By default a
 	// convolution followed by a BatchNorm (and an activation) computes all
@@ -252,6 +253,9 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		n.pass.pool = n.pool
 		n.initLiveness()
 	}
+	if fb := fixedBatch(g); fb > 0 {
+		n.opts.BatchSize = fb // per-sample constants: Predict runs batches of exactly fb
+	}
 	return n, nil
 }
 
@@ -357,6 +361,17 @@ func (n *Net[F]) runForward(nd *node[F], ins []*Mat[F]) (out *Mat[F], err error)
 		return nil, errors.New("the op produced no output")
 	}
 	return out, nil
+}
+
+// fixedBatch is the batch size a graph with per-sample constants
+// (ir.Constant.Batch) runs on, 0 when any size works.
+func fixedBatch(g *ir.Graph) int {
+	for _, v := range g.Vertices {
+		if c, ok := v.Layer.(*ir.Constant); ok && c.Batch > 0 {
+			return c.Batch
+		}
+	}
+	return 0
 }
 
 func checkShape[F Float](x *Mat[F], want []int) error {

@@ -24,7 +24,8 @@ func newConvertCmd() *cobra.Command {
 An ONNX OUT takes and gives data in the layout the source model took (a
 channels-last Keras model's file takes NHWC, through Transpose nodes at
 its edges; the layout is recorded in metadata_props); --channels-first
-writes NCHW/NCW inputs and outputs instead, like tf2onnx --inputs-as-nchw.
+writes NCHW/NCW/NCDHW inputs and outputs instead, like tf2onnx
+--inputs-as-nchw.
 OUT equal to IN is refused unless --force. The write is atomic: OUT is
 either the old file or the new one, never half written.`,
 		Args: exactArgs(2),

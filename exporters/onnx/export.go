@@ -21,8 +21,8 @@ import (
 type Options struct {
 	// Opset is the default-domain opset to write, 11 to 21 (0: 13).
 	Opset int
-	// ChannelsFirst writes image and 1-D signal inputs and outputs in the
-	// internal channels-first layout (NCHW, NCW), like tf2onnx's
+	// ChannelsFirst writes image, volume and 1-D signal inputs and outputs
+	// in the internal channels-first layout (NCHW, NCDHW, NCW), like tf2onnx's
 	// --inputs-as-nchw. By default each keeps the layout its source model
 	// took (ir.Input.Layout: a channels-last Keras model's ONNX file takes
 	// NHWC), through a Transpose node at the graph's edge.
@@ -93,6 +93,10 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
+	batch, err := fixedBatch(g)
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
 	if len(g.Inputs) > 0 {
 		b.batchRef = g.Inputs[0].Name
 	}
@@ -108,7 +112,7 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 			shape = layout.CLShape(in.Shape)
 			clInputs = append(clInputs, in)
 		}
-		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, 1))
+		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, batch))
 	}
 	// Graph outputs keep their names: reserve them for their vertices
 	// (for a transpose at the edge when they keep a channels-last layout).
@@ -164,7 +168,7 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		} else if src != o.Name {
 			b.add("Identity", b.edgeNode(o.Name), []string{src}, []string{o.Name})
 		}
-		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, 1))
+		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, batch))
 	}
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersionFor(opset)),
@@ -194,6 +198,8 @@ func boundary(l ir.Layout, r int, channelsFirst bool) (ir.Layout, bool) {
 	}
 	return l, true
 }
+
+var channelsFirstOf = map[ir.Layout]ir.Layout{ir.LayoutNWC: ir.LayoutNCW, ir.LayoutNHWC: ir.LayoutNCHW, ir.LayoutNDHWC: ir.LayoutNCDHW}
 
 // withBatchAxis turns a permutation of the axes after the batch into one
 // of the whole tensor.
@@ -273,9 +279,28 @@ func metadata(g *ir.Graph, layouts map[string]ir.Layout) []*onnxpb.StringStringE
 	return out
 }
 
-// valueInfo declares a float tensor [N, shape...] with a symbolic batch.
-func valueInfo(name string, shape []int, _ int) *onnxpb.ValueInfoProto {
+// fixedBatch is the batch size a graph holding per-sample constants
+// (ir.Constant.Batch) runs with, 0 for any batch.
+func fixedBatch(g *ir.Graph) (int, error) {
+	n := 0
+	for _, v := range g.Vertices {
+		if c, ok := v.Layer.(*ir.Constant); ok && c.Batch > 0 {
+			if n > 0 && c.Batch != n {
+				return 0, fmt.Errorf("constants with per-sample values for batches of %d and %d", n, c.Batch)
+			}
+			n = c.Batch
+		}
+	}
+	return n, nil
+}
+
+// valueInfo declares a float tensor [N, shape...]: a symbolic batch, or a
+// fixed one when batch > 0.
+func valueInfo(name string, shape []int, batch int) *onnxpb.ValueInfoProto {
 	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}}
+	if batch > 0 {
+		dims[0].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(batch)}
+	}
 	for k, d := range shape {
 		if d < 0 {
 			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, k+1)}})

@@ -181,6 +181,7 @@ func irGraphs() map[string]*ir.Graph {
 				vx("gelu_tanh", &ir.ActivationLayer{Activation: ir.Act(ir.ActGELUTanh)}, "fc2"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "y", Vertex: "gelu_tanh"}}},
+		"lnorm": lnGraph(),
 		// volumetric (NCDHW) layers and dilated max pooling
 		"vol": {Inputs: []ir.Input{{Name: "vol", Shape: []int{2, 6, 7, 6}, Layout: ir.LayoutNCHW}},
 			Vertices: []*ir.Vertex{
@@ -202,7 +203,6 @@ func irGraphs() map[string]*ir.Graph {
 				vx("gmp", &ir.GlobalPool{Rank: 1, Op: ir.PoolMax}, "pool1d"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "y", Vertex: "gmp"}}},
-		"lnorm":  lnGraph(),
 		"lstm":   seq(lstm),
 		"gru":    seq(gru),
 		"gru_bw": seq(gru0),

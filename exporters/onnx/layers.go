@@ -117,6 +117,10 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 	case *ir.Constant:
 		t := b.param("value")
 		shape := append([]int{1}, t.Shape...)
+		if l.Batch > 0 { // one value per sample: value is [Batch, ...] already
+			b.op("Identity", "", []string{b.init("value", t.Shape, t.Data)}, out)
+			break
+		}
 		if !l.Trainable || b.batchRef == "" {
 			b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
 			break

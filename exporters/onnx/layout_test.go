@@ -31,6 +31,11 @@ func channelsLastGraphs() map[string]*ir.Graph {
 				vx("conv1", &ir.Conv{Rank: 1, Filters: 3, Kernel: []int{3}, Padding: ir.PadValid, Activation: ir.Act(ir.ActTanh)}, "s"),
 			},
 			Outputs: []ir.GraphOutput{{Name: "seq", Vertex: "conv1", Layout: ir.LayoutNWC}}},
+		"volume": {Inputs: []ir.Input{{Name: "v", Shape: []int{2, 4, 5, 3}, Layout: ir.LayoutNDHWC}},
+			Vertices: []*ir.Vertex{
+				vx("conv3", &ir.Conv{Rank: 3, Filters: 2, Kernel: []int{2, 2, 2}, Padding: ir.PadSame, Activation: ir.Act(ir.ActIdentity)}, "v"),
+			},
+			Outputs: []ir.GraphOutput{{Name: "vol", Vertex: "conv3", Layout: ir.LayoutNDHWC}}},
 	}
 }
 
@@ -122,7 +127,7 @@ func TestExportKeepsSourceLayout(t *testing.T) {
 				in, out := g.Inputs[0], g.Outputs[0]
 				wantIn, wantL := append([]int{-1}, layout.CLShape(in.Shape)...), in.Layout
 				if cf {
-					wantIn, wantL = append([]int{-1}, in.Shape...), map[ir.Layout]ir.Layout{ir.LayoutNHWC: ir.LayoutNCHW, ir.LayoutNWC: ir.LayoutNCW}[in.Layout]
+					wantIn, wantL = append([]int{-1}, in.Shape...), map[ir.Layout]ir.Layout{ir.LayoutNHWC: ir.LayoutNCHW, ir.LayoutNWC: ir.LayoutNCW, ir.LayoutNDHWC: ir.LayoutNCDHW}[in.Layout]
 				}
 				if got := dims(m.Graph.Input[0]); !ir.SameShape(got, wantIn) {
 					t.Errorf("ONNX input %v, want %v", got, wantIn)

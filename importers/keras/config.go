@@ -63,21 +63,27 @@ func decodeJSON(b []byte) (map[string]any, error) {
 // (create_input_layer: "dense_input_1"); Keras 2 after the layer
 // ("dense_1_input").
 type parser struct {
-	keras1 bool
-	uids   map[string]int // Keras 1's K.get_uid counters
+	version string         // keras_version, "" when the file does not say
+	uids    map[string]int // Keras 1's K.get_uid counters
 }
 
 func newParser(kerasVersion string) *parser {
-	return &parser{keras1: strings.HasPrefix(kerasVersion, "1."), uids: map[string]int{}}
+	return &parser{version: kerasVersion, uids: map[string]int{}}
 }
 
 // impliedInputName names the input Keras created for a Sequential model
-// whose first layer is first.
+// whose first layer is first. Without a keras_version, a first layer
+// configured with input_dtype (Keras 1's name for dtype, written next to
+// batch_input_shape) marks a Keras 1 file.
 func (p *parser) impliedInputName(first *kLayer) string {
-	if !p.keras1 {
+	_, k1dtype := first.Cfg["input_dtype"]
+	if !strings.HasPrefix(p.version, "1.") && (p.version != "" || !k1dtype) {
 		return first.Name + "_input"
 	}
 	prefix := strings.ToLower(first.Class) + "_input_"
+	if p.uids == nil {
+		p.uids = map[string]int{}
+	}
 	p.uids[prefix]++
 	return fmt.Sprintf("%s%d", prefix, p.uids[prefix])
 }

@@ -5,6 +5,30 @@ import (
 	"testing"
 )
 
+// Keras 1 and Keras 2 JSON architectures of one Dense layer, without
+// keras_version.
+const (
+	keras1Dense = `{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "dense_1",
+	  "output_dim": 3, "input_dim": 4, "batch_input_shape": [null, 4], "input_dtype": "float32", "activation": "linear",
+	  "init": "glorot_uniform", "bias": true, "trainable": true}}]}`
+	keras2Dense = `{"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {"name": "dense_1",
+	  "units": 3, "batch_input_shape": [null, 4], "dtype": "float32", "activation": "linear", "use_bias": true}}]}`
+)
+
+// Without keras_version, Keras 1's input_dtype on the first layer names
+// the input as Keras 1 did.
+func TestImpliedInputNameWithoutVersion(t *testing.T) {
+	for cfg, want := range map[string]string{keras1Dense: "dense_input_1", keras2Dense: "dense_1_input"} {
+		g, err := ImportConfig([]byte(cfg), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Inputs[0].Name != want {
+			t.Errorf("input %q, want %q", g.Inputs[0].Name, want)
+		}
+	}
+}
+
 // A Sequential model without an InputLayer entry gets the input name its
 // Keras version gave it: Keras 1's create_input_layer names it after the
 // first layer's class and a per-prefix counter, Keras 2 after the layer.

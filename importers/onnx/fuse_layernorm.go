@@ -160,7 +160,7 @@ func (f *fuser) constOperand(v *ir.Vertex, op ir.MergeOp) (*ir.Tensor, string) {
 	}
 	for k := 0; k < 2; k++ {
 		if cv := f.byName[v.Inputs[k]]; cv != nil {
-			if _, ok := cv.Layer.(*ir.Constant); ok && cv.Params["value"] != nil {
+			if kc, ok := cv.Layer.(*ir.Constant); ok && kc.Batch == 0 && cv.Params["value"] != nil {
 				return cv.Params["value"], v.Inputs[1-k]
 			}
 		}

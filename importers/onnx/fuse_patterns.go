@@ -130,7 +130,7 @@ func (f *fuser) scalar(name string) (float64, bool) {
 	if v == nil {
 		return 0, false
 	}
-	if _, ok := v.Layer.(*ir.Constant); !ok {
+	if k, ok := v.Layer.(*ir.Constant); !ok || k.Batch > 0 {
 		return 0, false
 	}
 	t := v.Params["value"]

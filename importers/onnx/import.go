@@ -1,5 +1,6 @@
 // Package onnx imports ONNX models (opsets 6 to 21, IR versions 3 to 10)
-// into ir graphs whose Conv, Gemm/MatMul, BatchNormalization, PRelu,
+// into ir graphs whose Conv, Gemm/MatMul, BatchNormalization,
+// LayerNormalization (and its decomposition below opset 17), PRelu,
 // LSTM/GRU/RNN and embedding Gather nodes become trainable layers.
 package onnx
 
@@ -294,7 +295,7 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 		if ok && cfEdge(c.layouts[name], len(d.shape)) {
 			l = c.layouts[name]
 		}
-		if t := c.producer[name]; ok && t != nil && t.GetOpType() == "Transpose" && clEdge(c.layouts[name], len(d.shape)) &&
+		if t := c.producer[name]; ok && t != nil && t.GetOpType() == "Transpose" && len(t.GetInput()) > 0 && clEdge(c.layouts[name], len(d.shape)) &&
 			sameInts(toInts((&node{NodeProto: t}).ints("perm")), withBatchAxis(layout.CLPerm(len(d.shape)-1))) {
 			// A channels-last output written through a Transpose at the
 			// edge: the graph output is the value before it.

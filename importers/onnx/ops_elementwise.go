@@ -230,16 +230,20 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if !ok {
 			return fmt.Errorf("input %d (%q) is unknown", k, in)
 		}
-		shape, data, err := c.perSample(ref, cv)
+		shape, data, batch, err := c.perSample(ref, cv)
 		if err != nil {
 			return err
 		}
+		vshape := shape
+		if batch > 0 {
+			vshape = append([]int{batch}, shape...)
+		}
 		// An initializer as large as the value it is added to is a learned
 		// per-position parameter (a position embedding); per-channel
-		// normalisers and scalars stay fixed.
-		learned := op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
-		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned}, nil,
-			map[string]*ir.Tensor{"value": tensorOf(shape, data)})
+		// normalisers, scalars and per-sample values stay fixed.
+		learned := batch == 0 && op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
+		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned, Batch: batch}, nil,
+			map[string]*ir.Tensor{"value": tensorOf(vshape, data)})
 		if err != nil {
 			return err
 		}

@@ -393,34 +393,48 @@ func (c *converter) batchNorm(n *node) error {
 // perSample converts a constant operand for broadcasting against d: its
 // shape without the batch axis and its values. A constant spanning the
 // batch axis of a fixed-batch model (shape (N, ...) with N the inputs'
-// static batch, as constant folding writes p.expand(N, ...)) is kept when
-// its N slices are equal; one value per sample cannot be held by a graph
-// whose batch is implicit and is refused.
-func (c *converter) perSample(d *dyn, cv *cval) ([]int, []float32, error) {
-	shape := cv.shape
-	r, k := len(d.shape), len(shape)
+// static batch) keeps one of its slices when they are equal (constant
+// folding writes p.expand(N, ...) so); otherwise batch is N and the values
+// are one tensor per sample, batch first (an ir.Constant with Batch N).
+func (c *converter) perSample(d *dyn, cv *cval) (shape []int, data []float32, batch int, err error) {
+	r, k := len(d.shape), len(cv.shape)
 	if k > r {
-		return nil, nil, fmt.Errorf("constant of rank %d against a rank-%d value would add axes before the batch", k, r)
+		return nil, nil, 0, fmt.Errorf("constant of rank %d against a rank-%d value would add axes before the batch", k, r)
 	}
-	out := append([]int{}, shape...)
-	data := cv.float32s()
+	out := append([]int{}, cv.shape...)
+	data = cv.float32s()
 	if pos := d.batch - (r - k); pos >= 0 {
 		if n := out[pos]; n != 1 {
-			if int64(n) != c.staticBatch || !equalSlices(data, prod(out[:pos]), n, prod(out[pos+1:])) {
-				what := fmt.Sprintf("a constant of shape %v", shape)
-				if int64(n) == c.staticBatch {
-					what += fmt.Sprintf(" holding a different value for each of the %d samples of the fixed batch", n)
-				}
-				return nil, nil, &BatchAxisError{What: what}
+			if int64(n) != c.staticBatch {
+				return nil, nil, 0, &BatchAxisError{What: fmt.Sprintf("a constant of shape %v", cv.shape)}
 			}
-			data = firstSlices(data, prod(out[:pos]), n, prod(out[pos+1:]))
+			outer, inner := prod(out[:pos]), prod(out[pos+1:])
+			if equalSlices(data, outer, n, inner) {
+				data = firstSlices(data, outer, n, inner)
+			} else {
+				data, batch = batchFirst(data, outer, n, inner), n
+			}
 		}
 		out = append(out[:pos], out[pos+1:]...)
 	}
 	if len(out) == 0 {
 		out = []int{1}
 	}
-	return out, data, nil
+	return out, data, batch, nil
+}
+
+// batchFirst moves the middle axis of outer×n×inner data to the front.
+func batchFirst(data []float32, outer, n, inner int) []float32 {
+	if outer == 1 {
+		return data
+	}
+	out := make([]float32, 0, len(data))
+	for j := 0; j < n; j++ {
+		for o := 0; o < outer; o++ {
+			out = append(out, data[(o*n+j)*inner:(o*n+j+1)*inner]...)
+		}
+	}
+	return out
 }
 
 // equalSlices reports whether data, seen as outer×n×inner, is the same
@@ -466,11 +480,14 @@ func (c *converter) prelu(n *node) error {
 			cs[k] = 1
 		}
 		cs[0] = slope.shape[0]
-		slope = &cval{shape: cs, f: slope.f, f32: slope.f32, i: slope.i, isInt: slope.isInt, shared: true}
+		slope = &cval{shape: cs, f32: slope.float32Copy()}
 	}
-	ss, data, err := c.perSample(d, slope)
+	ss, data, batch, err := c.perSample(d, slope)
 	if err != nil {
 		return err
+	}
+	if batch > 0 {
+		return &BatchAxisError{What: fmt.Sprintf("a slope of shape %v with a value per sample", slope.shape)}
 	}
 	in := c.irShapes[x]
 	for len(ss) < len(in) {
