@@ -123,13 +123,9 @@ func CloneLayer(l Layer) Layer {
 	return c
 }
 
-// Wrapper is implemented by layers that contain another layer (Bidirectional).
-type Wrapper interface {
-	Inner() Layer
-}
-
-// Trainer is implemented by layers that own parameters; editors use it to
-// resize a layer. Units is the size of the layer's output feature axis.
+// Sized is implemented by layers whose output feature axis has a size
+// the user chooses (units, filters); editors use it to resize a layer.
+// OutUnits is the size of that axis.
 type Sized interface {
 	Layer
 	OutUnits() int

@@ -8,21 +8,21 @@ import (
 )
 
 func init() {
-	handlers["Flatten"] = (*converter).flatten
-	handlers["Reshape"] = (*converter).reshape
-	handlers["Transpose"] = (*converter).transpose
-	handlers["Squeeze"] = func(c *converter, n *node) error { return c.squeeze(n, false) }
-	handlers["Unsqueeze"] = func(c *converter, n *node) error { return c.squeeze(n, true) }
-	handlers["Concat"] = (*converter).concat
-	handlers["Split"] = (*converter).split
-	handlers["Slice"] = (*converter).slice
-	handlers["Pad"] = (*converter).pad
-	handlers["Expand"] = (*converter).expand
-	handlers["DepthToSpace"] = (*converter).depthToSpace
-	handlers["SpaceToDepth"] = (*converter).spaceToDepth
-	handlers["ReduceMean"] = func(c *converter, n *node) error { return c.reduce(n, "mean") }
-	handlers["ReduceSum"] = func(c *converter, n *node) error { return c.reduce(n, "sum") }
-	handlers["ReduceMax"] = func(c *converter, n *node) error { return c.reduce(n, "max") }
+	register("Flatten", 1, (*converter).flatten)
+	register("Reshape", 1, (*converter).reshape)
+	register("Transpose", 1, (*converter).transpose)
+	register("Squeeze", 1, func(c *converter, n *node) error { return c.squeeze(n, false) })
+	register("Unsqueeze", 1, func(c *converter, n *node) error { return c.squeeze(n, true) })
+	register("Concat", 1, (*converter).concat)
+	register("Split", 1, (*converter).split)
+	register("Slice", 1, (*converter).slice)
+	register("Pad", 1, (*converter).pad)
+	register("Expand", 8, (*converter).expand)
+	register("DepthToSpace", 1, (*converter).depthToSpace)
+	register("SpaceToDepth", 1, (*converter).spaceToDepth)
+	register("ReduceMean", 1, func(c *converter, n *node) error { return c.reduce(n, "mean") })
+	register("ReduceSum", 1, func(c *converter, n *node) error { return c.reduce(n, "sum") })
+	register("ReduceMax", 1, func(c *converter, n *node) error { return c.reduce(n, "max") })
 }
 
 // reshapeTo gives node output 0 a new ONNX shape over the same content:
