@@ -3,6 +3,7 @@ package ir
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 )
 
@@ -75,6 +76,20 @@ func Kinds() []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// KindsOf lists the registered kinds whose configs have the Go type of l,
+// sorted: one type can be several kinds (Pool: MaxPool1D, AvgPool2D, …).
+// Per-kind tables in other packages register by type with it.
+func KindsOf(l Layer) []string {
+	want := reflect.TypeOf(l)
+	var out []string
+	for _, k := range Kinds() {
+		if reflect.TypeOf(registry[k]()) == want {
+			out = append(out, k)
+		}
+	}
 	return out
 }
 
