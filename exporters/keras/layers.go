@@ -406,8 +406,10 @@ func (c *converter) dense(v *ir.Vertex, t xt) error {
 		units, act, noBias = l.Units, l.Activation, l.NoBias
 	case *ir.Output:
 		units, act, noBias = l.Units, l.Activation, l.NoBias
+		act.Axis = -1 // the engine applies it across the units
 	case *ir.RnnOutput:
 		units, act, noBias = l.Units, l.Activation, l.NoBias
+		act.Axis = -1
 	}
 	var err error
 	var rowPerm []int

@@ -35,12 +35,12 @@ func emitDense(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank in
 
 func emitOutput(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.Output)
-	return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
+	return b.dense(ins[0], inShapes[0], unitsAxis(l.Activation), !l.NoBias, out)
 }
 
 func emitRnnOutput(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.RnnOutput)
-	return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
+	return b.dense(ins[0], inShapes[0], unitsAxis(l.Activation), !l.NoBias, out)
 }
 
 func emitConv(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
@@ -322,6 +322,14 @@ func emitEmbedding(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 
 func emitRecurrent(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	return b.recurrent(v.Layer, ins[0], inShapes[0], out)
+}
+
+// unitsAxis is an output layer's activation as an activation node: the
+// engine applies an Output's or RnnOutput's softmax across its units (the
+// last axis) whatever Axis says.
+func unitsAxis(a ir.Activation) ir.Activation {
+	a.Axis = -1
+	return a
 }
 
 func at(xs []int, i, def int) int {

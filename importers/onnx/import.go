@@ -200,6 +200,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	}
 	fuseActivations(c.g)
 	c.prune()
+	c.foldExportedActivations()
 	if !c.opts.KeepDense {
 		c.outputLayers()
 	}
