@@ -17,6 +17,9 @@ var (
 	// cannot says, per kind, why no Keras layer holds it; the
 	// UnsupportedError quotes it.
 	cannot = map[string]string{}
+	// limits says, per kind, which configurations no Keras layer holds
+	// (the writer refuses them with an UnsupportedError).
+	limits = map[string]string{}
 )
 
 // register makes f the writer of every kind whose config has the Go type
@@ -66,6 +69,11 @@ func init() {
 	register(&ir.LastTimeStep{}, writeLastTimeStep)
 	register(&ir.Bidirectional{}, writeBidirectional)
 
+	limits["Activation"] = "log_softmax, hard_swish, gelu_tanh, mish and clip with a non-zero lower bound have no Keras activation"
+	limits["Merge"] = "divide and pow have no Keras merge layer"
+	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
+	limits["LSTM"] = "peephole connections have no Keras layer"
+	limits["ConvTranspose2D"] = "grouped or explicitly padded transposed convolutions have no Keras layer"
 	cannot["Constant"] = "Keras has no layer that outputs a constant tensor; export to ONNX or .rtm"
 	cannot["Unary"] = "Keras has no layer for element-wise sqrt/exp/log/neg/abs/erf/reciprocal/pow (only a Lambda, which is Python code); export to ONNX or .rtm"
 	cannot["Slice"] = "Keras has no slicing layer (Cropping crops both ends of spatial axes only); export to ONNX or .rtm"
@@ -87,4 +95,14 @@ func Unsupported() map[string]string {
 // class is the Keras class of a vertex with parameters (internal/kerasclass).
 func (c *converter) class(v *ir.Vertex) string {
 	return kerasclass.Of(v.Layer, v.InputShapes(c.shapes))
+}
+
+// Limits maps layer kinds the Keras exporter writes in some configurations
+// only to the ones it cannot write. The map is a copy.
+func Limits() map[string]string {
+	out := map[string]string{}
+	for k, why := range limits {
+		out[k] = why
+	}
+	return out
 }

@@ -73,6 +73,10 @@ func init() {
 	for _, l := range []ir.Layer{&ir.SimpleRNN{}, &ir.LSTM{}, &ir.GRU{}, &ir.Bidirectional{}} {
 		register(l, emitRecurrent)
 	}
+	decomposed["SeparableConv2D"] = "written as a depthwise and a pointwise Conv: comes back as two Conv2D vertices with the same parameters"
+	decomposed["Rescaling"] = "written as Mul and Add by scalars: comes back as Merge vertices with Constant operands (no parameters either way)"
+	decomposed["Cropping"] = "written as Slice: comes back as a Slice vertex"
+	decomposed["RnnOutput"] = "ONNX holds no loss: comes back as a Dense with the activation"
 	cannot["Masking"] = "ONNX has no time-step mask: remove the Masking vertex (pad with zeros the model ignores) or export to .rtm"
 }
 

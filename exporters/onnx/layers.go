@@ -531,7 +531,10 @@ func (b *builder) upsampling(l *ir.UpSampling, in string, inShape []int, out str
 		scales[r-l.Rank+k] = float32(s)
 	}
 	sc := b.init("scales", []int{r}, scales)
-	roi := b.init("roi", []int{0}, nil)
+	roi := "" // optional from opset 13
+	if b.opset < 13 {
+		roi = b.init("roi", []int{0}, nil)
+	}
 	if l.Mode == "linear" {
 		b.op("Resize", "", []string{in, roi, sc}, out, aStr("mode", "linear"),
 			aStr("coordinate_transformation_mode", "half_pixel"))

@@ -239,6 +239,9 @@ func (c *converter) dropout(n *node) error {
 // merge maps a broadcasting binary (or variadic) op. A constant operand
 // becomes an ir.Constant vertex; Pow by a constant scalar is a Unary.
 func (c *converter) merge(n *node, op ir.MergeOp) error {
+	if op == ir.MergeMultiply && len(n.GetInput()) == 2 && n.in(0) == n.in(1) && !c.isConst(n.in(0)) {
+		return c.elementwise(n, &ir.Unary{Op: ir.UnarySquare}) // x·x
+	}
 	var ref *dyn
 	for _, in := range n.GetInput() {
 		if d, ok := c.vals[in]; ok {

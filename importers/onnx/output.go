@@ -68,7 +68,8 @@ func (c *converter) removeVertex(name string) {
 // foldExportedActivations undoes how exporters/onnx writes a layer with a
 // fused activation: node P (Gemm, Conv, …) then node "P/act" (the
 // activation). The activation vertex goes back into P when P has no
-// activation of its own and nothing else reads it.
+// activation of its own and nothing else reads it. A GlobalPool without
+// keepdims (P, then Flatten "P/flatten") is folded the same way.
 func (c *converter) foldExportedActivations() {
 	uses := map[string]int{}
 	for _, v := range c.g.Vertices {
@@ -80,12 +81,25 @@ func (c *converter) foldExportedActivations() {
 		uses[o.Vertex]++
 	}
 	for _, v := range append([]*ir.Vertex(nil), c.g.Vertices...) {
-		a, ok := v.Layer.(*ir.ActivationLayer)
-		if !ok || len(v.Inputs) != 1 || v.Name != v.Inputs[0]+"/act" || uses[v.Inputs[0]] != 1 {
+		if len(v.Inputs) != 1 || uses[v.Inputs[0]] != 1 {
 			continue
 		}
 		p := c.g.Vertex(v.Inputs[0])
-		if p == nil || !setActivation(p.Layer, a.Activation) {
+		if p == nil {
+			continue
+		}
+		switch l := v.Layer.(type) {
+		case *ir.ActivationLayer:
+			if v.Name != p.Name+"/act" || !setActivation(p.Layer, l.Activation) {
+				continue
+			}
+		case *ir.Flatten: // GlobalPool without keepdims: pool "P", then "P/flatten"
+			gp, ok := p.Layer.(*ir.GlobalPool)
+			if v.Name != p.Name+"/flatten" || !ok || !gp.KeepDims {
+				continue
+			}
+			gp.KeepDims = false
+		default:
 			continue
 		}
 		name := v.Name
