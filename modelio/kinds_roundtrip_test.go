@@ -498,6 +498,25 @@ func TestEveryKindRoundTrips(t *testing.T) {
 			mayDiffer = "the importer makes a trailing Dense the Output vertex"
 		}
 		report("Keras", compare(t, c, back, x, want, mayDiffer))
+
+		// LoadWeights fills a copy of the graph from the file's weights
+		h5 := filepath.Join(dir, fmt.Sprintf("case%03d.h5", ci))
+		if err := os.WriteFile(h5, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		blank := c.g.Clone()
+		for _, v := range blank.Vertices {
+			for _, p := range v.Params {
+				clear(p.Data)
+			}
+		}
+		if len(c.g.Vertices) > 0 && hasParams(c.g) {
+			if err := kimp.LoadWeights(blank, h5, kimp.LoadWeightsOptions{}); err != nil {
+				t.Errorf("%s: Keras LoadWeights: %v", label, err)
+			} else if got, err := forward(blank, x); err != nil || diff(want.Data, got.Data) > 1e-5 {
+				t.Errorf("%s: after Keras LoadWeights the predictions differ (%v)", label, err)
+			}
+		}
 	}
 	for g, why := range knownGaps {
 		if !gapsSeen[g] {
@@ -706,4 +725,13 @@ func moveAxis(m *nn.Mat[float32], from, to int) *nn.Mat[float32] {
 		}
 	}
 	return out
+}
+
+func hasParams(g *ir.Graph) bool {
+	for _, v := range g.Vertices {
+		if len(v.Params) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -84,3 +84,12 @@ func TestCastStrict(t *testing.T) {
 		t.Fatalf("Cast to int64 with Strict: %v", err)
 	}
 }
+
+func TestSupportedOpsSince(t *testing.T) {
+	ops := SupportedOps()
+	for op, since := range map[string]int{"Gelu": 20, "Mish": 18, "HardSwish": 14, "Softmax": 1, "Conv": 1, "Tile": 6, "Shape": 1} {
+		if ops[op] != since {
+			t.Errorf("%s: since %d, want %d", op, ops[op], since)
+		}
+	}
+}
