@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: build test vet interop fuzz-short fixtures clean
+.PHONY: build test vet interop fuzz-short fixtures clean bench
 
 build:
 	$(GO) build -o bin/retarget ./cmd/retarget
@@ -38,8 +38,14 @@ fixtures:
 	@set -e; for f in testdata/gen/*_fixture.py testdata/gen/*_fixtures.py; do \
 		echo "python3 $$f"; python3 "$$f"; \
 	done
+	python3 testdata/gen/onnx_conformance_torch.py # testdata/onnx/conformance
 	python3 testdata/gen/hdf5_dump_keras_real.py   # h5py's view of ../shared/fixtures/keras-real
 	$(GO) run ./demo/pretrain                      # the demo's pretrained digits 0-4 model
 
 clean:
 	rm -rf bin
+
+# Speed against ONNX Runtime and PyTorch on this machine (bench/README.md);
+# BENCH_QUICK=1 for a short check. Writes bench/RESULTS.md.
+bench:
+	/usr/bin/python3 bench/bench.py

@@ -27,6 +27,7 @@ type convCore[F Float] struct {
 	outShape []int
 	cin      int
 	col, tmp []F
+	wpk      packedA[F] // the weights of one forward pass, packed once (groups == 1)
 	chunk    int
 	// tile is the number of output positions per im2col + GEMM when one
 	// sample runs at a time (chunk 1); the sample's whole plane otherwise
@@ -66,8 +67,12 @@ func (c *convCore[F]) setup(in []int) error {
 		return fmt.Errorf("%d input and %d output channels are not divisible by %d groups", c.cin, c.filters, c.groups)
 	}
 	g := convGeom{c: c.cin / c.groups, h: 1, kh: 1, sh: 1, dh: 1, oh: 1}
-	if c.rank == 2 {
-		g.h, g.kh, g.sh, g.dh, g.pt, g.oh = sp[0], c.kernel[0], at(c.strides, 0), at(c.dil, 0), begin[0], out[0]
+	if c.rank == 3 {
+		g.d, g.kd, g.sd, g.dd, g.pf, g.od = sp[0], c.kernel[0], at(c.strides, 0), at(c.dil, 0), begin[0], out[0]
+	}
+	if c.rank >= 2 {
+		a := c.rank - 2
+		g.h, g.kh, g.sh, g.dh, g.pt, g.oh = sp[a], c.kernel[a], at(c.strides, a), at(c.dil, a), begin[a], out[a]
 	}
 	a := c.rank - 1
 	g.w, g.kw, g.sw, g.dw, g.pl, g.ow = sp[a], c.kernel[a], at(c.strides, a), at(c.dil, a), begin[a], out[a]
@@ -137,7 +142,7 @@ const pointwiseMinP = 256
 // one: each sample's input [C, P] is already the GEMM operand.
 func (c *convCore[F]) isPointwise() bool {
 	g := &c.geo
-	return !c.generic && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+	return !c.generic && !g.is3D() && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
 		g.oh == g.h && g.ow == g.w && g.p() >= pointwiseMinP
 }
 
@@ -152,11 +157,33 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	g := &c.geo
 	n := c.inShape[0]
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	inPer, outPer := c.cin*g.plane(), c.filters*P
 	switch {
 	case c.isDepthwise():
 		c.depthwiseForward(x, W, out, post)
 		return
+	case c.groups == 1: // the weights against every sample or tile: packed once
+		c.wpk.pack(false, fg, K, 1, W, K)
+		defer c.wpk.release()
+		if c.isPointwise() {
+			for s := 0; s < n; s++ {
+				c.wpk.mul(false, P, x[s*inPer:], P, 0, out[s*outPer:], P)
+				c.postPlanes(out, s, s+1, post)
+			}
+			return
+		}
+		if c.chunk == 1 {
+			for s := 0; s < n; s++ {
+				img, o := x[s*inPer:], out[s*outPer:]
+				for p0 := 0; p0 < P; p0 += c.tile {
+					p1 := min(p0+c.tile, P)
+					im2colTile(g, img, c.col, p1-p0, p0, p1)
+					c.wpk.mul(false, p1-p0, c.col, p1-p0, 0, o[p0:], P)
+				}
+				c.postPlanes(out, s, s+1, post)
+			}
+			return
+		}
 	case c.isPointwise():
 		for s := 0; s < n; s++ {
 			for gr := 0; gr < c.groups; gr++ {
@@ -169,7 +196,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	if c.chunk == 1 {
 		for s := 0; s < n; s++ {
 			for gr := 0; gr < c.groups; gr++ {
-				img, o := x[s*inPer+gr*cg*g.h*g.w:], out[s*outPer+gr*fg*P:]
+				img, o := x[s*inPer+gr*cg*g.plane():], out[s*outPer+gr*fg*P:]
 				for p0 := 0; p0 < P; p0 += c.tile {
 					p1 := min(p0+c.tile, P)
 					im2colTile(g, img, c.col, p1-p0, p0, p1)
@@ -186,11 +213,14 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		for gr := 0; gr < c.groups; gr++ {
 			parallelFor(nb, K*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
-					im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
 			})
-			wg := W[gr*fg*K:]
-			gemm(false, false, fg, ld, K, 1, wg, K, c.col, ld, 0, c.tmp, ld)
+			if c.groups == 1 {
+				c.wpk.mul(false, ld, c.col, ld, 0, c.tmp, ld)
+			} else {
+				gemm(false, false, fg, ld, K, 1, W[gr*fg*K:], K, c.col, ld, 0, c.tmp, ld)
+			}
 			parallelFor(nb, fg*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
 					for f := 0; f < fg; f++ {
@@ -225,7 +255,7 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 	g := &c.geo
 	n := c.inShape[0]
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	inPer, outPer := c.cin*g.plane(), c.filters*P
 	switch {
 	case c.isDepthwise():
 		c.depthwiseBackward(x, W, dOut, gW, dx)
@@ -263,14 +293,14 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 			}
 			if gW != nil {
 				for s := 0; s < nb; s++ {
-					im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
 				gemm(false, true, fg, K, ld, 1, d, ld, c.col, ld, 1, gW[gr*fg*K:], K)
 			}
 			if dx != nil {
 				gemm(true, false, K, ld, fg, 1, W[gr*fg*K:], K, d, ld, 0, c.col, ld)
 				for s := 0; s < nb; s++ {
-					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.h*g.w:])
+					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.plane():])
 				}
 			}
 		}
@@ -283,7 +313,7 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
 	g := &c.geo
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer, plane := c.cin*g.h*g.w, c.filters*P, cg*g.h*g.w
+	inPer, outPer, plane := c.cin*g.plane(), c.filters*P, cg*g.plane()
 	for s := 0; s < c.inShape[0]; s++ {
 		for gr := 0; gr < c.groups; gr++ {
 			d, wg := dOut[s*outPer+gr*fg*P:], W[gr*fg*K:]
@@ -322,8 +352,8 @@ func newConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (O
 	if err != nil {
 		return nil, err
 	}
-	if c.Rank != 1 && c.Rank != 2 {
-		return nil, fmt.Errorf("convolution rank %d (1 or 2 supported)", c.Rank)
+	if c.Rank < 1 || c.Rank > 3 {
+		return nil, fmt.Errorf("convolution rank %d (1, 2 or 3 supported)", c.Rank)
 	}
 	if len(c.Kernel) != c.Rank {
 		return nil, fmt.Errorf("kernel %v for a %d-D convolution", c.Kernel, c.Rank)
@@ -558,5 +588,6 @@ func (o *sepConvOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 func init() {
 	RegisterOp("Conv1D", newConv[float32], newConv[float64])
 	RegisterOp("Conv2D", newConv[float32], newConv[float64])
+	RegisterOp("Conv3D", newConv[float32], newConv[float64])
 	RegisterOp("SeparableConv2D", newSepConv[float32], newSepConv[float64])
 }

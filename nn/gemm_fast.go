@@ -18,8 +18,21 @@ type fastGemm32 struct{}
 // nr floats.
 type sgemmMicro struct {
 	mr, nr int
+	kc, mc int // blocking when not the defaults sgemmKC, sgemmMC
 	name   string
 	fn     func(k int, a, b, c []float32, ldc int, acc bool)
+}
+
+// blocks returns the kc and mc of the kernel, mc a multiple of mr.
+func (m sgemmMicro) blocks() (kc, mc int) {
+	kc, mc = sgemmKC, sgemmMC
+	if m.kc > 0 {
+		kc = m.kc
+	}
+	if m.mc > 0 {
+		mc = m.mc
+	}
+	return kc, max(mc/m.mr, 1) * m.mr
 }
 
 // Blocking: a kc×nr panel of B stays in L1 while the mc×kc block of A streams
@@ -32,14 +45,14 @@ const (
 	sgemmGrain = 1 << 18
 )
 
-var sgemmKernel = bestSgemmKernel()
-
 func (fastGemm32) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmFast(sgemmKernel, runtime.GOMAXPROCS(0), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 type sgemmJob struct {
 	kern        sgemmMicro
+	apk         []float32 // alpha·op(A) packed whole (prepackA), or nil: each run packs its blocks
+	mpad        int       // rows of apk: m rounded up to mr
 	ta, tb      bool
 	k           int
 	alpha, beta float32
@@ -48,7 +61,7 @@ type sgemmJob struct {
 	ldc         int
 }
 
-type sgemmBufs struct{ a, b, t []float32 }
+type sgemmBufs struct{ a, b, t, p []float32 }
 
 var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
 
@@ -66,10 +79,27 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		return
 	}
 	job := &sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	job.start(threads, m, n)
+}
+
+// start runs the job on up to threads goroutines, C being m×n. Each
+// goroutine packs the A rows it needs once per nc-wide block of its columns;
+// when that repeats (a convolution's wide im2col, or several goroutines side
+// by side), A is packed once for all of them, unless it came packed.
+func (job *sgemmJob) start(threads, m, n int) {
+	kern, k := job.kern, job.k
 	if w := m * n * k / sgemmGrain; w < threads {
 		threads = max(w, 1)
 	}
 	tm, tn := sgemmGrid(threads, m, n, kern.mr, kern.nr)
+	if job.apk == nil && (n/tn+sgemmNC-1)/sgemmNC*tn > 1 {
+		bufs := sgemmPool.Get().(*sgemmBufs)
+		defer sgemmPool.Put(bufs)
+		job.mpad = (m + kern.mr - 1) / kern.mr * kern.mr
+		bufs.p = growSlice(bufs.p, job.mpad*k)
+		job.apk = bufs.p[:job.mpad*k]
+		prepackA(job, tm*tn, m)
+	}
 	if tm*tn == 1 {
 		job.run(0, m, 0, n)
 		return
@@ -90,6 +120,31 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		}
 	}
 	job.run(rows[0], rows[1], cols[0], cols[1])
+	wg.Wait()
+}
+
+// prepackA packs alpha·op(A) whole into j.apk with up to threads
+// goroutines: kc-deep slabs one after the other, each the mpad rows as
+// packA lays them out.
+func prepackA(j *sgemmJob, threads, m int) {
+	kc, _ := j.kern.blocks()
+	slabs := (j.k + kc - 1) / kc
+	pack := func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			pc := s * kc
+			packA(j.apk[pc*j.mpad:], j.a, j.lda, j.ta, j.alpha, 0, m, pc, min(kc, j.k-pc), j.kern.mr)
+		}
+	}
+	threads = min(threads, slabs, max(m*j.k/sgemmGrain*4, 1))
+	var wg sync.WaitGroup
+	for t := 1; t < threads; t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pack(slabs*t/threads, slabs*(t+1)/threads)
+		}()
+	}
+	pack(0, slabs/threads)
 	wg.Wait()
 }
 
@@ -133,8 +188,9 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	}
 	bufs := sgemmPool.Get().(*sgemmBufs)
 	defer sgemmPool.Put(bufs)
-	kc := min(sgemmKC, j.k)
-	mcap := (min(sgemmMC, i1-i0) + mr - 1) / mr * mr
+	kcb, mc := j.kern.blocks()
+	kc := min(kcb, j.k)
+	mcap := (min(mc, i1-i0) + mr - 1) / mr * mr
 	ncap := (min(sgemmNC, j1-j0) + nr - 1) / nr * nr
 	bufs.a = growSlice(bufs.a, mcap*kc)
 	bufs.b = growSlice(bufs.b, ncap*kc)
@@ -142,18 +198,23 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	tile := bufs.t[:mr*nr]
 	for jc := j0; jc < j1; jc += sgemmNC {
 		nb := min(sgemmNC, j1-jc)
-		for pc := 0; pc < j.k; pc += sgemmKC {
-			kb := min(sgemmKC, j.k-pc)
+		for pc := 0; pc < j.k; pc += kcb {
+			kb := min(kcb, j.k-pc)
 			acc := pc > 0 || beta != 0
 			packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
-			for ic := i0; ic < i1; ic += sgemmMC {
-				mb := min(sgemmMC, i1-ic)
-				packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
+			for ic := i0; ic < i1; ic += mc {
+				mb := min(mc, i1-ic)
+				apk := bufs.a
+				if j.apk != nil {
+					apk = j.apk[pc*j.mpad+ic*kb:]
+				} else {
+					packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					bp := bufs.b[jr*kb : (jr+nr)*kb]
 					ncols := min(nr, nb-jr)
 					for ir := 0; ir < mb; ir += mr {
-						ap := bufs.a[ir*kb : (ir+mr)*kb]
+						ap := apk[ir*kb : (ir+mr)*kb]
 						mm := min(mr, mb-ir)
 						off := (ic+ir)*j.ldc + jc + jr
 						if mm == mr && ncols == nr {

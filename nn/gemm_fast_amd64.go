@@ -9,20 +9,37 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func sgemmKern6x16(k int, a, b, c *float32, ldc int, acc int)
 
-var sgemmAVX2 = sgemmMicro{mr: 6, nr: 16, name: "avx2-6x16", fn: func(k int, a, b, c []float32, ldc int, acc bool) {
+// sgemmKern14x32 is the AVX-512F micro-kernel of gemm_avx512_amd64.s.
+//
+//go:noescape
+func sgemmKern14x32(k int, a, b, c *float32, ldc int, acc int)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var sgemmAVX2 = sgemmMicro{mr: 6, nr: 16, name: "avx2", fn: func(k int, a, b, c []float32, ldc int, acc bool) {
 	// bounds the assembly relies on
 	_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
-	ac := 0
-	if acc {
-		ac = 1
-	}
-	sgemmKern6x16(k, &a[0], &b[0], &c[0], ldc, ac)
+	sgemmKern6x16(k, &a[0], &b[0], &c[0], ldc, boolInt(acc))
 }}
 
-// bestSgemmKernel picks the AVX2 kernel where the CPU and OS support it.
-func bestSgemmKernel() sgemmMicro {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		return sgemmAVX2
+var sgemmAVX512 = sgemmMicro{mr: 14, nr: 32, kc: 128, mc: 280, name: "avx512", fn: func(k int, a, b, c []float32, ldc int, acc bool) {
+	_, _, _ = a[14*k-1], b[32*k-1], c[13*ldc+31]
+	sgemmKern14x32(k, &a[0], &b[0], &c[0], ldc, boolInt(acc))
+}}
+
+// sgemmKernels lists the micro-kernels this CPU and OS run, fastest first.
+func sgemmKernels() []sgemmMicro {
+	var ks []sgemmMicro
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, sgemmAVX512)
 	}
-	return sgemmGo4x4
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, sgemmAVX2)
+	}
+	return append(ks, sgemmGo4x4)
 }

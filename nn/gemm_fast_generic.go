@@ -2,7 +2,7 @@ package nn
 
 // sgemmGo4x4 is the portable micro-kernel: a 4×4 tile kept in 16 scalar
 // accumulators.
-var sgemmGo4x4 = sgemmMicro{mr: 4, nr: 4, name: "go-4x4", fn: sgemmKernGo4x4}
+var sgemmGo4x4 = sgemmMicro{mr: 4, nr: 4, name: "go", fn: sgemmKernGo4x4}
 
 func sgemmKernGo4x4(k int, a, b, c []float32, ldc int, acc bool) {
 	a, b = a[:4*k], b[:4*k]

@@ -4,7 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // gemmCase is one product with its strides; pad is the extra leading
@@ -90,19 +95,11 @@ func checkSgemm(t *testing.T, rng *rand.Rand, kern sgemmMicro, threads int, tc g
 	}
 }
 
-func sgemmKernels() []sgemmMicro {
-	ks := []sgemmMicro{sgemmGo4x4}
-	if best := bestSgemmKernel(); best.name != sgemmGo4x4.name {
-		ks = append(ks, best)
-	}
-	return ks
-}
-
 // TestSgemmFastEdges covers every transpose pair, alpha/beta kinds and small
 // edge sizes (1, odd, primes, just past the micro-tiles) on each kernel.
 func TestSgemmFastEdges(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	sizes := []int{1, 2, 3, 5, 6, 7, 13, 16, 17, 23}
+	sizes := []int{1, 2, 3, 5, 6, 7, 13, 14, 15, 16, 17, 23, 29, 32, 33, 45}
 	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2.5}, {0.75, 0}}
 	for _, kern := range sgemmKernels() {
 		for _, ta := range []bool{false, true} {
@@ -201,16 +198,140 @@ func TestSgemmFastMatchesGonum(t *testing.T) {
 	fastGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
 	gonumGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
 	for i := range c1 {
-		if d := math.Abs(float64(c1[i] - c2[i])); d > 1e-4*(1+math.Abs(float64(c2[i]))) {
+		if d := math.Abs(float64(c1[i] - c2[i])); !(d <= 1e-4*(1+math.Abs(float64(c2[i])))) {
 			t.Fatalf("element %d: fast %g, gonum %g", i, c1[i], c2[i])
 		}
 	}
 }
 
-func TestSgemmFastKernelSelection(t *testing.T) {
-	k := bestSgemmKernel()
-	t.Logf("micro-kernel: %s (%d×%d)", k.name, k.mr, k.nr)
-	if k.mr <= 0 || k.nr <= 0 || sgemmMC%k.mr != 0 || sgemmNC%k.nr != 0 {
-		t.Fatalf("kernel %s tile %d×%d does not divide the blocks", k.name, k.mr, k.nr)
+// TestGemmKernelSwitch runs a product through every public tier (the one
+// chosen at start-up first) and compares it with a float64 reference within
+// 1e-4.
+func TestGemmKernelSwitch(t *testing.T) {
+	start := GemmKernel()
+	defer func() {
+		if err := SetGemmKernel(start); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	names := GemmKernels()
+	if names[len(names)-1] != "gonum" || names[len(names)-2] != "go" {
+		t.Fatalf("GemmKernels() = %v, want the portable tiers last", names)
+	}
+	if cpu.X86.HasAVX512F && names[0] != "avx512" {
+		t.Errorf("AVX-512 CPU, but the first kernel is %s", names[0])
+	}
+	if err := SetGemmKernel("vnni-bogus"); err == nil || !strings.Contains(err.Error(), "available:") {
+		t.Errorf("unknown kernel: err = %v", err)
+	}
+	rng := rand.New(rand.NewSource(5))
+	m, n, k := 45, 77, 300
+	a, b := make([]float32, m*k), make([]float32, k*n)
+	for i := range a {
+		a[i] = float32(rng.NormFloat64())
+	}
+	for i := range b {
+		b[i] = float32(rng.NormFloat64())
+	}
+	for _, name := range names {
+		if err := SetGemmKernel(name); err != nil {
+			t.Fatal(err)
+		}
+		if got := GemmKernel(); got != name {
+			t.Fatalf("GemmKernel() = %s after SetGemmKernel(%s)", got, name)
+		}
+		c := make([]float32, m*n)
+		gemm(false, false, m, n, k, float32(1), a, k, b, n, 0, c, n)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				var want float64
+				for p := 0; p < k; p++ {
+					want += float64(a[i*k+p]) * float64(b[p*n+j])
+				}
+				if d := math.Abs(float64(c[i*n+j]) - want); d > 1e-4*(1+math.Abs(want)) {
+					t.Fatalf("%s: C[%d,%d] = %g, want %g", name, i, j, c[i*n+j], want)
+				}
+			}
+		}
+	}
+}
+
+// TestGemmKernelEnv runs this test binary again with RETARGET_GEMM set to
+// each tier (and to an unknown name, which keeps the best one).
+func TestGemmKernelEnv(t *testing.T) {
+	if os.Getenv("RETARGET_GEMM_CHILD") != "" {
+		fmt.Printf("kernel=%s\n", GemmKernel())
+		return
+	}
+	for _, name := range append(GemmKernels(), "no-such") {
+		want := name
+		if name == "no-such" {
+			want = GemmKernels()[0]
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestGemmKernelEnv$")
+		cmd.Env = append(os.Environ(), "RETARGET_GEMM_CHILD=1", GemmKernelEnv+"="+name)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		if !strings.Contains(string(out), "kernel="+want+"\n") {
+			t.Errorf("RETARGET_GEMM=%s: child said %q, want kernel=%s", name, out, want)
+		}
+	}
+}
+
+// TestPackedA multiplies one packed left operand by several right operands
+// (transposed or not, beta 0 and 1) on every tier and for float64, against
+// plain gemm within 1e-4.
+func TestPackedA(t *testing.T) {
+	start := GemmKernel()
+	defer func() { _ = SetGemmKernel(start) }()
+	rng := rand.New(rand.NewSource(6))
+	randSlice := func(n int) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64())
+		}
+		return s
+	}
+	for _, name := range GemmKernels() {
+		if err := SetGemmKernel(name); err != nil {
+			t.Fatal(err)
+		}
+		for _, ta := range []bool{false, true} {
+			m, k := 37, 300
+			a := randSlice(m * k)
+			lda := k
+			if ta {
+				lda = m
+			}
+			var p packedA[float32]
+			p.pack(ta, m, k, 0.5, a, lda)
+			for i, n := range []int{1, 33, 5000} {
+				tb, beta := i%2 == 1, float32(i%2)
+				b, c := randSlice(n*k), randSlice(m*n)
+				ldb := n
+				if tb {
+					ldb = k
+				}
+				want := append([]float32(nil), c...)
+				gonumGemm32{}.Gemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, beta, want, n)
+				p.mul(tb, n, b, ldb, beta, c, n)
+				for x := range c {
+					if d := math.Abs(float64(c[x] - want[x])); d > 1e-4*(1+math.Abs(float64(want[x]))) {
+						t.Fatalf("%s ta=%v n=%d: C[%d] = %g, want %g", name, ta, n, x, c[x], want[x])
+					}
+				}
+			}
+			p.release()
+		}
+	}
+	var p64 packedA[float64]
+	a := []float64{1, 2, 3, 4, 5, 6} // 3×2
+	p64.pack(false, 3, 2, 1, a, 2)
+	c := make([]float64, 3)
+	p64.mul(false, 1, []float64{1, 1}, 1, 0, c, 1)
+	if c[0] != 3 || c[1] != 7 || c[2] != 11 {
+		t.Fatalf("float64: %v", c)
 	}
 }

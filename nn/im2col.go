@@ -1,19 +1,32 @@
 package nn
 
 // convGeom is the geometry of a 2-D sliding window (1-D uses h = kh = 1).
-// c is the number of channels one im2col covers.
+// c is the number of channels one im2col covers. A 3-D window sets the
+// depth fields (d, kd, sd, dd, pf, od); zero depth fields mean 2-D.
 type convGeom struct {
 	c, h, w                int
 	kh, kw, sh, sw, dh, dw int
 	pt, pl                 int
 	oh, ow                 int
+	d, kd, sd, dd, pf, od  int
 }
 
-func (g *convGeom) k() int { return g.kh * g.kw }
-func (g *convGeom) p() int { return g.oh * g.ow }
+func (g *convGeom) k() int     { return max(g.kd, 1) * g.kh * g.kw }
+func (g *convGeom) p() int     { return max(g.od, 1) * g.oh * g.ow }
+func (g *convGeom) plane() int { return max(g.d, 1) * g.h * g.w }
 
-// im2col writes the patches of img [c, h, w] into col: row (c, i, j),
-// column oh·ow + ow, rows ld apart.
+// is3D reports whether the window has a depth axis.
+func (g *convGeom) is3D() bool { return g.d > 0 }
+
+// slice2D is the 2-D geometry of one channel's depth slice.
+func (g *convGeom) slice2D() convGeom {
+	s := *g
+	s.c, s.d, s.kd, s.sd, s.dd, s.pf, s.od = 1, 0, 0, 0, 0, 0, 0
+	return s
+}
+
+// im2col writes the patches of img [c, (d,) h, w] into col: row (c, (a,)
+// i, j), column (od·oh·ow +) oh·ow + ow, rows ld apart.
 func im2col[F Float](g *convGeom, img, col []F, ld int) { im2colRange(g, img, col, ld, 0, g.p()) }
 
 // col2im adds the patches in col back into img (the adjoint of im2col).
@@ -23,6 +36,10 @@ func col2im[F Float](g *convGeom, col []F, ld int, img []F) { col2imRange(g, col
 // oh·ow + ow): column p of the full matrix is column p-p0 of col.
 func im2colRange[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
 	if p1 <= p0 {
+		return
+	}
+	if g.is3D() {
+		im2col3Range(g, img, col, ld, p0, p1)
 		return
 	}
 	for c := 0; c < g.c; c++ {
@@ -74,6 +91,10 @@ func col2imRange[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
 	if p1 <= p0 {
 		return
 	}
+	if g.is3D() {
+		col2im3Range(g, col, ld, img, p0, p1)
+		return
+	}
 	for c := 0; c < g.c; c++ {
 		dstImg := img[c*g.h*g.w : (c+1)*g.h*g.w]
 		for i := 0; i < g.kh; i++ {
@@ -115,7 +136,7 @@ func im2colTile[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
 	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
 		sub := *g
 		sub.c = hi - lo
-		im2colRange(&sub, img[lo*g.h*g.w:], col[lo*g.k()*ld:], ld, p0, p1)
+		im2colRange(&sub, img[lo*g.plane():], col[lo*g.k()*ld:], ld, p0, p1)
 	})
 }
 
@@ -125,6 +146,52 @@ func col2imTile[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
 	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
 		sub := *g
 		sub.c = hi - lo
-		col2imRange(&sub, col[lo*g.k()*ld:], ld, img[lo*g.h*g.w:], p0, p1)
+		col2imRange(&sub, col[lo*g.k()*ld:], ld, img[lo*g.plane():], p0, p1)
 	})
+}
+
+// im2col3Range is im2colRange for a 3-D window: each (channel, kernel
+// depth, output depth) is a 2-D im2col of one input depth slice, or zeros
+// where that slice lies in the padding.
+func im2col3Range[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
+	hw, kk := g.h*g.w, g.kh*g.kw
+	s := g.slice2D()
+	P2 := g.oh * g.ow
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.kd; a++ {
+			rows := col[(c*g.kd+a)*kk*ld:]
+			for od := p0 / P2; od*P2 < p1; od++ {
+				q0, q1 := max(p0, od*P2), min(p1, (od+1)*P2)
+				sub := rows[q0-p0:]
+				id := od*g.sd - g.pf + a*g.dd
+				if id < 0 || id >= g.d {
+					for r := 0; r < kk; r++ {
+						clear(sub[r*ld : r*ld+q1-q0])
+					}
+					continue
+				}
+				im2colRange(&s, img[(c*g.d+id)*hw:], sub, ld, q0-od*P2, q1-od*P2)
+			}
+		}
+	}
+}
+
+// col2im3Range is the adjoint of im2col3Range.
+func col2im3Range[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
+	hw, kk := g.h*g.w, g.kh*g.kw
+	s := g.slice2D()
+	P2 := g.oh * g.ow
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.kd; a++ {
+			rows := col[(c*g.kd+a)*kk*ld:]
+			for od := p0 / P2; od*P2 < p1; od++ {
+				id := od*g.sd - g.pf + a*g.dd
+				if id < 0 || id >= g.d {
+					continue
+				}
+				q0, q1 := max(p0, od*P2), min(p1, (od+1)*P2)
+				col2imRange(&s, rows[q0-p0:], ld, img[(c*g.d+id)*hw:], q0-od*P2, q1-od*P2)
+			}
+		}
+	}
 }

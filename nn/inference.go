@@ -121,6 +121,28 @@ func overlaps[F Float](a, b []F) bool {
 	return a0 < b0+uintptr(cap(b))*size && b0 < a0+uintptr(cap(a))*size
 }
 
+// memoryBatch is the batch size, at most limit, whose activations (the
+// largest inputs+output of one vertex, per example) stay within a sixteenth of
+// the parameters' memory, or 32 MiB when the network is small: predict's
+// peak memory is then the parameters plus a little (VGG16 at batch 8 would
+// hold 1.5 times its weights, mostly the first convolutions' planes), while
+// dense layers still see several examples at a time.
+func (n *Net[F]) memoryBatch(limit int) int {
+	var params, act int
+	for _, nd := range n.nodes {
+		for _, m := range nd.params.Values {
+			params += len(m.Data)
+		}
+		per := ir.NumElements(n.shapes[nd.v.Name])
+		for _, in := range nd.v.InputShapes(n.shapes) {
+			per += ir.NumElements(in)
+		}
+		act = max(act, per)
+	}
+	budget := max(params/16, 8<<20) // elements: 32 MiB of float32
+	return min(limit, max(1, budget/max(act, 1)))
+}
+
 // liveness is the per-pass bookkeeping of an inference network: how many
 // consumers of each slot have yet to run.
 func (n *Net[F]) initLiveness() {

@@ -56,19 +56,21 @@ func benchGemm32(b *testing.B, g gemmer[float32]) {
 	}
 }
 
-func BenchmarkSgemm(b *testing.B)      { benchGemm32(b, fastGemm32{}) }
-func BenchmarkGonumSgemm(b *testing.B) { benchGemm32(b, gonumGemm32{}) }
+// BenchmarkSgemm runs every GEMM kernel (GemmKernels) on every shape.
+func BenchmarkSgemm(b *testing.B) {
+	withBackends(b, func(b *testing.B) { benchGemm32(b, gemm32) })
+}
 
-// withBackends runs f once per float32 GEMM backend, restoring the engine's.
+// withBackends runs f once per float32 GEMM kernel (GemmKernels), restoring
+// the one in use.
 func withBackends(b *testing.B, f func(b *testing.B)) {
-	saved := gemm32
-	defer func() { gemm32 = saved }()
-	for _, be := range []struct {
-		name string
-		g    gemmer[float32]
-	}{{"fast", fastGemm32{}}, {"gonum", gonumGemm32{}}} {
-		gemm32 = be.g
-		b.Run(be.name, f)
+	saved := GemmKernel()
+	defer func() { _ = SetGemmKernel(saved) }()
+	for _, name := range GemmKernels() {
+		if err := SetGemmKernel(name); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, f)
 	}
 }
 
@@ -225,3 +227,24 @@ func BenchmarkSpeedLSTMStep(b *testing.B) {
 }
 
 var _ = fmt.Sprint
+
+// BenchmarkSgemmMicro is each micro-kernel alone on packed panels that stay
+// in L1 (k = sgemmKC): the kernel's ceiling, without packing.
+func BenchmarkSgemmMicro(b *testing.B) {
+	for _, kern := range sgemmKernels() {
+		b.Run(kern.name, func(b *testing.B) {
+			k := sgemmKC
+			a, bb, c := make([]float32, kern.mr*k), make([]float32, kern.nr*k), make([]float32, kern.mr*kern.nr)
+			for i := range a {
+				a[i] = float32(i%7) * 0.25
+			}
+			for i := range bb {
+				bb[i] = float32(i%5) * 0.5
+			}
+			for range b.N {
+				kern.fn(k, a, bb, c, kern.nr, true)
+			}
+			b.ReportMetric(2*float64(kern.mr*kern.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOPS")
+		})
+	}
+}

@@ -215,7 +215,7 @@ func followConvTranspose2D(f *follow) (map[string][]int, error) {
 	a := f.a
 	consume := f.consume
 	if l.GroupCount() != 1 || a != 0 {
-		return nil, fmt.Errorf("ConvTranspose2D can follow a resize of ungrouped channels only")
+		return nil, fmt.Errorf("%s can follow a resize of ungrouped channels only", l.Kind())
 	}
 	consume(0, "W")
 	return nil, nil
@@ -637,9 +637,8 @@ func findProducers(g *ir.Graph, shapes map[string][]int, name string, axis int, 
 		return fmt.Errorf("graph input %q would have to change size", name)
 	}
 	s := shapes[name]
-	l := v.Layer
-	switch channelRules[l.Kind()].back {
-	case backProducer:
+	switch l := v.Layer.(type) {
+	case *ir.Dense, *ir.Conv, *ir.SimpleRNN, *ir.LSTM, *ir.GRU, *ir.ConvTranspose2D, *ir.SeparableConv2D, *ir.Embedding:
 		if c, ok := l.(*ir.Conv); ok && c.GroupCount() != 1 {
 			return fmt.Errorf("grouped convolution %q cannot be resized", name)
 		}
@@ -648,9 +647,9 @@ func findProducers(g *ir.Graph, shapes map[string][]int, name string, axis int, 
 		}
 		out[name] = src
 		return nil
-	case backThrough:
+	case *ir.Dropout, *ir.ActivationLayer, *ir.BatchNorm, *ir.Pool, *ir.GlobalPool, *ir.PReLU, *ir.Rescaling, *ir.Unary, *ir.Masking:
 		return findProducers(g, shapes, v.Inputs[0], axis, src, out)
-	case backMerge:
+	case *ir.Merge:
 		for _, in := range v.Inputs {
 			si := shapes[in]
 			ai := axis - (len(s) - len(si))

@@ -2,6 +2,7 @@ package keras
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/retarget-dev/retarget/internal/kerasclass"
 
@@ -70,6 +71,11 @@ func init() {
 	register(&ir.Bidirectional{}, writeBidirectional)
 
 	limits["Activation"] = "log_softmax, hard_swish, gelu_tanh, mish and clip with a non-zero lower bound have no Keras activation"
+	for _, k := range ir.KindsOf(&ir.Pool{}) {
+		if strings.HasPrefix(k, "Max") {
+			limits[k] = "dilated max pooling has no Keras layer"
+		}
+	}
 	limits["Merge"] = "divide and pow have no Keras merge layer"
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"

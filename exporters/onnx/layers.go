@@ -65,7 +65,7 @@ func emitConvTranspose2D(b *builder, v *ir.Vertex, ins []string, inShapes [][]in
 	l := v.Layer.(*ir.ConvTranspose2D)
 	return b.withActivation(l.Activation, rank, out, func(dst string) error {
 		bg, en := l.TransposePads(inShapes[0][1:])
-		attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), 2)
+		attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), l.SpatialRank())
 		attrs = append(attrs, aInt("group", int64(l.GroupCount())))
 		if len(l.OutputPadding) > 0 {
 			attrs = append(attrs, aInts("output_padding", l.OutputPadding))
@@ -97,7 +97,11 @@ func emitSeparableConv2D(b *builder, v *ir.Vertex, ins []string, inShapes [][]in
 func emitPool(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.Pool)
 	op := "MaxPool"
-	attrs := convAttrs(l.Kernel, l.Stride(), nil, l.Padding, l.Pads, l.Rank)
+	var dil []int
+	if l.Dilated() {
+		dil = l.Dilations
+	}
+	attrs := convAttrs(l.Kernel, l.Stride(), dil, l.Padding, l.Pads, l.Rank)
 	if l.Op == ir.PoolAvg {
 		op = "AveragePool"
 		if l.CountIncludePad {

@@ -358,7 +358,7 @@ func kerasForms(g *ir.Graph, shapes map[string][]int) map[string]tensor {
 	forms := map[string]tensor{}
 	for _, in := range g.Inputs {
 		t := tensor{name: in.Name, shape: in.Shape}
-		if (in.Layout == ir.LayoutNHWC && len(in.Shape) == 3) || (in.Layout == ir.LayoutNWC && len(in.Shape) == 2) {
+		if in.Layout.ChannelsLastFor(len(in.Shape)) {
 			t.kind = formCL
 		}
 		forms[in.Name] = t

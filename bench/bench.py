@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""`make bench`: our engine against ONNX Runtime and PyTorch on the same
+models and inputs, on this machine, in one go. Prints each workload's
+ours/peer ratio (medians; < 1 means we are faster) and writes
+bench/RESULTS.md with the date, CPU, thread counts and every figure.
+
+Environment:
+  BENCH_RUNS    runs per workload and side (default 5; quick mode 2)
+  BENCH_QUICK   1: 2 runs, 16 images, no ResNet50 (a check that all works)
+  BENCH_ONLY    regular expression: only the workloads whose name matches
+  BENCH_CACHE   folder for the generated models, images and binaries
+                (default $XDG_CACHE_HOME/retarget-bench; never committed)
+  BENCH_IMAGES  images in the featurize folder (default 32)
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PY = "/usr/bin/python3"  # Debian's, with torch and torchvision
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+RUNS = int(os.environ.get("BENCH_RUNS", "2" if QUICK else "5"))
+IMAGES = int(os.environ.get("BENCH_IMAGES", "16" if QUICK else "32"))
+ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
+CACHE = os.environ.get("BENCH_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "retarget-bench")
+ENV = dict(os.environ, GOMAXPROCS="2", OMP_NUM_THREADS="2")
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def process(cmd):
+    """Runs cmd as one process: (wall ms, peak RSS MiB)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, cwd=CACHE)
+    _, status, ru = os.wait4(p.pid, 0)
+    ms = (time.perf_counter() - t) * 1e3
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err[-2000:]))
+    return ms, ru.ru_maxrss / 1024
+
+
+def jsonrun(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=ENV, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cpu_info():
+    model, flags = platform.processor(), []
+    try:
+        for line in open("/proc/cpuinfo"):
+            k, _, v = line.partition(":")
+            if k.strip() == "model name":
+                model = v.strip()
+            elif k.strip() == "flags":
+                flags = v.split()
+                break
+    except OSError:
+        pass
+    keep = [f for f in flags if f.startswith("avx") or f in ("fma", "f16c", "amx_tile", "amx_bf16")]
+    return model, keep, os.cpu_count()
+
+
+def main():
+    os.makedirs(os.path.join(CACHE, "bin"), exist_ok=True)
+    rt, speed = os.path.join(CACHE, "bin", "retarget"), os.path.join(CACHE, "bin", "speed")
+    log("== building into", CACHE)
+    subprocess.run(["go", "build", "-o", rt, "./cmd/retarget"], check=True, cwd=ROOT)
+    subprocess.run(["go", "build", "-o", speed, "./bench/speed"], check=True, cwd=ROOT)
+    log("== models (first run exports VGG16 and ResNet50: about a minute)")
+    subprocess.run([PY, os.path.join(ROOT, "bench", "models.py"), CACHE, "--images", str(IMAGES)], check=True)
+    node = shutil.which("node")
+    ort_js = os.path.join(ROOT, "bench", "ort_predict.js")
+    have_ort = node and os.path.isdir(os.path.join(ROOT, "testdata", "gen", "node_modules", "onnxruntime-node"))
+    torch_py = os.path.join(ROOT, "bench", "torch_bench.py")
+    inp = os.path.join(CACHE, "input-b8.npy")
+    images = os.path.join(CACHE, "images-%d" % IMAGES)
+    out = tempfile.mkdtemp(prefix="retarget-bench-")
+    models = ["vgg16"] if QUICK else ["vgg16", "resnet50"]
+
+    # (name, unit, target ratio, ours runs, peer name, peer runs, note)
+    rows = []
+
+    def record(name, unit, target, ours, peer_name, peer, note=""):
+        rows.append(dict(name=name, unit=unit, target=target, ours=ours, peer_name=peer_name, peer=peer, note=note))
+        r = ratio(rows[-1])
+        log("   %-34s ours %9.1f  %-12s %9.1f  ratio %s" % (
+            name, med(ours), peer_name, med(peer) if peer else float("nan"), "%.2f" % r if r else "-"))
+
+    def want(name):
+        return ONLY.search(name) is not None
+
+    for m in models:
+        size = os.path.getsize(os.path.join(CACHE, m + ".onnx")) / 2**20
+        name = "%s predict process, batch 8" % m
+        if want(name) and have_ort:
+            log("==", name)
+            ours, peer, rss, prss = [], [], [], []
+            for _ in range(RUNS):  # interleaved: the machine's load hits both sides alike
+                ms, mib = process([rt, "predict", m + ".onnx", "--input", inp, "--out", os.path.join(out, m)])
+                ours.append(ms)
+                rss.append(mib)
+                ms, mib = process([node, ort_js, m + ".onnx", inp, os.path.join(out, m + "-ort.npy")])
+                peer.append(ms)
+                prss.append(mib)
+            record(name, "ms", 1.0, ours, "ONNX Runtime", peer)
+            rows.append(dict(name="%s predict peak RSS (file %.0f MiB)" % (m, size), unit="MiB", target=None,
+                             ours=rss, peer_name="ONNX Runtime", peer=prss,
+                             note="ours/file %.2f (goal ≤ 1.2)" % (med(rss) / size)))
+        name = "%s forward, batch 8" % m
+        if want(name):
+            log("==", name)
+            ours = jsonrun([speed, "forward", os.path.join(CACHE, m + ".onnx"), inp, str(RUNS)])
+            peer = jsonrun([PY, torch_py, "forward", m, inp, str(RUNS)])
+            record(name, "ms", 0.6, ours["ms"], "PyTorch", peer["ms"])
+
+    name = "featurize %d images, VGG16 to block5_pool" % IMAGES
+    if want(name):
+        log("==", name)
+        feat = os.path.join(out, "feat")
+        ours = []
+        for _ in range(RUNS):
+            shutil.rmtree(feat, ignore_errors=True)
+            ms, _ = process([rt, "featurize", "vgg16.onnx", "--data",
+                             "type=images,path=%s,size=224x224,preprocess=torch" % images,
+                             "--boundary", "/features/features.30/MaxPool", "--batch-size", "8", "--out", feat])
+            ours.append(ms)
+        peer = jsonrun([PY, torch_py, "featurize", images, str(RUNS)])
+        record(name, "ms", 1.0, ours, "PyTorch", peer["ms"],
+               "images/s ours %.2f, PyTorch %.2f; ours: whole process (import included), PyTorch: the DataLoader loop only"
+               % (IMAGES / med(ours) * 1e3, IMAGES / med(peer["ms"]) * 1e3))
+
+    for w, label, target in [("head", "train step: head 25088-4096-1024-256-5, Nesterov", 0.8),
+                             ("cnn", "train step: small CNN, SGD", 0.8),
+                             ("resblock", "train step: ResNet basic block, SGD", 0.8),
+                             ("lstm", "train step: LSTM(256) 50 steps, Adam", 0.5)]:
+        if not want(label):
+            continue
+        log("==", label)
+        ours = jsonrun([speed, "train", w, str(RUNS)])
+        peer = jsonrun([PY, torch_py, "train", w, str(RUNS)])
+        record(label + ", batch 32", "ms", target, ours["ms"], "PyTorch", peer["ms"])
+
+    shutil.rmtree(out, ignore_errors=True)
+    gemm = jsonrun([speed, "train", "cnn", "1"])["gemm"]
+    write_results(rows, gemm, have_ort)
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def ratio(r):
+    return med(r["ours"]) / med(r["peer"]) if r["peer"] else None
+
+
+def write_results(rows, gemm, have_ort):
+    model, flags, ncpu = cpu_info()
+    torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
+    lines = ["# Benchmark results", "",
+             "Written by `make bench` (bench/bench.py); rerun it to refresh. Ratios are ours/peer of",
+             "the medians (< 1: we are faster).", "",
+             "- date: %s" % datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "- CPU: %s, %d logical CPUs; flags: %s" % (model, ncpu, " ".join(flags)),
+             "- load average at the end: %s" % " ".join("%.2f" % x for x in os.getloadavg()),
+             "- ours: %s, GOMAXPROCS=2, GEMM kernel %s" % (subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip(), gemm),
+             "- PyTorch %s, 2 threads (torch.set_num_threads); ONNX Runtime: onnxruntime-node, 2 intra-op threads%s" % (
+                 torch_v, "" if have_ort else " (missing: no ORT rows)"),
+             "- runs per side: %d%s" % (RUNS, " (quick mode)" if QUICK else ""), "",
+             "| workload | ours | peer | peer | ratio | goal |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        rt = ratio(r)
+        goal = "≤ %.1f %s" % (r["target"], "✓" if rt is not None and rt <= r["target"] else "✗") if r["target"] else r["note"]
+        lines.append("| %s | %.0f %s | %s | %.0f %s | %s | %s |" % (
+            r["name"], med(r["ours"]), r["unit"], r["peer_name"], med(r["peer"]), r["unit"],
+            "%.2f" % rt if rt is not None else "-", goal))
+    lines += ["", "Every run (ours; peer):", ""]
+    for r in rows:
+        lines.append("- %s: %s; %s%s" % (r["name"], ", ".join("%.0f" % x for x in r["ours"]),
+                                         ", ".join("%.0f" % x for x in r["peer"]),
+                                         " — " + r["note"] if r["note"] and r["target"] else ""))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+package nn
+
+import (
+	"runtime"
+	"sync"
+)
+
+// packedA is the left operand alpha·op(A) (m×k) of several products with
+// different right operands: a convolution's weights against each sample's
+// or tile's im2col columns. With the fast float32 kernels it is packed once
+// into the micro-kernel's panels; otherwise (float64, the gonum backend,
+// one or two rows) mul is a plain gemm.
+type packedA[F Float] struct {
+	ta      bool
+	m, k    int
+	alpha   F
+	a       []F
+	lda     int
+	job     sgemmJob // kern, k, alpha, apk, mpad of the packed form
+	pk      []float32
+	packed  bool
+	threads int
+}
+
+// packedBufs holds the storage of released packed operands.
+var packedBufs = sync.Pool{New: func() any { return new([]float32) }}
+
+// release gives the packed storage back (mul must not run until the next
+// pack): layers pack their weights for one pass and do not keep a second
+// copy of them between passes.
+func (p *packedA[F]) release() {
+	if p.pk != nil {
+		s := p.pk
+		p.pk, p.packed, p.job = nil, false, sgemmJob{}
+		packedBufs.Put(&s)
+	}
+	p.a = nil
+}
+
+// pack sets the operand (a is kept, not copied, when it cannot be packed).
+func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
+	p.ta, p.m, p.k, p.alpha, p.a, p.lda, p.packed = ta, m, k, alpha, a, lda, false
+	a32, ok := any(a).([]float32)
+	if _, fast := gemm32.(fastGemm32); !ok || !fast || m <= sgemmSmallRows || k == 0 || alpha == 0 {
+		return
+	}
+	sgemmCheck(ta, false, m, 1, k, len(a), lda, k, 1, m, 1) // A only
+	kern := sgemmKernel
+	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
+	if p.pk == nil {
+		p.pk = *packedBufs.Get().(*[]float32)
+	}
+	p.pk = growSlice(p.pk, mpad*k)
+	p.threads = runtime.GOMAXPROCS(0)
+	p.job = sgemmJob{kern: kern, ta: ta, k: k, alpha: float32(alpha), a: a32, lda: lda, apk: p.pk[:mpad*k], mpad: mpad}
+	prepackA(&p.job, p.threads, m)
+	p.packed = true
+}
+
+// mul computes C (m×n, row stride ldc) = A·op(B) + beta·C.
+func (p *packedA[F]) mul(tb bool, n int, b []F, ldb int, beta F, c []F, ldc int) {
+	if !p.packed || n == 0 {
+		gemm(p.ta, tb, p.m, n, p.k, p.alpha, p.a, p.lda, b, ldb, beta, c, ldc)
+		return
+	}
+	b32, c32 := any(b).([]float32), any(c).([]float32)
+	sgemmCheck(false, tb, p.m, n, p.k, p.m*p.k, p.k, len(b32), ldb, len(c32), ldc) // A was checked by pack
+	job := p.job
+	job.tb, job.b, job.ldb, job.beta, job.c, job.ldc = tb, b32, ldb, float32(beta), c32, ldc
+	job.start(p.threads, p.m, n)
+}
