@@ -215,6 +215,9 @@ func kindCases() []kindCase {
 		add("Reduce", op, one(seq, &ir.Reduce{Op: op, Axes: []int{-1}}))
 	}
 	add("Reduce", "mean-keepdims", one(seq, &ir.Reduce{Op: "mean", Axes: []int{0}, KeepDims: true}))
+	add("MultiHeadAttention", "self", one(seq, &ir.MultiHeadAttention{Heads: 2, KeyDim: 3}))
+	add("MultiHeadAttention", "cross", two(seq, &ir.MultiHeadAttention{Heads: 2, KeyDim: 2, OutputDim: 5}))
+	add("MultiHeadAttention", "causal", one(seq, &ir.MultiHeadAttention{Heads: 1, KeyDim: 4, Causal: true}))
 	add("LastTimeStep", "", one(seq, &ir.LastTimeStep{}))
 	add("Masking", "", one(seq, &ir.Masking{Value: 0}))
 

@@ -115,6 +115,7 @@ func init() {
 	registerChannels(&ir.Concat{}, channelRule{anyInput: true, follow: func(f *follow) (map[string][]int, error) {
 		return f.r.tie(f.g, f.shapes, f.v, f.v.Layer.(*ir.Concat).ResolvedAxis(len(f.shapes[f.v.Name])))
 	}})
+	cannotFollow["MultiHeadAttention"] = "its query, key and value projections split the features across heads, which a resize does not follow yet; remove the attention and add it back"
 	cannotFollow["Constant"] = "a Constant has no input"
 	cannotFollow["DepthToSpace"] = "DepthToSpace moves channels into spatial positions; remove it, resize, and add it back"
 	cannotFollow["SpaceToDepth"] = "SpaceToDepth moves spatial positions into channels; remove it, resize, and add it back"

@@ -69,6 +69,7 @@ func init() {
 	}
 	register(&ir.LastTimeStep{}, writeLastTimeStep)
 	register(&ir.Bidirectional{}, writeBidirectional)
+	register(&ir.MultiHeadAttention{}, writeMultiHeadAttention)
 
 	limits["Activation"] = "log_softmax, hard_swish, gelu_tanh, mish and clip with a non-zero lower bound have no Keras activation"
 	for _, k := range ir.KindsOf(&ir.Pool{}) {
@@ -76,6 +77,7 @@ func init() {
 			limits[k] = "dilated max pooling has no Keras layer"
 		}
 	}
+	limits["MultiHeadAttention"] = "a causal mask has no Keras config (Keras takes use_causal_mask at call time)"
 	limits["Merge"] = "divide and pow have no Keras merge layer"
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"

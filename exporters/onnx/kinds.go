@@ -70,6 +70,7 @@ func init() {
 	register(&ir.Reduce{}, emitReduce)
 	register(&ir.LastTimeStep{}, emitLastTimeStep)
 	register(&ir.Embedding{}, emitEmbedding)
+	register(&ir.MultiHeadAttention{}, emitMultiHeadAttention)
 	for _, l := range []ir.Layer{&ir.SimpleRNN{}, &ir.LSTM{}, &ir.GRU{}, &ir.Bidirectional{}} {
 		register(l, emitRecurrent)
 	}

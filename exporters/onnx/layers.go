@@ -173,9 +173,23 @@ func emitUnary(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank in
 }
 
 func emitConstant(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Constant)
 	t := b.param("value")
 	shape := append([]int{1}, t.Shape...)
-	b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
+	if !l.Trainable || b.batchRef == "" {
+		b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
+		return nil
+	}
+	// a learned value (class token) repeated over the batch, as PyTorch
+	// writes it: Expand(value, [N, dims...])
+	n := b.op("Shape", "batch_shape", []string{b.value[b.batchRef]}, b.tmp("batch_shape"))
+	n = b.op("Slice", "batch", []string{n, b.ints("zero", 0), b.ints("one", 1)}, b.tmp("batch"))
+	dims := make([]int64, len(t.Shape))
+	for k, d := range t.Shape {
+		dims[k] = int64(d)
+	}
+	n = b.op("Concat", "target", []string{n, b.ints("dims", dims...)}, b.tmp("target"), aInt("axis", 0))
+	b.op("Expand", "", []string{b.init("value", shape, t.Data), n}, out)
 	return nil
 }
 
@@ -326,6 +340,11 @@ func emitEmbedding(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 
 func emitRecurrent(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	return b.recurrent(v.Layer, ins[0], inShapes[0], out)
+}
+
+func emitMultiHeadAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.MultiHeadAttention)
+	return b.attention(l, ins, inShapes, out)
 }
 
 // unitsAxis is an output layer's activation as an activation node: the

@@ -273,6 +273,16 @@ func weightsEmbedding(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor
 	return c.embeddingParams(l.InputDim, l.OutputDim)
 }
 
+func weightsMultiHeadAttention(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	l := v.Layer.(*ir.MultiHeadAttention)
+	q, val, k := ir.AttentionInputs(in)
+	out := l.OutputDim
+	if out == 0 {
+		out = q[1]
+	}
+	return c.attentionParams(l, q[1], k[1], val[1], out)
+}
+
 func weightsPReLU(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
 	x := in[0]
 	l := v.Layer.(*ir.PReLU)

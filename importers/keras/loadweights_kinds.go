@@ -45,6 +45,7 @@ func init() {
 		registerWeights(l, weightsRecurrent)
 	}
 	registerWeights(&ir.Bidirectional{}, weightsBidirectional)
+	registerWeights(&ir.MultiHeadAttention{}, weightsMultiHeadAttention)
 	for _, l := range []ir.Layer{&ir.ActivationLayer{}, &ir.Dropout{}, &ir.Flatten{}, &ir.Reshape{}, &ir.Permute{},
 		&ir.RepeatVector{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Pool{}, &ir.GlobalPool{}, &ir.Pad{}, &ir.Cropping{},
 		&ir.UpSampling{}, &ir.Merge{}, &ir.Concat{}, &ir.LastTimeStep{}, &ir.Unary{}, &ir.Slice{},
