@@ -191,7 +191,7 @@ func Run(o Options) (*Result, error) {
 		err := modelio.Save(p, wide, modelio.SaveOptions{Force: true})
 		var fe *modelio.FormatError
 		if errors.As(err, &fe) && filepath.Ext(name) == ".rtm" {
-			err = native.Save(p, wide)
+			err = native.Export(p, wide)
 		}
 		if errors.As(err, &fe) {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", name, err))

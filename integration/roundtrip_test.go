@@ -28,7 +28,7 @@ type format struct {
 }
 
 var formats = []format{
-	{".rtm", native.Save, native.Load, true},
+	{".rtm", native.Export, native.Import, true},
 	{".onnx", func(p string, g *ir.Graph) error { return onnxexp.Export(p, g, onnxexp.Options{}) },
 		func(p string) (*ir.Graph, error) { return onnximp.Import(p, onnximp.Options{}) }, true},
 	{".h5", kerasexp.Export, func(p string) (*ir.Graph, error) { return kerasimp.Import(p, kerasimp.Options{}) }, false},

@@ -3,6 +3,7 @@ package ir
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 )
 
@@ -79,6 +80,20 @@ func Kinds() []string {
 	return out
 }
 
+// KindsOf lists the registered kinds whose configs have the Go type of l,
+// sorted: one type can be several kinds (Pool: MaxPool1D, AvgPool2D, …).
+// Per-kind tables in other packages register by type with it.
+func KindsOf(l Layer) []string {
+	want := reflect.TypeOf(l)
+	var out []string
+	for _, k := range Kinds() {
+		if reflect.TypeOf(registry[k]()) == want {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 type layerJSON struct {
 	Kind   string          `json:"kind"`
 	Config json.RawMessage `json:"config"`
@@ -124,13 +139,9 @@ func CloneLayer(l Layer) Layer {
 	return c
 }
 
-// Wrapper is implemented by layers that contain another layer (Bidirectional).
-type Wrapper interface {
-	Inner() Layer
-}
-
-// Trainer is implemented by layers that own parameters; editors use it to
-// resize a layer. Units is the size of the layer's output feature axis.
+// Sized is implemented by layers whose output feature axis has a size
+// the user chooses (units, filters); editors use it to resize a layer.
+// OutUnits is the size of that axis.
 type Sized interface {
 	Layer
 	OutUnits() int

@@ -132,8 +132,7 @@ type Bidirectional struct {
 	Merge BiMerge `json:"merge"`
 }
 
-func (*Bidirectional) Kind() string   { return "Bidirectional" }
-func (b *Bidirectional) Inner() Layer { return b.Layer }
+func (*Bidirectional) Kind() string { return "Bidirectional" }
 
 // OutUnits is the inner layer's units (each direction).
 func (b *Bidirectional) OutUnits() int {

@@ -24,7 +24,10 @@ type LoadOptions struct {
 	// weights). Formats that hold both refuse it.
 	Weights string
 	// Strict makes an importer fail on anything it would otherwise
-	// approximate or skip with a warning.
+	// approximate with a warning in the graph's Meta: a Keras loss without
+	// an IR equivalent (Meta["keras_warnings"]), an ONNX Cast to a
+	// non-float type read as an identity (Meta["onnx_warnings"]). A .rtm
+	// file holds nothing to approximate.
 	Strict bool
 }
 
@@ -63,9 +66,9 @@ var (
 	formats = map[string]Format{} // by extension
 )
 
-// Register makes a format's extensions known to Load and Save. Importers
-// and exporters register from formats.go (or their own init); registering
-// an extension twice panics, as it is a programming error.
+// Register makes a format's extensions known to Load and Save (this
+// package registers the built-in formats, see formats.go); registering an
+// extension twice panics, as it is a programming error.
 func Register(f Format) {
 	mu.Lock()
 	defer mu.Unlock()

@@ -16,7 +16,7 @@ func loadONNX(path string, opts LoadOptions) (*ir.Graph, error) {
 	if opts.Weights != "" {
 		return nil, fmt.Errorf("%s: an ONNX file holds its weights; a separate weights file (--weights, or a plan's weights:) applies only to Keras JSON architectures", path)
 	}
-	return imponnx.Import(path, imponnx.Options{})
+	return imponnx.Import(path, imponnx.Options{Strict: opts.Strict})
 }
 
 func saveONNX(path string, g *ir.Graph, opts SaveOptions) error {

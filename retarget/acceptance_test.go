@@ -197,10 +197,10 @@ func TestAcceptanceScenarioBAndC(t *testing.T) {
 
 	// Scenario C: save, reload, unfreeze block5_*, train.
 	path := filepath.Join(t.TempDir(), "b.rtm")
-	if err := native.Save(path, g); err != nil {
+	if err := native.Export(path, g); err != nil {
 		t.Fatal(err)
 	}
-	back, err := native.Load(path)
+	back, err := native.Import(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,149 +156,315 @@ func (r *region) visit(g *ir.Graph, shapes map[string][]int, v *ir.Vertex) (map[
 			}
 		}
 	}
-	switch l := v.Layer.(type) {
-	case *ir.Merge:
-		return r.tie(g, shapes, v, -1)
-	case *ir.Concat:
-		return r.tie(g, shapes, v, l.ResolvedAxis(len(shapes[v.Name])))
+	rule, ok := channelRules[v.Layer.Kind()]
+	if !ok || rule.follow == nil {
+		if why, ok := cannotFollow[v.Layer.Kind()]; ok {
+			return nil, fmt.Errorf("cannot follow a resize through a %s vertex: %s", v.Layer.Kind(), why)
+		}
+		return nil, fmt.Errorf("cannot follow a resize through a %s vertex", v.Layer.Kind())
+	}
+	f := &follow{r: r, g: g, shapes: shapes, v: v, s: s, m: m, a: m.axis, pass: pass, consume: consume, perChan: perChan}
+	if rule.anyInput {
+		return rule.follow(f)
 	}
 	if !ok0 {
 		return nil, fmt.Errorf("input %q is not the resized one", in0)
 	}
-	a := m.axis
-	switch l := v.Layer.(type) {
-	case *ir.Dense, *ir.Output, *ir.RnnOutput:
-		if a == len(s)-1 {
-			consume(0, "W")
-		} else {
-			pass(a, m.src)
-		}
-	case *ir.Conv:
-		if a != 0 {
-			return nil, fmt.Errorf("%s would read a resized spatial axis", l.Kind())
-		}
-		if g := l.GroupCount(); g != 1 {
-			if g != s[0] {
-				return nil, fmt.Errorf("grouped %s (%d groups of %d channels) reads the resized channels: not supported, remove and re-add it", l.Kind(), g, s[0]/g)
-			}
-			r.depthwise(v, l, m.src, pass)
-			break
-		}
-		consume(1, "W")
-	case *ir.ConvTranspose2D:
-		if l.GroupCount() != 1 || a != 0 {
-			return nil, fmt.Errorf("%s can follow a resize of ungrouped channels only", l.Kind())
-		}
+	return rule.follow(f)
+}
+
+func followDense(f *follow) (map[string][]int, error) {
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	consume := f.consume
+	if a == len(s)-1 {
 		consume(0, "W")
-	case *ir.SeparableConv2D:
-		if a != 0 {
-			return nil, fmt.Errorf("SeparableConv2D would read a resized spatial axis")
-		}
-		consume(-1, "DW", "PW")
-	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU:
-		if a != 1 {
-			return nil, fmt.Errorf("%s would read a resized time axis", l.Kind())
-		}
-		consume(0, "W")
-	case *ir.Bidirectional:
-		if a != 1 {
-			return nil, fmt.Errorf("Bidirectional would read a resized time axis")
-		}
-		consume(0, "fw/W", "bw/W")
-	case *ir.Embedding:
-		return nil, fmt.Errorf("Embedding reads indices, its input cannot be resized")
-	case *ir.BatchNorm:
-		if a == l.Axis {
-			perChan(0, "gamma", "beta", "mean", "var")
-		}
+	} else {
 		pass(a, m.src)
-	case *ir.LayerNorm:
-		ns := l.NormShape(s)
-		start := len(s) - len(ns)
-		if a >= start {
-			perChan(a-start, "gamma", "beta")
-			r.lossy = append(r.lossy, fmt.Sprintf("LayerNorm %q normalises across the resized axis", v.Name))
-		}
-		pass(a, m.src)
-	case *ir.PReLU:
-		if l.AlphaShape(s)[a] != 1 {
-			perChan(a, "alpha")
-		}
-		pass(a, m.src)
-	case *ir.Dropout, *ir.Masking, *ir.Rescaling, *ir.Unary:
-		pass(a, m.src)
-	case *ir.ActivationLayer:
-		if k := l.Activation.Kind; k == ir.ActSoftmax || k == ir.ActLogSoftmax {
-			ax := l.Activation.Axis
-			if ax < 0 {
-				ax += len(s)
-			}
-			if ax == a {
-				r.lossy = append(r.lossy, fmt.Sprintf("%q applies %s across the resized axis", v.Name, k))
-			}
-		}
-		pass(a, m.src)
-	case *ir.Pool, *ir.GlobalPool:
-		if a != 0 {
-			return nil, fmt.Errorf("%s would pool over the resized axis", l.Kind())
-		}
-		pass(0, m.src)
-	case *ir.Pad:
-		if a >= len(s)-l.Rank {
-			return nil, fmt.Errorf("Pad works on the resized axis")
-		}
-		pass(a, m.src)
-	case *ir.Cropping:
-		if a >= len(s)-l.Rank {
-			return nil, fmt.Errorf("Cropping works on the resized axis")
-		}
-		pass(a, m.src)
-	case *ir.UpSampling:
-		if a >= len(s)-l.Rank {
-			return nil, fmt.Errorf("UpSampling works on the resized axis")
-		}
-		pass(a, m.src)
-	case *ir.LastTimeStep:
-		if a == 0 {
-			return nil, fmt.Errorf("LastTimeStep would drop the resized axis")
-		}
-		pass(a-1, m.src)
-	case *ir.RepeatVector:
-		pass(a+1, m.src)
-	case *ir.Permute:
-		pass(slices.Index(l.Perm, a), m.src)
-	case *ir.Flatten:
-		src, err := flatMap(s, m)
-		if err != nil {
-			return nil, err
-		}
-		pass(0, src)
-	case *ir.Reshape:
-		return nil, r.reshape(l, s, shapes[v.Name], m, pass)
-	case *ir.Slice:
-		for _, ax := range l.Axes {
-			if ax == a || ax+len(s) == a {
-				return nil, fmt.Errorf("Slice cuts the resized axis")
-			}
-		}
-		pass(a, m.src)
-	case *ir.Reduce:
-		shift := 0
-		for _, ax := range l.Axes {
-			if ax < 0 {
-				ax += len(s)
-			}
-			if ax == a {
-				return nil, fmt.Errorf("Reduce %s over the resized axis", l.Op)
-			}
-			if ax < a && !l.KeepDims {
-				shift++
-			}
-		}
-		pass(a-shift, m.src)
-	default:
-		return nil, fmt.Errorf("cannot follow a resize through a %s vertex", v.Layer.Kind())
 	}
+	return nil, nil
+}
+
+func followConv(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Conv)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	consume := f.consume
+	r := f.r
+	v := f.v
+	if a != 0 {
+		return nil, fmt.Errorf("%s would read a resized spatial axis", l.Kind())
+	}
+	if g := l.GroupCount(); g != 1 {
+		if g != s[0] {
+			return nil, fmt.Errorf("grouped %s (%d groups of %d channels) reads the resized channels: not supported, remove and re-add it", l.Kind(), g, s[0]/g)
+		}
+		r.depthwise(v, l, m.src, pass)
+		return nil, nil
+	}
+	consume(1, "W")
+	return nil, nil
+}
+
+func followConvTranspose2D(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.ConvTranspose2D)
+	a := f.a
+	consume := f.consume
+	if l.GroupCount() != 1 || a != 0 {
+		return nil, fmt.Errorf("%s can follow a resize of ungrouped channels only", l.Kind())
+	}
+	consume(0, "W")
+	return nil, nil
+}
+
+func followSeparableConv2D(f *follow) (map[string][]int, error) {
+	a := f.a
+	consume := f.consume
+	if a != 0 {
+		return nil, fmt.Errorf("SeparableConv2D would read a resized spatial axis")
+	}
+	consume(-1, "DW", "PW")
+	return nil, nil
+}
+
+func followRecurrent(f *follow) (map[string][]int, error) {
+	a := f.a
+	consume := f.consume
+	if a != 1 {
+		return nil, fmt.Errorf("%s would read a resized time axis", f.v.Layer.Kind())
+	}
+	consume(0, "W")
+	return nil, nil
+}
+
+func followBidirectional(f *follow) (map[string][]int, error) {
+	a := f.a
+	consume := f.consume
+	if a != 1 {
+		return nil, fmt.Errorf("Bidirectional would read a resized time axis")
+	}
+	consume(0, "fw/W", "bw/W")
+	return nil, nil
+}
+
+func followEmbedding(f *follow) (map[string][]int, error) {
+	return nil, fmt.Errorf("Embedding reads indices, its input cannot be resized")
+}
+
+func followBatchNorm(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.BatchNorm)
+	a := f.a
+	m := f.m
+	pass := f.pass
+	perChan := f.perChan
+	if a == l.Axis {
+		perChan(0, "gamma", "beta", "mean", "var")
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followLayerNorm(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.LayerNorm)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	perChan := f.perChan
+	r := f.r
+	v := f.v
+	ns := l.NormShape(s)
+	start := len(s) - len(ns)
+	if a >= start {
+		perChan(a-start, "gamma", "beta")
+		r.lossy = append(r.lossy, fmt.Sprintf("LayerNorm %q normalises across the resized axis", v.Name))
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followPReLU(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.PReLU)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	perChan := f.perChan
+	if l.AlphaShape(s)[a] != 1 {
+		perChan(a, "alpha")
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followElementwise(f *follow) (map[string][]int, error) {
+	a := f.a
+	m := f.m
+	pass := f.pass
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followActivationLayer(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.ActivationLayer)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	r := f.r
+	v := f.v
+	if k := l.Activation.Kind; k == ir.ActSoftmax || k == ir.ActLogSoftmax {
+		ax := l.Activation.Axis
+		if ax < 0 {
+			ax += len(s)
+		}
+		if ax == a {
+			r.lossy = append(r.lossy, fmt.Sprintf("%q applies %s across the resized axis", v.Name, k))
+		}
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followPool(f *follow) (map[string][]int, error) {
+	a := f.a
+	m := f.m
+	pass := f.pass
+	if a != 0 {
+		return nil, fmt.Errorf("%s would pool over the resized axis", f.v.Layer.Kind())
+	}
+	pass(0, m.src)
+	return nil, nil
+}
+
+func followPad(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Pad)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	if a >= len(s)-l.Rank {
+		return nil, fmt.Errorf("Pad works on the resized axis")
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followCropping(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Cropping)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	if a >= len(s)-l.Rank {
+		return nil, fmt.Errorf("Cropping works on the resized axis")
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followUpSampling(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.UpSampling)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	if a >= len(s)-l.Rank {
+		return nil, fmt.Errorf("UpSampling works on the resized axis")
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followLastTimeStep(f *follow) (map[string][]int, error) {
+	a := f.a
+	m := f.m
+	pass := f.pass
+	if a == 0 {
+		return nil, fmt.Errorf("LastTimeStep would drop the resized axis")
+	}
+	pass(a-1, m.src)
+	return nil, nil
+}
+
+func followRepeatVector(f *follow) (map[string][]int, error) {
+	a := f.a
+	m := f.m
+	pass := f.pass
+	pass(a+1, m.src)
+	return nil, nil
+}
+
+func followPermute(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Permute)
+	a := f.a
+	m := f.m
+	pass := f.pass
+	pass(slices.Index(l.Perm, a), m.src)
+	return nil, nil
+}
+
+func followFlatten(f *follow) (map[string][]int, error) {
+	s := f.s
+	m := f.m
+	pass := f.pass
+	src, err := flatMap(s, m)
+	if err != nil {
+		return nil, err
+	}
+	pass(0, src)
+	return nil, nil
+}
+
+func followReshape(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Reshape)
+	s := f.s
+	m := f.m
+	pass := f.pass
+	r := f.r
+	v := f.v
+	shapes := f.shapes
+	return nil, r.reshape(l, s, shapes[v.Name], m, pass)
+}
+
+func followSlice(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Slice)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	for _, ax := range l.Axes {
+		if ax == a || ax+len(s) == a {
+			return nil, fmt.Errorf("Slice cuts the resized axis")
+		}
+	}
+	pass(a, m.src)
+	return nil, nil
+}
+
+func followReduce(f *follow) (map[string][]int, error) {
+	l := f.v.Layer.(*ir.Reduce)
+	s := f.s
+	a := f.a
+	m := f.m
+	pass := f.pass
+	shift := 0
+	for _, ax := range l.Axes {
+		if ax < 0 {
+			ax += len(s)
+		}
+		if ax == a {
+			return nil, fmt.Errorf("Reduce %s over the resized axis", l.Op)
+		}
+		if ax < a && !l.KeepDims {
+			shift++
+		}
+	}
+	pass(a-shift, m.src)
 	return nil, nil
 }
 

@@ -128,10 +128,10 @@ func TestScenarioA_RetargetVGGTo3Classes(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "a.rtm")
-	if err := native.Save(path, g); err != nil {
+	if err := native.Export(path, g); err != nil {
 		t.Fatal(err)
 	}
-	back, err := native.Load(path)
+	back, err := native.Import(path)
 	if err != nil {
 		t.Fatal(err)
 	}

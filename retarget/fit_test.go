@@ -101,7 +101,7 @@ func TestFitEarlyStoppingAndBestCheckpoint(t *testing.T) {
 		OnEpoch:    func(e EpochReport) { epoch = e.Epoch },
 		Save: func(path string, g *ir.Graph) error {
 			saved = append(saved, epoch)
-			return native.Save(path, g)
+			return native.Export(path, g)
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestFitEarlyStoppingAndBestCheckpoint(t *testing.T) {
 	if r.BestEpoch != bestEpoch || len(saved) != len(improving) || saved[len(saved)-1] != bestEpoch {
 		t.Fatalf("checkpoints after epochs %v (best %d), val_accuracy improves at %v", saved, r.BestEpoch, improving)
 	}
-	if _, err := native.Load(ck); err != nil {
+	if _, err := native.Import(ck); err != nil {
 		t.Fatal(err)
 	}
 	// an unknown monitor is refused before training, naming what is measured
@@ -181,7 +181,7 @@ func TestPlanNamedSourcesAndFitKeys(t *testing.T) {
 	if err := nn.InitGraph(g, ir.InitXavierUniform, 4); err != nil {
 		t.Fatal(err)
 	}
-	if err := native.Save(filepath.Join(dir, "m.rtm"), g); err != nil {
+	if err := native.Export(filepath.Join(dir, "m.rtm"), g); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(3))

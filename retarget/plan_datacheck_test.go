@@ -19,7 +19,7 @@ import (
 func dataCheckFixture(t *testing.T, dir string) {
 	writePlanFixture(t, dir) // base.rtm (8 inputs, 4 classes), x.npy [300 8], y.npy [300] in 0..2
 	save := func(name string, g *ir.Graph) {
-		if err := native.Save(filepath.Join(dir, name), g); err != nil {
+		if err := native.Export(filepath.Join(dir, name), g); err != nil {
 			t.Fatal(err)
 		}
 	}

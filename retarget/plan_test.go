@@ -15,8 +15,8 @@ import (
 
 func nativeEnv() PlanEnv {
 	return PlanEnv{
-		Load: func(model, _ string) (*ir.Graph, error) { return native.Load(model) },
-		Save: func(path string, g *ir.Graph, _ string) error { return native.Save(path, g) },
+		Load: func(model, _ string) (*ir.Graph, error) { return native.Import(model) },
+		Save: func(path string, g *ir.Graph, _ string) error { return native.Export(path, g) },
 	}
 }
 
@@ -71,7 +71,7 @@ output: [o.rtm]
 func writePlanFixture(t *testing.T, dir string) {
 	src := mlp(t)
 	src.Train = &ir.TrainConfig{Updater: ir.UpdSGD, LearningRate: 0.1}
-	if err := native.Save(filepath.Join(dir, "base.rtm"), src); err != nil {
+	if err := native.Export(filepath.Join(dir, "base.rtm"), src); err != nil {
 		t.Fatal(err)
 	}
 	// a 3-class task: the class is the sign pattern of two features
@@ -137,14 +137,14 @@ output: [out/new.rtm, out/copy.rtm]
 	if featurize != (len(res.Featurized) == 2) {
 		t.Fatalf("featurized %+v", res.Featurized)
 	}
-	g, err := native.Load(filepath.Join(dir, "out/new.rtm"))
+	g, err := native.Import(filepath.Join(dir, "out/new.rtm"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !g.Vertex("d1").Frozen || g.Vertex("d2").Frozen || g.Vertex("out").Layer.(*ir.Output).Units != 3 {
 		t.Fatal("frozen flags or class count lost on save")
 	}
-	base, _ := native.Load(filepath.Join(dir, "base.rtm"))
+	base, _ := native.Import(filepath.Join(dir, "base.rtm"))
 	if !base.Vertex("d1").Params["W"].Equal(g.Vertex("d1").Params["W"]) {
 		t.Fatal("frozen d1 moved")
 	}

@@ -37,7 +37,7 @@ func TestApplyForceOverwritesTheModel(t *testing.T) {
 	if hashFile(t, src) == before {
 		t.Fatal("--force did not replace the model")
 	}
-	g, err := native.Load(src)
+	g, err := native.Import(src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func initSave(t *testing.T, g *ir.Graph, path string) {
 	if err := nn.InitGraph(g, ir.InitXavierUniform, 7); err != nil {
 		t.Fatal(err)
 	}
-	if err := native.Save(path, g); err != nil {
+	if err := native.Export(path, g); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -176,7 +176,7 @@ func TestApplyPlanEveryEditFeaturizedJSON(t *testing.T) {
 	if strings.Join(r.Frozen, ",") != "d1" || len(r.Outputs) != 2 || len(r.Featurized) != 2 || r.Featurized[0].Reused || r.Featurized[1].Examples != 100 {
 		t.Fatalf("report %+v", r)
 	}
-	g, err := native.Load(filepath.Join(dir, "out", "new.rtm"))
+	g, err := native.Import(filepath.Join(dir, "out", "new.rtm"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestApplyPlanEveryEditFeaturizedJSON(t *testing.T) {
 	if r.ParamsTotal != total || r.ParamsTrainable != trainable {
 		t.Fatalf("params %d/%d, want %d/%d", r.ParamsTotal, r.ParamsTrainable, total, trainable)
 	}
-	base, _ := native.Load(src)
+	base, _ := native.Import(src)
 	if !base.Vertex("d1").Params["W"].Equal(g.Vertex("d1").Params["W"]) {
 		t.Fatal("frozen d1 moved")
 	}
@@ -290,7 +290,7 @@ output: [rnn2.rtm]
 	if a := rs.Epochs[len(rs.Epochs)-1].Accuracy; a == nil || *a < 0.9 {
 		t.Fatalf("sequences: %+v", rs.Epochs[len(rs.Epochs)-1])
 	}
-	g, err := native.Load(filepath.Join(dir, "rnn2.rtm"))
+	g, err := native.Import(filepath.Join(dir, "rnn2.rtm"))
 	if err != nil || g.Vertex("lstm_1").Layer.(*ir.LSTM).Units != 16 {
 		t.Fatal("widened LSTM not written", err)
 	}
@@ -330,11 +330,11 @@ func TestApplyBadPlansFailBeforeAnyWork(t *testing.T) {
 func TestFeaturizeAndFitCommands(t *testing.T) {
 	dir := t.TempDir()
 	mlpFixture(t, dir)
-	g, _ := native.Load(filepath.Join(dir, "base.rtm"))
+	g, _ := native.Import(filepath.Join(dir, "base.rtm"))
 	g.Vertex("d1").Frozen = true
 	g.Vertex("d2").Frozen = true
 	frozen := filepath.Join(dir, "frozen.rtm")
-	native.Save(frozen, g)
+	native.Export(frozen, g)
 	feats := filepath.Join(dir, "feats")
 	data := "type=npy,features=" + filepath.Join(dir, "train_x.npy") + ",labels=" + filepath.Join(dir, "train_y.npy")
 	for i, want := range []string{"featurized 300", "reused 300"} {

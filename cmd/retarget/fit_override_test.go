@@ -28,7 +28,7 @@ func TestFitKeepsVertexOverridesWithoutFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	model := filepath.Join(dir, "m.rtm")
-	if err := native.Save(model, g); err != nil {
+	if err := native.Export(model, g); err != nil {
 		t.Fatal(err)
 	}
 	x := writeNPY(t, dir, "x.npy", []int{4, 2}, []float32{0, 1, 1, 0, 1, 1, 0, 0})
@@ -39,7 +39,7 @@ func TestFitKeepsVertexOverridesWithoutFlags(t *testing.T) {
 	if _, stderr, err := run("fit", model, "--data", data, "-o", keep); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	k, err := native.Load(keep)
+	k, err := native.Import(keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestFitKeepsVertexOverridesWithoutFlags(t *testing.T) {
 	if _, stderr, err := run("fit", model, "--data", data, "--lr", "0.01", "-o", tuned); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	f, err := native.Load(tuned)
+	f, err := native.Import(tuned)
 	if err != nil {
 		t.Fatal(err)
 	}

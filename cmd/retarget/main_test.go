@@ -49,7 +49,7 @@ func twoHeads(t *testing.T) *ir.Graph {
 func saved(t *testing.T, g *ir.Graph) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "m.rtm")
-	if err := native.Save(path, g); err != nil {
+	if err := native.Export(path, g); err != nil {
 		t.Fatal(err)
 	}
 	return path

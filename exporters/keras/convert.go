@@ -120,13 +120,17 @@ func convert(g *ir.Graph) (*kmodel, error) {
 }
 
 func outputActivation(l ir.Layer) (ir.Activation, bool) {
+	var a ir.Activation
 	switch o := l.(type) {
 	case *ir.Output:
-		return o.Activation, true
+		a = o.Activation
 	case *ir.RnnOutput:
-		return o.Activation, true
+		a = o.Activation
+	default:
+		return a, false
 	}
-	return ir.Activation{}, false
+	a.Axis = -1 // the engine applies it across the units
+	return a, true
 }
 
 func (c *converter) layerByName(n string) *klayer {

@@ -39,17 +39,34 @@ func Export(path string, g *ir.Graph) error {
 		}
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}
-	err = atomicfile.Write(path, func(f io.Writer) error {
-		w := hdf5.NewWriter(f)
-		if err := m.write(w); err != nil {
-			return err
-		}
-		return w.Close()
-	})
-	if err != nil {
+	if err := atomicfile.Write(path, m.writeTo); err != nil {
 		return fmt.Errorf("keras export %s: %w", path, err)
 	}
 	return nil
+}
+
+// ExportTo writes g to w as a whole-model HDF5 file.
+func ExportTo(w io.Writer, g *ir.Graph) error {
+	m, err := convert(g)
+	if err != nil {
+		if ue, ok := err.(*UnsupportedError); ok {
+			ue.File = "<writer>"
+			return ue
+		}
+		return fmt.Errorf("keras export: %w", err)
+	}
+	if err := m.writeTo(w); err != nil {
+		return fmt.Errorf("keras export: %w", err)
+	}
+	return nil
+}
+
+func (m *kmodel) writeTo(f io.Writer) error {
+	w := hdf5.NewWriter(f)
+	if err := m.write(w); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 // kweight is one weight in Keras layout.

@@ -3,6 +3,7 @@ package keras
 import (
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/kerasclass"
 	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -112,189 +113,262 @@ func orInts(x []int, n int) []int {
 	return ones(n)
 }
 
+// vertex writes the Keras layers of one vertex with the writer its kind
+// registered (kinds.go).
 func (c *converter) vertex(v *ir.Vertex) error {
-	in := c.ins(v)
-	P := v.Params
-	switch l := v.Layer.(type) {
-	case *ir.Dense, *ir.Output, *ir.RnnOutput:
-		return c.dense(v, in[0])
-	case *ir.ActivationLayer:
-		t := in[0]
-		class, cfg, err := activationConfig(l.Activation, t, len(t.shape))
-		if err != nil {
-			return err
+	w, ok := writers[v.Layer.Kind()]
+	if !ok {
+		if why, ok := cannot[v.Layer.Kind()]; ok {
+			return unsup("%s", why)
 		}
-		c.emit(v, class, cfg, in, xt{form: t.form, pre: t.pre})
-	case *ir.Dropout:
-		t := in[0]
-		class := "Dropout"
-		if l.Spatial && len(t.shape) >= 2 && len(t.shape) <= 3 {
-			var err error
-			if t, err = c.toCL(t, v.Name); err != nil {
-				return err
-			}
-			class = map[int]string{2: "SpatialDropout1D", 3: "SpatialDropout2D"}[len(t.shape)]
-		}
-		c.emit(v, class, map[string]any{"rate": l.Rate}, []xt{t}, xt{form: t.form, pre: t.pre})
-	case *ir.Flatten:
-		t := in[0]
-		if t.form == cl {
-			c.emit(v, "Flatten", map[string]any{"data_format": "channels_last"}, in, xt{form: flatCL, pre: t.shape})
-			return nil
-		}
-		c.emit(v, "Flatten", map[string]any{"data_format": "channels_last"}, in, xt{form: t.form, pre: t.pre})
-	case *ir.Reshape:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, "Reshape", map[string]any{"target_shape": c.shapes[v.Name]}, []xt{t}, xt{})
-	case *ir.Permute:
-		t := in[0]
-		r := len(l.Perm)
-		if t.form == plain && ir.SameShape(l.Perm, layout.CFPerm(r)) && r >= 2 {
-			// the Keras tensor already is the channels-last view of the output
-			c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: cl}
-			return nil
-		}
-		if t.form == cl && ir.SameShape(l.Perm, layout.CLPerm(r)) {
-			c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: plain}
-			return nil
-		}
-		t, err := c.toPlain(t, v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, "Permute", map[string]any{"dims": permDims(l.Perm)}, []xt{t}, xt{})
-	case *ir.RepeatVector:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, "RepeatVector", map[string]any{"n": l.N}, []xt{t}, xt{})
-	case *ir.Embedding:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, "Embedding", map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": false},
-			[]xt{t}, xt{}, kw("embeddings:0", P["W"]))
-	case *ir.Masking:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, "Masking", map[string]any{"mask_value": l.Value}, []xt{t}, xt{})
-	case *ir.Rescaling:
-		c.emit(v, "Rescaling", map[string]any{"scale": l.Scale, "offset": l.Offset}, in, xt{form: in[0].form, pre: in[0].pre})
-	case *ir.PReLU:
-		t, err := c.plainIfFlat(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		var shared []any
-		for _, a := range l.SharedAxes {
-			shared = append(shared, kerasAxis(t, a))
-		}
-		alpha := kw("alpha:0", P["alpha"])
-		if t.form == cl {
-			alpha = kwT("alpha:0", P["alpha"], layout.CLPerm(len(t.shape)))
-		}
-		c.emit(v, "PReLU", map[string]any{"shared_axes": shared}, []xt{t}, xt{form: t.form}, alpha)
-	case *ir.Conv, *ir.SeparableConv2D, *ir.ConvTranspose2D, *ir.Pool, *ir.GlobalPool, *ir.Pad, *ir.Cropping, *ir.UpSampling:
-		return c.spatial(v, in[0])
-	case *ir.BatchNorm:
-		t, err := c.plainIfFlat(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		var ws []kweight
-		if !l.NoScale {
-			ws = append(ws, kw("gamma:0", P["gamma"]))
-		}
-		if !l.NoCenter {
-			ws = append(ws, kw("beta:0", P["beta"]))
-		}
-		ws = append(ws, kw("moving_mean:0", P["mean"]), kw("moving_variance:0", P["var"]))
-		c.emit(v, "BatchNormalization", map[string]any{"axis": kerasAxis(t, l.Axis), "epsilon": l.Epsilon,
-			"momentum": l.Momentum, "scale": !l.NoScale, "center": !l.NoCenter}, []xt{t}, xt{form: t.form}, ws...)
-	case *ir.LayerNorm:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		r := len(t.shape)
-		a := l.Axis
-		if a < 0 {
-			a += r
-		}
-		var axes []any
-		for i := a; i < r; i++ {
-			axes = append(axes, i+1)
-		}
-		c.emit(v, "LayerNormalization", map[string]any{"axis": axes, "epsilon": l.Epsilon, "scale": !l.NoScale,
-			"center": !l.NoCenter}, []xt{t}, xt{}, kw("gamma:0", P["gamma"]), kw("beta:0", P["beta"]))
-	case *ir.Merge:
-		cls := map[ir.MergeOp]string{ir.MergeAdd: "Add", ir.MergeSubtract: "Subtract", ir.MergeMultiply: "Multiply",
-			ir.MergeAverage: "Average", ir.MergeMaximum: "Maximum", ir.MergeMinimum: "Minimum"}[l.Op]
-		if cls == "" {
-			return unsup("merge %s has no Keras layer (Keras merges with Add, Subtract, Multiply, Average, Maximum, Minimum); export to ONNX or .rtm instead", l.Op)
-		}
-		ts, err := c.sameForm(in, v.Name)
-		if err != nil {
-			return err
-		}
-		c.emit(v, cls, map[string]any{}, ts, xt{form: ts[0].form, pre: ts[0].pre})
-	case *ir.Concat:
-		ts, err := c.sameForm(in, v.Name)
-		if err != nil {
-			return err
-		}
-		for i := range ts {
-			if ts[i], err = c.plainIfFlat(ts[i], v.Name); err != nil {
-				return err
-			}
-		}
-		ax := l.ResolvedAxis(len(ts[0].shape))
-		c.emit(v, "Concatenate", map[string]any{"axis": kerasAxis(ts[0], ax)}, ts, xt{form: ts[0].form})
-	case *ir.MultiHeadAttention:
-		return c.attention(v, l, in)
-	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		class, cfg, ws, err := rnnConfig(v.Layer, P, "", "")
-		if err != nil {
-			return err
-		}
-		if c.foldLastStep(v) {
-			cfg["return_sequences"] = false
-		}
-		c.emit(v, class, cfg, []xt{t}, xt{}, ws...)
-	case *ir.LastTimeStep:
-		return c.lastTimeStep(v, in[0])
-	case *ir.Bidirectional:
-		t, err := c.toPlain(in[0], v.Name)
-		if err != nil {
-			return err
-		}
-		inner := strings.ToLower(l.Layer.Kind())
-		class, cfg, fw, err := rnnConfig(l.Layer, P, "fw/", "forward_"+inner+"/")
-		if err != nil {
-			return err
-		}
-		_, _, bw, err := rnnConfig(l.Layer, P, "bw/", "backward_"+inner+"/")
-		if err != nil {
-			return err
-		}
-		cfg["name"] = inner
-		mode := map[ir.BiMerge]string{ir.BiConcat: "concat", ir.BiSum: "sum", ir.BiMul: "mul", ir.BiAverage: "ave"}[l.Merge]
-		c.emit(v, "Bidirectional", map[string]any{"layer": map[string]any{"class_name": class, "config": cfg},
-			"merge_mode": mode}, []xt{t}, xt{}, append(fw, bw...)...)
-	default:
-		return unsup("no Keras layer for IR kind %s", v.Layer.Kind())
+		return unsup("no Keras layer for IR kind %s (no writer is registered for it)", v.Layer.Kind())
 	}
+	return w(c, v, c.ins(v), v.Params)
+}
+
+func writeDense(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	return c.dense(v, in[0])
+}
+
+func writeActivationLayer(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.ActivationLayer)
+	t := in[0]
+	class, cfg, err := activationConfig(l.Activation, t, len(t.shape))
+	if err != nil {
+		return err
+	}
+	c.emit(v, class, cfg, in, xt{form: t.form, pre: t.pre})
+	return nil
+}
+
+func writeDropout(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Dropout)
+	t := in[0]
+	class := "Dropout"
+	if l.Spatial && len(t.shape) >= 2 && len(t.shape) <= 3 {
+		var err error
+		if t, err = c.toCL(t, v.Name); err != nil {
+			return err
+		}
+		class = map[int]string{2: "SpatialDropout1D", 3: "SpatialDropout2D"}[len(t.shape)]
+	}
+	c.emit(v, class, map[string]any{"rate": l.Rate}, []xt{t}, xt{form: t.form, pre: t.pre})
+	return nil
+}
+
+func writeFlatten(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	t := in[0]
+	if t.form == cl {
+		c.emit(v, "Flatten", map[string]any{"data_format": "channels_last"}, in, xt{form: flatCL, pre: t.shape})
+		return nil
+	}
+	c.emit(v, "Flatten", map[string]any{"data_format": "channels_last"}, in, xt{form: t.form, pre: t.pre})
+	return nil
+}
+
+func writeReshape(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, "Reshape", map[string]any{"target_shape": c.shapes[v.Name]}, []xt{t}, xt{})
+	return nil
+}
+
+func writePermute(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Permute)
+	t := in[0]
+	r := len(l.Perm)
+	if t.form == plain && ir.SameShape(l.Perm, layout.CFPerm(r)) && r >= 2 {
+		// the Keras tensor already is the channels-last view of the output
+		c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: cl}
+		return nil
+	}
+	if t.form == cl && ir.SameShape(l.Perm, layout.CLPerm(r)) {
+		c.tensors[v.Name] = xt{layer: t.layer, shape: c.shapes[v.Name], form: plain}
+		return nil
+	}
+	t, err := c.toPlain(t, v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, "Permute", map[string]any{"dims": permDims(l.Perm)}, []xt{t}, xt{})
+	return nil
+}
+
+func writeRepeatVector(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.RepeatVector)
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, "RepeatVector", map[string]any{"n": l.N}, []xt{t}, xt{})
+	return nil
+}
+
+func writeEmbedding(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Embedding)
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, c.class(v), map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": false},
+		[]xt{t}, xt{}, kw("embeddings:0", P["W"]))
+	return nil
+}
+
+func writeMasking(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Masking)
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, "Masking", map[string]any{"mask_value": l.Value}, []xt{t}, xt{})
+	return nil
+}
+
+func writeRescaling(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Rescaling)
+	c.emit(v, "Rescaling", map[string]any{"scale": l.Scale, "offset": l.Offset}, in, xt{form: in[0].form, pre: in[0].pre})
+	return nil
+}
+
+func writePReLU(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.PReLU)
+	t, err := c.plainIfFlat(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	var shared []any
+	for _, a := range l.SharedAxes {
+		shared = append(shared, kerasAxis(t, a))
+	}
+	alpha := kw("alpha:0", P["alpha"])
+	if t.form == cl {
+		alpha = kwT("alpha:0", P["alpha"], layout.CLPerm(len(t.shape)))
+	}
+	c.emit(v, c.class(v), map[string]any{"shared_axes": shared}, []xt{t}, xt{form: t.form}, alpha)
+	return nil
+}
+
+func writeSpatial(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	return c.spatial(v, in[0])
+}
+
+func writeBatchNorm(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.BatchNorm)
+	t, err := c.plainIfFlat(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	var ws []kweight
+	if !l.NoScale {
+		ws = append(ws, kw("gamma:0", P["gamma"]))
+	}
+	if !l.NoCenter {
+		ws = append(ws, kw("beta:0", P["beta"]))
+	}
+	ws = append(ws, kw("moving_mean:0", P["mean"]), kw("moving_variance:0", P["var"]))
+	c.emit(v, c.class(v), map[string]any{"axis": kerasAxis(t, l.Axis), "epsilon": l.Epsilon,
+		"momentum": l.Momentum, "scale": !l.NoScale, "center": !l.NoCenter}, []xt{t}, xt{form: t.form}, ws...)
+	return nil
+}
+
+func writeLayerNorm(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.LayerNorm)
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	r := len(t.shape)
+	a := l.Axis
+	if a < 0 {
+		a += r
+	}
+	var axes []any
+	for i := a; i < r; i++ {
+		axes = append(axes, i+1)
+	}
+	c.emit(v, c.class(v), map[string]any{"axis": axes, "epsilon": l.Epsilon, "scale": !l.NoScale,
+		"center": !l.NoCenter}, []xt{t}, xt{}, kw("gamma:0", P["gamma"]), kw("beta:0", P["beta"]))
+	return nil
+}
+
+func writeMerge(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Merge)
+	cls := map[ir.MergeOp]string{ir.MergeAdd: "Add", ir.MergeSubtract: "Subtract", ir.MergeMultiply: "Multiply",
+		ir.MergeAverage: "Average", ir.MergeMaximum: "Maximum", ir.MergeMinimum: "Minimum"}[l.Op]
+	if cls == "" {
+		return unsup("merge %s has no Keras layer (Keras merges with Add, Subtract, Multiply, Average, Maximum, Minimum); export to ONNX or .rtm instead", l.Op)
+	}
+	ts, err := c.sameForm(in, v.Name)
+	if err != nil {
+		return err
+	}
+	c.emit(v, cls, map[string]any{}, ts, xt{form: ts[0].form, pre: ts[0].pre})
+	return nil
+}
+
+func writeConcat(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Concat)
+	ts, err := c.sameForm(in, v.Name)
+	if err != nil {
+		return err
+	}
+	for i := range ts {
+		if ts[i], err = c.plainIfFlat(ts[i], v.Name); err != nil {
+			return err
+		}
+	}
+	ax := l.ResolvedAxis(len(ts[0].shape))
+	c.emit(v, "Concatenate", map[string]any{"axis": kerasAxis(ts[0], ax)}, ts, xt{form: ts[0].form})
+	return nil
+}
+
+func writeMultiHeadAttention(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.MultiHeadAttention)
+	return c.attention(v, l, in)
+}
+
+func writeRecurrent(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	class, cfg, ws, err := rnnConfig(v.Layer, P, "", "")
+	if err != nil {
+		return err
+	}
+	if c.foldLastStep(v) {
+		cfg["return_sequences"] = false
+	}
+	c.emit(v, class, cfg, []xt{t}, xt{}, ws...)
+	return nil
+}
+
+func writeLastTimeStep(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	return c.lastTimeStep(v, in[0])
+}
+
+func writeBidirectional(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Bidirectional)
+	t, err := c.toPlain(in[0], v.Name)
+	if err != nil {
+		return err
+	}
+	inner := strings.ToLower(l.Layer.Kind())
+	class, cfg, fw, err := rnnConfig(l.Layer, P, "fw/", "forward_"+inner+"/")
+	if err != nil {
+		return err
+	}
+	_, _, bw, err := rnnConfig(l.Layer, P, "bw/", "backward_"+inner+"/")
+	if err != nil {
+		return err
+	}
+	cfg["name"] = inner
+	mode := map[ir.BiMerge]string{ir.BiConcat: "concat", ir.BiSum: "sum", ir.BiMul: "mul", ir.BiAverage: "ave"}[l.Merge]
+	c.emit(v, c.class(v), map[string]any{"layer": map[string]any{"class_name": class, "config": cfg},
+		"merge_mode": mode}, []xt{t}, xt{}, append(fw, bw...)...)
 	return nil
 }
 
@@ -337,8 +411,10 @@ func (c *converter) dense(v *ir.Vertex, t xt) error {
 		units, act, noBias = l.Units, l.Activation, l.NoBias
 	case *ir.Output:
 		units, act, noBias = l.Units, l.Activation, l.NoBias
+		act.Axis = -1 // the engine applies it across the units
 	case *ir.RnnOutput:
 		units, act, noBias = l.Units, l.Activation, l.NoBias
+		act.Axis = -1
 	}
 	var err error
 	var rowPerm []int
@@ -376,7 +452,7 @@ func (c *converter) dense(v *ir.Vertex, t xt) error {
 	if !noBias {
 		ws = append(ws, kw("bias:0", v.Params["b"]))
 	}
-	c.emit(v, "Dense", map[string]any{"units": units, "activation": name, "use_bias": !noBias}, []xt{t}, xt{}, ws...)
+	c.emit(v, c.class(v), map[string]any{"units": units, "activation": name, "use_bias": !noBias}, []xt{t}, xt{}, ws...)
 	if after != nil {
 		c.m.layers = append(c.m.layers, after)
 		c.tensors[v.Name] = xt{layer: after.name, shape: c.shapes[v.Name]}
@@ -404,17 +480,17 @@ func rnnConfig(l ir.Layer, P map[string]*ir.Tensor, pprefix, wprefix string) (st
 	var noBias bool
 	switch r := l.(type) {
 	case *ir.SimpleRNN:
-		class, act, hasRec, noBias = "SimpleRNN", r.Activation, false, r.NoBias
+		class, act, hasRec, noBias = kerasclass.Of(r, nil), r.Activation, false, r.NoBias
 		cfg["units"], cfg["return_sequences"], cfg["go_backwards"] = r.Units, r.ReturnSequences, r.GoBackwards
 	case *ir.LSTM:
 		if r.Peephole {
 			return "", nil, nil, unsup("a peephole LSTM has no Keras layer")
 		}
-		class, act, rec, noBias = "LSTM", r.Activation, r.RecurrentActivation, r.NoBias
+		class, act, rec, noBias = kerasclass.Of(r, nil), r.Activation, r.RecurrentActivation, r.NoBias
 		cfg["units"], cfg["return_sequences"], cfg["go_backwards"] = r.Units, r.ReturnSequences, r.GoBackwards
 		cfg["unit_forget_bias"], cfg["implementation"] = r.UnitForgetBias, 1
 	case *ir.GRU:
-		class, act, rec, noBias = "GRU", r.Activation, r.RecurrentActivation, r.NoBias
+		class, act, rec, noBias = kerasclass.Of(r, nil), r.Activation, r.RecurrentActivation, r.NoBias
 		cfg["units"], cfg["return_sequences"], cfg["go_backwards"] = r.Units, r.ReturnSequences, r.GoBackwards
 		cfg["reset_after"], cfg["implementation"] = r.ResetAfter, 1
 	default:
@@ -487,9 +563,8 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		cfg := map[string]any{"kernel_size": l.Kernel, "strides": orInts(l.Strides, rank), "padding": pad,
 			"data_format": df, "dilation_rate": orInts(l.Dilations, rank), "activation": an, "use_bias": !l.NoBias}
 		var ws []kweight
-		class := "Conv" + n
-		if g > 1 && g == cin && rank == 2 {
-			class = "DepthwiseConv2D"
+		class := c.class(v)
+		if class == "DepthwiseConv2D" {
 			mult := l.Filters / cin
 			cfg["depth_multiplier"] = mult
 			W := P["W"]
@@ -526,7 +601,7 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		if !l.NoBias {
 			ws = append(ws, kw("bias:0", P["b"]))
 		}
-		c.emit(v, "SeparableConv2D", map[string]any{"filters": l.Filters, "kernel_size": l.Kernel,
+		c.emit(v, c.class(v), map[string]any{"filters": l.Filters, "kernel_size": l.Kernel,
 			"strides": orInts(l.Strides, 2), "padding": pad, "data_format": df, "dilation_rate": orInts(l.Dilations, 2),
 			"depth_multiplier": mult, "activation": an, "use_bias": !l.NoBias}, []xt{t}, xt{form: cl}, ws...)
 	case *ir.ConvTranspose2D:
@@ -674,7 +749,7 @@ func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) e
 	if len(ts) > 2 {
 		kwIn["key"] = ts[2].layer
 	}
-	c.emit(v, "MultiHeadAttention", cfg, ts[:1], xt{}, ws...)
+	c.emit(v, c.class(v), cfg, ts[:1], xt{}, ws...)
 	c.m.layers[len(c.m.layers)-1].kwInbound = kwIn
 	return nil
 }

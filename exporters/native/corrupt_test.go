@@ -250,7 +250,7 @@ func TestNotAZip(t *testing.T) {
 }
 
 func TestErrorNamesTheFile(t *testing.T) {
-	_, err := Load("testdata/does-not-exist.rtm")
+	_, err := Import("testdata/does-not-exist.rtm")
 	if err == nil || !strings.Contains(err.Error(), "does-not-exist.rtm") {
 		t.Fatal(err)
 	}

@@ -21,14 +21,14 @@ func smallGraph() *ir.Graph {
 // graph that validates and survives a write/read round trip.
 func FuzzRead(f *testing.F) {
 	var b bytes.Buffer
-	if err := Write(&b, smallGraph()); err != nil {
+	if err := ExportTo(&b, smallGraph()); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(b.Bytes())
 	f.Add(b.Bytes()[:len(b.Bytes())/2])
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := Read(bytes.NewReader(data), int64(len(data)))
+		g, err := ImportFrom(bytes.NewReader(data))
 		if err != nil {
 			var fe *FormatError
 			if !errors.As(err, &fe) {
@@ -40,10 +40,10 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("Read returned an invalid graph: %v", err)
 		}
 		var out bytes.Buffer
-		if err := Write(&out, g); err != nil {
+		if err := ExportTo(&out, g); err != nil {
 			t.Fatalf("re-writing a read graph: %v", err)
 		}
-		g2, err := Read(bytes.NewReader(out.Bytes()), int64(out.Len()))
+		g2, err := ImportFrom(bytes.NewReader(out.Bytes()))
 		if err != nil {
 			t.Fatalf("re-reading: %v", err)
 		}

@@ -139,7 +139,7 @@ func sameTensors(t testing.TB, what string, want, got map[string]*ir.Tensor) {
 func encode(t testing.TB, g *ir.Graph) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, g); err != nil {
+	if err := ExportTo(&b, g); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -200,4 +200,4 @@ func editGraphJSON(t testing.TB, b []byte, edit func(m map[string]any)) []byte {
 	return pack(t, es)
 }
 
-func readBytes(b []byte) (*ir.Graph, error) { return Read(bytes.NewReader(b), int64(len(b))) }
+func readBytes(b []byte) (*ir.Graph, error) { return ImportFrom(bytes.NewReader(b)) }

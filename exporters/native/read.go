@@ -21,8 +21,8 @@ const maxJSONEntry = 256 << 20
 // claims more is a lie, refused before anything is allocated.
 const maxDeflateRatio = 1100
 
-// Load reads an .rtm file.
-func Load(path string) (*ir.Graph, error) {
+// Import reads an .rtm file.
+func Import(path string) (*ir.Graph, error) {
 	f, size, err := boundedio.Open(path, "an .rtm file")
 	if err != nil {
 		return nil, err
@@ -31,9 +31,13 @@ func Load(path string) (*ir.Graph, error) {
 	return read(f, size, path)
 }
 
-// Read decodes an .rtm archive of size bytes.
-func Read(r io.ReaderAt, size int64) (*ir.Graph, error) {
-	return read(r, size, "")
+// ImportFrom reads an .rtm archive from r (to its end).
+func ImportFrom(r io.Reader) (*ir.Graph, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &FormatError{Err: err}
+	}
+	return read(bytes.NewReader(b), int64(len(b)), "")
 }
 
 func read(r io.ReaderAt, size int64, file string) (*ir.Graph, error) {

@@ -13,11 +13,11 @@ func TestSaveLoadBitIdentical(t *testing.T) {
 	g := richGraph(t)
 	src := g.Clone()
 	path := filepath.Join(t.TempDir(), "m.rtm")
-	if err := Save(path, g); err != nil {
+	if err := Export(path, g); err != nil {
 		t.Fatal(err)
 	}
 	requireSameGraph(t, src, g) // Save must not touch the graph
-	got, err := Load(path)
+	got, err := Import(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,20 +65,20 @@ func TestSaveIsAtomic(t *testing.T) {
 	}
 	bad := richGraph(t)
 	bad.Vertex("dense").Params["W"] = ir.NewTensor(1, 1)
-	if err := Save(path, bad); err == nil {
+	if err := Export(path, bad); err == nil {
 		t.Fatal("saving an invalid graph must fail")
 	}
 	if b, _ := os.ReadFile(path); string(b) != "old" {
 		t.Fatal("a failed save changed the existing file")
 	}
-	if err := Save(path, richGraph(t)); err != nil {
+	if err := Export(path, richGraph(t)); err != nil {
 		t.Fatal(err)
 	}
 	ls, _ := os.ReadDir(dir)
 	if len(ls) != 1 {
 		t.Fatalf("temporary files left: %v", ls)
 	}
-	if err := Save(filepath.Join(dir, "no", "such", "m.rtm"), richGraph(t)); err == nil {
+	if err := Export(filepath.Join(dir, "no", "such", "m.rtm"), richGraph(t)); err == nil {
 		t.Fatal("saving into a missing folder must fail")
 	}
 }

@@ -42,10 +42,10 @@ func TestVolumetricKindsRoundTrip(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "vol.rtm")
-	if err := Save(path, g); err != nil {
+	if err := Export(path, g); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Load(path)
+	got, err := Import(path)
 	if err != nil {
 		t.Fatal(err)
 	}

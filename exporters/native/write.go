@@ -12,19 +12,19 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// Save writes g to path atomically: a temporary file in the same folder is
+// Export writes g to path atomically: a temporary file in the same folder is
 // written, synced and renamed over path, so a failed save leaves any
 // existing file untouched.
-func Save(path string, g *ir.Graph) error {
-	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, g) }); err != nil {
+func Export(path string, g *ir.Graph) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return ExportTo(w, g) }); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	return nil
 }
 
-// Write encodes g as an .rtm archive. It refuses a graph that does not
-// validate, since Read would refuse the result.
-func Write(w io.Writer, g *ir.Graph) error {
+// ExportTo writes g to w as an .rtm archive. It refuses a graph that does
+// not validate, since Import would refuse the result.
+func ExportTo(w io.Writer, g *ir.Graph) error {
 	if err := g.Validate(); err != nil {
 		return err
 	}

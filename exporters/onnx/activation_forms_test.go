@@ -1,8 +1,12 @@
 package onnx_test
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
+
+	"github.com/retarget-dev/retarget/internal/onnxpb"
+	"google.golang.org/protobuf/proto"
 
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 	imponnx "github.com/retarget-dev/retarget/importers/onnx"
@@ -40,8 +44,12 @@ func TestActivationFormsRoundTrip(t *testing.T) {
 		{20, []string{"+Gelu", "+Mish", "-Tanh", "-Erf", "-Softplus"}},
 	} {
 		t.Run(fmt.Sprint("opset", tc.opset), func(t *testing.T) {
-			m, err := exponnx.ToModel(g, exponnx.Options{Opset: tc.opset})
-			if err != nil {
+			var buf bytes.Buffer
+			if err := exponnx.ExportTo(&buf, g, exponnx.Options{Opset: tc.opset}); err != nil {
+				t.Fatal(err)
+			}
+			m := &onnxpb.ModelProto{}
+			if err := proto.Unmarshal(buf.Bytes(), m); err != nil {
 				t.Fatal(err)
 			}
 			has := map[string]bool{}
@@ -53,7 +61,7 @@ func TestActivationFormsRoundTrip(t *testing.T) {
 					t.Errorf("op %s: present %v", o[1:], has[o[1:]])
 				}
 			}
-			back, err := imponnx.ImportModel(m, "", imponnx.Options{})
+			back, err := imponnx.ImportFrom(bytes.NewReader(buf.Bytes()), imponnx.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,6 +5,7 @@ package onnx
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -68,8 +69,8 @@ func (e *ExportError) Error() string {
 }
 func (e *ExportError) Unwrap() []error { return e.Problems }
 
-// ToModel converts a graph to an ONNX model; the graph is not modified.
-func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
+// toModel converts a graph to an ONNX model; the graph is not modified.
+func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	opset := opts.Opset
 	if opset == 0 {
 		opset = DefaultOpset
@@ -315,7 +316,7 @@ func valueInfo(name string, shape []int, batch int) *onnxpb.ValueInfoProto {
 // Export writes g to path atomically; weights go to an external data file
 // next to it when the model would exceed the threshold.
 func Export(path string, g *ir.Graph, opts Options) error {
-	m, err := ToModel(g, opts)
+	m, err := toModel(g, opts)
 	if err != nil {
 		return err
 	}
@@ -336,6 +337,27 @@ func Export(path string, g *ir.Graph, opts Options) error {
 		return &Error{Err: err}
 	}
 	return writeAtomic(path, b)
+}
+
+// ExportTo writes g to w as one serialized model (weights inline, so the
+// model must stay under protobuf's 2 GB; Export can put them in a file
+// next to the model instead).
+func ExportTo(w io.Writer, g *ir.Graph, opts Options) error {
+	m, err := toModel(g, opts)
+	if err != nil {
+		return err
+	}
+	if int64(proto.Size(m)) >= twoGB {
+		return &Error{Err: fmt.Errorf("the model is over 2 GB, the protobuf limit; export to a file, which puts the weights next to it")}
+	}
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return &Error{Err: err}
+	}
+	if _, err := w.Write(b); err != nil {
+		return &Error{Err: err}
+	}
+	return nil
 }
 
 func writeAtomic(path string, b []byte) error {

@@ -3,6 +3,7 @@ package onnx_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
 	"os"
@@ -335,12 +336,12 @@ func TestExternalDataThreshold(t *testing.T) {
 func TestExportErrors(t *testing.T) {
 	g := irGraphs()["cnn"]
 	fillParams(t, g, 5)
-	if _, err := exponnx.ToModel(g, exponnx.Options{Opset: 9}); err == nil {
+	if err := exponnx.ExportTo(io.Discard, g, exponnx.Options{Opset: 9}); err == nil {
 		t.Error("opset 9 accepted")
 	}
 	m := &ir.Graph{Inputs: []ir.Input{{Name: "x", Shape: []int{4, 2}}},
 		Vertices: []*ir.Vertex{vx("mask", &ir.Masking{}, "x")}, Outputs: []ir.GraphOutput{{Name: "y", Vertex: "mask"}}}
-	_, err := exponnx.ToModel(m, exponnx.Options{})
+	err := exponnx.ExportTo(io.Discard, m, exponnx.Options{})
 	if err == nil || !strings.Contains(err.Error(), "mask") {
 		t.Errorf("Masking export: %v", err)
 	}

@@ -15,225 +15,348 @@ func (b *builder) paramInit(name string) string {
 	return b.init(name, t.Shape, t.Data)
 }
 
-// emit writes the nodes of one vertex, producing value out.
+// emit writes the nodes of one vertex, producing value out, with the
+// emitter its kind registered (kinds.go).
 func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []int, out string) error {
-	rank := len(outShape)
-	switch l := v.Layer.(type) {
-	case *ir.Dense:
-		return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
-	case *ir.Output:
-		return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
-	case *ir.RnnOutput:
-		return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
-	case *ir.Conv:
-		return b.withActivation(l.Activation, rank, out, func(dst string) error {
-			attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, l.Padding, l.Pads, l.Rank)
-			attrs = append(attrs, aInt("group", int64(l.GroupCount())))
-			in := []string{ins[0], b.paramInit("W")}
-			if !l.NoBias {
-				in = append(in, b.paramInit("b"))
-			}
-			if l.Padding == ir.PadCausal {
-				p := (at(l.Kernel, 0, 1) - 1) * at(l.Dilations, 0, 1)
-				attrs = append(convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, []int{p, 0}, 1), aInt("group", int64(l.GroupCount())))
-			}
-			b.op("Conv", "", in, dst, attrs...)
-			return nil
-		})
-	case *ir.ConvTranspose2D:
-		return b.withActivation(l.Activation, rank, out, func(dst string) error {
-			bg, en := l.TransposePads(inShapes[0][1:])
-			attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), l.SpatialRank())
-			attrs = append(attrs, aInt("group", int64(l.GroupCount())))
-			if len(l.OutputPadding) > 0 {
-				attrs = append(attrs, aInts("output_padding", l.OutputPadding))
-			}
-			in := []string{ins[0], b.paramInit("W")}
-			if !l.NoBias {
-				in = append(in, b.paramInit("b"))
-			}
-			b.op("ConvTranspose", "", in, dst, attrs...)
-			return nil
-		})
-	case *ir.SeparableConv2D:
-		return b.withActivation(l.Activation, rank, out, func(dst string) error {
-			attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, l.Padding, l.Pads, 2)
-			dw := b.op("Conv", "depthwise", []string{ins[0], b.paramInit("DW")}, b.tmp("depthwise"),
-				append(attrs, aInt("group", int64(inShapes[0][0])))...)
-			in := []string{dw, b.paramInit("PW")}
-			if !l.NoBias {
-				in = append(in, b.paramInit("b"))
-			}
-			b.op("Conv", "", in, dst, aInts("kernel_shape", []int{1, 1}))
-			return nil
-		})
-	case *ir.Pool:
-		op := "MaxPool"
-		var dil []int
-		if l.Dilated() {
-			dil = l.Dilations
+	e, ok := emitters[v.Layer.Kind()]
+	if !ok {
+		if why, ok := Unsupported()[v.Layer.Kind()]; ok {
+			return fmt.Errorf("layer kind %s has no ONNX form: %s", v.Layer.Kind(), why)
 		}
-		attrs := convAttrs(l.Kernel, l.Stride(), dil, l.Padding, l.Pads, l.Rank)
-		if l.Op == ir.PoolAvg {
-			op = "AveragePool"
-			if l.CountIncludePad {
-				attrs = append(attrs, aInt("count_include_pad", 1))
-			}
+		return fmt.Errorf("layer kind %s has no ONNX form (no emitter is registered for it)", v.Layer.Kind())
+	}
+	return e(b, v, ins, inShapes, len(outShape), out)
+}
+
+func emitDense(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Dense)
+	return b.dense(ins[0], inShapes[0], l.Activation, !l.NoBias, out)
+}
+
+func emitOutput(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Output)
+	return b.dense(ins[0], inShapes[0], unitsAxis(l.Activation), !l.NoBias, out)
+}
+
+func emitRnnOutput(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.RnnOutput)
+	return b.dense(ins[0], inShapes[0], unitsAxis(l.Activation), !l.NoBias, out)
+}
+
+func emitConv(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Conv)
+	return b.withActivation(l.Activation, rank, out, func(dst string) error {
+		attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, l.Padding, l.Pads, l.Rank)
+		attrs = append(attrs, aInt("group", int64(l.GroupCount())))
+		in := []string{ins[0], b.paramInit("W")}
+		if !l.NoBias {
+			in = append(in, b.paramInit("b"))
 		}
-		if l.CeilMode {
-			attrs = append(attrs, aInt("ceil_mode", 1))
+		if l.Padding == ir.PadCausal {
+			p := (at(l.Kernel, 0, 1) - 1) * at(l.Dilations, 0, 1)
+			attrs = append(convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, []int{p, 0}, 1), aInt("group", int64(l.GroupCount())))
 		}
-		b.op(op, "", []string{ins[0]}, out, attrs...)
-	case *ir.GlobalPool:
-		op := "GlobalMaxPool"
-		if l.Op == ir.PoolAvg {
-			op = "GlobalAveragePool"
+		b.op("Conv", "", in, dst, attrs...)
+		return nil
+	})
+}
+
+func emitConvTranspose2D(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.ConvTranspose2D)
+	return b.withActivation(l.Activation, rank, out, func(dst string) error {
+		bg, en := l.TransposePads(inShapes[0][1:])
+		attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), l.SpatialRank())
+		attrs = append(attrs, aInt("group", int64(l.GroupCount())))
+		if len(l.OutputPadding) > 0 {
+			attrs = append(attrs, aInts("output_padding", l.OutputPadding))
 		}
-		if l.KeepDims {
-			b.op(op, "", []string{ins[0]}, out)
-		} else {
-			t := b.op(op, "", []string{ins[0]}, b.tmp("pooled"))
-			b.op("Flatten", "flatten", []string{t}, out, aInt("axis", 1))
+		in := []string{ins[0], b.paramInit("W")}
+		if !l.NoBias {
+			in = append(in, b.paramInit("b"))
 		}
-	case *ir.BatchNorm:
-		return b.batchNorm(l, ins[0], inShapes[0], out)
-	case *ir.LayerNorm:
-		return b.layerNorm(l, ins[0], inShapes[0], out)
-	case *ir.ActivationLayer:
-		return b.activation(l.Activation, "", ins[0], out, rank)
-	case *ir.Dropout:
-		if b.opset >= 12 {
-			b.op("Dropout", "", []string{ins[0], b.scalar("ratio", l.Rate)}, out)
-		} else {
-			b.op("Dropout", "", []string{ins[0]}, out, aFloat("ratio", l.Rate))
+		b.op("ConvTranspose", "", in, dst, attrs...)
+		return nil
+	})
+}
+
+func emitSeparableConv2D(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.SeparableConv2D)
+	return b.withActivation(l.Activation, rank, out, func(dst string) error {
+		attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, l.Padding, l.Pads, 2)
+		dw := b.op("Conv", "depthwise", []string{ins[0], b.paramInit("DW")}, b.tmp("depthwise"),
+			append(attrs, aInt("group", int64(inShapes[0][0])))...)
+		in := []string{dw, b.paramInit("PW")}
+		if !l.NoBias {
+			in = append(in, b.paramInit("b"))
 		}
-	case *ir.PReLU:
-		b.op("PRelu", "", []string{ins[0], b.paramInit("alpha")}, out)
-	case *ir.Rescaling:
-		m := b.op("Mul", "scale", []string{ins[0], b.scalar("scale", l.Scale)}, b.tmp("scaled"))
-		b.op("Add", "", []string{m, b.scalar("offset", l.Offset)}, out)
-	case *ir.Unary:
-		return b.unary(l, ins[0], out)
-	case *ir.Constant:
-		t := b.param("value")
-		shape := append([]int{1}, t.Shape...)
-		if l.Batch > 0 { // one value per sample: value is [Batch, ...] already
-			b.op("Identity", "", []string{b.init("value", t.Shape, t.Data)}, out)
-			break
+		b.op("Conv", "", in, dst, aInts("kernel_shape", []int{1, 1}))
+		return nil
+	})
+}
+
+func emitPool(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Pool)
+	op := "MaxPool"
+	var dil []int
+	if l.Dilated() {
+		dil = l.Dilations
+	}
+	attrs := convAttrs(l.Kernel, l.Stride(), dil, l.Padding, l.Pads, l.Rank)
+	if l.Op == ir.PoolAvg {
+		op = "AveragePool"
+		if l.CountIncludePad {
+			attrs = append(attrs, aInt("count_include_pad", 1))
 		}
-		if !l.Trainable || b.batchRef == "" {
-			b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
-			break
-		}
-		// a learned value (class token) repeated over the batch, as PyTorch
-		// writes it: Expand(value, [N, dims...])
-		n := b.op("Shape", "batch_shape", []string{b.value[b.batchRef]}, b.tmp("batch_shape"))
-		n = b.op("Slice", "batch", []string{n, b.ints("zero", 0), b.ints("one", 1)}, b.tmp("batch"))
-		dims := make([]int64, len(t.Shape))
-		for k, d := range t.Shape {
-			dims[k] = int64(d)
-		}
-		n = b.op("Concat", "target", []string{n, b.ints("dims", dims...)}, b.tmp("target"), aInt("axis", 0))
-		b.op("Expand", "", []string{b.init("value", shape, t.Data), n}, out)
-	case *ir.Merge:
-		return b.merge(l, ins, out)
-	case *ir.Concat:
-		ax := l.ResolvedAxis(len(inShapes[0]))
-		b.op("Concat", "", ins, out, aInt("axis", int64(ax+1)))
-	case *ir.Flatten:
-		b.op("Flatten", "", ins, out, aInt("axis", 1))
-	case *ir.Reshape:
-		b.reshape("", ins[0], l.Shape, out)
-	case *ir.Permute:
-		perm := []int{0}
-		for _, p := range l.Perm {
-			perm = append(perm, p+1)
-		}
-		b.transpose("", ins[0], perm, out)
-	case *ir.Pad:
-		return b.pad(l, ins[0], inShapes[0], out)
-	case *ir.Cropping:
-		r := len(inShapes[0])
-		var axes []int64
-		var starts, ends []int64
-		for k := 0; k < l.Rank; k++ {
-			axes = append(axes, int64(r-l.Rank+k+1))
-			starts = append(starts, int64(l.Crops[k]))
-			e := int64(math.MaxInt64)
-			if l.Crops[k+l.Rank] > 0 {
-				e = -int64(l.Crops[k+l.Rank])
-			}
-			ends = append(ends, e)
-		}
-		b.op("Slice", "", []string{ins[0], b.ints("starts", starts...), b.ints("ends", ends...), b.ints("axes", axes...)}, out)
-	case *ir.Slice:
-		var axes, starts, ends, steps []int64
-		r := len(inShapes[0])
-		for k, a := range l.Axes {
-			if a < 0 {
-				a += r
-			}
-			axes = append(axes, int64(a+1))
-			starts = append(starts, int64(l.Starts[k]))
-			ends = append(ends, int64(l.Ends[k]))
-			st := 1
-			if k < len(l.Steps) && l.Steps[k] != 0 {
-				st = l.Steps[k]
-			}
-			steps = append(steps, int64(st))
-		}
-		b.op("Slice", "", []string{ins[0], b.ints("starts", starts...), b.ints("ends", ends...), b.ints("axes", axes...), b.ints("steps", steps...)}, out)
-	case *ir.UpSampling:
-		return b.upsampling(l, ins[0], inShapes[0], out)
-	case *ir.RepeatVector:
-		u := b.withAxes("Unsqueeze", "unsqueeze", ins[0], []int{1}, b.tmp("unsqueezed"), 13)
-		b.op("Tile", "", []string{u, b.ints("repeats", 1, int64(l.N), 1)}, out)
-	case *ir.DepthToSpace:
-		mode := l.Mode
-		if mode == "" {
-			mode = "DCR"
-		}
-		b.op("DepthToSpace", "", ins, out, aInt("blocksize", int64(l.Block)), aStr("mode", mode))
-	case *ir.SpaceToDepth:
-		b.op("SpaceToDepth", "", ins, out, aInt("blocksize", int64(l.Block)))
-	case *ir.Reduce:
-		op := map[string]string{"mean": "ReduceMean", "sum": "ReduceSum", "max": "ReduceMax"}[l.Op]
-		r := len(inShapes[0])
-		var axes []int
-		for _, a := range l.Axes {
-			if a < 0 {
-				a += r
-			}
-			axes = append(axes, a+1)
-		}
-		keep := int64(0)
-		if l.KeepDims {
-			keep = 1
-		}
-		from := 18
-		if op == "ReduceSum" {
-			from = 13
-		}
-		b.withAxes(op, "", ins[0], axes, out, from, aInt("keepdims", keep))
-	case *ir.LastTimeStep:
-		idx := b.tmp("last")
-		b.gp.Initializer = append(b.gp.Initializer, int64Scalar(idx, -1))
-		b.op("Gather", "", []string{ins[0], idx}, out, aInt("axis", 1))
-	case *ir.Embedding:
-		idx := ins[0]
-		if len(inShapes[0]) == 2 && inShapes[0][1] == 1 {
-			idx = b.withAxes("Squeeze", "squeeze", idx, []int{2}, b.tmp("squeezed"), 13)
-		}
-		cast := b.op("Cast", "cast", []string{idx}, b.tmp("ids"), aInt("to", 7))
-		b.op("Gather", "", []string{b.paramInit("W"), cast}, out, aInt("axis", 0))
-	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU, *ir.Bidirectional:
-		return b.recurrent(v.Layer, ins[0], inShapes[0], out)
-	case *ir.MultiHeadAttention:
-		return b.attention(l, ins, inShapes, out)
-	default:
-		return fmt.Errorf("layer kind %s has no ONNX form", v.Layer.Kind())
+	}
+	if l.CeilMode {
+		attrs = append(attrs, aInt("ceil_mode", 1))
+	}
+	b.op(op, "", []string{ins[0]}, out, attrs...)
+	return nil
+}
+
+func emitGlobalPool(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.GlobalPool)
+	op := "GlobalMaxPool"
+	if l.Op == ir.PoolAvg {
+		op = "GlobalAveragePool"
+	}
+	if l.KeepDims {
+		b.op(op, "", []string{ins[0]}, out)
+	} else {
+		t := b.op(op, "", []string{ins[0]}, b.tmp("pooled"))
+		b.op("Flatten", "flatten", []string{t}, out, aInt("axis", 1))
 	}
 	return nil
+}
+
+func emitBatchNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.BatchNorm)
+	return b.batchNorm(l, ins[0], inShapes[0], out)
+}
+
+func emitLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.LayerNorm)
+	return b.layerNorm(l, ins[0], inShapes[0], out)
+}
+
+func emitActivationLayer(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.ActivationLayer)
+	return b.activation(l.Activation, "", ins[0], out, rank)
+}
+
+func emitDropout(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Dropout)
+	if b.opset >= 12 {
+		b.op("Dropout", "", []string{ins[0], b.scalar("ratio", l.Rate)}, out)
+	} else {
+		b.op("Dropout", "", []string{ins[0]}, out, aFloat("ratio", l.Rate))
+	}
+	return nil
+}
+
+func emitPReLU(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	b.op("PRelu", "", []string{ins[0], b.paramInit("alpha")}, out)
+	return nil
+}
+
+func emitRescaling(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Rescaling)
+	m := b.op("Mul", "scale", []string{ins[0], b.scalar("scale", l.Scale)}, b.tmp("scaled"))
+	b.op("Add", "", []string{m, b.scalar("offset", l.Offset)}, out)
+	return nil
+}
+
+func emitUnary(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Unary)
+	return b.unary(l, ins[0], out)
+}
+
+func emitConstant(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Constant)
+	t := b.param("value")
+	shape := append([]int{1}, t.Shape...)
+	if l.Batch > 0 { // one value per sample: value is [Batch, ...] already
+		b.op("Identity", "", []string{b.init("value", t.Shape, t.Data)}, out)
+		return nil
+	}
+	if !l.Trainable || b.batchRef == "" {
+		b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
+		return nil
+	}
+	// a learned value (class token) repeated over the batch, as PyTorch
+	// writes it: Expand(value, [N, dims...])
+	n := b.op("Shape", "batch_shape", []string{b.value[b.batchRef]}, b.tmp("batch_shape"))
+	n = b.op("Slice", "batch", []string{n, b.ints("zero", 0), b.ints("one", 1)}, b.tmp("batch"))
+	dims := make([]int64, len(t.Shape))
+	for k, d := range t.Shape {
+		dims[k] = int64(d)
+	}
+	n = b.op("Concat", "target", []string{n, b.ints("dims", dims...)}, b.tmp("target"), aInt("axis", 0))
+	b.op("Expand", "", []string{b.init("value", shape, t.Data), n}, out)
+	return nil
+}
+
+func emitMerge(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Merge)
+	return b.merge(l, ins, out)
+}
+
+func emitConcat(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Concat)
+	ax := l.ResolvedAxis(len(inShapes[0]))
+	b.op("Concat", "", ins, out, aInt("axis", int64(ax+1)))
+	return nil
+}
+
+func emitFlatten(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	b.op("Flatten", "", ins, out, aInt("axis", 1))
+	return nil
+}
+
+func emitReshape(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Reshape)
+	b.reshape("", ins[0], l.Shape, out)
+	return nil
+}
+
+func emitPermute(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Permute)
+	perm := []int{0}
+	for _, p := range l.Perm {
+		perm = append(perm, p+1)
+	}
+	b.transpose("", ins[0], perm, out)
+	return nil
+}
+
+func emitPad(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Pad)
+	return b.pad(l, ins[0], inShapes[0], out)
+}
+
+func emitCropping(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Cropping)
+	r := len(inShapes[0])
+	var axes []int64
+	var starts, ends []int64
+	for k := 0; k < l.Rank; k++ {
+		axes = append(axes, int64(r-l.Rank+k+1))
+		starts = append(starts, int64(l.Crops[k]))
+		e := int64(math.MaxInt64)
+		if l.Crops[k+l.Rank] > 0 {
+			e = -int64(l.Crops[k+l.Rank])
+		}
+		ends = append(ends, e)
+	}
+	b.op("Slice", "", []string{ins[0], b.ints("starts", starts...), b.ints("ends", ends...), b.ints("axes", axes...)}, out)
+	return nil
+}
+
+func emitSlice(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Slice)
+	var axes, starts, ends, steps []int64
+	r := len(inShapes[0])
+	for k, a := range l.Axes {
+		if a < 0 {
+			a += r
+		}
+		axes = append(axes, int64(a+1))
+		starts = append(starts, int64(l.Starts[k]))
+		ends = append(ends, int64(l.Ends[k]))
+		st := 1
+		if k < len(l.Steps) && l.Steps[k] != 0 {
+			st = l.Steps[k]
+		}
+		steps = append(steps, int64(st))
+	}
+	b.op("Slice", "", []string{ins[0], b.ints("starts", starts...), b.ints("ends", ends...), b.ints("axes", axes...), b.ints("steps", steps...)}, out)
+	return nil
+}
+
+func emitUpSampling(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.UpSampling)
+	return b.upsampling(l, ins[0], inShapes[0], out)
+}
+
+func emitRepeatVector(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.RepeatVector)
+	u := b.withAxes("Unsqueeze", "unsqueeze", ins[0], []int{1}, b.tmp("unsqueezed"), 13)
+	b.op("Tile", "", []string{u, b.ints("repeats", 1, int64(l.N), 1)}, out)
+	return nil
+}
+
+func emitDepthToSpace(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.DepthToSpace)
+	mode := l.Mode
+	if mode == "" {
+		mode = "DCR"
+	}
+	b.op("DepthToSpace", "", ins, out, aInt("blocksize", int64(l.Block)), aStr("mode", mode))
+	return nil
+}
+
+func emitSpaceToDepth(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.SpaceToDepth)
+	b.op("SpaceToDepth", "", ins, out, aInt("blocksize", int64(l.Block)))
+	return nil
+}
+
+func emitReduce(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Reduce)
+	op := map[string]string{"mean": "ReduceMean", "sum": "ReduceSum", "max": "ReduceMax"}[l.Op]
+	r := len(inShapes[0])
+	var axes []int
+	for _, a := range l.Axes {
+		if a < 0 {
+			a += r
+		}
+		axes = append(axes, a+1)
+	}
+	keep := int64(0)
+	if l.KeepDims {
+		keep = 1
+	}
+	from := 18
+	if op == "ReduceSum" {
+		from = 13
+	}
+	b.withAxes(op, "", ins[0], axes, out, from, aInt("keepdims", keep))
+	return nil
+}
+
+func emitLastTimeStep(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	idx := b.tmp("last")
+	b.gp.Initializer = append(b.gp.Initializer, int64Scalar(idx, -1))
+	b.op("Gather", "", []string{ins[0], idx}, out, aInt("axis", 1))
+	return nil
+}
+
+func emitEmbedding(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	idx := ins[0]
+	if len(inShapes[0]) == 2 && inShapes[0][1] == 1 {
+		idx = b.withAxes("Squeeze", "squeeze", idx, []int{2}, b.tmp("squeezed"), 13)
+	}
+	cast := b.op("Cast", "cast", []string{idx}, b.tmp("ids"), aInt("to", 7))
+	b.op("Gather", "", []string{b.paramInit("W"), cast}, out, aInt("axis", 0))
+	return nil
+}
+
+func emitRecurrent(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	return b.recurrent(v.Layer, ins[0], inShapes[0], out)
+}
+
+func emitMultiHeadAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.MultiHeadAttention)
+	return b.attention(l, ins, inShapes, out)
+}
+
+// unitsAxis is an output layer's activation as an activation node: the
+// engine applies an Output's or RnnOutput's softmax across its units (the
+// last axis) whatever Axis says.
+func unitsAxis(a ir.Activation) ir.Activation {
+	a.Axis = -1
+	return a
 }
 
 func at(xs []int, i, def int) int {
@@ -435,7 +558,10 @@ func (b *builder) upsampling(l *ir.UpSampling, in string, inShape []int, out str
 		scales[r-l.Rank+k] = float32(s)
 	}
 	sc := b.init("scales", []int{r}, scales)
-	roi := b.init("roi", []int{0}, nil)
+	roi := "" // optional from opset 13
+	if b.opset < 13 {
+		roi = b.init("roi", []int{0}, nil)
+	}
 	if l.Mode == "linear" {
 		b.op("Resize", "", []string{in, roi, sc}, out, aStr("mode", "linear"),
 			aStr("coordinate_transformation_mode", "half_pixel"))

@@ -1,10 +1,13 @@
 package onnx_test
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand"
 	"path/filepath"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 	imponnx "github.com/retarget-dev/retarget/importers/onnx"
@@ -120,10 +123,7 @@ func TestExportKeepsSourceLayout(t *testing.T) {
 		want := predictSource(t, g, xs)
 		for _, cf := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/channels_first=%v", name, cf), func(t *testing.T) {
-				m, err := exponnx.ToModel(g, exponnx.Options{ChannelsFirst: cf})
-				if err != nil {
-					t.Fatal(err)
-				}
+				m := exportModel(t, g, exponnx.Options{ChannelsFirst: cf})
 				in, out := g.Inputs[0], g.Outputs[0]
 				wantIn, wantL := append([]int{-1}, layout.CLShape(in.Shape)...), in.Layout
 				if cf {
@@ -203,4 +203,18 @@ func TestExportKeepsSourceLayout(t *testing.T) {
 			}
 		}
 	}
+}
+
+// exportModel exports g with ExportTo and decodes the result.
+func exportModel(t *testing.T, g *ir.Graph, opts exponnx.Options) *onnxpb.ModelProto {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := exponnx.ExportTo(&buf, g, opts); err != nil {
+		t.Fatal(err)
+	}
+	m := &onnxpb.ModelProto{}
+	if err := proto.Unmarshal(buf.Bytes(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,7 +29,7 @@ func FuzzImportConfig(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		g, err := ImportBytes(data, Options{})
+		g, err := ImportFrom(bytes.NewReader(data), Options{})
 		if err == nil && g == nil {
 			t.Fatal("nil graph without an error")
 		}

@@ -322,9 +322,13 @@ func importSource(src *source, opts Options) (*ir.Graph, error) {
 	return b.g, nil
 }
 
-// ImportBytes reads a model held in memory: whole-model HDF5, a .keras
-// archive, or a JSON architecture (imported without weights).
-func ImportBytes(data []byte, opts Options) (*ir.Graph, error) {
+// ImportFrom reads a model from r (to its end): whole-model HDF5, a
+// .keras archive, or a JSON architecture (imported without weights).
+func ImportFrom(r io.Reader, opts Options) (*ir.Graph, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &ImportError{Err: err}
+	}
 	var src *source
 	switch {
 	case bytes.HasPrefix(data, []byte("\x89HDF")):

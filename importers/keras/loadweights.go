@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/retarget-dev/retarget/internal/hdf5"
+	"github.com/retarget-dev/retarget/internal/kerasclass"
 	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -106,7 +107,7 @@ func LoadWeights(g *ir.Graph, path string, opts LoadWeightsOptions) error {
 			werr.Missing = append(werr.Missing, v.Name)
 			continue
 		}
-		c := &call{b: b, l: &kLayer{Name: v.Name, Class: kerasClassOf(v.Layer, in), Cfg: cfg{}}, name: v.Name, wpath: []string{v.Name}}
+		c := &call{b: b, l: &kLayer{Name: v.Name, Class: kerasclass.Of(v.Layer, in), Cfg: cfg{}}, name: v.Name, wpath: []string{v.Name}}
 		params, err := vertexWeights(c, v, in, forms)
 		if err == nil {
 			err = c.checkAllWeightsUsed()
@@ -201,100 +202,128 @@ func checkParamSpecs(v *ir.Vertex, specs []ir.ParamSpec, params map[string]*ir.T
 	return nil
 }
 
-// kerasClassOf is the Keras class exporters/keras writes for a layer.
-func kerasClassOf(l ir.Layer, in [][]int) string {
-	switch x := l.(type) {
-	case *ir.Conv:
-		if isDepthwise(x, in) {
-			return "DepthwiseConv2D"
-		}
-		return x.Kind()
-	case *ir.ConvTranspose2D:
-		return fmt.Sprintf("Conv%dDTranspose", x.SpatialRank())
-	case *ir.Dense, *ir.Output, *ir.RnnOutput:
-		return "Dense"
-	case *ir.BatchNorm:
-		return "BatchNormalization"
-	case *ir.LayerNorm:
-		return "LayerNormalization"
-	}
-	return l.Kind()
-}
-
-func isDepthwise(l *ir.Conv, in [][]int) bool {
-	return l.Rank == 2 && l.GroupCount() > 1 && len(in) == 1 && len(in[0]) == 3 && l.GroupCount() == in[0][0]
-}
-
 // vertexWeights reads and converts the weights of one vertex with the
-// importer's per-layer readers.
+// importer's per-layer readers, through the reader its kind registered.
 func vertexWeights(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
-	x := in[0]
-	switch l := v.Layer.(type) {
-	case *ir.Conv:
-		if isDepthwise(l, in) {
-			return c.depthwiseParams(x[0], l.Filters/x[0], l.Kernel, !l.NoBias)
-		}
-		return c.convParams(l.Rank, x[0]/l.GroupCount(), l.Filters, l.Kernel, !l.NoBias)
-	case *ir.SeparableConv2D:
-		return c.separableParams(x[0], max(l.DepthMultiplier, 1), l.Filters, l.Kernel, !l.NoBias)
-	case *ir.ConvTranspose2D:
-		if l.GroupCount() != 1 {
-			return nil, c.errf("grouped transposed convolution has no Keras layer")
-		}
-		return c.convTransposeParams(x[0], l.Filters, l.Kernel, !l.NoBias)
-	case *ir.Dense:
-		return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, flatPre(v, forms))
-	case *ir.Output:
-		return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, flatPre(v, forms))
-	case *ir.RnnOutput:
-		return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, nil)
-	case *ir.BatchNorm:
-		return c.batchNormParams(l.Channels(x), !l.NoScale, !l.NoCenter)
-	case *ir.LayerNorm:
-		return c.layerNormParams(l.NormShape(x), !l.NoScale, !l.NoCenter)
-	case *ir.Embedding:
-		return c.embeddingParams(l.InputDim, l.OutputDim)
-	case *ir.MultiHeadAttention:
-		q, val, k := ir.AttentionInputs(in)
-		out := l.OutputDim
-		if out == 0 {
-			out = q[1]
-		}
-		return c.attentionParams(l, q[1], k[1], val[1], out)
-	case *ir.PReLU:
-		t := forms[v.Inputs[0]]
-		t.shape = x
-		if t.kind == formFlatCL {
-			t.kind = formPlain
-		}
-		var shared []int
-		for _, a := range l.SharedAxes {
-			shared = append(shared, layout.KerasAxis(len(t.shape), a, t.kind == formCL))
-		}
-		return c.preluParams(t, shared)
-	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU:
-		_, p, err := c.recurrent(rnnLayer(v.Name, l), "", lastDimOf(x))
-		return p, err
-	case *ir.Bidirectional:
-		inner := rnnLayer(v.Name, l.Layer)
-		_, fw, err := c.recurrent(inner, "forward", lastDimOf(x))
-		if err != nil {
-			return nil, err
-		}
-		_, bw, err := c.recurrent(inner, "backward", lastDimOf(x))
-		if err != nil {
-			return nil, err
-		}
-		p := map[string]*ir.Tensor{}
-		for k, t := range fw {
-			p["fw/"+k] = t
-		}
-		for k, t := range bw {
-			p["bw/"+k] = t
-		}
-		return p, nil
+	if r, ok := weightReaders[v.Layer.Kind()]; ok {
+		return r(c, v, in, forms)
+	}
+	if why, ok := kerasclass.NoKerasWeights[v.Layer.Kind()]; ok {
+		return nil, c.errf("IR layer %s has parameters that no Keras layer holds: %s", v.Layer.Kind(), why)
 	}
 	return nil, c.errf("IR layer %s has parameters that no Keras layer holds", v.Layer.Kind())
+}
+
+func weightsConv(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.Conv)
+	if kerasclass.IsDepthwise(l, in) {
+		return c.depthwiseParams(x[0], l.Filters/x[0], l.Kernel, !l.NoBias)
+	}
+	return c.convParams(l.Rank, x[0]/l.GroupCount(), l.Filters, l.Kernel, !l.NoBias)
+}
+
+func weightsSeparableConv2D(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.SeparableConv2D)
+	return c.separableParams(x[0], max(l.DepthMultiplier, 1), l.Filters, l.Kernel, !l.NoBias)
+}
+
+func weightsConvTranspose2D(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.ConvTranspose2D)
+	if l.GroupCount() != 1 {
+		return nil, c.errf("grouped transposed convolution has no Keras layer")
+	}
+	return c.convTransposeParams(x[0], l.Filters, l.Kernel, !l.NoBias)
+}
+
+func weightsDense(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.Dense)
+	return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, flatPre(v, forms))
+}
+
+func weightsOutput(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.Output)
+	return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, flatPre(v, forms))
+}
+
+func weightsRnnOutput(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.RnnOutput)
+	return c.denseParams(lastDimOf(x), l.Units, !l.NoBias, nil)
+}
+
+func weightsBatchNorm(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.BatchNorm)
+	return c.batchNormParams(l.Channels(x), !l.NoScale, !l.NoCenter)
+}
+
+func weightsLayerNorm(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.LayerNorm)
+	return c.layerNormParams(l.NormShape(x), !l.NoScale, !l.NoCenter)
+}
+
+func weightsEmbedding(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	l := v.Layer.(*ir.Embedding)
+	return c.embeddingParams(l.InputDim, l.OutputDim)
+}
+
+func weightsMultiHeadAttention(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	l := v.Layer.(*ir.MultiHeadAttention)
+	q, val, k := ir.AttentionInputs(in)
+	out := l.OutputDim
+	if out == 0 {
+		out = q[1]
+	}
+	return c.attentionParams(l, q[1], k[1], val[1], out)
+}
+
+func weightsPReLU(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.PReLU)
+	t := forms[v.Inputs[0]]
+	t.shape = x
+	if t.kind == formFlatCL {
+		t.kind = formPlain
+	}
+	var shared []int
+	for _, a := range l.SharedAxes {
+		shared = append(shared, layout.KerasAxis(len(t.shape), a, t.kind == formCL))
+	}
+	return c.preluParams(t, shared)
+}
+
+func weightsRecurrent(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	_, p, err := c.recurrent(rnnLayer(v.Name, v.Layer), "", lastDimOf(x))
+	return p, err
+}
+
+func weightsBidirectional(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	x := in[0]
+	l := v.Layer.(*ir.Bidirectional)
+	inner := rnnLayer(v.Name, l.Layer)
+	_, fw, err := c.recurrent(inner, "forward", lastDimOf(x))
+	if err != nil {
+		return nil, err
+	}
+	_, bw, err := c.recurrent(inner, "backward", lastDimOf(x))
+	if err != nil {
+		return nil, err
+	}
+	p := map[string]*ir.Tensor{}
+	for k, t := range fw {
+		p["fw/"+k] = t
+	}
+	for k, t := range bw {
+		p["bw/"+k] = t
+	}
+	return p, nil
 }
 
 func lastDimOf(s []int) int {

@@ -53,6 +53,7 @@ type converter struct {
 	frozen       map[string]bool
 	layouts      map[string]ir.Layout // graph input/output layouts from metadata_props
 	problems     []error
+	warnings     []string // approximations made (Meta["onnx_warnings"])
 
 	staticBatch int64
 }
@@ -275,16 +276,12 @@ func (c *converter) convert(n *node) error {
 	if (allConst || op == "Constant") && foldable[op] {
 		return c.fold(n)
 	}
-	h := handlers[op]
+	h, _ := handlerFor(op, c.opset)
 	if h == nil {
 		return fmt.Errorf("%s needs constant inputs here", op)
 	}
 	return h(c, n)
 }
-
-type handler func(c *converter, n *node) error
-
-var handlers = map[string]handler{}
 
 func tensorOf(shape []int, f []float32) *ir.Tensor { return ir.FromData(f, shape...) }
 

@@ -23,12 +23,16 @@ func (e *FormatError) Unwrap() error { return e.Err }
 type UnsupportedOp struct {
 	OpType string
 	Nodes  []string
+	// Since is the first opset the importer converts this op at, when the
+	// model's opset is older; 0 when no opset is supported.
+	Since int
 }
 
 // UnsupportedOpsError lists every unsupported operator type in a model.
 type UnsupportedOpsError struct {
-	File string
-	Ops  []UnsupportedOp
+	File  string
+	Opset int // the model's default-domain opset
+	Ops   []UnsupportedOp
 }
 
 func (e *UnsupportedOpsError) Error() string {
@@ -46,6 +50,9 @@ func (e *UnsupportedOpsError) Error() string {
 			quoted[i] = strconv.Quote(n)
 		}
 		fmt.Fprintf(&b, "\n  - %q x%d: %s%s", op.OpType, len(op.Nodes), strings.Join(quoted, ", "), more)
+		if op.Since > 0 {
+			fmt.Fprintf(&b, " (converted from opset %d; the model imports opset %d)", op.Since, e.Opset)
+		}
 	}
 	return b.String()
 }

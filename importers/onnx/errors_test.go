@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -42,7 +43,7 @@ func TestUnsupportedOpsListedOnce(t *testing.T) {
 		}
 	}
 	m.Graph.Node[0].Domain = proto.String("com.example")
-	_, err := ImportModel(m, "", Options{})
+	_, err := importProto(m, "", Options{})
 	var ue *UnsupportedOpsError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %v, want *UnsupportedOpsError", err)
@@ -73,7 +74,7 @@ func TestExternalDataMustStayInFolder(t *testing.T) {
 			}
 		}
 		dir := t.TempDir()
-		_, err := ImportModel(m, dir, Options{})
+		_, err := importProto(m, dir, Options{})
 		var ee *ExternalDataError
 		if !errors.As(err, &ee) || !strings.Contains(err.Error(), "outside") {
 			t.Errorf("location %q: got %v, want an ExternalDataError about leaving the folder", loc, err)
@@ -94,7 +95,7 @@ func TestExternalDataMustStayInFolder(t *testing.T) {
 	m := readModel(t, src)
 	m.Graph.Initializer[0].ExternalData = append(m.Graph.Initializer[0].ExternalData,
 		&onnxpb.StringStringEntryProto{Key: proto.String("offset"), Value: proto.String("999999999")})
-	if _, err := ImportModel(m, "../../testdata/onnx/external", Options{}); err == nil {
+	if _, err := importProto(m, "../../testdata/onnx/external", Options{}); err == nil {
 		t.Error("offset past the end accepted")
 	}
 }
@@ -105,14 +106,14 @@ func TestCorruptFilesDoNotPanic(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{0, 1, 10, 100, len(b) / 2, len(b) - 1} {
-		if _, err := ImportBytes(b[:n], "", Options{}); err == nil && n < len(b) {
+		if _, err := ImportFrom(bytes.NewReader(b[:n]), Options{}); err == nil && n < len(b) {
 			t.Errorf("truncated at %d bytes: no error", n)
 		}
 	}
 	for k := 0; k < len(b); k += 97 {
 		c := append([]byte(nil), b...)
 		c[k] ^= 0x5a
-		ImportBytes(c, "", Options{}) // must not panic
+		ImportFrom(bytes.NewReader(c), Options{}) // must not panic
 	}
 	var fe *FormatError
 	if _, err := Import(filepath.Join(t.TempDir(), "missing.onnx"), Options{}); !errors.As(err, &fe) {
@@ -131,7 +132,7 @@ func TestBatchAxisRefused(t *testing.T) {
 			}
 		}
 	}
-	_, err := ImportModel(m, "", Options{})
+	_, err := importProto(m, "", Options{})
 	var be *BatchAxisError
 	if !errors.As(err, &be) {
 		t.Fatalf("got %v, want a BatchAxisError", err)
@@ -206,7 +207,7 @@ func TestErrorListingsQuoteNames(t *testing.T) {
 	m := readModel(t, "../../testdata/onnx/cnn_op13.onnx")
 	m.Graph.Node[0].OpType = proto.String("Re\xfflu\x1b[2J")
 	m.Graph.Node[0].Name = proto.String("bad\xfe/name")
-	_, err := ImportModel(m, "", Options{})
+	_, err := importProto(m, "", Options{})
 	if err == nil {
 		t.Fatal("imported an unknown operator")
 	}

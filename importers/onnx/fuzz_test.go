@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,7 +20,7 @@ func FuzzImport(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		g, err := ImportBytes(b, "", Options{})
+		g, err := ImportFrom(bytes.NewReader(b), Options{})
 		if err == nil && g == nil {
 			t.Fatal("nil graph without error")
 		}

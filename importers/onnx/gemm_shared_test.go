@@ -81,7 +81,7 @@ func TestGemmSharedWeights(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, err := ImportModel(m, "", Options{KeepDense: true})
+		g, err := importProto(m, "", Options{KeepDense: true})
 		if err != nil {
 			t.Fatal(err)
 		}

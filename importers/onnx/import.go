@@ -7,6 +7,7 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,13 @@ type Options struct {
 	// KeepDense leaves a trailing Gemm/MatMul as a Dense vertex instead of
 	// turning it into a loss-bearing Output vertex.
 	KeepDense bool
+	// Strict refuses what the importer otherwise approximates with a
+	// warning in Meta["onnx_warnings"]: a Cast to a non-float type whose
+	// result is used as data (read as an identity).
+	Strict bool
+	// DataDir is the folder ImportFrom resolves external data against
+	// (Import uses the model file's folder).
+	DataDir string
 }
 
 // Import reads an .onnx file (and any external data next to it).
@@ -40,25 +48,29 @@ func Import(path string, opts Options) (*ir.Graph, error) {
 	return importModel(m, filepath.Dir(path), path, len(b), opts)
 }
 
-// ImportModel converts a decoded model; dir is the folder external data is
-// resolved against ("" refuses external data). The graph's float32 weights
-// may share memory with m's tensors (raw_data, float_data): do not modify
-// m while using the graph.
-func ImportModel(m *onnxpb.ModelProto, dir string, opts Options) (*ir.Graph, error) {
+// ImportFrom reads a serialized model from r (to its end). External data
+// is resolved against opts.DataDir; without it a model with external data
+// is refused.
+func ImportFrom(r io.Reader, opts Options) (*ir.Graph, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, &FormatError{File: "<reader>", Err: err}
+	}
+	m, err := decodeOwned(b)
+	if err != nil {
+		return nil, &FormatError{File: "<reader>", Err: err}
+	}
+	return importModel(m, opts.DataDir, "<reader>", len(b), opts)
+}
+
+// importProto converts a decoded model (tests build models as protos); dir
+// is the folder external data is resolved against ("" refuses it).
+func importProto(m *onnxpb.ModelProto, dir string, opts Options) (*ir.Graph, error) {
 	name := "<model>"
 	if dir != "" {
 		name = filepath.Join(dir, "<model>")
 	}
 	return importModel(m, dir, name, proto.Size(m), opts)
-}
-
-// ImportBytes decodes and converts a serialized model.
-func ImportBytes(b []byte, dir string, opts Options) (*ir.Graph, error) {
-	m := &onnxpb.ModelProto{}
-	if err := proto.Unmarshal(b, m); err != nil {
-		return nil, &FormatError{File: "<bytes>", Err: err}
-	}
-	return importModel(m, dir, "<bytes>", len(b), opts)
 }
 
 const (
@@ -93,7 +105,7 @@ func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options)
 		layouts: map[string]ir.Layout{},
 		inits:   map[string]bool{}, macros: map[*onnxpb.NodeProto]handler{},
 	}
-	if file != "<bytes>" && !strings.HasSuffix(file, "<model>") {
+	if file != "<reader>" && !strings.HasSuffix(file, "<model>") {
 		c.g.Meta["source_file"] = filepath.Base(file)
 	}
 	for _, kv := range m.GetMetadataProps() {
@@ -124,12 +136,13 @@ func (c *converter) meta(k, v string) {
 func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	// Every unsupported op is reported at once, before any conversion.
 	unsupported := map[string][]string{}
+	since := map[string]int{}
 	for i, n := range gp.GetNode() {
 		op := n.GetOpType()
 		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 			op = d + ":" + op
-		} else if handlers[op] == nil && !foldable[op] && op != "Shape" {
-			op = n.GetOpType()
+		} else if h, from := handlerFor(op, c.opset); h == nil && !foldable[op] && op != "Shape" {
+			since[op] = from
 		} else {
 			op = ""
 		}
@@ -138,7 +151,12 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		}
 	}
 	if len(unsupported) > 0 {
-		return nil, newUnsupported(c.file, unsupported)
+		e := newUnsupported(c.file, unsupported)
+		e.Opset = c.opset
+		for i := range e.Ops {
+			e.Ops[i].Since = since[e.Ops[i].OpType]
+		}
+		return nil, e
 	}
 	for _, t := range gp.GetInitializer() {
 		v, err := c.rd.decode(t)
@@ -198,6 +216,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	fuseActivations(c.g)
 	fuseLayerNorms(c.g)
 	c.prune()
+	c.foldExportedActivations()
 	if !c.opts.KeepDense {
 		c.outputLayers()
 	}
@@ -208,6 +227,9 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	}
 	if err := c.g.Validate(); err != nil {
 		return nil, &ImportError{File: c.file, Problems: ir.Problems(err)}
+	}
+	if len(c.warnings) > 0 {
+		c.g.Meta["onnx_warnings"] = strings.Join(c.warnings, "\n")
 	}
 	return c.g, nil
 }

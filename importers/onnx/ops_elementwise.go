@@ -36,34 +36,40 @@ func init() {
 			return ir.Activation{Kind: ir.ActThresholdReLU, Alpha: n.float("alpha", 1)}, nil
 		},
 	}
+	// the opset each activation op appeared in (1 if not listed)
+	since := map[string]int{"HardSwish": 14, "Mish": 18, "ThresholdedRelu": 10, "Selu": 6}
 	for op, f := range acts {
 		f := f
-		handlers[op] = func(c *converter, n *node) error {
+		register(op, max(since[op], 1), func(c *converter, n *node) error {
 			a, err := f(n)
 			if err != nil {
 				return err
 			}
 			return c.elementwise(n, &ir.ActivationLayer{Activation: a})
-		}
+		})
 	}
-	handlers["Gelu"] = (*converter).gelu
-	handlers["Softmax"] = func(c *converter, n *node) error { return c.softmax(n, ir.ActSoftmax) }
-	handlers["LogSoftmax"] = func(c *converter, n *node) error { return c.softmax(n, ir.ActLogSoftmax) }
-	handlers["Clip"] = (*converter).clip
+	register("Gelu", 20, (*converter).gelu)
+	// Softmax and LogSoftmax changed meaning at opset 13: before, they
+	// flatten the input from axis (default 1) into a 2-D matrix.
+	register("Softmax", 1, func(c *converter, n *node) error { return c.softmax(n, ir.ActSoftmax, false) })
+	register("Softmax", 13, func(c *converter, n *node) error { return c.softmax(n, ir.ActSoftmax, true) })
+	register("LogSoftmax", 1, func(c *converter, n *node) error { return c.softmax(n, ir.ActLogSoftmax, false) })
+	register("LogSoftmax", 13, func(c *converter, n *node) error { return c.softmax(n, ir.ActLogSoftmax, true) })
+	register("Clip", 1, (*converter).clip)
 	for op, u := range map[string]ir.UnaryOp{"Sqrt": ir.UnarySqrt, "Exp": ir.UnaryExp, "Log": ir.UnaryLog,
 		"Neg": ir.UnaryNeg, "Abs": ir.UnaryAbs, "Erf": ir.UnaryErf, "Reciprocal": ir.UnaryReciprocal} {
 		u := u
-		handlers[op] = func(c *converter, n *node) error { return c.elementwise(n, &ir.Unary{Op: u}) }
+		register(op, max(map[string]int{"Erf": 9}[op], 1), func(c *converter, n *node) error { return c.elementwise(n, &ir.Unary{Op: u}) })
 	}
 	for op, m := range map[string]ir.MergeOp{"Add": ir.MergeAdd, "Sub": ir.MergeSubtract, "Mul": ir.MergeMultiply,
 		"Div": ir.MergeDivide, "Pow": ir.MergePow, "Max": ir.MergeMaximum, "Min": ir.MergeMinimum,
 		"Sum": ir.MergeAdd, "Mean": ir.MergeAverage} {
 		m := m
-		handlers[op] = func(c *converter, n *node) error { return c.merge(n, m) }
+		register(op, 1, func(c *converter, n *node) error { return c.merge(n, m) })
 	}
-	handlers["Identity"] = alias
-	handlers["Cast"] = alias
-	handlers["Dropout"] = (*converter).dropout
+	register("Identity", 1, alias)
+	register("Cast", 1, (*converter).cast)
+	register("Dropout", 1, (*converter).dropout)
 }
 
 func fixed(k ir.ActKind) func(n *node) (ir.Activation, error) {
@@ -77,6 +83,40 @@ func alias(c *converter, n *node) error {
 	}
 	c.vals[n.out(0)] = d
 	return nil
+}
+
+// cast reads Cast as an identity: values stay float32. That is exact for
+// a float target and for integer ids that only feed Gather's indices (an
+// Embedding truncates them the same way); any other integer or bool
+// target is an approximation: a warning, or an error with Options.Strict.
+func (c *converter) cast(n *node) error {
+	switch to := n.int("to", 1); to {
+	case 1, 10, 11, 16: // FLOAT, FLOAT16, DOUBLE, BFLOAT16
+	default:
+		if c.onlyIndices(n.out(0)) {
+			break
+		}
+		msg := fmt.Sprintf("Cast %s to ONNX type %d is read as an identity (values stay float32, no rounding)", n.label, to)
+		if c.opts.Strict {
+			return fmt.Errorf("%s; without Strict (--strict) this is imported with a warning", msg)
+		}
+		c.warnings = append(c.warnings, msg)
+	}
+	return alias(c, n)
+}
+
+// onlyIndices reports whether value is read, and only as Gather's indices.
+func (c *converter) onlyIndices(value string) bool {
+	read := false
+	for _, np := range c.nodes {
+		for i, in := range np.GetInput() {
+			if in == value && (np.GetOpType() != "Gather" || i != 1) {
+				return false
+			}
+			read = read || in == value
+		}
+	}
+	return read
 }
 
 // elementwise adds a one-input vertex that keeps its input's shape.
@@ -97,14 +137,16 @@ func (c *converter) elementwise(n *node, l ir.Layer) error {
 	return nil
 }
 
-func (c *converter) softmax(n *node, kind ir.ActKind) error {
+// softmax maps Softmax/LogSoftmax; v13 is the opset-13 form (one axis,
+// default -1) rather than the older flatten-from-axis form (default 1).
+func (c *converter) softmax(n *node, kind ir.ActKind, v13 bool) error {
 	d, err := c.dynIn(n, 0)
 	if err != nil {
 		return err
 	}
 	r := len(d.shape)
 	def := int64(-1)
-	if c.opset < 13 {
+	if !v13 {
 		def = 1
 	}
 	a64 := n.int("axis", def)
@@ -112,7 +154,7 @@ func (c *converter) softmax(n *node, kind ir.ActKind) error {
 	if err != nil {
 		return err
 	}
-	if c.opset >= 13 || ax == r-1 || prod(d.shape[ax+1:]) == 1 {
+	if v13 || ax == r-1 || prod(d.shape[ax+1:]) == 1 {
 		ia, err := c.irAxis(d, int64(ax), n.GetOpType())
 		if err != nil {
 			return err
@@ -197,6 +239,9 @@ func (c *converter) dropout(n *node) error {
 // merge maps a broadcasting binary (or variadic) op. A constant operand
 // becomes an ir.Constant vertex; Pow by a constant scalar is a Unary.
 func (c *converter) merge(n *node, op ir.MergeOp) error {
+	if op == ir.MergeMultiply && len(n.GetInput()) == 2 && n.in(0) == n.in(1) && !c.isConst(n.in(0)) {
+		return c.elementwise(n, &ir.Unary{Op: ir.UnarySquare}) // x·x
+	}
 	var ref *dyn
 	for _, in := range n.GetInput() {
 		if d, ok := c.vals[in]; ok {

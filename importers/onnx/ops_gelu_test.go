@@ -47,7 +47,7 @@ func TestGeluOp(t *testing.T) {
 		}},
 	} {
 		t.Run("approximate="+tc.approximate, func(t *testing.T) {
-			g, err := ImportModel(geluModel(tc.approximate), "", Options{})
+			g, err := importProto(geluModel(tc.approximate), "", Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestGeluOp(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ImportModel(geluModel("fast"), "", Options{}); err == nil {
+	if _, err := importProto(geluModel("fast"), "", Options{}); err == nil {
 		t.Error("approximate=fast imported")
 	}
 }

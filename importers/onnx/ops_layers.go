@@ -8,13 +8,13 @@ import (
 )
 
 func init() {
-	handlers["Gemm"] = (*converter).gemm
-	handlers["MatMul"] = (*converter).matmul
-	handlers["Conv"] = (*converter).conv
-	handlers["ConvTranspose"] = (*converter).convTranspose
-	handlers["BatchNormalization"] = (*converter).batchNorm
-	handlers["PRelu"] = (*converter).prelu
-	handlers["Gather"] = (*converter).gather
+	register("Gemm", 1, (*converter).gemm)
+	register("MatMul", 1, (*converter).matmul)
+	register("Conv", 1, (*converter).conv)
+	register("ConvTranspose", 1, (*converter).convTranspose)
+	register("BatchNormalization", 1, (*converter).batchNorm)
+	register("PRelu", 1, (*converter).prelu)
+	register("Gather", 1, (*converter).gather)
 }
 
 func toInts(v []int64) []int {

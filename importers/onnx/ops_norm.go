@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	handlers["LayerNormalization"] = (*converter).layerNorm
+	register("LayerNormalization", 17, (*converter).layerNorm)
 }
 
 // layerNorm maps LayerNormalization (opset 17) to a trainable LayerNorm

@@ -7,12 +7,12 @@ import (
 )
 
 func init() {
-	handlers["MaxPool"] = func(c *converter, n *node) error { return c.pool(n, ir.PoolMax) }
-	handlers["AveragePool"] = func(c *converter, n *node) error { return c.pool(n, ir.PoolAvg) }
-	handlers["GlobalMaxPool"] = func(c *converter, n *node) error { return c.globalPool(n, ir.PoolMax) }
-	handlers["GlobalAveragePool"] = func(c *converter, n *node) error { return c.globalPool(n, ir.PoolAvg) }
-	handlers["Resize"] = (*converter).resize
-	handlers["Upsample"] = (*converter).resize
+	register("MaxPool", 1, func(c *converter, n *node) error { return c.pool(n, ir.PoolMax) })
+	register("AveragePool", 1, func(c *converter, n *node) error { return c.pool(n, ir.PoolAvg) })
+	register("GlobalMaxPool", 1, func(c *converter, n *node) error { return c.globalPool(n, ir.PoolMax) })
+	register("GlobalAveragePool", 1, func(c *converter, n *node) error { return c.globalPool(n, ir.PoolAvg) })
+	register("Resize", 10, (*converter).resize)
+	register("Upsample", 7, (*converter).resize)
 }
 
 func (c *converter) pool(n *node, op ir.PoolOp) error {

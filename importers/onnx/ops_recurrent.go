@@ -8,9 +8,9 @@ import (
 )
 
 func init() {
-	handlers["LSTM"] = func(c *converter, n *node) error { return c.recurrent(n, 4) }
-	handlers["GRU"] = func(c *converter, n *node) error { return c.recurrent(n, 3) }
-	handlers["RNN"] = func(c *converter, n *node) error { return c.recurrent(n, 1) }
+	register("LSTM", 1, func(c *converter, n *node) error { return c.recurrent(n, 4) })
+	register("GRU", 1, func(c *converter, n *node) error { return c.recurrent(n, 3) })
+	register("RNN", 1, func(c *converter, n *node) error { return c.recurrent(n, 1) })
 }
 
 // gatePerm[g][j] is the ONNX gate block that IR (Keras-order) gate j reads:

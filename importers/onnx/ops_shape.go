@@ -8,21 +8,22 @@ import (
 )
 
 func init() {
-	handlers["Flatten"] = (*converter).flatten
-	handlers["Reshape"] = (*converter).reshape
-	handlers["Transpose"] = (*converter).transpose
-	handlers["Squeeze"] = func(c *converter, n *node) error { return c.squeeze(n, false) }
-	handlers["Unsqueeze"] = func(c *converter, n *node) error { return c.squeeze(n, true) }
-	handlers["Concat"] = (*converter).concat
-	handlers["Split"] = (*converter).split
-	handlers["Slice"] = (*converter).slice
-	handlers["Pad"] = (*converter).pad
-	handlers["Expand"] = (*converter).expand
-	handlers["DepthToSpace"] = (*converter).depthToSpace
-	handlers["SpaceToDepth"] = (*converter).spaceToDepth
-	handlers["ReduceMean"] = func(c *converter, n *node) error { return c.reduce(n, "mean") }
-	handlers["ReduceSum"] = func(c *converter, n *node) error { return c.reduce(n, "sum") }
-	handlers["ReduceMax"] = func(c *converter, n *node) error { return c.reduce(n, "max") }
+	register("Flatten", 1, (*converter).flatten)
+	register("Reshape", 1, (*converter).reshape)
+	register("Transpose", 1, (*converter).transpose)
+	register("Squeeze", 1, func(c *converter, n *node) error { return c.squeeze(n, false) })
+	register("Unsqueeze", 1, func(c *converter, n *node) error { return c.squeeze(n, true) })
+	register("Concat", 1, (*converter).concat)
+	register("Split", 1, (*converter).split)
+	register("Slice", 1, (*converter).slice)
+	register("Pad", 1, (*converter).pad)
+	register("Tile", 6, (*converter).tile)
+	register("Expand", 8, (*converter).expand)
+	register("DepthToSpace", 1, (*converter).depthToSpace)
+	register("SpaceToDepth", 1, (*converter).spaceToDepth)
+	register("ReduceMean", 1, func(c *converter, n *node) error { return c.reduce(n, "mean") })
+	register("ReduceSum", 1, func(c *converter, n *node) error { return c.reduce(n, "sum") })
+	register("ReduceMax", 1, func(c *converter, n *node) error { return c.reduce(n, "max") })
 }
 
 // reshapeTo gives node output 0 a new ONNX shape over the same content:
@@ -543,6 +544,37 @@ func (c *converter) expand(n *node) error {
 	}
 	c.vals[n.out(0)] = c.like(v, d.batch)
 	return nil
+}
+
+// tile imports the Tile that repeats a [N, 1, F] value n times along axis
+// 1 (exporters/onnx writes RepeatVector as Unsqueeze + Tile) as a
+// RepeatVector; other tilings are refused.
+func (c *converter) tile(n *node) error {
+	d, err := c.dynIn(n, 0)
+	if err != nil {
+		return err
+	}
+	rv, err := c.constIn(n, 1, "repeats")
+	if err != nil {
+		return err
+	}
+	reps, ish := rv.ints(), d.irShape()
+	if d.batch != 0 || len(reps) != 3 || reps[0] != 1 || reps[2] != 1 || len(ish) != 2 || ish[0] != 1 ||
+		reps[1] < 1 || reps[1] > math.MaxInt32 {
+		return fmt.Errorf("Tile is imported only as a RepeatVector ([N, 1, F] repeated [1, n, 1]); got repeats %v for shape %v", reps, d.shape)
+	}
+	x := d.v
+	if v := c.g.Vertex(x); v != nil && len(v.Inputs) == 1 && ir.SameShape(c.irShapes[v.Inputs[0]], ish[1:]) {
+		if _, ok := v.Layer.(*ir.Reshape); ok {
+			x = v.Inputs[0] // the Unsqueeze before the Tile (pruned when unused)
+		}
+	}
+	if !ir.SameShape(c.irShapes[x], ish[1:]) {
+		if x, err = c.add(d.v+"/flat", &ir.Reshape{Shape: ish[1:]}, []string{d.v}, nil); err != nil {
+			return err
+		}
+	}
+	return c.addOut(n, 0, n.label, &ir.RepeatVector{N: int(reps[1])}, []string{x}, nil)
 }
 
 func (c *converter) depthToSpace(n *node) error {
