@@ -16,6 +16,7 @@ var weighted = map[string]string{
 	"Conv2D":             "Conv2D",
 	"Conv3D":             "Conv3D",
 	"ConvTranspose2D":    "Conv2DTranspose",
+	"ConvTranspose1D":    "Conv1DTranspose",
 	"ConvTranspose3D":    "Conv3DTranspose",
 	"SeparableConv2D":    "SeparableConv2D",
 	"BatchNorm":          "BatchNormalization",
