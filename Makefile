@@ -38,6 +38,7 @@ fixtures:
 	@set -e; for f in testdata/gen/*_fixture.py testdata/gen/*_fixtures.py; do \
 		echo "python3 $$f"; python3 "$$f"; \
 	done
+	python3 testdata/gen/onnx_conformance_torch.py # testdata/onnx/conformance
 	python3 testdata/gen/hdf5_dump_keras_real.py   # h5py's view of ../shared/fixtures/keras-real
 	$(GO) run ./demo/pretrain                      # the demo's pretrained digits 0-4 model
 

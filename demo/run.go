@@ -13,7 +13,6 @@ import (
 
 	"github.com/retarget-dev/retarget/exporters/native"
 	kimport "github.com/retarget-dev/retarget/importers/keras"
-	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
 	"github.com/retarget-dev/retarget/nn"
@@ -45,7 +44,7 @@ type Result struct {
 	WidenMaxDiff float64
 	Files        []string
 	// Predict holds the arguments of the printed "retarget predict"
-	// commands, one per file in Files, each with the sample in its layout.
+	// commands, one per file in Files, all with the one NHWC sample.
 	Predict [][]string
 	// Skipped lists steps that could not run in this build, with why.
 	Skipped []string
@@ -180,21 +179,13 @@ func Run(o Options) (*Result, error) {
 		units(g, "fc1"), units(wide, "fc1"), test.X.Shape[0], diff)
 
 	step(w, 5, "export")
-	// The .rtm keeps the Keras input layout (NHWC); ONNX takes NCHW, so each
-	// file gets a sample in its own layout.
+	// Both files keep the Keras input layout (NHWC): one sample for both.
 	k := min(8, test.X.Shape[0])
 	nhwc := append([]int{k}, test.X.Shape[1:]...)
-	pixels := test.X.Data[:k*64]
 	sample := filepath.Join(o.Out, "sample.npy")
-	if err := npy.WriteFile(sample, nhwc, pixels); err != nil {
+	if err := npy.WriteFile(sample, nhwc, test.X.Data[:k*64]); err != nil {
 		return nil, err
 	}
-	sampleNCHW := filepath.Join(o.Out, "sample_nchw.npy")
-	nchwData, nchw := layout.Transpose(pixels, nhwc, []int{0, 3, 1, 2})
-	if err := npy.WriteFile(sampleNCHW, nchw, nchwData); err != nil {
-		return nil, err
-	}
-	samples := map[string]string{}
 	for _, name := range []string{"digits59.onnx", "digits59.rtm"} {
 		p := filepath.Join(o.Out, name)
 		err := modelio.Save(p, wide, modelio.SaveOptions{Force: true})
@@ -211,19 +202,15 @@ func Run(o Options) (*Result, error) {
 			return nil, fmt.Errorf("demo export: %w", err)
 		}
 		res.Files = append(res.Files, p)
-		samples[p] = sample
-		if filepath.Ext(name) == ".onnx" {
-			samples[p] = sampleNCHW
-		}
 		fmt.Fprintf(w, "   wrote %s\n", p)
 	}
-	fmt.Fprintf(w, "   wrote %s (NHWC, for the .rtm) and %s (NCHW, for ONNX): %d test digits\n", sample, sampleNCHW, k)
+	fmt.Fprintf(w, "   wrote %s (NHWC, as the Keras model took it, for both files): %d test digits\n", sample, k)
 	fmt.Fprintf(w, "\nDone in %.1fs. Try:\n", time.Since(start).Seconds())
 	for _, f := range res.Files {
 		fmt.Fprintf(w, "   retarget inspect %s\n", f)
 	}
 	for _, f := range res.Files {
-		res.Predict = append(res.Predict, []string{"predict", f, "--input", samples[f], "--out", filepath.Join(o.Out, "predictions")})
+		res.Predict = append(res.Predict, []string{"predict", f, "--input", sample, "--out", filepath.Join(o.Out, "predictions")})
 		fmt.Fprintf(w, "   retarget %s\n", strings.Join(res.Predict[len(res.Predict)-1], " "))
 	}
 	return res, nil

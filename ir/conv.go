@@ -2,8 +2,8 @@ package ir
 
 import "fmt"
 
-// Conv is a 1-D (Rank 1, input [C, W]) or 2-D (Rank 2, input [C, H, W])
-// convolution. Kernel W has shape [Filters, C/Groups, k...] (ONNX/PyTorch
+// Conv is a 1-D (Rank 1, input [C, W]), 2-D (Rank 2, input [C, H, W]) or
+// 3-D (Rank 3, input [C, D, H, W]) convolution. Kernel W has shape [Filters, C/Groups, k...] (ONNX/PyTorch
 // OIHW); b [Filters]. Depthwise convolution is Groups == C.
 type Conv struct {
 	Rank       int        `json:"rank"`
@@ -19,8 +19,11 @@ type Conv struct {
 }
 
 func (c *Conv) Kind() string {
-	if c.Rank == 1 {
+	switch c.Rank {
+	case 1:
 		return "Conv1D"
+	case 3:
+		return "Conv3D"
 	}
 	return "Conv2D"
 }
@@ -32,6 +35,9 @@ func (c *Conv) GroupCount() int { return positiveOr(c.Groups, 1) }
 
 func (c *Conv) OutputShape(in [][]int) ([]int, error) {
 	kind := c.Kind()
+	if c.Rank < 1 || c.Rank > 3 {
+		return nil, fmt.Errorf("convolution rank %d; 1, 2 or 3 supported", c.Rank)
+	}
 	if err := needOne(in, c.Rank+1, kind); err != nil {
 		return nil, err
 	}
@@ -66,9 +72,12 @@ func (c *Conv) Params(in [][]int) []ParamSpec {
 	return ps
 }
 
-// ConvTranspose2D is a transposed 2-D convolution; W [C, Filters/Groups, kh, kw]
-// (ONNX layout), b [Filters]. Padding valid/same/explicit as ONNX.
+// ConvTranspose2D is a transposed 2-D convolution (input [C, H, W]), or 3-D
+// with Rank 3 (kind ConvTranspose3D, input [C, D, H, W]); W [C,
+// Filters/Groups, k...] (ONNX layout), b [Filters]. Padding
+// valid/same/explicit as ONNX.
 type ConvTranspose2D struct {
+	Rank          int        `json:"rank,omitempty"` // 0 reads as 2
 	Filters       int        `json:"filters"`
 	Kernel        []int      `json:"kernel"`
 	Strides       []int      `json:"strides,omitempty"`
@@ -81,7 +90,15 @@ type ConvTranspose2D struct {
 	Activation    Activation `json:"activation"`
 }
 
-func (*ConvTranspose2D) Kind() string        { return "ConvTranspose2D" }
+func (c *ConvTranspose2D) Kind() string {
+	if c.Rank == 3 {
+		return "ConvTranspose3D"
+	}
+	return "ConvTranspose2D"
+}
+
+// SpatialRank is Rank with 0 read as 2.
+func (c *ConvTranspose2D) SpatialRank() int  { return positiveOr(c.Rank, 2) }
 func (c *ConvTranspose2D) OutUnits() int     { return c.Filters }
 func (c *ConvTranspose2D) SetOutUnits(n int) { c.Filters = n }
 
@@ -90,13 +107,14 @@ func (c *ConvTranspose2D) GroupCount() int { return positiveOr(c.Groups, 1) }
 
 // TransposePads returns begin/end pads for each spatial axis.
 func (c *ConvTranspose2D) TransposePads(in []int) (begin, end []int) {
-	begin, end = make([]int, 2), make([]int, 2)
-	for i := 0; i < 2; i++ {
-		k, s, d := c.Kernel[i], at(c.Strides, i, 1), at(c.Dilations, i, 1)
+	r := c.SpatialRank()
+	begin, end = make([]int, r), make([]int, r)
+	for i := 0; i < r; i++ {
+		k, s, d := at(c.Kernel, i, 1), at(c.Strides, i, 1), at(c.Dilations, i, 1)
 		op := at(c.OutputPadding, i, 0)
 		switch c.Padding {
 		case PadExplicit:
-			begin[i], end[i] = at(c.Pads, i, 0), at(c.Pads, i+2, 0)
+			begin[i], end[i] = at(c.Pads, i, 0), at(c.Pads, i+r, 0)
 		case PadSame, PadSameLow:
 			total := s*(in[i]-1) + op + (k-1)*d + 1 - in[i]*s
 			if total < 0 {
@@ -113,31 +131,41 @@ func (c *ConvTranspose2D) TransposePads(in []int) (begin, end []int) {
 }
 
 func (c *ConvTranspose2D) OutputShape(in [][]int) ([]int, error) {
-	if err := needOne(in, 3, "ConvTranspose2D"); err != nil {
+	r, kind := c.SpatialRank(), c.Kind()
+	if r != 2 && r != 3 {
+		return nil, fmt.Errorf("%s rank %d; 2 or 3 supported", kind, r)
+	}
+	if err := needOne(in, r+1, kind); err != nil {
 		return nil, err
 	}
-	if len(c.Kernel) != 2 || c.Filters <= 0 {
-		return nil, fmt.Errorf("ConvTranspose2D needs a 2-D kernel and positive filters")
+	if len(c.Kernel) != r || c.Filters <= 0 {
+		return nil, fmt.Errorf("%s needs a %d-D kernel and positive filters", kind, r)
+	}
+	g := c.GroupCount()
+	if in[0][0]%g != 0 || c.Filters%g != 0 {
+		return nil, fmt.Errorf("%s: %d input and %d output channels are not divisible by %d groups", kind, in[0][0], c.Filters, g)
 	}
 	b, e := c.TransposePads(in[0][1:])
-	out := []int{c.Filters, 0, 0}
-	for i := 0; i < 2; i++ {
+	out := make([]int, r+1)
+	out[0] = c.Filters
+	for i := 0; i < r; i++ {
 		k, s, d := c.Kernel[i], at(c.Strides, i, 1), at(c.Dilations, i, 1)
 		out[i+1] = s*(in[0][i+1]-1) + at(c.OutputPadding, i, 0) + (k-1)*d + 1 - b[i] - e[i]
 		if out[i+1] <= 0 {
-			return nil, fmt.Errorf("ConvTranspose2D output size %d on axis %d", out[i+1], i)
+			return nil, fmt.Errorf("%s output size %d on axis %d", kind, out[i+1], i)
 		}
 	}
 	return out, nil
 }
 
 func (c *ConvTranspose2D) Params(in [][]int) []ParamSpec {
-	if len(in) != 1 || len(in[0]) != 3 {
+	if len(in) != 1 || len(in[0]) != c.SpatialRank()+1 {
 		return nil
 	}
 	rf := NumElements(c.Kernel)
 	g := c.GroupCount()
-	ps := []ParamSpec{spec("W", RoleWeight, in[0][0]/g*rf, c.Filters*rf, in[0][0], c.Filters/g, c.Kernel[0], c.Kernel[1])}
+	shape := append([]int{in[0][0], c.Filters / g}, c.Kernel...)
+	ps := []ParamSpec{spec("W", RoleWeight, in[0][0]/g*rf, c.Filters*rf, shape...)}
 	if !c.NoBias {
 		ps = append(ps, spec("b", RoleBias, 0, 0, c.Filters))
 	}
@@ -293,6 +321,8 @@ func SpatialOut(kind string, in, kernel, strides, dilations []int, p Padding, pa
 func init() {
 	Register("Conv1D", func() Layer { return &Conv{Rank: 1} })
 	Register("Conv2D", func() Layer { return &Conv{Rank: 2} })
+	Register("Conv3D", func() Layer { return &Conv{Rank: 3} })
 	Register("ConvTranspose2D", func() Layer { return &ConvTranspose2D{} })
+	Register("ConvTranspose3D", func() Layer { return &ConvTranspose2D{Rank: 3} })
 	Register("SeparableConv2D", func() Layer { return &SeparableConv2D{} })
 }

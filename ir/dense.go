@@ -1,6 +1,9 @@
 package ir
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Dense is a fully connected layer on the last axis: y = act(x·W + b),
 // W has shape [in, units] (Keras layout), b [units]. Inputs of higher rank
@@ -64,6 +67,9 @@ type Output struct {
 	Loss       Loss       `json:"loss"`
 	FromLogits bool       `json:"from_logits,omitempty"`
 	NoBias     bool       `json:"no_bias,omitempty"`
+	// LossWeight scales this output's loss in the total a fit minimises
+	// (Keras loss_weights); 0 means 1.
+	LossWeight float64 `json:"loss_weight,omitempty"`
 }
 
 func (*Output) Kind() string        { return "Output" }
@@ -72,6 +78,9 @@ func (o *Output) SetOutUnits(n int) { o.Units = n }
 
 func (o *Output) OutputShape(in [][]int) ([]int, error) {
 	if err := o.Loss.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkLossWeight(o.LossWeight); err != nil {
 		return nil, err
 	}
 	return denseShape("Output", o.Units, o.Activation, in)
@@ -87,6 +96,7 @@ type RnnOutput struct {
 	Loss       Loss       `json:"loss"`
 	FromLogits bool       `json:"from_logits,omitempty"`
 	NoBias     bool       `json:"no_bias,omitempty"`
+	LossWeight float64    `json:"loss_weight,omitempty"` // as Output's
 }
 
 func (*RnnOutput) Kind() string        { return "RnnOutput" }
@@ -95,6 +105,9 @@ func (o *RnnOutput) SetOutUnits(n int) { o.Units = n }
 
 func (o *RnnOutput) OutputShape(in [][]int) ([]int, error) {
 	if err := o.Loss.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkLossWeight(o.LossWeight); err != nil {
 		return nil, err
 	}
 	if len(in) == 1 {
@@ -107,6 +120,13 @@ func (o *RnnOutput) OutputShape(in [][]int) ([]int, error) {
 
 func (o *RnnOutput) Params(in [][]int) []ParamSpec { return denseParams(o.Units, !o.NoBias, in) }
 
+func checkLossWeight(w float64) error {
+	if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+		return fmt.Errorf("loss weight %v: give a finite number ≥ 0", w)
+	}
+	return nil
+}
+
 // IsOutputLayer reports whether a layer carries a loss.
 func IsOutputLayer(l Layer) bool {
 	switch l.(type) {
@@ -114,6 +134,41 @@ func IsOutputLayer(l Layer) bool {
 		return true
 	}
 	return false
+}
+
+// LossWeightOf is the weight of an output layer's loss in the total (1
+// unless set; 0 for a layer without a loss).
+func LossWeightOf(l Layer) float64 {
+	w := 0.0
+	switch o := l.(type) {
+	case *Output:
+		w = o.LossWeight
+	case *RnnOutput:
+		w = o.LossWeight
+	default:
+		return 0
+	}
+	if w == 0 {
+		return 1
+	}
+	return w
+}
+
+// SetLossWeight sets the loss weight of an output layer (1 is stored as
+// unset); it reports false for a layer without a loss.
+func SetLossWeight(l Layer, w float64) bool {
+	if w == 1 {
+		w = 0
+	}
+	switch o := l.(type) {
+	case *Output:
+		o.LossWeight = w
+	case *RnnOutput:
+		o.LossWeight = w
+	default:
+		return false
+	}
+	return true
 }
 
 // LossOf returns the loss of an output layer.

@@ -144,4 +144,27 @@ const (
 	LayoutNHWC Layout = "NHWC"
 	LayoutNCW  Layout = "NCW" // channels first 1-D
 	LayoutNWC  Layout = "NWC" // channels last 1-D (also (batch, time, features) sequences)
+	// volumetric (3-D) images
+	LayoutNCDHW Layout = "NCDHW"
+	LayoutNDHWC Layout = "NDHWC"
 )
+
+// ChannelsLastLayout is the channels-last layout of a tensor with spatial
+// axes rank 1, 2 or 3 (NWC, NHWC, NDHWC); LayoutNone otherwise.
+func ChannelsLastLayout(spatial int) Layout {
+	switch spatial {
+	case 1:
+		return LayoutNWC
+	case 2:
+		return LayoutNHWC
+	case 3:
+		return LayoutNDHWC
+	}
+	return LayoutNone
+}
+
+// ChannelsLastFor reports whether l is the channels-last layout of an IR
+// tensor with rank axes without batch ([C, spatial...]).
+func (l Layout) ChannelsLastFor(rank int) bool {
+	return l != LayoutNone && l == ChannelsLastLayout(rank-1)
+}

@@ -10,9 +10,10 @@ const (
 	PoolAvg PoolOp = "avg"
 )
 
-// Pool is 1-D ([C, W]) or 2-D ([C, H, W]) max/average pooling.
-// CountIncludePad: padded zeros count in the average (ONNX count_include_pad;
-// Keras and TF exclude them).
+// Pool is 1-D ([C, W]), 2-D ([C, H, W]) or 3-D ([C, D, H, W]) max/average
+// pooling. CountIncludePad: padded zeros count in the average (ONNX
+// count_include_pad; Keras and TF exclude them). Dilations (max pooling
+// only, ONNX MaxPool dilations) space the window's taps.
 type Pool struct {
 	Rank            int     `json:"rank"`
 	Op              PoolOp  `json:"op"`
@@ -20,6 +21,7 @@ type Pool struct {
 	Strides         []int   `json:"strides,omitempty"` // default: the kernel
 	Padding         Padding `json:"padding"`
 	Pads            []int   `json:"pads,omitempty"`
+	Dilations       []int   `json:"dilations,omitempty"`
 	CeilMode        bool    `json:"ceil_mode,omitempty"`
 	CountIncludePad bool    `json:"count_include_pad,omitempty"`
 }
@@ -41,17 +43,33 @@ func (p *Pool) Stride() []int {
 }
 
 func (p *Pool) OutputShape(in [][]int) ([]int, error) {
+	if p.Rank < 1 || p.Rank > 3 {
+		return nil, fmt.Errorf("pooling rank %d; 1, 2 or 3 supported", p.Rank)
+	}
 	if err := needOne(in, p.Rank+1, p.Kind()); err != nil {
 		return nil, err
 	}
 	if p.Op != PoolMax && p.Op != PoolAvg {
 		return nil, fmt.Errorf("pool op %q", p.Op)
 	}
-	sp, err := SpatialOut(p.Kind(), in[0][1:], p.Kernel, p.Stride(), nil, p.Padding, p.Pads, p.CeilMode)
+	if p.Dilated() && p.Op != PoolMax {
+		return nil, fmt.Errorf("%s: dilations %v; only max pooling can be dilated", p.Kind(), p.Dilations)
+	}
+	sp, err := SpatialOut(p.Kind(), in[0][1:], p.Kernel, p.Stride(), p.Dilations, p.Padding, p.Pads, p.CeilMode)
 	if err != nil {
 		return nil, err
 	}
 	return append([]int{in[0][0]}, sp...), nil
+}
+
+// Dilated reports whether a dilation above 1 is set.
+func (p *Pool) Dilated() bool {
+	for _, d := range p.Dilations {
+		if d > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pool) Params([][]int) []ParamSpec { return nil }
@@ -90,7 +108,7 @@ func (p *GlobalPool) Params([][]int) []ParamSpec { return nil }
 
 func init() {
 	for _, op := range []PoolOp{PoolMax, PoolAvg} {
-		for _, r := range []int{1, 2} {
+		for _, r := range []int{1, 2, 3} {
 			op, r := op, r
 			Register((&Pool{Rank: r, Op: op}).Kind(), func() Layer { return &Pool{Rank: r, Op: op} })
 			Register((&GlobalPool{Rank: r, Op: op}).Kind(), func() Layer { return &GlobalPool{Rank: r, Op: op} })

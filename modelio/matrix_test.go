@@ -3,7 +3,6 @@ package modelio_test
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 
 	kexp "github.com/retarget-dev/retarget/exporters/keras"
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
 	"github.com/retarget-dev/retarget/nn"
@@ -78,7 +78,7 @@ func TestConversionMatrix(t *testing.T) {
 			g0 := src.load(t)
 			x := matrixInput(g0, 3, 11)
 			want := matrixPredict(t, g0, x, g0)
-			if maxAbsDiff(want, make([]float32, len(want))) == 0 || allSame(want) {
+			if numtest.MaxAbsDiff(want, make([]float32, len(want))) == 0 || allSame(want) {
 				t.Fatal("the source's predictions are constant: the comparison would prove nothing")
 			}
 			dir := t.TempDir()
@@ -114,7 +114,7 @@ func TestConversionMatrix(t *testing.T) {
 							continue
 						}
 						got := matrixPredict(t, g, x, g0)
-						d := maxAbsDiff(want, got)
+						d := numtest.MaxAbsDiff(want, got)
 						if d > 1e-5 {
 							t.Errorf("%s: predictions differ by %g", chain, d)
 						}
@@ -235,15 +235,4 @@ func transpose4(x *ir.Tensor, fromCL bool) *ir.Tensor {
 		}
 	}
 	return out
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	m := 0.0
-	for i := range a {
-		m = max(m, math.Abs(float64(a[i]-b[i])))
-	}
-	return m
 }

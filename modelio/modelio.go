@@ -34,6 +34,10 @@ type SaveOptions struct {
 	Force bool
 	// Opset is the ONNX opset to write (0: the exporter's default).
 	Opset int
+	// ChannelsFirst makes an ONNX file take and give NCHW/NCW data;
+	// otherwise it keeps the source model's layout (NHWC for a
+	// channels-last Keras model) at its inputs and outputs.
+	ChannelsFirst bool
 	// Input is the path the graph was loaded from, if any: Save refuses to
 	// write over it unless Force is set.
 	Input string

@@ -20,5 +20,5 @@ func loadONNX(path string, opts LoadOptions) (*ir.Graph, error) {
 }
 
 func saveONNX(path string, g *ir.Graph, opts SaveOptions) error {
-	return exponnx.Export(path, g, exponnx.Options{Opset: opts.Opset})
+	return exponnx.Export(path, g, exponnx.Options{Opset: opts.Opset, ChannelsFirst: opts.ChannelsFirst})
 }

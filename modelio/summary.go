@@ -90,7 +90,7 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 func SourceShape(shape []int, l ir.Layout) []int {
 	s := append([]int{}, shape...)
 	switch {
-	case l == ir.LayoutNHWC && len(s) == 3, l == ir.LayoutNWC && len(s) == 2:
+	case l.ChannelsLastFor(len(s)):
 		return append(s[1:], s[0])
 	}
 	return s
@@ -188,6 +188,9 @@ func detailLabel(l ir.Layer) string {
 	}
 	if fromLogits {
 		s += " on logits"
+	}
+	if w := ir.LossWeightOf(l); w != 1 {
+		s += fmt.Sprintf(", weight %g", w)
 	}
 	return s
 }

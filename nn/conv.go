@@ -68,8 +68,12 @@ func (c *convCore[F]) setup(in []int) error {
 		return fmt.Errorf("%d input and %d output channels are not divisible by %d groups", c.cin, c.filters, c.groups)
 	}
 	g := convGeom{c: c.cin / c.groups, h: 1, kh: 1, sh: 1, dh: 1, oh: 1}
-	if c.rank == 2 {
-		g.h, g.kh, g.sh, g.dh, g.pt, g.oh = sp[0], c.kernel[0], at(c.strides, 0), at(c.dil, 0), begin[0], out[0]
+	if c.rank == 3 {
+		g.d, g.kd, g.sd, g.dd, g.pf, g.od = sp[0], c.kernel[0], at(c.strides, 0), at(c.dil, 0), begin[0], out[0]
+	}
+	if c.rank >= 2 {
+		a := c.rank - 2
+		g.h, g.kh, g.sh, g.dh, g.pt, g.oh = sp[a], c.kernel[a], at(c.strides, a), at(c.dil, a), begin[a], out[a]
 	}
 	a := c.rank - 1
 	g.w, g.kw, g.sw, g.dw, g.pl, g.ow = sp[a], c.kernel[a], at(c.strides, a), at(c.dil, a), begin[a], out[a]
@@ -139,7 +143,7 @@ const pointwiseMinP = 256
 // one: each sample's input [C, P] is already the GEMM operand.
 func (c *convCore[F]) isPointwise() bool {
 	g := &c.geo
-	return !c.generic && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
+	return !c.generic && !g.is3D() && g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 &&
 		g.oh == g.h && g.ow == g.w && g.p() >= pointwiseMinP
 }
 
@@ -161,7 +165,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	g := &c.geo
 	n := c.inShape[0]
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	inPer, outPer := c.cin*g.plane(), c.filters*P
 	switch {
 	case c.isDepthwise():
 		c.depthwiseForward(x, W, out, post)
@@ -200,7 +204,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	if c.chunk == 1 {
 		for s := 0; s < n; s++ {
 			for gr := 0; gr < c.groups; gr++ {
-				img, o := x[s*inPer+gr*cg*g.h*g.w:], out[s*outPer+gr*fg*P:]
+				img, o := x[s*inPer+gr*cg*g.plane():], out[s*outPer+gr*fg*P:]
 				for p0 := 0; p0 < P; p0 += c.tile {
 					p1 := min(p0+c.tile, P)
 					im2colTile(c.tileJob(), g, img, c.col, p1-p0, p0, p1)
@@ -217,7 +221,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		for gr := 0; gr < c.groups; gr++ {
 			parallelFor(nb, K*P, func(lo, hi int) {
 				for s := lo; s < hi; s++ {
-					im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
 			})
 			if c.groups == 1 {
@@ -259,7 +263,7 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 	g := &c.geo
 	n := c.inShape[0]
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer := c.cin*g.h*g.w, c.filters*P
+	inPer, outPer := c.cin*g.plane(), c.filters*P
 	switch {
 	case c.isDepthwise():
 		c.depthwiseBackward(x, W, dOut, gW, dx)
@@ -297,14 +301,14 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 			}
 			if gW != nil {
 				for s := 0; s < nb; s++ {
-					im2col(g, x[(s0+s)*inPer+gr*cg*g.h*g.w:], c.col[s*P:], ld)
+					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
 				gemm(false, true, fg, K, ld, 1, d, ld, c.col, ld, 1, gW[gr*fg*K:], K)
 			}
 			if dx != nil {
 				gemm(true, false, K, ld, fg, 1, W[gr*fg*K:], K, d, ld, 0, c.col, ld)
 				for s := 0; s < nb; s++ {
-					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.h*g.w:])
+					col2im(g, c.col[s*P:], ld, dx[(s0+s)*inPer+gr*cg*g.plane():])
 				}
 			}
 		}
@@ -317,7 +321,7 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
 	g := &c.geo
 	cg, fg, P, K := g.c, c.filters/c.groups, g.p(), g.c*g.k()
-	inPer, outPer, plane := c.cin*g.h*g.w, c.filters*P, cg*g.h*g.w
+	inPer, outPer, plane := c.cin*g.plane(), c.filters*P, cg*g.plane()
 	for s := 0; s < c.inShape[0]; s++ {
 		for gr := 0; gr < c.groups; gr++ {
 			d, wg := dOut[s*outPer+gr*fg*P:], W[gr*fg*K:]
@@ -356,8 +360,8 @@ func newConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (O
 	if err != nil {
 		return nil, err
 	}
-	if c.Rank != 1 && c.Rank != 2 {
-		return nil, fmt.Errorf("convolution rank %d (1 or 2 supported)", c.Rank)
+	if c.Rank < 1 || c.Rank > 3 {
+		return nil, fmt.Errorf("convolution rank %d (1, 2 or 3 supported)", c.Rank)
 	}
 	if len(c.Kernel) != c.Rank {
 		return nil, fmt.Errorf("kernel %v for a %d-D convolution", c.Kernel, c.Rank)
@@ -592,5 +596,6 @@ func (o *sepConvOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 func init() {
 	RegisterOp("Conv1D", newConv[float32], newConv[float64])
 	RegisterOp("Conv2D", newConv[float32], newConv[float64])
+	RegisterOp("Conv3D", newConv[float32], newConv[float64])
 	RegisterOp("SeparableConv2D", newSepConv[float32], newSepConv[float64])
 }

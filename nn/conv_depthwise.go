@@ -5,7 +5,9 @@ package nn
 // filter, which costs more than the multiply-adds themselves.
 
 // isDepthwise reports whether the direct kernel applies.
-func (c *convCore[F]) isDepthwise() bool { return !c.generic && c.groups > 1 && c.geo.c == 1 }
+func (c *convCore[F]) isDepthwise() bool {
+	return !c.generic && !c.geo.is3D() && c.groups > 1 && c.geo.c == 1
+}
 
 // owRange is the range of output columns whose input column
 // ow·sw - pl + j·dw lies inside [0, w).

@@ -26,6 +26,8 @@ func TestConvTilesMatchWholePlane(t *testing.T) {
 		{"grouped", convCore[float64]{rank: 2, filters: 6, groups: 2, kernel: []int{3, 3}, padding: ir.PadValid}, []int{3, 4, 8, 10}},
 		{"1d_causal", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{4}, dil: []int{2}, padding: ir.PadCausal}, []int{2, 3, 37}},
 		{"1x1_stride2", convCore[float64]{rank: 2, filters: 3, groups: 1, kernel: []int{1, 1}, strides: []int{2, 2}, padding: ir.PadValid}, []int{2, 2, 11, 9}},
+		{"3d_pad_dil", convCore[float64]{rank: 3, filters: 3, groups: 1, kernel: []int{2, 3, 2}, strides: []int{2, 1, 2}, dil: []int{2, 1, 1},
+			padding: ir.PadExplicit, pads: []int{1, 1, 0, 2, 0, 1}}, []int{2, 2, 7, 6, 7}},
 	}
 	for _, tc := range cases {
 		for _, budgetCols := range []int{1, 5, 17, 23} {

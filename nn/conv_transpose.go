@@ -6,7 +6,7 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// convTOp is ConvTranspose2D: the adjoint of a convolution. W is
+// convTOp is ConvTranspose2D/3D: the adjoint of a convolution. W is
 // [C, Filters/groups, kh, kw]; each input pixel scatters its kernel-weighted
 // values into the output (GEMM + col2im).
 type convTOp[F Float] struct {
@@ -33,7 +33,7 @@ func newConvTranspose[F Float](v *ir.Vertex, in [][]int, out []int, params *Para
 	switch c.Padding {
 	case "", ir.PadValid, ir.PadSame, ir.PadSameLow, ir.PadExplicit:
 	default:
-		return nil, fmt.Errorf("ConvTranspose2D padding %q", c.Padding)
+		return nil, fmt.Errorf("%s padding %q", c.Kind(), c.Padding)
 	}
 	return &convTOp[F]{layer: c, act: act, params: params, needIn: true}, nil
 }
@@ -60,9 +60,15 @@ func (o *convTOp[F]) setup(in []int) error {
 	if in[1]%g != 0 || c.Filters%g != 0 {
 		return fmt.Errorf("%d input and %d output channels are not divisible by %d groups", in[1], c.Filters, g)
 	}
-	o.geo = convGeom{c: c.Filters / g, h: out[1], w: out[2], kh: c.Kernel[0], kw: c.Kernel[1],
-		sh: at(c.Strides, 0), sw: at(c.Strides, 1), dh: at(c.Dilations, 0), dw: at(c.Dilations, 1),
-		pt: begin[0], pl: begin[1], oh: in[2], ow: in[3]}
+	// the output plays the image, the input the patch grid
+	a := 0
+	if c.SpatialRank() == 3 {
+		o.geo = convGeom{d: out[1], kd: c.Kernel[0], sd: at(c.Strides, 0), dd: at(c.Dilations, 0), pf: begin[0], od: in[2]}
+		a = 1
+	}
+	o.geo.c, o.geo.h, o.geo.w, o.geo.kh, o.geo.kw = c.Filters/g, out[a+1], out[a+2], c.Kernel[a], c.Kernel[a+1]
+	o.geo.sh, o.geo.sw, o.geo.dh, o.geo.dw = at(c.Strides, a), at(c.Strides, a+1), at(c.Dilations, a), at(c.Dilations, a+1)
+	o.geo.pt, o.geo.pl, o.geo.oh, o.geo.ow = begin[a], begin[a+1], in[a+2], in[a+3]
 	o.inShape = append(o.inShape[:0], in...)
 	o.outShape = append([]int{in[0]}, out...)
 	o.col = growSlice(o.col, o.geo.c*o.geo.k()*o.geo.p())
@@ -81,12 +87,12 @@ func (o *convTOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	fk, pin := g.c*g.k(), g.p()
 	W := o.params.Values["W"].Data
 	o.z = reuseZero(o.z, o.outShape...)
-	outPer := o.layer.Filters * g.h * g.w
+	outPer := o.layer.Filters * g.plane()
 	for s := 0; s < x.Shape[0]; s++ {
 		for gr := 0; gr < groups; gr++ {
 			xg := x.Data[(s*x.Shape[1]+gr*cg)*pin:]
 			gemm(true, false, fk, pin, cg, 1, W[gr*cg*fk:], fk, xg, pin, 0, o.col, pin)
-			col2im(g, o.col, pin, o.z.Data[s*outPer+gr*g.c*g.h*g.w:])
+			col2im(g, o.col, pin, o.z.Data[s*outPer+gr*g.c*g.plane():])
 		}
 	}
 	addChannelBias(o.z, o.params.Values["b"])
@@ -107,10 +113,10 @@ func (o *convTOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	if o.needIn {
 		o.dx = reuse(o.dx, x.Shape...)
 	}
-	outPer := o.layer.Filters * g.h * g.w
+	outPer := o.layer.Filters * g.plane()
 	for s := 0; s < x.Shape[0]; s++ {
 		for gr := 0; gr < groups; gr++ {
-			im2col(g, dz.Data[s*outPer+gr*g.c*g.h*g.w:], o.col, pin)
+			im2col(g, dz.Data[s*outPer+gr*g.c*g.plane():], o.col, pin)
 			off := (s*x.Shape[1] + gr*cg) * pin
 			if gW != nil {
 				gemm(false, true, cg, fk, pin, 1, x.Data[off:], pin, o.col, pin, 1, gW.Data[gr*cg*fk:], fk)
@@ -128,4 +134,5 @@ func (o *convTOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 
 func init() {
 	RegisterOp("ConvTranspose2D", newConvTranspose[float32], newConvTranspose[float64])
+	RegisterOp("ConvTranspose3D", newConvTranspose[float32], newConvTranspose[float64])
 }

@@ -145,6 +145,15 @@ func (o *outputOp[F]) ComputeLoss(p *Pass[F], labels, mask *Mat[F]) (float64, er
 	return l, err
 }
 
+// scaleLossGrad weights the loss gradient of the latest ComputeLoss.
+func (o *outputOp[F]) scaleLossGrad(w float64) {
+	if o.hasLoss {
+		for i := range o.lossGrad.Data {
+			o.lossGrad.Data[i] *= F(w)
+		}
+	}
+}
+
 func (o *outputOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	switch {
 	case dOut == nil:

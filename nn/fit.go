@@ -11,19 +11,28 @@ import (
 
 // StepInfo is reported to FitConfig.OnScore.
 type StepInfo struct {
-	Epoch int
-	Step  int64 // the graph's updater step after this update
-	Loss  float64
+	Epoch    int
+	Step     int64 // the graph's updater step after this update
+	Loss     float64
+	Examples int // in this step's batch
 }
+
+// ErrStop, returned by FitConfig.OnEpoch, ends Fit after that epoch
+// without an error (FitResult.StoppedEarly is set): a caller's own early
+// stopping.
+var ErrStop = errors.New("stop training")
 
 // EpochInfo summarises one epoch.
 type EpochInfo struct {
-	Epoch   int
-	Steps   int64   // graph step at the end of the epoch
-	Loss    float64 // mean training loss over the epoch's batches
-	HasVal  bool
-	ValLoss float64
-	ValEval *Evaluation // classification metrics of output 0 on the validation set
+	Epoch int
+	Steps int64   // graph step at the end of the epoch
+	Loss  float64 // mean training loss over the epoch's batches (loss weights applied)
+	// OutputLosses is the mean unweighted training loss of each graph
+	// output (0 for outputs without a loss).
+	OutputLosses []float64
+	HasVal       bool
+	ValLoss      float64
+	ValEval      *Evaluation // classification metrics of output 0 on the validation set
 }
 
 // EarlyStopping stops Fit when the monitored value has not improved by
@@ -79,6 +88,7 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 		}
 		var sum float64
 		var batches int
+		outSum := make([]float64, len(n.Graph.Outputs))
 		for {
 			b, err := it.Next()
 			if errors.Is(err, io.EOF) {
@@ -93,14 +103,20 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 			}
 			sum += loss
 			batches++
+			for i, l := range n.outLoss {
+				outSum[i] += l
+			}
 			if cfg.ScoreEvery > 0 && cfg.OnScore != nil && n.Graph.Step%int64(cfg.ScoreEvery) == 0 {
-				cfg.OnScore(StepInfo{Epoch: ep, Step: n.Graph.Step, Loss: loss})
+				cfg.OnScore(StepInfo{Epoch: ep, Step: n.Graph.Step, Loss: loss, Examples: b.Size()})
 			}
 		}
 		if batches == 0 {
 			return res, errors.New("the iterator yielded no batch")
 		}
-		info := EpochInfo{Epoch: ep, Steps: n.Graph.Step, Loss: sum / float64(batches)}
+		for i := range outSum {
+			outSum[i] /= float64(batches)
+		}
+		info := EpochInfo{Epoch: ep, Steps: n.Graph.Step, Loss: sum / float64(batches), OutputLosses: outSum}
 		if cfg.Validation != nil {
 			ev, err := n.Evaluate(cfg.Validation)
 			if err != nil {
@@ -109,8 +125,11 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 			info.HasVal, info.ValLoss, info.ValEval = true, ev.Loss, ev
 		}
 		res.History = append(res.History, info)
+		stop := false
 		if cfg.OnEpoch != nil {
-			if err := cfg.OnEpoch(info); err != nil {
+			if err := cfg.OnEpoch(info); errors.Is(err, ErrStop) {
+				stop = true
+			} else if err != nil {
 				return res, err
 			}
 		}
@@ -118,6 +137,10 @@ func (n *Net[F]) Fit(it Iterator, cfg FitConfig) (*FitResult, error) {
 			if err := cfg.Checkpoint(info, n.Graph); err != nil {
 				return res, fmt.Errorf("checkpoint after epoch %d: %w", ep, err)
 			}
+		}
+		if stop {
+			res.StoppedEarly = true
+			return res, nil
 		}
 		monitored := info.Loss
 		if es := cfg.EarlyStopping; es != nil {

@@ -198,7 +198,7 @@ func TestSgemmFastMatchesGonum(t *testing.T) {
 	fastGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
 	gonumGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
 	for i := range c1 {
-		if d := math.Abs(float64(c1[i] - c2[i])); d > 1e-4*(1+math.Abs(float64(c2[i]))) {
+		if d := math.Abs(float64(c1[i] - c2[i])); !(d <= 1e-4*(1+math.Abs(float64(c2[i])))) {
 			t.Fatalf("element %d: fast %g, gonum %g", i, c1[i], c2[i])
 		}
 	}

@@ -6,19 +6,32 @@ import (
 )
 
 // convGeom is the geometry of a 2-D sliding window (1-D uses h = kh = 1).
-// c is the number of channels one im2col covers.
+// c is the number of channels one im2col covers. A 3-D window sets the
+// depth fields (d, kd, sd, dd, pf, od); zero depth fields mean 2-D.
 type convGeom struct {
 	c, h, w                int
 	kh, kw, sh, sw, dh, dw int
 	pt, pl                 int
 	oh, ow                 int
+	d, kd, sd, dd, pf, od  int
 }
 
-func (g *convGeom) k() int { return g.kh * g.kw }
-func (g *convGeom) p() int { return g.oh * g.ow }
+func (g *convGeom) k() int     { return max(g.kd, 1) * g.kh * g.kw }
+func (g *convGeom) p() int     { return max(g.od, 1) * g.oh * g.ow }
+func (g *convGeom) plane() int { return max(g.d, 1) * g.h * g.w }
 
-// im2col writes the patches of img [c, h, w] into col: row (c, i, j),
-// column oh·ow + ow, rows ld apart.
+// is3D reports whether the window has a depth axis.
+func (g *convGeom) is3D() bool { return g.d > 0 }
+
+// slice2D is the 2-D geometry of one channel's depth slice.
+func (g *convGeom) slice2D() convGeom {
+	s := *g
+	s.c, s.d, s.kd, s.sd, s.dd, s.pf, s.od = 1, 0, 0, 0, 0, 0, 0
+	return s
+}
+
+// im2col writes the patches of img [c, (d,) h, w] into col: row (c, (a,)
+// i, j), column (od·oh·ow +) oh·ow + ow, rows ld apart.
 func im2col[F Float](g *convGeom, img, col []F, ld int) { im2colRange(g, img, col, ld, 0, g.p()) }
 
 // col2im adds the patches in col back into img (the adjoint of im2col).
@@ -28,6 +41,10 @@ func col2im[F Float](g *convGeom, col []F, ld int, img []F) { col2imRange(g, col
 // oh·ow + ow): column p of the full matrix is column p-p0 of col.
 func im2colRange[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
 	if p1 <= p0 {
+		return
+	}
+	if g.is3D() {
+		im2col3Range(g, img, col, ld, p0, p1)
 		return
 	}
 	for c := 0; c < g.c; c++ {
@@ -77,6 +94,10 @@ func im2colRange[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
 // im2colRange writes them.
 func col2imRange[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
 	if p1 <= p0 {
+		return
+	}
+	if g.is3D() {
+		col2im3Range(g, col, ld, img, p0, p1)
 		return
 	}
 	for c := 0; c < g.c; c++ {
@@ -131,7 +152,7 @@ func (j *tileJob[F]) runPart(i int) {
 	lo, hi := j.g.c*i/j.parts, j.g.c*(i+1)/j.parts
 	sub := *j.g
 	sub.c = hi - lo
-	img, col := j.img[lo*j.g.h*j.g.w:], j.col[lo*j.g.k()*j.ld:]
+	img, col := j.img[lo*j.g.plane():], j.col[lo*j.g.k()*j.ld:]
 	if j.back {
 		col2imRange(&sub, col, j.ld, img, j.p0, j.p1)
 	} else {
@@ -155,4 +176,50 @@ func im2colTile[F Float](j *tileJob[F], g *convGeom, img, col []F, ld, p0, p1 in
 // split across goroutines.
 func col2imTile[F Float](j *tileJob[F], g *convGeom, col []F, ld int, img []F, p0, p1 int) {
 	j.run(g, img, col, ld, p0, p1, true)
+}
+
+// im2col3Range is im2colRange for a 3-D window: each (channel, kernel
+// depth, output depth) is a 2-D im2col of one input depth slice, or zeros
+// where that slice lies in the padding.
+func im2col3Range[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
+	hw, kk := g.h*g.w, g.kh*g.kw
+	s := g.slice2D()
+	P2 := g.oh * g.ow
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.kd; a++ {
+			rows := col[(c*g.kd+a)*kk*ld:]
+			for od := p0 / P2; od*P2 < p1; od++ {
+				q0, q1 := max(p0, od*P2), min(p1, (od+1)*P2)
+				sub := rows[q0-p0:]
+				id := od*g.sd - g.pf + a*g.dd
+				if id < 0 || id >= g.d {
+					for r := 0; r < kk; r++ {
+						clear(sub[r*ld : r*ld+q1-q0])
+					}
+					continue
+				}
+				im2colRange(&s, img[(c*g.d+id)*hw:], sub, ld, q0-od*P2, q1-od*P2)
+			}
+		}
+	}
+}
+
+// col2im3Range is the adjoint of im2col3Range.
+func col2im3Range[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
+	hw, kk := g.h*g.w, g.kh*g.kw
+	s := g.slice2D()
+	P2 := g.oh * g.ow
+	for c := 0; c < g.c; c++ {
+		for a := 0; a < g.kd; a++ {
+			rows := col[(c*g.kd+a)*kk*ld:]
+			for od := p0 / P2; od*P2 < p1; od++ {
+				id := od*g.sd - g.pf + a*g.dd
+				if id < 0 || id >= g.d {
+					continue
+				}
+				q0, q1 := max(p0, od*P2), min(p1, (od+1)*P2)
+				col2imRange(&s, rows[q0-p0:], ld, img[(c*g.d+id)*hw:], q0-od*P2, q1-od*P2)
+			}
+		}
+	}
 }

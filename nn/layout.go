@@ -8,16 +8,18 @@ import (
 
 // layoutPerm returns the permutation from a source layout to the internal
 // channels-first one for a tensor of rank (with batch), or nil when the
-// data is already internal. Only NHWC (rank 4) and NWC (rank 3) move
-// (toInternal keeps sequences that are already (batch, time, features)).
+// data is already internal. Only NWC (rank 3), NHWC (rank 4) and NDHWC
+// (rank 5) move (toInternal keeps sequences that are already (batch, time,
+// features)).
 func layoutPerm(l ir.Layout, rank int) []int {
-	switch {
-	case l == ir.LayoutNHWC && rank == 4:
-		return []int{0, 3, 1, 2}
-	case l == ir.LayoutNWC && rank == 3:
-		return []int{0, 2, 1}
+	if !l.ChannelsLastFor(rank - 1) {
+		return nil
 	}
-	return nil
+	perm := []int{0, rank - 1}
+	for k := 1; k < rank-1; k++ {
+		perm = append(perm, k)
+	}
+	return perm
 }
 
 // toInternal converts a batch tensor in the source layout into a Mat in

@@ -85,6 +85,41 @@ type Net[F Float] struct {
 	inputMask []F
 
 	fitBuf, predBuf batchMats[F]
+	outLoss         []float64 // per graph output, of the latest ComputeLoss (unweighted)
+	lrScale         float64   // multiplies every learning rate (0: 1)
+}
+
+// OutputLosses are the unweighted losses of each graph output in the
+// latest ComputeLoss (0 for outputs without a loss); the slice is reused.
+func (n *Net[F]) OutputLosses() []float64 { return n.outLoss }
+
+// SetLRScale multiplies every learning rate from the next update on (a
+// reduce-on-plateau callback lowers it); 1 restores the configured rates.
+func (n *Net[F]) SetLRScale(s float64) { n.lrScale = s }
+
+// LRScale is the factor SetLRScale set (1 by default).
+func (n *Net[F]) LRScale() float64 {
+	if n.lrScale == 0 {
+		return 1
+	}
+	return n.lrScale
+}
+
+// LearningRate is the graph's scheduled learning rate at its current step,
+// times LRScale (vertices with their own training override may differ).
+func (n *Net[F]) LearningRate() float64 {
+	c := n.Graph.Train
+	if c == nil {
+		c = &ir.TrainConfig{}
+	}
+	return LearningRate(c, n.Graph.Step) * n.LRScale()
+}
+
+func growFloats(s []float64, k int) []float64 {
+	if len(s) != k {
+		s = make([]float64, k)
+	}
+	return s
 }
 
 // Network is the float32 engine.
@@ -366,7 +401,16 @@ func (n *Net[F]) ComputeLoss(labels, masks []*Mat[F]) (float64, error) {
 			return 0, &ir.VertexError{Vertex: nd.v.Name, Err: err}
 		}
 		nd.lossSet = true
-		total += l
+		if w := ir.LossWeightOf(nd.v.Layer); w != 1 {
+			if s, ok := nd.op.(interface{ scaleLossGrad(float64) }); ok {
+				s.scaleLossGrad(w)
+			}
+			total += w * l
+		} else {
+			total += l
+		}
+		n.outLoss = growFloats(n.outLoss, len(n.outNodes))
+		n.outLoss[i] = l
 	}
 	if !found {
 		return 0, errors.New("the graph has no output layer with a loss (add an Output vertex)")

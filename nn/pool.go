@@ -6,10 +6,11 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// poolOp is max/average pooling over 1 or 2 spatial axes. Windows that run
-// past the padded input (ceil mode) are clipped; padding never wins a max;
-// an average divides by the window clipped to the padded input
-// (count_include_pad) or to the real input (PyTorch semantics).
+// poolOp is max/average pooling over 1, 2 or 3 spatial axes. Windows that
+// run past the padded input (ceil mode) are clipped; padding never wins a
+// max; an average divides by the window clipped to the padded input
+// (count_include_pad) or to the real input (PyTorch semantics). Max pooling
+// may be dilated: taps outside the input are skipped.
 type poolOp[F Float] struct {
 	p       *ir.Pool
 	max     bool
@@ -17,17 +18,34 @@ type poolOp[F Float] struct {
 	out     *Mat[F]
 	dx      *Mat[F]
 	argmax  []int32
-	// per spatial axis (h then w; 1-D uses h = 1)
-	h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr int
+	// depth, height, width (fewer axes use size-1 leading ones)
+	ax [3]poolAxis
+	// the 2-D names of ax[1] and ax[2] (the fast 2×2 path and the plane loops)
+	h, w, oh, ow, kh, kw, sh, sw, pt, pl int
+}
+
+// poolAxis is the window geometry along one spatial axis.
+type poolAxis struct{ n, o, k, s, d, pb, pe int }
+
+// span returns the window of output i clipped to the input, and its size
+// clipped to the padded input.
+func (a *poolAxis) span(i int) (lo, hi, padded int) {
+	lo = i*a.s - a.pb
+	hi = min(lo+a.k, a.n+a.pe)
+	padded = hi - lo
+	return max(lo, 0), min(hi, a.n), padded
 }
 
 func newPool[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
 	p := v.Layer.(*ir.Pool)
-	if p.Rank != 1 && p.Rank != 2 {
-		return nil, fmt.Errorf("pooling rank %d (1 or 2 supported)", p.Rank)
+	if p.Rank < 1 || p.Rank > 3 {
+		return nil, fmt.Errorf("pooling rank %d (1, 2 or 3 supported)", p.Rank)
 	}
 	if len(p.Kernel) != p.Rank {
 		return nil, fmt.Errorf("pool kernel %v for rank %d", p.Kernel, p.Rank)
+	}
+	if p.Dilated() && p.Op != ir.PoolMax {
+		return nil, fmt.Errorf("%s cannot be dilated", p.Kind())
 	}
 	return &poolOp[F]{p: p, max: p.Op == ir.PoolMax}, nil
 }
@@ -42,43 +60,35 @@ func (o *poolOp[F]) setup(in []int) error {
 	if pad == "" {
 		pad = ir.PadValid
 	}
-	out, err := ir.SpatialOut(p.Kind(), sp, p.Kernel, p.Stride(), nil, pad, p.Pads, p.CeilMode)
+	out, err := ir.SpatialOut(p.Kind(), sp, p.Kernel, p.Stride(), p.Dilations, pad, p.Pads, p.CeilMode)
 	if err != nil {
 		return err
 	}
-	b, e := ir.ResolvePads(sp, p.Kernel, p.Stride(), nil, pad, p.Pads)
+	b, e := ir.ResolvePads(sp, p.Kernel, p.Stride(), p.Dilations, pad, p.Pads)
 	st := p.Stride()
-	o.h, o.oh, o.kh, o.sh, o.pt, o.pb = 1, 1, 1, 1, 0, 0
-	if p.Rank == 2 {
-		o.h, o.oh, o.kh, o.sh, o.pt, o.pb = sp[0], out[0], p.Kernel[0], max(st[0], 1), b[0], e[0]
+	for i := range o.ax {
+		o.ax[i] = poolAxis{n: 1, o: 1, k: 1, s: 1, d: 1}
 	}
-	a := p.Rank - 1
-	o.w, o.ow, o.kw, o.sw, o.pl, o.pr = sp[a], out[a], p.Kernel[a], max(st[a], 1), b[a], e[a]
+	for i := range sp {
+		d := 1
+		if i < len(p.Dilations) {
+			d = max(p.Dilations[i], 1)
+		}
+		o.ax[3-len(sp)+i] = poolAxis{n: sp[i], o: out[i], k: p.Kernel[i], s: max(st[i], 1), d: d, pb: b[i], pe: e[i]}
+	}
+	hx, wx := o.ax[1], o.ax[2]
+	o.h, o.oh, o.kh, o.sh, o.pt = hx.n, hx.o, hx.k, hx.s, hx.pb
+	o.w, o.ow, o.kw, o.sw, o.pl = wx.n, wx.o, wx.k, wx.s, wx.pb
 	o.inShape = append(o.inShape[:0], in...)
 	return nil
 }
 
 func (o *poolOp[F]) outShape() []int {
 	s := []int{o.inShape[0], o.inShape[1]}
-	if o.p.Rank == 2 {
-		s = append(s, o.oh)
+	for _, a := range o.ax[3-o.p.Rank:] {
+		s = append(s, a.o)
 	}
-	return append(s, o.ow)
-}
-
-// window returns the clipped window of output (i, j) and the divisor of an
-// average.
-func (o *poolOp[F]) window(i, j int) (h0, h1, w0, w1, div int) {
-	h0, w0 = i*o.sh-o.pt, j*o.sw-o.pl
-	h1, w1 = min(h0+o.kh, o.h+o.pb), min(w0+o.kw, o.w+o.pr)
-	padded := (h1 - h0) * (w1 - w0)
-	h0, w0 = max(h0, 0), max(w0, 0)
-	h1, w1 = min(h1, o.h), min(w1, o.w)
-	div = (h1 - h0) * (w1 - w0)
-	if o.p.CountIncludePad {
-		div = padded
-	}
-	return
+	return s
 }
 
 func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
@@ -88,7 +98,7 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	}
 	o.out = outBuf(p, o.out, o.outShape()...)
 	planes := x.Shape[0] * x.Shape[1]
-	ip, op := o.h*o.w, o.oh*o.ow
+	ip, op := o.ax[0].n*o.h*o.w, o.ax[0].o*o.oh*o.ow
 	if o.max {
 		if cap(o.argmax) < len(o.out.Data) {
 			o.argmax = make([]int32, len(o.out.Data))
@@ -103,42 +113,92 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	return o.out
 }
 
-// forwardPlane pools one [h, w] plane into dst; off is the plane's first
-// output element (its argmax entries).
+// plain reports whether the window is undilated and 2-D or less.
+func (o *poolOp[F]) plain() bool {
+	return o.ax[0].n == 1 && o.ax[0].k == 1 && o.ax[1].d == 1 && o.ax[2].d == 1
+}
+
+// forwardPlane pools one [d, h, w] volume into dst; off is the volume's
+// first output element (its argmax entries).
 func (o *poolOp[F]) forwardPlane(src, dst []F, off int) {
-	if o.max && o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 &&
+	if o.max && o.plain() && o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 &&
 		2*o.oh <= o.h && 2*o.ow <= o.w {
 		o.max2x2(src, dst, o.argmax[off:off+len(dst)])
 		return
 	}
-	for i := 0; i < o.oh; i++ {
-		for j := 0; j < o.ow; j++ {
-			h0, h1, w0, w1, div := o.window(i, j)
-			if o.max {
-				best, bi := F(0), int32(-1)
-				for y := h0; y < h1; y++ {
-					for xx := w0; xx < w1; xx++ {
-						if v := src[y*o.w+xx]; bi < 0 || v > best {
-							best, bi = v, int32(y*o.w+xx)
+	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
+	k := 0
+	for a := 0; a < D.o; a++ {
+		for i := 0; i < H.o; i++ {
+			for j := 0; j < W.o; j++ {
+				if o.max {
+					dst[k], o.argmax[off+k] = o.maxWindow(src, a, i, j)
+					k++
+					continue
+				}
+				d0, d1, pd := D.span(a)
+				h0, h1, ph := H.span(i)
+				w0, w1, pw := W.span(j)
+				var s F
+				for z := d0; z < d1; z++ {
+					for y := h0; y < h1; y++ {
+						for _, v := range src[(z*o.h+y)*o.w+w0 : (z*o.h+y)*o.w+w1] {
+							s += v
 						}
 					}
 				}
-				dst[i*o.ow+j] = best
-				o.argmax[off+i*o.ow+j] = bi
-				continue
-			}
-			var s F
-			for y := h0; y < h1; y++ {
-				for _, v := range src[y*o.w+w0 : y*o.w+w1] {
-					s += v
+				div := (d1 - d0) * (h1 - h0) * (w1 - w0)
+				if o.p.CountIncludePad {
+					div = pd * ph * pw
 				}
+				if div > 0 {
+					s /= F(div)
+				}
+				dst[k] = s
+				k++
 			}
-			if div > 0 {
-				s /= F(div)
-			}
-			dst[i*o.ow+j] = s
 		}
 	}
+}
+
+// maxWindow is the max of the (dilated) window of output (a, i, j) over
+// taps inside the input, and its index in the volume (-1 for none).
+func (o *poolOp[F]) maxWindow(src []F, a, i, j int) (F, int32) {
+	best, bi := F(0), int32(-1)
+	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
+	for t := 0; t < D.k; t++ {
+		z := a*D.s - D.pb + t*D.d
+		if z < 0 || z >= D.n {
+			continue
+		}
+		for u := 0; u < H.k; u++ {
+			y := i*H.s - H.pb + u*H.d
+			if y < 0 || y >= H.n {
+				continue
+			}
+			row := (z*H.n + y) * W.n
+			if W.d == 1 {
+				// a contiguous run of the row
+				w0, w1, _ := W.span(j)
+				for x, val := range src[row+w0 : row+w1] {
+					if bi < 0 || val > best {
+						best, bi = val, int32(row+w0+x)
+					}
+				}
+				continue
+			}
+			for v := 0; v < W.k; v++ {
+				x := j*W.s - W.pb + v*W.d
+				if x < 0 || x >= W.n {
+					continue
+				}
+				if val := src[row+x]; bi < 0 || val > best {
+					best, bi = val, int32(row+x)
+				}
+			}
+		}
+	}
+	return best, bi
 }
 
 // max2x2 is max pooling with 2×2 windows, stride 2, every window inside
@@ -174,7 +234,8 @@ func (o *poolOp[F]) max2x2(src, dst []F, arg []int32) {
 func (o *poolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	o.dx = reuseZero(o.dx, o.inShape...)
 	planes := o.inShape[0] * o.inShape[1]
-	ip, op := o.h*o.w, o.oh*o.ow
+	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
+	ip, op := D.n*H.n*W.n, D.o*H.o*W.o
 	parallelFor(planes, ip, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			dst := o.dx.Data[pl*ip : (pl+1)*ip]
@@ -187,17 +248,30 @@ func (o *poolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 				}
 				continue
 			}
-			for i := 0; i < o.oh; i++ {
-				for j := 0; j < o.ow; j++ {
-					h0, h1, w0, w1, div := o.window(i, j)
-					if div == 0 {
-						continue
-					}
-					g := src[i*o.ow+j] / F(div)
-					for y := h0; y < h1; y++ {
-						row := dst[y*o.w+w0 : y*o.w+w1]
-						for k := range row {
-							row[k] += g
+			k := 0
+			for a := 0; a < D.o; a++ {
+				for i := 0; i < H.o; i++ {
+					for j := 0; j < W.o; j++ {
+						d0, d1, pd := D.span(a)
+						h0, h1, ph := H.span(i)
+						w0, w1, pw := W.span(j)
+						div := (d1 - d0) * (h1 - h0) * (w1 - w0)
+						if o.p.CountIncludePad {
+							div = pd * ph * pw
+						}
+						g := src[k]
+						k++
+						if div <= 0 {
+							continue
+						}
+						g /= F(div)
+						for z := d0; z < d1; z++ {
+							for y := h0; y < h1; y++ {
+								row := dst[(z*H.n+y)*W.n+w0 : (z*H.n+y)*W.n+w1]
+								for q := range row {
+									row[q] += g
+								}
+							}
 						}
 					}
 				}
@@ -278,7 +352,7 @@ func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 
 func init() {
 	for _, op := range []ir.PoolOp{ir.PoolMax, ir.PoolAvg} {
-		for _, r := range []int{1, 2} {
+		for _, r := range []int{1, 2, 3} {
 			RegisterOp((&ir.Pool{Rank: r, Op: op}).Kind(), newPool[float32], newPool[float64])
 			RegisterOp((&ir.GlobalPool{Rank: r, Op: op}).Kind(), newGlobalPool[float32], newGlobalPool[float64])
 		}

@@ -110,7 +110,7 @@ func runRnnFixture[F Float](t *testing.T, c rnnFixture, tol float64) {
 		t.Fatalf("output shape %v, want %v", y.Shape, c.Y.Shape)
 	}
 	for i, want := range c.Y.Data {
-		if d := math.Abs(float64(y.Data[i]) - want); d > tol*math.Max(1, math.Abs(want)) {
+		if d := math.Abs(float64(y.Data[i]) - want); !(d <= tol*math.Max(1, math.Abs(want))) {
 			t.Fatalf("y[%d] = %.9g, want %.9g (%s)", i, y.Data[i], want, c.Source)
 		}
 	}

@@ -86,7 +86,7 @@ func (n *Net[F]) Update() {
 		}
 		allocGrads(nd.params)
 		c := withDefaults(nd.cfg)
-		lr := LearningRate(nd.cfg, step)
+		lr := LearningRate(nd.cfg, step) * n.LRScale()
 		// gradient clipping by the vertex's L2 norm (DL4J ClipL2PerLayer)
 		normScale := 1.0
 		if c.ClipNorm > 0 {

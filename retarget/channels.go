@@ -187,7 +187,7 @@ func (r *region) visit(g *ir.Graph, shapes map[string][]int, v *ir.Vertex) (map[
 		consume(1, "W")
 	case *ir.ConvTranspose2D:
 		if l.GroupCount() != 1 || a != 0 {
-			return nil, fmt.Errorf("ConvTranspose2D can follow a resize of ungrouped channels only")
+			return nil, fmt.Errorf("%s can follow a resize of ungrouped channels only", l.Kind())
 		}
 		consume(0, "W")
 	case *ir.SeparableConv2D:

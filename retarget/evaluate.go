@@ -165,6 +165,52 @@ func Evaluate(g *ir.Graph, spec DataSpec, opt EvalOptions) (*EvalReport, error) 
 	return r, nil
 }
 
+// EvaluateSources is Evaluate on sources: a single source scores as
+// Evaluate does; named sources (one per input, labels for some outputs)
+// score every labelled output, or opt.Output alone, one report each.
+func EvaluateSources(g *ir.Graph, s Sources, opt EvalOptions) ([]*EvalReport, error) {
+	if !s.Named() {
+		r, err := Evaluate(g, *s.Single, opt)
+		if err != nil {
+			return nil, err
+		}
+		return []*EvalReport{r}, nil
+	}
+	ds, err := openSources(s, g, DataOptions{BatchSize: opt.BatchSize}, false, "--data", "--labels")
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	var ks []int
+	if opt.Output != "" {
+		k, err := EvalOutput(g, opt.Output)
+		if err != nil {
+			return nil, err
+		}
+		ks = []int{k}
+	} else {
+		for _, n := range s.Labels {
+			ks = append(ks, outputIndex(g, n.Name))
+		}
+	}
+	var out []*EvalReport
+	for _, k := range ks {
+		labelled := false
+		for _, n := range s.Labels {
+			labelled = labelled || n.Name == g.Outputs[k].Name
+		}
+		if !labelled {
+			return nil, fmt.Errorf("output %q has no labels: give --labels %s=Y.npy", g.Outputs[k].Name, g.Outputs[k].Name)
+		}
+		r, err := evaluateOn(g, k, ds, ds.N, opt.Progress)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", g.Outputs[k].Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // EvaluateFeaturized is Evaluate on featurized folders (written by
 // Featurize for g's frozen part, whole or every part): only the trainable
 // part runs, streaming the shards. opt.DataName is not used.

@@ -401,7 +401,13 @@ type FitFeaturizedOptions struct {
 	ShuffleBuffer int
 	// AllowIncomplete fits the parts that are there when some are missing.
 	AllowIncomplete bool
-	Fit             nn.FitConfig
+	// History, HistoryEvery and Plot are FitOptions's.
+	History      string
+	HistoryEvery int
+	Plot         string
+	// Fit gives the epochs, the seed of dropout, and hooks (see
+	// FitOptions.Hooks).
+	Fit nn.FitConfig
 }
 
 // FitFeaturized trains head (from Trainable or HeadGraph) on featurized
@@ -413,17 +419,13 @@ type FitFeaturizedOptions struct {
 // gives the weights a fit of the full network gives, since the frozen part
 // computes the same values. Merge the result back with MergeHead.
 func FitFeaturized(head *ir.Graph, dir string, opt FitFeaturizedOptions, more ...string) (*nn.FitResult, error) {
-	st, err := OpenFeaturizedStream(head, append([]string{dir}, more...), StreamOptions{BatchSize: opt.BatchSize,
-		Shuffle: opt.Shuffle, Seed: opt.Seed, ShuffleBuffer: opt.ShuffleBuffer}, opt.AllowIncomplete)
-	if err != nil {
+	r, err := Fit(head, FitOptions{Train: FitData{Featurized: append([]string{dir}, more...)}, BatchSize: opt.BatchSize,
+		Shuffle: opt.Shuffle, Seed: opt.Seed, ShuffleBuffer: opt.ShuffleBuffer, AllowIncomplete: opt.AllowIncomplete,
+		History: opt.History, HistoryEvery: opt.HistoryEvery, Plot: opt.Plot, Hooks: opt.Fit, head: true})
+	if r == nil {
 		return nil, err
 	}
-	defer st.Close()
-	net, err := nn.Compile(head)
-	if err != nil {
-		return nil, err
-	}
-	return net.Fit(st, opt.Fit)
+	return r.Fit, err
 }
 
 // FeaturizedIterator streams a featurized folder as head's inputs and

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/retarget-dev/retarget/history"
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -66,8 +67,8 @@ type Plan struct {
 	FineTune *ir.TrainConfig
 	Init     ir.WeightInit // fine_tune.init
 	Edits    []PlanEdit
-	Train    *DataSpec // data.train; nil: no training
-	Test     *DataSpec // data.test
+	Train    *Sources // data.train; nil: no training
+	Test     *Sources // data.test
 	Fit      PlanFit
 	Output   []string
 
@@ -92,6 +93,60 @@ type PlanFit struct {
 	Shuffle   *bool  `yaml:"shuffle"`    // default true
 	CacheDir  string `yaml:"cache_dir"`  // featurized shards (default: the user cache folder)
 	ShardSize int    `yaml:"shard_size"` // examples per shard (default 4096)
+
+	History       string          `yaml:"history"`        // .csv or .json, rewritten after every epoch
+	HistoryEvery  int             `yaml:"history_every"`  // also a row every N updater steps
+	Plot          string          `yaml:"plot"`           // .png of the curves, redrawn after every epoch
+	EarlyStopping *EarlyStopping  `yaml:"early_stopping"` // {monitor, patience, min_delta}
+	ReduceLR      *ReduceLR       `yaml:"reduce_lr"`      // {monitor, factor, patience, min_lr, min_delta}
+	Checkpoint    *PlanCheckpoint `yaml:"checkpoint"`     // PATH or {path, monitor}
+	ClassWeights  ClassWeights    `yaml:"class_weights"`  // [w0, w1, …] or {OUTPUT: [w0, …]}
+}
+
+// PlanCheckpoint is fit.checkpoint: a path, or {path, monitor}.
+type PlanCheckpoint Checkpoint
+
+func (c *PlanCheckpoint) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		c.Path = n.Value
+		return nil
+	}
+	var v struct {
+		Path    string `yaml:"path"`
+		Monitor string `yaml:"monitor"`
+	}
+	dec := n.Decode
+	if err := dec(&v); err != nil {
+		return err
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; k != "path" && k != "monitor" {
+			return fmt.Errorf("line %d: checkpoint takes path and monitor, not %s", n.Content[i].Line, k)
+		}
+	}
+	c.Path, c.Monitor = v.Path, v.Monitor
+	return nil
+}
+
+// ClassWeights is fit.class_weights: a list (the only classification
+// output's) or a mapping of output names to lists.
+type ClassWeights map[string][]float64
+
+func (c *ClassWeights) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		var l []float64
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		*c = ClassWeights{"": l}
+		return nil
+	}
+	var m map[string][]float64
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	*c = m
+	return nil
 }
 
 // DataSpec is one data source, as plans and the CLI write it.
@@ -262,10 +317,10 @@ func parsePlan(data []byte, file string) (*Plan, error) {
 		if py.Data.Train.Kind == 0 {
 			p.add(lineAt(doc, "data"), "data: train is required (test is optional)")
 		} else {
-			plan.Train = p.dataSpec(&py.Data.Train, "data.train")
+			plan.Train = p.sources(&py.Data.Train, "data.train")
 		}
 		if py.Data.Test.Kind != 0 {
-			plan.Test = p.dataSpec(&py.Data.Test, "data.test")
+			plan.Test = p.sources(&py.Data.Test, "data.test")
 		}
 	}
 	if py.Fit != nil {
@@ -276,6 +331,26 @@ func parsePlan(data []byte, file string) (*Plan, error) {
 		}
 		if py.Data == nil {
 			p.add(lineAt(doc, "fit"), "fit needs data: add data: {train: …}")
+		}
+		if f.History != "" {
+			if err := history.CheckPath(f.History); err != nil {
+				p.add(lineAt(doc, "fit", "history"), "fit: %v", err)
+			}
+		}
+		if f.Plot != "" && !strings.EqualFold(filepath.Ext(f.Plot), ".png") {
+			p.add(lineAt(doc, "fit", "plot"), "fit: plot %s: name it .png", f.Plot)
+		}
+		if f.HistoryEvery < 0 {
+			p.add(lineAt(doc, "fit", "history_every"), "fit: history_every must not be negative")
+		}
+		if f.Checkpoint != nil && f.Checkpoint.Path == "" {
+			p.add(lineAt(doc, "fit", "checkpoint"), "fit: checkpoint needs a path")
+		}
+		if es := f.EarlyStopping; es != nil && (es.Patience < 0 || es.MinDelta < 0) {
+			p.add(lineAt(doc, "fit", "early_stopping"), "fit: early_stopping: patience and min_delta must not be negative")
+		}
+		if rl := f.ReduceLR; rl != nil && (rl.Patience < 0 || rl.MinDelta < 0 || rl.MinLR < 0 || rl.Factor < 0 || rl.Factor >= 1) {
+			p.add(lineAt(doc, "fit", "reduce_lr"), "fit: reduce_lr: factor must be in (0, 1); patience, min_lr and min_delta not negative")
 		}
 	}
 	plan.outputLines = entryLines(doc, "output", len(plan.Output))

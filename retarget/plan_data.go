@@ -1,14 +1,10 @@
 package retarget
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -60,6 +56,21 @@ func (d *DataSet) Close() error {
 // key=value pairs (type=npy,features=x.npy,labels=y.npy; an image size as
 // size=224x224). Keys and checks are a plan's.
 func ParseDataSpec(s, name string) (*DataSpec, error) {
+	n, err := specNode(s, name)
+	if err != nil {
+		return nil, err
+	}
+	p := &problems{file: name}
+	spec := p.dataSpec(n, name)
+	if err := p.err(); err != nil {
+		return nil, fmt.Errorf("%s", problemText(err, name))
+	}
+	return spec, nil
+}
+
+// specNode parses a source from the command line (a flow mapping or
+// key=value pairs) into a YAML mapping.
+func specNode(s, name string) (*yaml.Node, error) {
 	text := strings.TrimSpace(s)
 	if !strings.HasPrefix(text, "{") {
 		var b strings.Builder
@@ -84,20 +95,24 @@ func ParseDataSpec(s, name string) (*DataSpec, error) {
 		text = b.String()
 	}
 	var n yaml.Node
-	p := &problems{file: name}
 	if err := yaml.Unmarshal([]byte(text), &n); err != nil || len(n.Content) == 0 {
 		return nil, fmt.Errorf("%s: %q is not a data source: %v", name, s, err)
 	}
-	spec := p.dataSpec(n.Content[0], name)
-	if err := p.err(); err != nil {
-		var msgs []string
-		for _, pr := range err.(*PlanError).Problems {
-			// dataSpec already starts most messages with name
-			msgs = append(msgs, strings.TrimPrefix(pr.Msg, name+": "))
-		}
-		return nil, fmt.Errorf("%s: %s", name, strings.Join(msgs, "; "))
+	return n.Content[0], nil
+}
+
+// problemText joins a PlanError's messages for a command-line source.
+func problemText(err error, name string) string {
+	pe, ok := err.(*PlanError)
+	if !ok {
+		return err.Error()
 	}
-	return spec, nil
+	var msgs []string
+	for _, pr := range pe.Problems {
+		// the parsers start most messages with name
+		msgs = append(msgs, strings.TrimPrefix(pr.Msg, name+": "))
+	}
+	return name + ": " + strings.Join(msgs, "; ")
 }
 
 // resolved returns spec with relative paths joined to dir.
@@ -439,35 +454,6 @@ func (p *placeLabels) Next() (*nn.Batch, error) {
 // dataIdentity hashes a source's options with the path, size and
 // modification time of every file it reads.
 func dataIdentity(spec DataSpec) (string, error) {
-	h := sha256.New()
 	b, _ := json.Marshal(spec)
-	h.Write(b)
-	var files []string
-	for _, p := range spec.files() {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return "", err
-		}
-		err = filepath.WalkDir(abs, func(path string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() {
-				files = append(files, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return "", err
-		}
-	}
-	sort.Strings(files)
-	for _, f := range files {
-		fi, err := os.Stat(f)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintf(h, "\x00%s\x00%d\x00%d", f, fi.Size(), fi.ModTime().UnixNano())
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return data.Fingerprint(b, spec.files()...)
 }

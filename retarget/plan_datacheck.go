@@ -1,16 +1,12 @@
 package retarget
 
 import (
-	"bufio"
-	"encoding/csv"
 	"fmt"
-	"io"
-	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
+	"github.com/retarget-dev/retarget/data"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/npy"
 )
@@ -18,9 +14,6 @@ import (
 // maxScannedLabelBytes bounds the class-number label files the plan check
 // reads whole to check their range; larger ones are checked at run time.
 const maxScannedLabelBytes = 1 << 20
-
-// maxCheckedLineBytes bounds the first line read from a CSV file.
-const maxCheckedLineBytes = 1 << 20
 
 // checkData reports where a data source does not fit graph g (the edited
 // graph), without loading the data: .npy headers, the first line of CSV
@@ -53,7 +46,7 @@ func (probs *problems) checkData(p *Plan, s *DataSpec, where string, g *ir.Graph
 		if !exists(dir) {
 			return
 		}
-		classes, err := classFolders(dir)
+		classes, err := data.ProbeImageClasses(dir)
 		if err != nil {
 			add("path", "%v", err)
 			return
@@ -70,7 +63,7 @@ func (probs *problems) checkData(p *Plan, s *DataSpec, where string, g *ir.Graph
 		if !exists(path) {
 			return
 		}
-		rec, err := firstCSVRecord(path, ',')
+		rec, err := data.ProbeCSV(path, ',')
 		if err != nil {
 			add("path", "%s: %v", s.Path, err)
 			return
@@ -155,42 +148,23 @@ func lossOf(l ir.Layer) ir.Loss {
 	return loss
 }
 
-// checkClassRange reads a small class-number label file whole and checks
-// every label is a class number below k.
+// checkClassRange checks a small class-number label file's values are
+// class numbers below k (data.CheckClassNumbers).
 func (probs *problems) checkClassRange(path, name string, k int, add func(string, string, ...any)) {
-	fi, err := os.Stat(path)
-	if err != nil || fi.Size() > maxScannedLabelBytes {
-		return
-	}
-	a, err := npy.ReadFile(path)
-	if err != nil {
-		add("labels", "%v", err)
-		return
-	}
-	for i, v := range a.Data {
-		f := float64(v)
-		if f != math.Trunc(f) || f < 0 || f >= float64(k) {
-			add("labels", "%s: label %g (example %d) is not a class number in [0, %d)", name, f, i, k)
-			return
-		}
+	if err := data.CheckClassNumbers(path, k, maxScannedLabelBytes); err != nil {
+		add("labels", "%s: %v", name, err)
 	}
 }
 
-// npyHeader reads an .npy header; ok is false when the file is missing
+// npyHeader probes an .npy header; ok is false when the file is missing
 // (checkFiles reports it) or unusable (reported here).
 func npyHeader(path, name, key string, add func(string, string, ...any)) (npy.Header, bool) {
-	f, err := os.Open(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return npy.Header{}, false
 	}
-	defer f.Close()
-	h, _, err := npy.ReadHeader(bufio.NewReader(f))
+	h, err := data.ProbeNPY(path)
 	if err != nil {
-		add(key, "%s: %v", name, err)
-		return h, false
-	}
-	if h.Fortran {
-		add(key, "%s: Fortran-order arrays are not supported: save with np.ascontiguousarray(a)", name)
+		add(key, "%s: %v", name, strings.TrimPrefix(err.Error(), path+": "))
 		return h, false
 	}
 	return h, true
@@ -218,7 +192,7 @@ func fitsInput(ex []int, in ir.Input) bool {
 // (the engine moves NHWC rank-3 and NWC rank-2 example shapes).
 func sourceShape(shape []int, l ir.Layout) []int {
 	s := append([]int{}, shape...)
-	if l == ir.LayoutNHWC && len(s) == 3 || l == ir.LayoutNWC && len(s) == 2 {
+	if l.ChannelsLastFor(len(s)) {
 		return append(s[1:], s[0])
 	}
 	return s
@@ -231,73 +205,32 @@ func layoutNote(in ir.Input) string {
 	return fmt.Sprintf(" (%s)", in.Layout)
 }
 
-// classFolders lists the class subfolders of an image folder as
-// data.ScanImageFolder counts them, without listing the images.
-func classFolders(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
-}
-
-// firstCSVRecord reads the first record of a CSV file, reading at most
-// maxCheckedLineBytes.
-func firstCSVRecord(path string, comma rune) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(io.LimitReader(f, maxCheckedLineBytes))
-	r.Comma = comma
-	r.FieldsPerRecord = -1
-	rec, err := r.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("the file is empty")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("first line: %w", err)
-	}
-	return rec, nil
-}
-
 func (probs *problems) checkSequences(p *Plan, s *DataSpec, in ir.Input, tgt labelTarget, hasTarget bool, units int, add func(string, string, ...any)) {
 	xdir, ydir := p.path(s.Features), p.path(s.Labels)
-	first, err := firstSequenceFile(xdir)
+	sp, err := data.ProbeSequences(xdir, ydir)
 	if err != nil {
 		if _, serr := os.Stat(xdir); serr == nil {
 			add("features", "%s: %v", s.Features, err)
 		}
 		return
 	}
-	rec, err := firstCSVRecord(filepath.Join(xdir, first), ',')
-	if err != nil {
-		add("features", "%s: %v", filepath.Join(s.Features, first), err)
-		return
-	}
-	f := len(rec)
+	f := sp.Features
 	if !fitsSteps(f, in) {
 		add("features", "%s has %d columns (features per step), but the model input %q has shape %v%s",
-			filepath.Join(s.Features, first), f, in.Name, sourceShape(in.Shape, in.Layout), layoutNote(in))
+			filepath.Join(s.Features, sp.First), f, in.Name, sourceShape(in.Shape, in.Layout), layoutNote(in))
 	}
 	if !hasTarget {
 		return
 	}
-	lrec, err := firstCSVRecord(filepath.Join(ydir, first), ',')
-	if err != nil {
-		if _, serr := os.Stat(ydir); serr == nil {
-			add("labels", "%s: %v", filepath.Join(s.Labels, first), err)
-		}
+	first := sp.First
+	if sp.LabelErr != nil {
+		add("labels", "%s: %v", filepath.Join(s.Labels, first), sp.LabelErr)
 		return
 	}
-	k := len(lrec)
+	if sp.LabelColumns < 0 {
+		return
+	}
+	k := sp.LabelColumns
 	switch {
 	case tgt.sparse && k != 1:
 		add("labels", "%s has %d columns: the loss %s takes one class number per line", filepath.Join(s.Labels, first), k, lossOf(tgt.layer))
@@ -318,24 +251,4 @@ func fitsSteps(f int, in ir.Input) bool {
 	}
 	src := sourceShape(in.Shape, in.Layout)
 	return in.Shape[1] < 0 || in.Shape[1] == f || src[1] < 0 || src[1] == f
-}
-
-// firstSequenceFile is the first file data.ReadCSVSequences reads (any
-// file would do: every file must have the same columns).
-func firstSequenceFile(dir string) (string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return "", err
-	}
-	var names []string
-	for _, e := range entries {
-		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	if len(names) == 0 {
-		return "", fmt.Errorf("holds no sequence files")
-	}
-	sort.Strings(names)
-	return names[0], nil
 }

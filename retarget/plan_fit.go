@@ -2,26 +2,27 @@ package retarget
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/retarget-dev/retarget/ir"
-	"github.com/retarget-dev/retarget/nn"
 )
 
-// fit trains g as the plan's fit block says, filling res.Epochs.
+// fit trains g as the plan's fit block says (through Fit), filling
+// res.Epochs.
 func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 	f := p.Fit
-	epochs, bs := max(f.Epochs, 1), f.BatchSize
+	bs := f.BatchSize
 	if bs <= 0 {
 		bs = 32
 	}
-	shuffle := f.Shuffle == nil || *f.Shuffle
 	var seed int64 = 1
 	if g.Train != nil && g.Train.Seed != 0 {
 		seed = g.Train.Seed
-	}
-	tgt, err := targetOf(g)
-	if err != nil {
-		return err
 	}
 	progress := func(what string) func(done, total int) {
 		if env.Progress == nil {
@@ -29,17 +30,16 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 		}
 		return func(done, total int) { env.Progress(what, done, total) }
 	}
-	open := func(s *DataSpec, shuffle bool) (*DataSet, error) {
-		ds, err := OpenData(s.resolved(p.Dir), g, DataOptions{BatchSize: bs, Shuffle: shuffle, Seed: seed})
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", p.File, lineAt(s.node), err)
-		}
-		return ds, nil
+	train, test := p.Train.resolved(p.Dir), Sources{}
+	if p.Test != nil {
+		test = p.Test.resolved(p.Dir)
 	}
-	var trainIt, evalIt, testIt nn.Iterator
-	n := 0
-	fitGraph := g
-	var head *ir.Graph
+	opt, err := p.fitOptions(env)
+	if err != nil {
+		return err
+	}
+	opt.BatchSize, opt.Seed, opt.Shuffle = bs, seed, f.Shuffle == nil || *f.Shuffle
+	opt.Progress = progress("fit")
 	if f.Featurize {
 		root := p.path(f.CacheDir)
 		if f.CacheDir == "" {
@@ -48,10 +48,10 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 			}
 		}
 		boundary := Boundary(g)
-		featurize := func(name string, s *DataSpec) (string, error) {
-			ds, err := open(s, false)
+		featurize := func(name string, s Sources) (string, error) {
+			ds, err := OpenSources(s, g, DataOptions{BatchSize: bs})
 			if err != nil {
-				return "", err
+				return "", fmt.Errorf("%s:%d: %w", p.File, lineAt(s.nodeOf()), err)
 			}
 			defer ds.Close()
 			key, frozen, err := featurizeKeys(g, boundary, ds.ID)
@@ -72,96 +72,57 @@ func (p *Plan) fit(env PlanEnv, g *ir.Graph, res *PlanResult) error {
 			res.Featurized = append(res.Featurized, FeaturizedInfo{Data: name, Dir: dir, Boundary: boundary, Examples: idx.Count, Reused: idx.Reused})
 			return dir, nil
 		}
-		trainDir, err := featurize("train", p.Train)
+		trainDir, err := featurize("train", train)
 		if err != nil {
 			return err
 		}
-		var testDir string
+		opt.Train.Featurized = []string{trainDir}
 		if p.Test != nil {
-			if testDir, err = featurize("test", p.Test); err != nil {
+			testDir, err := featurize("test", test)
+			if err != nil {
 				return err
 			}
-		}
-		if head, err = Trainable(g); err != nil {
-			return err
-		}
-		fitGraph = head
-		it, err := FeaturizedIterator(head, trainDir, bs, shuffle, seed)
-		if err != nil {
-			return err
-		}
-		trainIt, n = it, it.Len()
-		if evalIt, err = FeaturizedIterator(head, trainDir, bs, false, 0); err != nil {
-			return err
-		}
-		if testDir != "" {
-			if testIt, err = FeaturizedIterator(head, testDir, bs, false, 0); err != nil {
-				return err
-			}
+			opt.Test.Featurized = []string{testDir}
 		}
 	} else {
-		ds, err := open(p.Train, shuffle)
-		if err != nil {
-			return err
-		}
-		defer ds.Close()
-		trainIt, n = ds, ds.N
-		if tgt.classify {
-			eds, err := open(p.Train, false)
-			if err != nil {
-				return err
-			}
-			defer eds.Close()
-			evalIt = eds
-		}
+		opt.Train.Sources = &train
 		if p.Test != nil {
-			tds, err := open(p.Test, false)
-			if err != nil {
-				return err
-			}
-			defer tds.Close()
-			testIt = tds
+			opt.Test.Sources = &test
 		}
 	}
-	net, err := nn.Compile(fitGraph)
+	r, err := Fit(g, opt)
+	if r != nil {
+		res.Epochs = append(res.Epochs, r.Epochs...)
+	}
 	if err != nil {
-		return err
-	}
-	total := epochs * ((n + bs - 1) / bs)
-	step := 0
-	cfg := nn.FitConfig{Epochs: epochs, Validation: testIt, ScoreEvery: 1}
-	if fp := progress("fit"); fp != nil {
-		cfg.OnScore = func(nn.StepInfo) { step++; fp(step, total) }
-	}
-	cfg.OnEpoch = func(e nn.EpochInfo) error {
-		r := EpochReport{Epoch: e.Epoch + 1, Loss: e.Loss}
-		if tgt.classify && evalIt != nil {
-			ev, err := net.Evaluate(evalIt)
-			if err != nil {
-				return err
-			}
-			a := ev.Accuracy()
-			r.Accuracy = &a
-		}
-		if e.HasVal {
-			l := e.ValLoss
-			r.TestLoss = &l
-			if tgt.classify && e.ValEval != nil {
-				a := e.ValEval.Accuracy()
-				r.TestAccuracy = &a
-			}
-		}
-		res.Epochs = append(res.Epochs, r)
-		p.logf(env, "%s", r.Line(epochs))
-		return nil
-	}
-	if _, err := net.Fit(trainIt, cfg); err != nil {
-		return err
-	}
-	if head != nil {
-		return MergeHead(g, head)
+		return fmt.Errorf("%s: fit: %w", p.File, err)
 	}
 	return nil
+}
+
+// fitOptions are the plan's fit callbacks and files as FitOptions.
+func (p *Plan) fitOptions(env PlanEnv) (FitOptions, error) {
+	f := p.Fit
+	opt := FitOptions{Epochs: max(f.Epochs, 1), History: p.path(f.History), HistoryEvery: f.HistoryEvery,
+		Plot: p.path(f.Plot), PlotTitle: filepath.Base(p.File), EarlyStopping: f.EarlyStopping, ReduceLR: f.ReduceLR,
+		ClassWeights: f.ClassWeights, Log: env.Log}
+	if f.Checkpoint != nil {
+		opt.Checkpoint = &Checkpoint{Path: p.path(f.Checkpoint.Path), Monitor: f.Checkpoint.Monitor}
+		model := p.path(p.Model)
+		if err := os.MkdirAll(filepath.Dir(opt.Checkpoint.Path), 0o755); err != nil {
+			return opt, err
+		}
+		opt.Save = func(path string, g *ir.Graph) error { return env.Save(path, g, model) }
+	}
+	return opt, nil
+}
+
+// nodeOf is the YAML node of the sources (for error lines).
+func (s Sources) nodeOf() *yaml.Node {
+	if s.Single != nil && s.Single.node != nil {
+		return s.Single.node
+	}
+	return s.node
 }
 
 // Line is the epoch's progress line: "epoch 3/10: loss …, accuracy …,
@@ -176,6 +137,17 @@ func (r EpochReport) Line(epochs int) string {
 	}
 	if r.TestAccuracy != nil {
 		msg += fmt.Sprintf(", test accuracy %.4f", *r.TestAccuracy)
+	}
+	// the outputs of a multi-output model
+	var keys []string
+	for k := range r.Metrics {
+		if k != "val_loss" && k != "val_accuracy" && (strings.HasSuffix(k, "_loss") || strings.HasSuffix(k, "_accuracy")) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		msg += fmt.Sprintf(", %s %.5g", strings.ReplaceAll(strings.Replace(k, "val_", "test ", 1), "_", " "), r.Metrics[k])
 	}
 	return msg
 }

@@ -123,6 +123,8 @@ func repeatInt(n int, l ir.Layer) []any {
 		r = c.Rank
 	case *ir.Pool:
 		r = c.Rank
+	case *ir.ConvTranspose2D:
+		r = c.SpatialRank()
 	case *ir.UpSampling:
 		r = c.Rank
 	}

@@ -56,6 +56,10 @@ type EpochReport struct {
 	Accuracy     *float64 `json:"accuracy"`
 	TestLoss     *float64 `json:"test_loss,omitempty"`
 	TestAccuracy *float64 `json:"test_accuracy,omitempty"`
+	// Metrics is the epoch's history row: every column measured (per
+	// output losses and accuracies of a multi-output model, val_ values,
+	// lr, examples_per_s, elapsed_s).
+	Metrics map[string]float64 `json:"metrics,omitempty"`
 }
 
 // FeaturizedInfo describes the shards a featurized fit used.
@@ -140,6 +144,16 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 			}
 		}
 	}
+	if ck := p.Fit.Checkpoint; ck != nil && ck.Path != "" {
+		line := lineAt(p.root, "fit", "checkpoint")
+		if !env.Force && same(p.path(ck.Path), model) {
+			probs.add(line, "fit: checkpoint %q is the source model: pick another path", ck.Path)
+		} else if env.CheckSave != nil {
+			if err := env.CheckSave(p.path(ck.Path), model); err != nil {
+				probs.add(line, "fit: checkpoint %q: %v", ck.Path, err)
+			}
+		}
+	}
 	if env.Load == nil {
 		return nil, nil, probs
 	}
@@ -160,13 +174,32 @@ func (p *Plan) build(env PlanEnv) (*ir.Graph, []string, *problems) {
 		probs.add(lineAt(p.root, "fit", "featurize"), "featurize needs a frozen part: add a freeze_through edit")
 	}
 	if p.Train != nil {
-		if _, err := targetOf(g); err != nil {
-			probs.add(lineAt(p.root, "data"), "data: %v", err)
-		} else if len(g.Inputs) != 1 {
-			probs.add(lineAt(p.root, "data"), "data: a data source feeds one graph input; the model has %d", len(g.Inputs))
+		if !p.Train.Named() {
+			if _, err := targetOf(g); err != nil {
+				probs.add(lineAt(p.root, "data"), "data: %v; give sources per input and output: data: {train: {inputs: {NAME: X.npy}, labels: {NAME: Y.npy}}}", err)
+			} else if len(g.Inputs) != 1 {
+				probs.add(lineAt(p.root, "data"), "data: a data source feeds one graph input; the model has %d (%s): give data: {train: {inputs: {NAME: X.npy, …}, labels: {NAME: Y.npy}}}", len(g.Inputs), inputNames(g))
+			}
 		}
-		probs.checkData(p, p.Train, "data.train", g)
-		probs.checkData(p, p.Test, "data.test", g)
+		for _, d := range []struct {
+			s     *Sources
+			where string
+		}{{p.Train, "data.train"}, {p.Test, "data.test"}} {
+			if d.s == nil {
+				continue
+			}
+			if !d.s.Named() {
+				probs.checkData(p, d.s.Single, d.where, g)
+				continue
+			}
+			for _, sp := range checkNamed(g, d.s.resolved(p.Dir), d.where == "data.train", d.where+".inputs", d.where+".labels") {
+				line := lineAt(d.s.node)
+				if sp.node != nil {
+					line = lineAt(sp.node, sp.Key)
+				}
+				probs.add(line, "%s: %s", sp.Source, sp.Msg)
+			}
+		}
 	}
 	return g, notes, probs
 }
@@ -194,10 +227,13 @@ func (p *Plan) lineOf(e error, lines []int, def int) int {
 }
 
 func (probs *problems) checkFiles(p *Plan) {
-	for _, s := range []*DataSpec{p.Train, p.Test} {
-		if s == nil {
-			continue
+	var specs []*DataSpec
+	for _, s := range []*Sources{p.Train, p.Test} {
+		if s != nil {
+			specs = append(specs, s.specs()...)
 		}
+	}
+	for _, s := range specs {
 		for _, k := range []string{"path", "features", "labels"} {
 			v := map[string]string{"path": s.Path, "features": s.Features, "labels": s.Labels}[k]
 			if v == "" {

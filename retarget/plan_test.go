@@ -26,7 +26,7 @@ func TestExamplePlanParses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(p.Edits) != 8 || p.FineTune.Updater != ir.UpdNesterov || p.Init != ir.InitXavierNormal || !p.Fit.Featurize ||
-		p.Train.Type != "images" || p.Test.Type != "images" || len(p.Output) != 2 {
+		p.Train.Single.Type != "images" || p.Test.Single.Type != "images" || len(p.Output) != 2 {
 		t.Fatalf("%+v", p)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/retarget-dev/retarget/npy"
 )
 
-// The predict commands the demo prints must run as printed: each model
-// file gets the sample in its own input layout (NHWC .rtm, NCHW ONNX).
+// The predict commands the demo prints must run as printed: the ONNX and
+// .rtm files both take the Keras model's NHWC sample and agree.
 func TestDemoPrintedPredictCommandsRun(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, err := run("demo", "--out", out, "--epochs", "2")
@@ -40,7 +40,7 @@ func TestDemoPrintedPredictCommandsRun(t *testing.T) {
 		t.Fatalf("want 2 printed predict commands (ONNX and .rtm), found %d:\n%s", len(preds), stdout)
 	}
 	for i, v := range preds[0] {
-		if d := math.Abs(float64(v - preds[1][i])); d > 1e-4 {
+		if d := math.Abs(float64(v - preds[1][i])); !(d <= 1e-4) {
 			t.Fatalf("ONNX and .rtm predictions differ by %g at %d", d, i)
 		}
 	}

@@ -12,11 +12,12 @@ import (
 
 func newEvaluateCmd() *cobra.Command {
 	var (
-		dataArg, output string
-		featurized      []string
-		batch           int
-		asJSON          bool
-		opts            modelio.LoadOptions
+		output              string
+		dataArgs, labelArgs []string
+		featurized          []string
+		batch               int
+		asJSON              bool
+		opts                modelio.LoadOptions
 	)
 	c := &cobra.Command{
 		Use:   "evaluate MODEL --data SOURCE [--output NAME] [--json]",
@@ -32,7 +33,9 @@ per-step output each labelled time step counts as one example.
 
 With --json: {"examples", "accuracy", "macro": {"precision", "recall",
 "f1"}, "classes": [{"class", "precision", "recall", "f1", "support"}],
-"confusion": [[...]]}, or {"examples", "mse", "mae"} for regression.
+"confusion": [[...]]}, or {"examples", "mse", "mae"} for regression; with
+several labelled outputs (--data NAME=X.npy ... --labels NAME=Y.npy ...)
+every one is scored: {"outputs": {NAME: {...}}}.
 
 --featurized DIR (repeatable, a glob too) scores featurized data of the
 model's frozen part instead (written by 'retarget featurize'): only the
@@ -41,17 +44,17 @@ trainable part runs, streaming the shards.
 ` + dataHelp,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if (dataArg == "") == (len(featurized) == 0) {
+			if (len(dataArgs) == 0) == (len(featurized) == 0) {
 				return fmt.Errorf("--data SOURCE is required, or --featurized DIR, not both (see '%s --help')", c.CommandPath())
 			}
 			if batch < 1 {
 				return fmt.Errorf("--batch-size must be at least 1, got %d", batch)
 			}
-			var spec *retarget.DataSpec
+			var src *retarget.Sources
 			var dirs []string
 			var err error
-			if dataArg != "" {
-				if spec, err = retarget.ParseDataSpec(dataArg, "--data"); err != nil {
+			if len(dataArgs) > 0 {
+				if src, err = retarget.ParseSources(dataArgs, labelArgs, "--data", "--labels"); err != nil {
 					return err
 				}
 			} else if dirs, err = featurizedArgs(featurized); err != nil {
@@ -64,21 +67,38 @@ trainable part runs, streaming the shards.
 			bar := newBars(c.ErrOrStderr())
 			eo := retarget.EvalOptions{Output: output, BatchSize: batch, DataName: "--data",
 				Progress: func(done, total int) { bar.update("evaluating", done, total) }}
-			var r *retarget.EvalReport
-			if spec != nil {
-				r, err = retarget.Evaluate(g, *spec, eo)
+			var rs []*retarget.EvalReport
+			if src != nil {
+				rs, err = retarget.EvaluateSources(g, *src, eo)
 			} else {
+				var r *retarget.EvalReport
 				r, err = retarget.EvaluateFeaturized(g, dirs, eo)
+				rs = []*retarget.EvalReport{r}
 			}
 			bar.finish()
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
 			}
 			if !asJSON {
-				_, err = fmt.Fprint(c.OutOrStdout(), r.String())
-				return err
+				for i, r := range rs {
+					if i > 0 {
+						fmt.Fprintln(c.OutOrStdout())
+					}
+					if _, err = fmt.Fprint(c.OutOrStdout(), r.String()); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
-			b, err := json.MarshalIndent(r, "", "  ")
+			var v any = rs[0]
+			if len(rs) > 1 {
+				m := map[string]*retarget.EvalReport{}
+				for _, r := range rs {
+					m[r.Output] = r
+				}
+				v = map[string]any{"outputs": m}
+			}
+			b, err := json.MarshalIndent(v, "", "  ")
 			if err != nil {
 				return err
 			}
@@ -87,7 +107,8 @@ trainable part runs, streaming the shards.
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&dataArg, "data", "", "labelled data source (see above)")
+	f.StringArrayVar(&dataArgs, "data", nil, "labelled data source (see above), or NAME=SRC per model input (repeatable)")
+	f.StringArrayVar(&labelArgs, "labels", nil, "NAME=SRC: labels of output NAME (repeatable; with --data NAME=SRC)")
 	f.StringArrayVar(&featurized, "featurized", nil, "score featurized data of the model's frozen part (repeatable; a glob too)")
 	f.StringVar(&output, "output", "", "name of the output to score (required when the model has several)")
 	f.IntVar(&batch, "batch-size", 32, "minibatch size")

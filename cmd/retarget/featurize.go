@@ -15,10 +15,11 @@ import (
 
 func newFeaturizeCmd() *cobra.Command {
 	var (
-		dataArg, out, boundary, shard string
-		shardSize, batch              int
-		status                        bool
-		opts                          modelio.LoadOptions
+		out, boundary, shard string
+		dataArgs, labelArgs  []string
+		shardSize, batch     int
+		status               bool
+		opts                 modelio.LoadOptions
 	)
 	c := &cobra.Command{
 		Use:   "featurize MODEL --data SOURCE --out DIR [--shard I/N|auto]  |  featurize --status DIR...",
@@ -59,7 +60,7 @@ writing has no index and counts as missing. Every part must use the same
 			if status {
 				return featurizedStatus(c.OutOrStdout(), args)
 			}
-			if out == "" || dataArg == "" {
+			if out == "" || len(dataArgs) == 0 {
 				return fmt.Errorf("--out and --data are required (see '%s --help')", c.CommandPath())
 			}
 			if shardSize < 1 || batch < 1 {
@@ -76,7 +77,7 @@ writing has no index and counts as missing. Every part must use the same
 			if err != nil {
 				return err
 			}
-			ds, err := openDataFlag("--data", dataArg, g, retarget.DataOptions{BatchSize: batch, Part: part})
+			ds, err := openSourcesFlag(dataArgs, labelArgs, g, retarget.DataOptions{BatchSize: batch, Part: part})
 			if err != nil {
 				return err
 			}
@@ -114,7 +115,8 @@ writing has no index and counts as missing. Every part must use the same
 			return nil
 		},
 	}
-	c.Flags().StringVar(&dataArg, "data", "", "data source (see above)")
+	c.Flags().StringArrayVar(&dataArgs, "data", nil, "data source (see above), or NAME=SRC per model input (repeatable)")
+	c.Flags().StringArrayVar(&labelArgs, "labels", nil, "NAME=SRC: labels of the loss output NAME (repeatable; with --data NAME=SRC)")
 	c.Flags().StringVarP(&out, "out", "o", "", "output folder")
 	c.Flags().StringVar(&boundary, "boundary", "", "comma-separated boundary vertices (default: the frozen frontier)")
 	c.Flags().IntVar(&shardSize, "shard-size", 4096, "examples per shard")

@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	historyPkg "github.com/retarget-dev/retarget/history"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/modelio"
-	"github.com/retarget-dev/retarget/nn"
 	"github.com/retarget-dev/retarget/retarget"
 	"github.com/spf13/cobra"
 )
@@ -22,16 +27,22 @@ Paths are relative to the current folder.`
 
 func newFitCmd() *cobra.Command {
 	var (
-		dataArg, testArg, out, updater string
-		featurized, testFeaturized     []string
-		epochs, batch, shuffleBuffer   int
-		seed                           int64
-		shuffle, force, incomplete     bool
-		tc                             ir.TrainConfig
-		opts                           modelio.LoadOptions
+		out, updater, monitor, checkpoint  string
+		history, plot                      string
+		dataArgs, labelArgs                []string
+		testArgs, testLabelArgs            []string
+		featurized, testFeaturized         []string
+		classWeights                       []string
+		epochs, batch, shuffleBuffer       int
+		historyEvery, patience, lrPatience int
+		minDelta, lrFactor, minLR          float64
+		seed                               int64
+		shuffle, force, incomplete         bool
+		tc                                 ir.TrainConfig
+		opts                               modelio.LoadOptions
 	)
 	c := &cobra.Command{
-		Use:   "fit MODEL (--data SOURCE | --featurized DIR) [--test SOURCE] -o OUT",
+		Use:   "fit MODEL (--data SOURCE | --data NAME=SRC... --labels NAME=SRC... | --featurized DIR) [--test ...] -o OUT",
 		Short: "Train a model (its unfrozen part) and write it",
 		Long: `Trains MODEL on a data source, or only its trainable part on shards
 written by 'retarget featurize' (--featurized), and writes OUT atomically;
@@ -39,6 +50,26 @@ MODEL is never modified. Frozen vertices are not updated. Updater flags
 override the model's fine-tune configuration (DL4J names such as nesterovs
 are accepted); updater state saved in an .rtm file is kept, so fitting
 again continues where the last fit stopped.
+
+A model with several inputs or loss outputs takes one source per input
+(--data NAME=X.npy, repeatable) and per loss output (--labels NAME=Y.npy);
+--test and --test-labels likewise. Every source is checked against the
+model before any work, with one error naming every mismatch. The total loss
+is the sum of the outputs' losses times their loss weights (Keras
+loss_weights, read from the model's training_config).
+
+--history FILE.csv|FILE.json records per epoch (and every --history-every
+steps) the loss, each output's loss and accuracy, the val_ values with test
+data, the learning rate, examples/s and the elapsed time; it is rewritten
+atomically as training runs, so it can be followed. --plot FILE.png draws
+the loss and accuracy curves, redrawn after every epoch.
+
+Callbacks watch --monitor (a history column; default val_loss with test
+data, else loss): --early-stopping N stops after N epochs without
+improvement, --reduce-lr-patience N multiplies the learning rate by
+--reduce-lr-factor after N, --checkpoint FILE writes the model at every
+best epoch. --class-weights W0,W1,... (or OUTPUT=W0,W1,...) weights the
+examples of each class in the loss.
 
 --featurized streams the shards (memory stays at about two shards, the
 shuffle buffer and a batch, whatever the folder's size); it may be given
@@ -51,14 +82,17 @@ Shuffling visits the shards in a random order and draws from a buffer of
 ` + dataHelp,
 		Args: exactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			if out == "" || (len(featurized) == 0) == (dataArg == "") {
+			if out == "" || (len(featurized) == 0) == (len(dataArgs) == 0) {
 				return fmt.Errorf("give -o and exactly one of --data or --featurized (see '%s --help')", c.CommandPath())
 			}
-			if len(featurized) > 0 && testArg != "" {
-				return fmt.Errorf("--test goes with --data; with --featurized give --test-featurized (featurized test data)")
+			if len(featurized) > 0 && (len(testArgs) > 0 || len(labelArgs) > 0 || len(testLabelArgs) > 0) {
+				return fmt.Errorf("--test and --labels go with --data; with --featurized give --test-featurized (featurized test data)")
 			}
 			if len(testFeaturized) > 0 && len(featurized) == 0 {
 				return fmt.Errorf("--test-featurized goes with --featurized; with --data give --test")
+			}
+			if len(testLabelArgs) > 0 && len(testArgs) == 0 {
+				return fmt.Errorf("--test-labels goes with --test NAME=SRC")
 			}
 			if shuffleBuffer < 1 {
 				return fmt.Errorf("--shuffle-buffer must be at least 1, got %d", shuffleBuffer)
@@ -66,28 +100,67 @@ Shuffling visits the shards in a random order and draws from a buffer of
 			if err := checkFitFlags(epochs, batch, tc); err != nil {
 				return err
 			}
+			if err := checkWatchFlags(history, plot, historyEvery); err != nil {
+				return err
+			}
+			if patience < 0 || lrPatience < 0 || minDelta < 0 || minLR < 0 || lrFactor <= 0 || lrFactor >= 1 {
+				return fmt.Errorf("--early-stopping, --reduce-lr-patience, --min-delta and --min-lr must not be negative, --reduce-lr-factor must be in (0, 1)")
+			}
+			cw, err := parseClassWeights(classWeights)
+			if err != nil {
+				return err
+			}
 			if err := modelio.CheckSave(out, modelio.SaveOptions{Force: force, Input: args[0]}); err != nil {
 				return err
 			}
-			dirs, err := featurizedArgs(featurized)
-			if err != nil {
-				return err
-			}
-			testDirs, err := featurizedArgs(testFeaturized)
-			if err != nil {
-				return err
-			}
-			// the folders are checked before the model is loaded
-			for _, ds := range [][]string{dirs, testDirs} {
-				if len(ds) == 0 {
-					continue
+			if checkpoint != "" {
+				if err := modelio.CheckSave(checkpoint, modelio.SaveOptions{Input: args[0]}); err != nil {
+					return fmt.Errorf("--checkpoint: %w", err)
 				}
-				set, err := retarget.ReadFeaturized(ds...)
-				if err != nil {
+			}
+			opt := retarget.FitOptions{Epochs: epochs, BatchSize: batch, Shuffle: shuffle, Seed: seed, ShuffleBuffer: shuffleBuffer,
+				AllowIncomplete: incomplete, History: history, HistoryEvery: historyEvery, Plot: plot, PlotTitle: filepath.Base(args[0]),
+				ClassWeights: cw}
+			if patience > 0 {
+				opt.EarlyStopping = &retarget.EarlyStopping{Monitor: monitor, Patience: patience, MinDelta: minDelta}
+			}
+			if lrPatience > 0 {
+				opt.ReduceLR = &retarget.ReduceLR{Monitor: monitor, Factor: lrFactor, Patience: lrPatience, MinLR: minLR, MinDelta: minDelta}
+			}
+			if checkpoint != "" {
+				opt.Checkpoint = &retarget.Checkpoint{Path: checkpoint, Monitor: monitor}
+				opt.Save = func(path string, g *ir.Graph) error {
+					return modelio.Save(path, g, modelio.SaveOptions{Input: args[0]})
+				}
+			}
+			if len(featurized) > 0 {
+				if opt.Train.Featurized, err = featurizedArgs(featurized); err != nil {
 					return err
 				}
-				if err := set.Complete(); err != nil && !incomplete {
+				if opt.Test.Featurized, err = featurizedArgs(testFeaturized); err != nil {
 					return err
+				}
+				// the folders are checked before the model is loaded
+				for _, ds := range [][]string{opt.Train.Featurized, opt.Test.Featurized} {
+					if len(ds) == 0 {
+						continue
+					}
+					set, err := retarget.ReadFeaturized(ds...)
+					if err != nil {
+						return err
+					}
+					if err := set.Complete(); err != nil && !incomplete {
+						return err
+					}
+				}
+			} else {
+				if opt.Train.Sources, err = retarget.ParseSources(dataArgs, labelArgs, "--data", "--labels"); err != nil {
+					return err
+				}
+				if len(testArgs) > 0 {
+					if opt.Test.Sources, err = retarget.ParseSources(testArgs, testLabelArgs, "--test", "--test-labels"); err != nil {
+						return err
+					}
 				}
 			}
 			if updater != "" {
@@ -111,106 +184,14 @@ Shuffling visits the shards in a random order and draws from a buffer of
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
 			}
-			fitGraph := g
-			// evalIt is the training data in order, for the accuracy
-			// after each epoch (classification only, as in apply)
-			var trainIt, testIt, evalIt nn.Iterator
-			classify := retarget.Classifies(g)
-			n := 0
-			opt := retarget.DataOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed}
-			if len(dirs) > 0 {
-				if fitGraph, err = retarget.Trainable(g); err != nil {
-					return err
-				}
-				so := retarget.StreamOptions{BatchSize: batch, Shuffle: shuffle, Seed: seed, ShuffleBuffer: shuffleBuffer}
-				it, err := retarget.OpenFeaturizedStream(fitGraph, dirs, so, incomplete)
-				if err != nil {
-					return err
-				}
-				defer it.Close()
-				trainIt, n = it, it.Len()
-				so.Shuffle = false
-				if classify {
-					eit, err := retarget.OpenFeaturizedStream(fitGraph, dirs, so, incomplete)
-					if err != nil {
-						return err
-					}
-					defer eit.Close()
-					evalIt = eit
-				}
-				if len(testDirs) > 0 {
-					tit, err := retarget.OpenFeaturizedStream(fitGraph, testDirs, so, incomplete)
-					if err != nil {
-						return err
-					}
-					defer tit.Close()
-					testIt = tit
-				}
-			} else {
-				ds, err := openDataFlag("--data", dataArg, g, opt)
-				if err != nil {
-					return err
-				}
-				defer ds.Close()
-				trainIt, n = ds, ds.N
-				opt.Shuffle = false
-				if classify {
-					eds, err := openDataFlag("--data", dataArg, g, opt)
-					if err != nil {
-						return err
-					}
-					defer eds.Close()
-					evalIt = eds
-				}
-				if testArg != "" {
-					tds, err := openDataFlag("--test", testArg, g, opt)
-					if err != nil {
-						return err
-					}
-					defer tds.Close()
-					testIt = tds
-				}
-			}
-			net, err := nn.Compile(fitGraph)
-			if err != nil {
-				return err
-			}
 			log := c.ErrOrStderr()
 			bar := newBars(log)
-			total, step := max(epochs, 1)*((n+max(batch, 1)-1)/max(batch, 1)), 0
-			fc := nn.FitConfig{Epochs: epochs, Seed: seed, Validation: testIt, ScoreEvery: 1,
-				OnScore: func(nn.StepInfo) { step++; bar.update("fit", step, total) },
-				OnEpoch: func(e nn.EpochInfo) error {
-					bar.finish()
-					r := retarget.EpochReport{Epoch: e.Epoch + 1, Loss: e.Loss}
-					if evalIt != nil {
-						ev, err := net.Evaluate(evalIt)
-						if err != nil {
-							return err
-						}
-						a := ev.Accuracy()
-						r.Accuracy = &a
-					}
-					if e.HasVal {
-						l := e.ValLoss
-						r.TestLoss = &l
-						if e.ValEval != nil && classify {
-							a := e.ValEval.Accuracy()
-							r.TestAccuracy = &a
-						}
-					}
-					fmt.Fprintln(log, r.Line(max(epochs, 1)))
-					return nil
-				}}
-			if _, err := net.Fit(trainIt, fc); err != nil {
+			opt.Log = lineWriter{before: bar.finish, w: log}
+			opt.Progress = func(done, total int) { bar.update("fit", done, total) }
+			if _, err := retarget.Fit(g, opt); err != nil {
 				return err
 			}
 			bar.finish()
-			if len(dirs) > 0 {
-				if err := retarget.MergeHead(g, fitGraph); err != nil {
-					return err
-				}
-			}
 			if err := modelio.Save(out, g, modelio.SaveOptions{Force: force, Input: args[0]}); err != nil {
 				return err
 			}
@@ -219,8 +200,10 @@ Shuffling visits the shards in a random order and draws from a buffer of
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&dataArg, "data", "", "training data source (see above)")
-	f.StringVar(&testArg, "test", "", "test data source, evaluated after every epoch")
+	f.StringArrayVar(&dataArgs, "data", nil, "training data source (see above), or NAME=SRC per model input (repeatable)")
+	f.StringArrayVar(&labelArgs, "labels", nil, "NAME=SRC: labels of the loss output NAME (repeatable; with --data NAME=SRC)")
+	f.StringArrayVar(&testArgs, "test", nil, "test data source, evaluated after every epoch, or NAME=SRC per input")
+	f.StringArrayVar(&testLabelArgs, "test-labels", nil, "NAME=SRC: test labels of the loss output NAME (repeatable)")
 	f.StringVarP(&out, "out", "o", "", "model to write")
 	f.StringArrayVar(&featurized, "featurized", nil, "train the trainable part from this featurized folder (repeatable; a glob too)")
 	f.StringArrayVar(&testFeaturized, "test-featurized", nil, "featurized test data, evaluated after every epoch (repeatable; a glob too)")
@@ -236,8 +219,73 @@ Shuffling visits the shards in a random order and draws from a buffer of
 	f.Float64Var(&tc.Momentum, "momentum", 0, "momentum (default: the model's)")
 	f.Float64Var(&tc.L2, "l2", 0, "L2 regularisation")
 	f.Float64Var(&tc.ClipNorm, "clip-norm", 0, "gradient norm clipping")
+	f.StringVar(&history, "history", "", "write the training history to this .csv or .json file as training runs")
+	f.IntVar(&historyEvery, "history-every", 0, "also record the loss every N updater steps")
+	f.StringVar(&plot, "plot", "", "draw the loss and accuracy curves into this .png after every epoch")
+	f.StringVar(&monitor, "monitor", "", "history column the callbacks watch (default val_loss with test data, else loss)")
+	f.IntVar(&patience, "early-stopping", 0, "stop after N epochs without improvement of --monitor (0: never)")
+	f.Float64Var(&minDelta, "min-delta", 0, "smallest change of --monitor that counts as an improvement")
+	f.IntVar(&lrPatience, "reduce-lr-patience", 0, "reduce the learning rate after N epochs without improvement (0: never)")
+	f.Float64Var(&lrFactor, "reduce-lr-factor", 0.1, "factor the learning rate is multiplied by on a plateau")
+	f.Float64Var(&minLR, "min-lr", 0, "lower bound of the reduced learning rate")
+	f.StringVar(&checkpoint, "checkpoint", "", "write the model to this file at every epoch that is the best so far by --monitor")
+	f.StringArrayVar(&classWeights, "class-weights", nil, "W0,W1,... per class of the classification output (or OUTPUT=W0,W1,...; repeatable)")
 	addLoadFlags(c, &opts)
 	return c
+}
+
+// checkWatchFlags refuses history and plot files whose format is unknown.
+func checkWatchFlags(history, plot string, every int) error {
+	if history != "" {
+		if err := historyPkg.CheckPath(history); err != nil {
+			return fmt.Errorf("--history: %w", err)
+		}
+	}
+	if plot != "" && !strings.EqualFold(filepath.Ext(plot), ".png") {
+		return fmt.Errorf("--plot %s: name it .png", plot)
+	}
+	if every < 0 {
+		return fmt.Errorf("--history-every must not be negative, got %d", every)
+	}
+	return nil
+}
+
+// parseClassWeights reads --class-weights values: W0,W1,... or NAME=W0,W1,...
+func parseClassWeights(vals []string) (map[string][]float64, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := map[string][]float64{}
+	for _, v := range vals {
+		name, list := "", v
+		if n, l, ok := strings.Cut(v, "="); ok {
+			name, list = strings.TrimSpace(n), l
+		}
+		var ws []float64
+		for _, x := range strings.Split(list, ",") {
+			w, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil || w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+				return nil, fmt.Errorf("--class-weights %q: %q is not a weight (a finite number ≥ 0)", v, x)
+			}
+			ws = append(ws, w)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--class-weights: %q is given twice", name)
+		}
+		out[name] = ws
+	}
+	return out, nil
+}
+
+// lineWriter writes log lines below the progress bar.
+type lineWriter struct {
+	before func()
+	w      io.Writer
+}
+
+func (l lineWriter) Write(p []byte) (int, error) {
+	l.before()
+	return l.w.Write(p)
 }
 
 // checkFitFlags refuses values the trainer would otherwise replace by a
@@ -260,15 +308,15 @@ func checkFitFlags(epochs, batch int, tc ir.TrainConfig) error {
 	return nil
 }
 
-// openDataFlag parses and opens a data-source flag for g.
-func openDataFlag(flag, value string, g *ir.Graph, opt retarget.DataOptions) (*retarget.DataSet, error) {
-	spec, err := retarget.ParseDataSpec(value, flag)
+// openSourcesFlag parses --data (and --labels) values and opens them for g.
+func openSourcesFlag(dataVals, labelVals []string, g *ir.Graph, opt retarget.DataOptions) (*retarget.DataSet, error) {
+	src, err := retarget.ParseSources(dataVals, labelVals, "--data", "--labels")
 	if err != nil {
 		return nil, err
 	}
-	ds, err := retarget.OpenData(*spec, g, opt)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flag, err)
+	ds, err := retarget.OpenSources(*src, g, opt)
+	if err != nil && !src.Named() {
+		return nil, fmt.Errorf("--data: %w", err)
 	}
-	return ds, nil
+	return ds, err
 }

@@ -27,7 +27,7 @@ and writes ` + strings.Join(modelio.Extensions(false), " ") + `.`,
 		return fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newDemoCmd(), newInspectCmd(), newPredictCmd(), newConvertCmd(),
-		newApplyCmd(), newFitCmd(), newEvaluateCmd(), newFeaturizeCmd(), newZooCmd(), newVersionCmd())
+		newApplyCmd(), newFitCmd(), newEvaluateCmd(), newFeaturizeCmd(), newPlotCmd(), newZooCmd(), newVersionCmd())
 	return root
 }
 

@@ -45,7 +45,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &converter{g: g, m: &kmodel{name: g.Name, losses: map[string]any{}, train: g.Train},
+	c := &converter{g: g, m: &kmodel{name: g.Name, losses: map[string]any{}, weights: map[string]float64{}, train: g.Train},
 		tensors: map[string]xt{}, shapes: shapes, names: map[string]bool{}, conv: map[string]xt{}, folded: map[string]bool{}}
 	for _, v := range g.Vertices {
 		c.names[v.Name] = true
@@ -54,7 +54,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 		c.names[in.Name] = true
 		t := xt{layer: in.Name, shape: in.Shape}
 		ks := in.Shape
-		if (in.Layout == ir.LayoutNHWC && len(in.Shape) == 3) || (in.Layout == ir.LayoutNWC && len(in.Shape) == 2) {
+		if in.Layout.ChannelsLastFor(len(in.Shape)) {
 			t.form = cl
 			ks = layout.CLShape(in.Shape)
 		}
@@ -79,7 +79,7 @@ func convert(g *ir.Graph) (*kmodel, error) {
 	for _, o := range g.Outputs {
 		t := c.tensors[o.Vertex]
 		var err error
-		wantCL := (o.Layout == ir.LayoutNHWC && len(t.shape) == 3) || (o.Layout == ir.LayoutNWC && len(t.shape) == 2)
+		wantCL := o.Layout.ChannelsLastFor(len(t.shape))
 		if wantCL {
 			t, err = c.toCL(t, o.Vertex)
 		} else {
@@ -107,7 +107,13 @@ func convert(g *ir.Graph) (*kmodel, error) {
 		if v := g.Vertex(o.Vertex); v != nil {
 			if loss, ok := ir.LossOf(v.Layer); ok {
 				c.m.losses[name] = kerasLoss(loss, v.Layer)
+				c.m.weights[name] = ir.LossWeightOf(v.Layer)
 			}
+		}
+	}
+	for _, w := range c.m.weights {
+		if w != 1 {
+			c.m.lossWeights = c.m.weights
 		}
 	}
 	return c.m, nil

@@ -74,7 +74,10 @@ type kmodel struct {
 	inputs  []string
 	outputs []string
 	losses  map[string]any
-	train   *ir.TrainConfig
+	// lossWeights by output name; set when one output's weight is not 1
+	lossWeights map[string]float64
+	weights     map[string]float64 // every output's
+	train       *ir.TrainConfig
 }
 
 func (m *kmodel) modelConfig() ([]byte, error) {
@@ -126,8 +129,12 @@ func (m *kmodel) trainingConfig() ([]byte, error) {
 			opt["config"].(map[string]any)["learning_rate"] = t.LearningRate
 		}
 	}
+	var weights any
+	if len(m.lossWeights) > 0 {
+		weights = m.lossWeights
+	}
 	return json.Marshal(map[string]any{"optimizer_config": opt, "loss": m.losses, "metrics": []any{},
-		"weighted_metrics": nil, "sample_weight_mode": nil, "loss_weights": nil})
+		"weighted_metrics": nil, "sample_weight_mode": nil, "loss_weights": weights})
 }
 
 func orF(v, d float64) float64 {

@@ -1,7 +1,6 @@
 package keras
 
 import (
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +8,7 @@ import (
 	"testing"
 
 	kimp "github.com/retarget-dev/retarget/importers/keras"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
@@ -147,11 +147,7 @@ func comparePredictions(t *testing.T, g, g2 *ir.Graph) {
 		if !ir.SameShape(y1[i].Shape, y2[i].Shape) {
 			t.Fatalf("output %d shape %v vs %v", i, y1[i].Shape, y2[i].Shape)
 		}
-		m := 0.0
-		for k := range y1[i].Data {
-			m = math.Max(m, math.Abs(float64(y1[i].Data[k]-y2[i].Data[k])))
-		}
-		if m > 1e-5 {
+		if m := numtest.MaxAbsDiff(y1[i].Data, y2[i].Data); m > 1e-5 {
 			t.Errorf("output %d differs by %g after the round trip", i, m)
 		}
 	}

@@ -2,7 +2,6 @@ package keras_test
 
 import (
 	"errors"
-	"math"
 	"math/rand"
 	"path/filepath"
 	"testing"
@@ -10,6 +9,7 @@ import (
 	kexp "github.com/retarget-dev/retarget/exporters/keras"
 	kimp "github.com/retarget-dev/retarget/importers/keras"
 	"github.com/retarget-dev/retarget/importers/onnx"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -69,11 +69,7 @@ func TestFusedActivationsToKeras(t *testing.T) {
 	}
 	want, got := run(g), run(back)
 	for k := range want {
-		d := 0.0
-		for i := range want[k].Data {
-			d = math.Max(d, math.Abs(float64(want[k].Data[i]-got[k].Data[i])))
-		}
-		if d > 1e-6 {
+		if d := numtest.MaxAbsDiff(want[k].Data, got[k].Data); d > 1e-6 {
 			t.Errorf("output %d differs by %g after the Keras round trip", k, d)
 		}
 	}

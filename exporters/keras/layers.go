@@ -444,15 +444,27 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		return err
 	}
 	rank := len(t.shape) - 1
-	if rank != 1 && rank != 2 {
-		return unsup("%d spatial axes (Keras layers here are 1-D or 2-D)", rank)
+	if rank < 1 || rank > 3 {
+		return unsup("%d spatial axes (Keras layers here are 1-D, 2-D or 3-D)", rank)
+	}
+	if rank == 3 {
+		switch v.Layer.(type) {
+		case *ir.UpSampling, *ir.SeparableConv2D:
+			return unsup("3-D %s is not written to Keras", v.Layer.Kind())
+		}
 	}
 	if t, err = c.toCL(t, v.Name); err != nil {
 		return err
 	}
 	P := v.Params
 	d := "D"
-	n := map[int]string{1: "1" + d, 2: "2" + d}[rank]
+	n := map[int]string{1: "1" + d, 2: "2" + d, 3: "3" + d}[rank]
+	// IR kernels [out, in, k...] (transposed: [in, out, k...]) to Keras [k..., in, out]
+	kperm := []int{}
+	for i := 0; i < rank; i++ {
+		kperm = append(kperm, i+2)
+	}
+	kperm = append(kperm, 1, 0)
 	df := "channels_last"
 	switch l := v.Layer.(type) {
 	case *ir.Conv:
@@ -486,11 +498,7 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 			if g > 1 {
 				cfg["groups"] = g
 			}
-			perm := []int{2, 1, 0}
-			if rank == 2 {
-				perm = []int{2, 3, 1, 0}
-			}
-			ws = append(ws, kwT("kernel:0", P["W"], perm))
+			ws = append(ws, kwT("kernel:0", P["W"], kperm))
 		}
 		if !l.NoBias {
 			ws = append(ws, kw("bias:0", P["b"]))
@@ -528,17 +536,20 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 		if !ok {
 			return unsup("activation %s has no Keras name", l.Activation.Kind)
 		}
-		ws := []kweight{kwT("kernel:0", P["W"], []int{2, 3, 1, 0})}
+		ws := []kweight{kwT("kernel:0", P["W"], kperm)}
 		if !l.NoBias {
 			ws = append(ws, kw("bias:0", P["b"]))
 		}
-		cfg := map[string]any{"filters": l.Filters, "kernel_size": l.Kernel, "strides": orInts(l.Strides, 2),
-			"padding": pad, "data_format": df, "dilation_rate": orInts(l.Dilations, 2), "activation": an, "use_bias": !l.NoBias}
-		if len(l.OutputPadding) == 2 {
+		cfg := map[string]any{"filters": l.Filters, "kernel_size": l.Kernel, "strides": orInts(l.Strides, rank),
+			"padding": pad, "data_format": df, "dilation_rate": orInts(l.Dilations, rank), "activation": an, "use_bias": !l.NoBias}
+		if len(l.OutputPadding) == rank {
 			cfg["output_padding"] = l.OutputPadding
 		}
-		c.emit(v, "Conv2DTranspose", cfg, []xt{t}, xt{form: cl}, ws...)
+		c.emit(v, "Conv"+n+"Transpose", cfg, []xt{t}, xt{form: cl}, ws...)
 	case *ir.Pool:
+		if l.Dilated() {
+			return unsup("dilated pooling (dilations %v) has no Keras layer", l.Dilations)
+		}
 		pad, pre, err := c.poolPadding(v, l, t.shape[1:])
 		if err != nil {
 			return err
@@ -563,7 +574,7 @@ func (c *converter) spatial(v *ir.Vertex, t xt) error {
 			return unsup("padding mode %s value %g (Keras pads with zeros)", l.Mode, l.Value)
 		}
 		cfg := map[string]any{"padding": pairs(l.Pads, rank)}
-		if rank == 2 {
+		if rank >= 2 {
 			cfg["data_format"] = df
 		}
 		c.emit(v, "ZeroPadding"+n, cfg, []xt{t}, xt{form: cl})

@@ -2,7 +2,6 @@ package keras_test
 
 import (
 	"errors"
-	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	kexp "github.com/retarget-dev/retarget/exporters/keras"
 	kimp "github.com/retarget-dev/retarget/importers/keras"
 	"github.com/retarget-dev/retarget/importers/onnx"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -46,17 +46,6 @@ func predict(t *testing.T, g *ir.Graph, n int, seed int64) []float32 {
 	return ys[0].Data
 }
 
-func maxDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	m := 0.0
-	for i := range a {
-		m = max(m, math.Abs(float64(a[i]-b[i])))
-	}
-	return m
-}
-
 // TestONNXToKeras converts PyTorch-exported ONNX fixtures to Keras HDF5,
 // reads the file back with the Keras importer and requires the same
 // predictions as the ONNX import.
@@ -87,7 +76,7 @@ func TestONNXToKeras(t *testing.T) {
 			}
 			want := predict(t, g, 3, 7)
 			got := predict(t, back, 3, 7)
-			d := maxDiff(want, got)
+			d := numtest.MaxAbsDiff(want, got)
 			t.Logf("max |onnx - keras| = %.3g over %d values", d, len(want))
 			if d > 1e-5 {
 				t.Fatalf("predictions differ by %g", d)
@@ -154,7 +143,7 @@ func TestExplicitPaddingAndCeilPool(t *testing.T) {
 			t.Errorf("%s is a %s", n, v.Layer.Kind())
 		}
 	}
-	d := maxDiff(predict(t, g, 4, 1), predict(t, back, 4, 1))
+	d := numtest.MaxAbsDiff(predict(t, g, 4, 1), predict(t, back, 4, 1))
 	t.Logf("max |ir - keras| = %.3g", d)
 	if d > 1e-5 {
 		t.Fatalf("predictions differ by %g", d)

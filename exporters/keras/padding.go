@@ -55,7 +55,7 @@ func windowPadding(p ir.Padding, pads, in, kernel, strides, dil []int) (mode str
 func (c *converter) zeroPad(consumer string, t xt, pads []int) xt {
 	rank := len(t.shape) - 1
 	cfg := map[string]any{"padding": pairs(pads, rank)}
-	if rank == 2 {
+	if rank >= 2 {
 		cfg["data_format"] = "channels_last"
 	}
 	out := c.addAux(consumer, "pad", fmt.Sprintf("ZeroPadding%dD", rank), cfg, t)

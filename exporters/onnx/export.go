@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/retarget-dev/retarget/internal/atomicfile"
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/internal/onnxpb"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -20,6 +21,12 @@ import (
 type Options struct {
 	// Opset is the default-domain opset to write, 11 to 21 (0: 13).
 	Opset int
+	// ChannelsFirst writes image and 1-D signal inputs and outputs in the
+	// internal channels-first layout (NCHW, NCW), like tf2onnx's
+	// --inputs-as-nchw. By default each keeps the layout its source model
+	// took (ir.Input.Layout: a channels-last Keras model's ONNX file takes
+	// NHWC), through a Transpose node at the graph's edge.
+	ChannelsFirst bool
 	// ExternalDataThreshold is the serialized size above which Export
 	// writes the weights to "<model file>.data" next to the model
 	// (0: 2 GB, the protobuf limit). Tests lower it.
@@ -86,14 +93,30 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
+	layouts := map[string]ir.Layout{}
+	var clInputs []ir.Input
 	for _, in := range g.Inputs {
 		b.used[in.Name] = true
 		b.value[in.Name] = in.Name
-		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, in.Shape, 1))
+		l, last := boundary(in.Layout, len(in.Shape), opts.ChannelsFirst)
+		layouts[in.Name] = l
+		shape := in.Shape
+		if last {
+			shape = layout.CLShape(in.Shape)
+			clInputs = append(clInputs, in)
+		}
+		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, 1))
 	}
-	// Graph outputs keep their names: reserve them for their vertices.
+	// Graph outputs keep their names: reserve them for their vertices
+	// (for a transpose at the edge when they keep a channels-last layout).
 	outFor := map[string]string{}
 	for _, o := range g.Outputs {
+		l, last := boundary(o.Layout, len(shapes[o.Vertex]), opts.ChannelsFirst)
+		layouts[o.Name] = l
+		if last {
+			b.used[o.Name] = true
+			continue
+		}
 		if _, dup := outFor[o.Vertex]; !dup && g.Input(o.Vertex) == nil {
 			outFor[o.Vertex] = o.Name
 			b.used[o.Name] = true
@@ -103,6 +126,12 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		if _, ok := outFor[v.Name]; !ok {
 			b.used[v.Name] = true
 		}
+	}
+	for _, in := range clInputs {
+		cf := b.fresh(in.Name + "/channels_first")
+		b.add("Transpose", b.edgeNode(in.Name+"/to_channels_first"), []string{in.Name}, []string{cf},
+			aInts("perm", withBatchAxis(layout.CFPerm(len(in.Shape)))))
+		b.value[in.Name] = cf
 	}
 	var probs []error
 	for _, v := range order {
@@ -124,16 +153,15 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		return nil, &ExportError{Problems: probs}
 	}
 	for _, o := range g.Outputs {
-		src := b.value[o.Vertex]
-		if src != o.Name {
-			name := o.Name
-			for k := 1; b.nodeNames[name]; k++ {
-				name = fmt.Sprintf("%s_%d", o.Name, k)
-			}
-			b.nodeNames[name] = true
-			b.add("Identity", name, []string{src}, []string{o.Name})
+		src, shape := b.value[o.Vertex], shapes[o.Vertex]
+		if _, last := boundary(o.Layout, len(shape), opts.ChannelsFirst); last {
+			b.add("Transpose", b.edgeNode(o.Name+"/to_channels_last"), []string{src}, []string{o.Name},
+				aInts("perm", withBatchAxis(layout.CLPerm(len(shape)))))
+			shape = layout.CLShape(shape)
+		} else if src != o.Name {
+			b.add("Identity", b.edgeNode(o.Name), []string{src}, []string{o.Name})
 		}
-		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shapes[o.Vertex], 1))
+		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, 1))
 	}
 	m := &onnxpb.ModelProto{
 		IrVersion:       proto.Int64(irVersionFor(opset)),
@@ -142,8 +170,52 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		ProducerVersion: proto.String("1"),
 		Graph:           b.gp,
 	}
-	m.MetadataProps = metadata(g)
+	m.MetadataProps = metadata(g, layouts)
 	return m, nil
+}
+
+// LayoutKey prefixes the metadata_props entry that records the layout of
+// a graph input or output as the file holds it: "retarget.layout.image"
+// = "NHWC".
+const LayoutKey = "retarget.layout."
+
+// boundary returns the layout an input or output of IR rank r (batch
+// excluded) has in the file, and whether it is channels last there (and
+// so needs a Transpose at the edge).
+func boundary(l ir.Layout, r int, channelsFirst bool) (ir.Layout, bool) {
+	switch {
+	case l == ir.LayoutNHWC && r == 3:
+		if channelsFirst {
+			return ir.LayoutNCHW, false
+		}
+		return l, true
+	case l == ir.LayoutNWC && r == 2:
+		if channelsFirst {
+			return ir.LayoutNCW, false
+		}
+		return l, true
+	}
+	return l, false
+}
+
+// withBatchAxis turns a permutation of the axes after the batch into one
+// of the whole tensor.
+func withBatchAxis(p []int) []int {
+	out := []int{0}
+	for _, a := range p {
+		out = append(out, a+1)
+	}
+	return out
+}
+
+// edgeNode returns an unused node name for a node at the graph's edge.
+func (b *builder) edgeNode(base string) string {
+	name := base
+	for k := 1; b.nodeNames[name]; k++ {
+		name = fmt.Sprintf("%s_%d", base, k)
+	}
+	b.nodeNames[name] = true
+	return name
 }
 
 func graphName(g *ir.Graph) string {
@@ -168,8 +240,13 @@ func irVersionFor(opset int) int64 {
 	return 10
 }
 
-func metadata(g *ir.Graph) []*onnxpb.StringStringEntryProto {
+func metadata(g *ir.Graph, layouts map[string]ir.Layout) []*onnxpb.StringStringEntryProto {
 	kv := map[string]string{}
+	for name, l := range layouts {
+		if l != ir.LayoutNone {
+			kv[LayoutKey+name] = string(l)
+		}
+	}
 	var frozen []string
 	for _, v := range g.Vertices {
 		if v.Frozen {

@@ -178,9 +178,12 @@ func closeTo(t *testing.T, what string, got array, want *ir.Tensor, rtol, atol f
 }
 
 // TestInteropKerasToONNX imports every real Keras model that comes with
-// Keras's own outputs, exports it to ONNX, checks the file with
-// onnx.checker and runs it in ONNX Runtime and in our engine; both must
-// match Keras's outputs to 1e-4 relative (+1e-5 absolute).
+// Keras's own outputs, exports it to ONNX (keeping Keras's layout at the
+// edges, and with ChannelsFirst), checks the files with onnx.checker and
+// runs them in ONNX Runtime and in our engine; all must match Keras's
+// outputs to 1e-4 relative (+1e-5 absolute). The default export takes
+// and gives Keras's own arrays; the channels-first one takes them
+// transposed to NCHW/NCW.
 func TestInteropKerasToONNX(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs ONNX Runtime and python; not in -short")
@@ -189,6 +192,7 @@ func TestInteropKerasToONNX(t *testing.T) {
 	dir := t.TempDir()
 	var jobs []*ortJob
 	var jobCase []int
+	var jobCF []bool
 	var graphs []*ir.Graph
 	var paths []string
 	for k, c := range cases {
@@ -199,22 +203,31 @@ func TestInteropKerasToONNX(t *testing.T) {
 			continue
 		}
 		graphs = append(graphs, g)
-		out := filepath.Join(dir, c.name+".onnx")
-		if err := exponnx.Export(out, g, exponnx.Options{}); err != nil {
-			t.Errorf("%s: export: %v", c.name, err)
-			continue
-		}
-		paths = append(paths, out)
-		job := &ortJob{Model: out}
-		for _, in := range g.Inputs {
-			x := lookup(c.inputs, in.Name)
-			if x == nil {
-				t.Fatalf("%s: no Keras input for %q", c.name, in.Name)
+		for _, cf := range []bool{false, true} {
+			out := filepath.Join(dir, c.name+".onnx")
+			if cf {
+				out = filepath.Join(dir, c.name+"_cf.onnx")
 			}
-			job.arrays = append(job.arrays, toArray(in.Name, toLayout(x, in.Shape)))
+			if err := exponnx.Export(out, g, exponnx.Options{ChannelsFirst: cf}); err != nil {
+				t.Errorf("%s: export: %v", c.name, err)
+				continue
+			}
+			paths = append(paths, out)
+			job := &ortJob{Model: out}
+			for _, in := range g.Inputs {
+				x := lookup(c.inputs, in.Name)
+				if x == nil {
+					t.Fatalf("%s: no Keras input for %q", c.name, in.Name)
+				}
+				if cf {
+					x = toLayout(x, in.Shape)
+				}
+				job.arrays = append(job.arrays, toArray(in.Name, x))
+			}
+			jobs = append(jobs, job)
+			jobCase = append(jobCase, k)
+			jobCF = append(jobCF, cf)
 		}
-		jobs = append(jobs, job)
-		jobCase = append(jobCase, k)
 
 		// Our engine, fed in the source layout as Keras was.
 		net, err := nn.Compile(g)
@@ -239,6 +252,10 @@ func TestInteropKerasToONNX(t *testing.T) {
 	checkModels(t, paths)
 	for j, got := range ortBatch(t, dir, jobs) {
 		c, g := cases[jobCase[j]], graphs[jobCase[j]]
+		what := c.name + " ORT"
+		if jobCF[j] {
+			what += " (channels first)"
+		}
 		if len(got) != len(g.Outputs) {
 			t.Errorf("%s: ONNX Runtime gave %d outputs, want %d", c.name, len(got), len(g.Outputs))
 			continue
@@ -249,8 +266,14 @@ func TestInteropKerasToONNX(t *testing.T) {
 			for k, v := range got[i].Data {
 				y.Data[k] = float32(v)
 			}
-			d := closeTo(t, c.name+" ORT "+o.Name, toArray(o.Name, toLayout(y, want.Shape[1:])), want, 1e-4, 1e-5)
-			t.Logf("%s: output %q: max |ORT(exported) - Keras| = %.3g", c.name, o.Name, d)
+			if jobCF[j] {
+				y = toLayout(y, want.Shape[1:])
+			} else if !ir.SameShape(y.Shape, want.Shape) {
+				t.Errorf("%s: output %q of shape %v, Keras gives %v", what, o.Name, y.Shape, want.Shape)
+				continue
+			}
+			d := closeTo(t, what+" "+o.Name, toArray(o.Name, y), want, 1e-4, 1e-5)
+			t.Logf("%s: output %q: max |ORT(exported) - Keras| = %.3g", what, o.Name, d)
 		}
 	}
 	t.Logf("%d Keras models exported and checked", len(jobs))

@@ -43,7 +43,7 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 	case *ir.ConvTranspose2D:
 		return b.withActivation(l.Activation, rank, out, func(dst string) error {
 			bg, en := l.TransposePads(inShapes[0][1:])
-			attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), 2)
+			attrs := convAttrs(l.Kernel, l.Strides, l.Dilations, ir.PadExplicit, append(bg, en...), l.SpatialRank())
 			attrs = append(attrs, aInt("group", int64(l.GroupCount())))
 			if len(l.OutputPadding) > 0 {
 				attrs = append(attrs, aInts("output_padding", l.OutputPadding))
@@ -69,7 +69,11 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 		})
 	case *ir.Pool:
 		op := "MaxPool"
-		attrs := convAttrs(l.Kernel, l.Stride(), nil, l.Padding, l.Pads, l.Rank)
+		var dil []int
+		if l.Dilated() {
+			dil = l.Dilations
+		}
+		attrs := convAttrs(l.Kernel, l.Stride(), dil, l.Padding, l.Pads, l.Rank)
 		if l.Op == ir.PoolAvg {
 			op = "AveragePool"
 			if l.CountIncludePad {

@@ -3,13 +3,13 @@ package onnx_test
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
@@ -122,11 +122,7 @@ func maxDiff(a, b array) (float64, error) {
 	if !ir.SameShape(a.Shape, b.Shape) {
 		return 0, fmt.Errorf("shapes %v and %v", a.Shape, b.Shape)
 	}
-	d := 0.0
-	for k := range a.Data {
-		d = math.Max(d, math.Abs(a.Data[k]-b.Data[k]))
-	}
-	return d, nil
+	return numtest.MaxAbsDiff(a.Data, b.Data), nil
 }
 
 func engineMissing(err error) bool {

@@ -257,14 +257,11 @@ func (b *builder) addInput(m *kModel, l *kLayer) (tensor, error) {
 	}
 	t := tensor{name: l.Name, shape: s}
 	in := ir.Input{Name: l.Name, Shape: s}
-	if (len(s) == 2 || len(s) == 3) && inputWantsCL(m, l.Name, len(s)) {
+	if len(s) >= 2 && len(s) <= 4 && inputWantsCL(m, l.Name, len(s)) {
 		t.shape = append([]int{s[len(s)-1]}, s[:len(s)-1]...)
 		t.kind = formCL
 		in.Shape = t.shape
-		in.Layout = ir.LayoutNHWC
-		if len(s) == 2 {
-			in.Layout = ir.LayoutNWC
-		}
+		in.Layout = ir.ChannelsLastLayout(len(s) - 1)
 	}
 	if b.names[l.Name] {
 		return tensor{}, fmt.Errorf("input %q: name used twice", l.Name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // kRef names one tensor: the output Tensor of call Node of a layer.
@@ -57,21 +58,45 @@ func decodeJSON(b []byte) (map[string]any, error) {
 	return m, nil
 }
 
+// parser reads one model config. Keras 1 names a Sequential model's
+// implied input after the first layer's class and a per-prefix counter
+// (create_input_layer: "dense_input_1"); Keras 2 after the layer
+// ("dense_1_input").
+type parser struct {
+	keras1 bool
+	uids   map[string]int // Keras 1's K.get_uid counters
+}
+
+func newParser(kerasVersion string) *parser {
+	return &parser{keras1: strings.HasPrefix(kerasVersion, "1."), uids: map[string]int{}}
+}
+
+// impliedInputName names the input Keras created for a Sequential model
+// whose first layer is first.
+func (p *parser) impliedInputName(first *kLayer) string {
+	if !p.keras1 {
+		return first.Name + "_input"
+	}
+	prefix := strings.ToLower(first.Class) + "_input_"
+	p.uids[prefix]++
+	return fmt.Sprintf("%s%d", prefix, p.uids[prefix])
+}
+
 // parseModel reads {"class_name": "Sequential"|"Model"|"Functional", "config": ...}.
-func parseModel(m map[string]any, depth int) (*kModel, error) {
+func (p *parser) parseModel(m map[string]any, depth int) (*kModel, error) {
 	if depth > maxNesting {
 		return nil, fmt.Errorf("models nested more than %d deep", maxNesting)
 	}
 	class, _ := m["class_name"].(string)
 	switch class {
 	case "Sequential":
-		return parseSequential(m, depth)
+		return p.parseSequential(m, depth)
 	case "Model", "Functional":
 		c, ok := m["config"].(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("%s config is not an object", class)
 		}
-		return parseFunctional(class, cfg(c), depth)
+		return p.parseFunctional(class, cfg(c), depth)
 	case "":
 		return nil, fmt.Errorf("model config has no class_name")
 	default:
@@ -81,7 +106,7 @@ func parseModel(m map[string]any, depth int) (*kModel, error) {
 
 func isModelClass(c string) bool { return c == "Sequential" || c == "Model" || c == "Functional" }
 
-func parseLayer(e map[string]any, depth int) (*kLayer, error) {
+func (p *parser) parseLayer(e map[string]any, depth int) (*kLayer, error) {
 	l := &kLayer{}
 	l.Class, _ = e["class_name"].(string)
 	if l.Class == "" {
@@ -105,7 +130,7 @@ func parseLayer(e map[string]any, depth int) (*kLayer, error) {
 		return nil, fmt.Errorf("a %s layer has no name", l.Class)
 	}
 	if isModelClass(l.Class) {
-		sub, err := parseModel(e, depth+1)
+		sub, err := p.parseModel(e, depth+1)
 		if err != nil {
 			return nil, fmt.Errorf("nested model %q: %w", l.Name, err)
 		}
@@ -229,7 +254,7 @@ func parseRefList(x []any) ([]kRef, error) {
 }
 
 // parseLayers reads a model's layer list.
-func parseLayers(layers []any, depth int) ([]*kLayer, error) {
+func (p *parser) parseLayers(layers []any, depth int) ([]*kLayer, error) {
 	if len(layers) > maxLayers {
 		return nil, fmt.Errorf("model has %d layers, more than %d", len(layers), maxLayers)
 	}
@@ -239,7 +264,7 @@ func parseLayers(layers []any, depth int) ([]*kLayer, error) {
 		if !ok {
 			return nil, fmt.Errorf("layer %d is not an object", i)
 		}
-		l, err := parseLayer(em, depth)
+		l, err := p.parseLayer(em, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -248,14 +273,14 @@ func parseLayers(layers []any, depth int) ([]*kLayer, error) {
 	return out, nil
 }
 
-func parseFunctional(class string, c cfg, depth int) (*kModel, error) {
+func (p *parser) parseFunctional(class string, c cfg, depth int) (*kModel, error) {
 	m := &kModel{Name: c.str("", "name"), Class: class}
 	layers, ok := c["layers"].([]any)
 	if !ok {
 		return nil, fmt.Errorf("functional model %q has no layer list", m.Name)
 	}
 	var err error
-	if m.Layers, err = parseLayers(layers, depth); err != nil {
+	if m.Layers, err = p.parseLayers(layers, depth); err != nil {
 		return nil, err
 	}
 	if m.Inputs, err = parseRefs(c["input_layers"]); err != nil {
@@ -267,7 +292,7 @@ func parseFunctional(class string, c cfg, depth int) (*kModel, error) {
 	return m, nil
 }
 
-func parseSequential(m map[string]any, depth int) (*kModel, error) {
+func (p *parser) parseSequential(m map[string]any, depth int) (*kModel, error) {
 	out := &kModel{Class: "Sequential"}
 	var layers []any
 	var mc cfg
@@ -282,7 +307,7 @@ func parseSequential(m map[string]any, depth int) (*kModel, error) {
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("sequential model has no layers")
 	}
-	parsed, err := parseLayers(layers, depth)
+	parsed, err := p.parseLayers(layers, depth)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +324,7 @@ func parseSequential(m map[string]any, depth int) (*kModel, error) {
 		if err != nil {
 			return nil, err
 		}
-		in = &kLayer{Class: "InputLayer", Name: first.Name + "_input",
+		in = &kLayer{Class: "InputLayer", Name: p.impliedInputName(first),
 			Cfg: cfg{"batch_input_shape": shapeToJSON(shape)}}
 	}
 	out.Layers = append(out.Layers, in)

@@ -147,7 +147,7 @@ func TestFunctionalSharedNestedMerge(t *testing.T) {
 	got := predict(t, g, map[string]*ir.Tensor{"a": ir.FromData(xa, 1, 4), "b": ir.FromData(xb, 1, 4)})
 	for name, want := range map[string][]float32{"probs": wantP, "value": wantV} {
 		for i, w := range want {
-			if d := math.Abs(float64(got[name].Data[i] - w)); d > 1e-5 {
+			if d := math.Abs(float64(got[name].Data[i] - w)); !(d <= 1e-5) {
 				t.Errorf("%s[%d] = %g, want %g", name, i, got[name].Data[i], w)
 			}
 		}

@@ -261,7 +261,7 @@ func importSource(src *source, opts Options) (*ir.Graph, error) {
 			src.training = mustJSON(cc)
 		}
 	}
-	m, err := parseModel(top, 0)
+	m, err := newParser(src.version).parseModel(top, 0)
 	if err != nil {
 		return nil, err
 	}

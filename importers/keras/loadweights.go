@@ -210,6 +210,9 @@ func kerasClassOf(l ir.Layer, in [][]int) string {
 		}
 		return x.Kind()
 	case *ir.ConvTranspose2D:
+		if x.SpatialRank() == 3 {
+			return "Conv3DTranspose"
+		}
 		return "Conv2DTranspose"
 	case *ir.Dense, *ir.Output, *ir.RnnOutput:
 		return "Dense"
@@ -332,7 +335,7 @@ func kerasForms(g *ir.Graph, shapes map[string][]int) map[string]tensor {
 	forms := map[string]tensor{}
 	for _, in := range g.Inputs {
 		t := tensor{name: in.Name, shape: in.Shape}
-		if (in.Layout == ir.LayoutNHWC && len(in.Shape) == 3) || (in.Layout == ir.LayoutNWC && len(in.Shape) == 2) {
+		if in.Layout.ChannelsLastFor(len(in.Shape)) {
 			t.kind = formCL
 		}
 		forms[in.Name] = t

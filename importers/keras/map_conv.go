@@ -9,17 +9,18 @@ import (
 )
 
 func init() {
-	register(mapConv, "Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "AtrousConvolution1D",
+	register(mapConv, "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "AtrousConvolution1D",
 		"AtrousConvolution2D")
 	register(mapDepthwise, "DepthwiseConv2D")
 	register(mapSeparable, "SeparableConv2D", "SeparableConvolution2D")
-	register(mapConvTranspose, "Conv2DTranspose")
-	register(mapPool, "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-		"MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D")
-	register(mapGlobalPool, "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D",
-		"GlobalAveragePooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D")
-	register(mapZeroPadding, "ZeroPadding1D", "ZeroPadding2D")
-	register(mapCropping, "Cropping1D", "Cropping2D")
+	register(mapConvTranspose, "Conv2DTranspose", "Conv3DTranspose")
+	register(mapPool, "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+		"AveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D")
+	register(mapGlobalPool, "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
+		"GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPool3D",
+		"GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAvgPool3D")
+	register(mapZeroPadding, "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
+	register(mapCropping, "Cropping1D", "Cropping2D", "Cropping3D")
 	register(mapUpSampling, "UpSampling1D", "UpSampling2D")
 }
 
@@ -39,6 +40,10 @@ func spatialRank(l *kLayer) int {
 		"AvgPool2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D", "GlobalMaxPool2D",
 		"GlobalAvgPool2D", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "SpatialDropout2D":
 		return 2
+	case "Conv3D", "Conv3DTranspose", "MaxPooling3D", "AveragePooling3D", "MaxPool3D", "AvgPool3D",
+		"GlobalMaxPooling3D", "GlobalAveragePooling3D", "GlobalMaxPool3D", "GlobalAvgPool3D", "ZeroPadding3D",
+		"Cropping3D":
+		return 3
 	}
 	return 0
 }
@@ -370,14 +375,15 @@ func mapConvTranspose(c *call) (tensor, error) {
 	if err != nil {
 		return tensor{}, err
 	}
-	if len(x.shape) != 3 {
-		return tensor{}, c.errf("needs a rank-3 input (without batch), got %v", x.kerasShape())
+	n := c.rank()
+	if len(x.shape) != n+1 {
+		return tensor{}, c.errf("needs a rank-%d input (without batch), got %v", n+1, x.kerasShape())
 	}
 	filters, err := c.l.Cfg.integer(0, "filters")
 	if err != nil || filters <= 0 {
 		return tensor{}, c.errf("needs positive filters")
 	}
-	kernel, strides, dil, err := c.convGeometry(2)
+	kernel, strides, dil, err := c.convGeometry(n)
 	if err != nil {
 		return tensor{}, err
 	}
@@ -389,12 +395,16 @@ func mapConvTranspose(c *call) (tensor, error) {
 	if err != nil {
 		return tensor{}, err
 	}
-	outPad, err := c.l.Cfg.ints(2, nil, "output_padding")
+	outPad, err := c.l.Cfg.ints(n, nil, "output_padding")
 	if err != nil {
 		return tensor{}, c.errf("%v", err)
 	}
 	bias := c.l.Cfg.boolean(true, "use_bias")
-	l := &ir.ConvTranspose2D{Filters: filters, Kernel: kernel, Strides: strides, Dilations: dil,
+	rank := 0 // ir's default: 2-D
+	if n == 3 {
+		rank = 3
+	}
+	l := &ir.ConvTranspose2D{Rank: rank, Filters: filters, Kernel: kernel, Strides: strides, Dilations: dil,
 		Padding: pad, OutputPadding: outPad, NoBias: !bias, Activation: act}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
@@ -405,20 +415,25 @@ func mapConvTranspose(c *call) (tensor, error) {
 	return c.addForm(form, l, params, x)
 }
 
-// convTransposeParams reads a Conv2DTranspose kernel [kh, kw, filters, in]
-// as IR [in, filters, kh, kw], and its bias.
+// convTransposeParams reads a Conv2DTranspose/Conv3DTranspose kernel [k...,
+// filters, in] as IR [in, filters, k...], and its bias.
 func (c *call) convTransposeParams(in, filters int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
 	k, err := c.weight(0, "", "kernel")
 	if err != nil {
 		return nil, err
 	}
-	if err := c.expect(k, kernel[0], kernel[1], filters, in); err != nil {
+	n := len(kernel)
+	if err := c.expect(k, append(append([]int(nil), kernel...), filters, in)...); err != nil {
 		return nil, err
 	}
-	d, s := layout.Transpose(k.data, k.shape, []int{3, 2, 0, 1})
+	perm := []int{n + 1, n}
+	for i := 0; i < n; i++ {
+		perm = append(perm, i)
+	}
+	d, s := layout.Transpose(k.data, k.shape, perm)
 	W := ir.FromData(d, s...)
 	if c.b.theano {
-		flipSpatial(W, 2)
+		flipSpatial(W, n)
 	}
 	return c.withBias(map[string]*ir.Tensor{"W": W}, bias, 1, filters)
 }

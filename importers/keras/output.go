@@ -24,10 +24,7 @@ func (b *builder) finishOutputs(outs []tensor, names []string, tc *trainingConfi
 		}
 		gout := ir.GraphOutput{Name: kname, Vertex: t.name}
 		if t.kind == formCL {
-			gout.Layout = ir.LayoutNHWC
-			if len(t.shape) == 2 {
-				gout.Layout = ir.LayoutNWC
-			}
+			gout.Layout = ir.ChannelsLastLayout(len(t.shape) - 1)
 		}
 		if v := b.outputDense(t.name); v != nil {
 			gout.Vertex = v.Name
@@ -124,6 +121,10 @@ func (b *builder) makeOutput(v *ir.Vertex, kname string, idx int, tc *trainingCo
 			b.warn("%s", msg)
 		}
 	}
+	w, ok := tc.weightFor(kname, idx)
+	if !ok {
+		b.warn("output %q: Keras loss weight is not a number > 0; using 1", kname)
+	}
 	switch len(inShape) {
 	case 1:
 		v.Layer = &ir.Output{Units: d.Units, Activation: d.Activation, Loss: loss, FromLogits: fromLogits, NoBias: d.NoBias}
@@ -132,5 +133,6 @@ func (b *builder) makeOutput(v *ir.Vertex, kname string, idx int, tc *trainingCo
 	default:
 		b.warn("output %q: a Dense on a rank-%d tensor stays a Dense (no loss)", kname, len(inShape))
 	}
+	ir.SetLossWeight(v.Layer, w)
 	return lossErr
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/retarget-dev/retarget/internal/hdf5"
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -90,15 +91,7 @@ func maxAbsDiff(a, b *ir.Tensor) (float64, error) {
 	if ir.NumElements(a.Shape) != ir.NumElements(b.Shape) {
 		return 0, fmt.Errorf("shapes %v and %v differ", a.Shape, b.Shape)
 	}
-	m := 0.0
-	for i := range a.Data {
-		d := math.Abs(float64(a.Data[i]) - float64(b.Data[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1), nil
-		}
-		m = math.Max(m, d)
-	}
-	return m, nil
+	return numtest.MaxAbsDiff(a.Data, b.Data), nil
 }
 
 func checkParity(t *testing.T, g *ir.Graph, fx *ioFixture) {

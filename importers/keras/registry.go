@@ -120,7 +120,7 @@ func innerLayer(l *kLayer) (*kLayer, error) {
 	if !ok {
 		return nil, fmt.Errorf("wrapper without an inner layer")
 	}
-	inner, err := parseLayer(e, maxNesting)
+	inner, err := (&parser{}).parseLayer(e, maxNesting) // a layer, never a model: no implied inputs
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package keras
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -11,6 +12,7 @@ import (
 // compile_config (Keras 3) the importer uses.
 type trainingConfig struct {
 	Loss      any            `json:"loss"`
+	Weights   any            `json:"loss_weights"`
 	Optimizer map[string]any `json:"optimizer_config"`
 	Opt3      any            `json:"optimizer"`
 }
@@ -53,6 +55,33 @@ func (tc *trainingConfig) lossFor(name string, idx int) (any, bool) {
 		return v, ok && v != nil
 	}
 	return nil, false
+}
+
+// weightFor finds the loss weight of output idx (Keras output layer
+// name) from loss_weights: a dict by output name or a list by position;
+// 1 when not given; ok is false for a value ir cannot hold (not a
+// finite number > 0).
+func (tc *trainingConfig) weightFor(name string, idx int) (w float64, ok bool) {
+	if tc == nil {
+		return 1, true
+	}
+	var v any
+	switch x := tc.Weights.(type) {
+	case []any:
+		if idx < len(x) {
+			v = x[idx]
+		}
+	case map[string]any:
+		v = x[name]
+	}
+	if v == nil {
+		return 1, true
+	}
+	f, ok := v.(float64)
+	if !ok || f <= 0 || math.IsInf(f, 0) {
+		return 1, false
+	}
+	return f, true
 }
 
 // kerasLoss maps a Keras loss (name or serialised object) to an IR loss;

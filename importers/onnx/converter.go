@@ -47,6 +47,7 @@ type converter struct {
 	skip     map[*onnxpb.NodeProto]bool
 	poisoned map[string]bool
 	frozen   map[string]bool
+	layouts  map[string]ir.Layout // graph input/output layouts from metadata_props
 	problems []error
 
 	staticBatch int64

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -73,11 +74,7 @@ func maxAbsDiff(got *nn.Mat[float32], want fixtureArray) (float64, error) {
 	if !ir.SameShape(got.Shape, want.Shape) {
 		return 0, fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
 	}
-	d := 0.0
-	for k, v := range want.Data {
-		d = math.Max(d, math.Abs(float64(got.Data[k])-v))
-	}
-	return d, nil
+	return numtest.MaxAbsDiff(got.Data, want.Data), nil
 }
 
 func fixturePaths(t *testing.T) []string {

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/retarget-dev/retarget/internal/numtest"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
 )
@@ -283,9 +284,7 @@ func maxOutputDiff(t *testing.T, a, b *ir.Graph) float64 {
 	oa, ob := run(a), run(b)
 	d := 0.0
 	for k := range oa {
-		for i := range oa[k].Data {
-			d = math.Max(d, math.Abs(float64(oa[k].Data[i]-ob[k].Data[i])))
-		}
+		d = math.Max(d, numtest.MaxAbsDiff(oa[k].Data, ob[k].Data))
 	}
 	return d
 }

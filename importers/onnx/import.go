@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/internal/onnxpb"
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -88,6 +89,7 @@ func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options)
 		consts: map[string]*cval{}, vals: map[string]*dyn{}, irShapes: map[string][]int{},
 		taken: map[string]bool{}, uses: map[string]int{}, poisoned: map[string]bool{},
 		skip: map[*onnxpb.NodeProto]bool{}, producer: map[string]*onnxpb.NodeProto{},
+		layouts: map[string]ir.Layout{},
 	}
 	if file != "<bytes>" && !strings.HasSuffix(file, "<model>") {
 		c.g.Meta["source_file"] = filepath.Base(file)
@@ -110,6 +112,10 @@ func (c *converter) meta(k, v string) {
 		}
 	case "retarget.source_format":
 		c.g.Meta["original_format"] = v
+	default:
+		if name, ok := strings.CutPrefix(k, "retarget.layout."); ok {
+			c.layouts[name] = ir.Layout(v)
+		}
 	}
 }
 
@@ -143,9 +149,6 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		}
 		c.consts[t.GetName()] = v
 	}
-	if err := c.inputs(gp); err != nil {
-		return nil, err
-	}
 	for _, n := range gp.GetNode() {
 		for _, in := range n.GetInput() {
 			c.uses[in]++
@@ -158,6 +161,9 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		c.uses[o.GetName()]++
 	}
 	c.nodes = gp.GetNode()
+	if err := c.inputs(gp); err != nil {
+		return nil, err
+	}
 	for i, np := range gp.GetNode() {
 		if c.skip[np] {
 			continue
@@ -181,6 +187,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		return nil, &ImportError{File: c.file, Problems: c.problems}
 	}
 	fuseActivations(c.g)
+	fuseLayerNorms(c.g)
 	c.prune()
 	if !c.opts.KeepDense {
 		c.outputLayers()
@@ -242,10 +249,24 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 		if len(shape) == 4 {
 			in.Layout = ir.LayoutNCHW
 		}
-		c.g.Inputs = append(c.g.Inputs, in)
 		c.taken[name] = true
+		if cfEdge(c.layouts[name], len(shape)) {
+			in.Layout = c.layouts[name]
+		}
+		if t := c.edgeTranspose(name, c.layouts[name], len(shape)); t != nil {
+			// The file keeps the source's channels-last layout through a
+			// Transpose at the edge (exporters/onnx without
+			// ChannelsFirst): the graph takes that layout, the Transpose
+			// is the input's own conversion.
+			in.Layout = c.layouts[name]
+			in.Shape = permute(in.Shape, layout.CFPerm(len(in.Shape)))
+			c.skip[t.NodeProto] = true
+			c.vals[t.out(0)] = &dyn{v: name, shape: withBatch(in.Shape), batch: 0}
+		} else {
+			c.vals[name] = &dyn{v: name, shape: shape, batch: 0}
+		}
+		c.g.Inputs = append(c.g.Inputs, in)
 		c.irShapes[name] = in.Shape
-		c.vals[name] = &dyn{v: name, shape: shape, batch: 0}
 	}
 	if len(c.g.Inputs) == 0 {
 		return &FormatError{File: c.file, Err: errors.New("the graph has no non-constant inputs")}
@@ -258,6 +279,18 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 	for _, o := range gp.GetOutput() {
 		name := o.GetName()
 		d, ok := c.vals[name]
+		var l ir.Layout
+		if ok && cfEdge(c.layouts[name], len(d.shape)) {
+			l = c.layouts[name]
+		}
+		if t := c.producer[name]; ok && t != nil && t.GetOpType() == "Transpose" && clEdge(c.layouts[name], len(d.shape)) &&
+			sameInts(toInts((&node{NodeProto: t}).ints("perm")), withBatchAxis(layout.CLPerm(len(d.shape)-1))) {
+			// A channels-last output written through a Transpose at the
+			// edge: the graph output is the value before it.
+			if pre, found := c.vals[t.GetInput()[0]]; found && pre.batch == 0 {
+				d, l = pre, c.layouts[name]
+			}
+		}
 		if !ok {
 			c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output",
 				Err: errors.New("graph output is a constant (or unknown); only computed outputs are supported")})
@@ -277,8 +310,54 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 		if len(d.shape) == 4 {
 			go_.Layout = ir.LayoutNCHW
 		}
+		if l != ir.LayoutNone {
+			go_.Layout = l
+		}
 		c.g.Outputs = append(c.g.Outputs, go_)
 	}
+}
+
+// clEdge reports whether layout l of a value of ONNX rank r is channels
+// last (with a batch axis first).
+func clEdge(l ir.Layout, r int) bool {
+	return l == ir.LayoutNHWC && r == 4 || l == ir.LayoutNWC && r == 3
+}
+
+// cfEdge reports whether layout l of a value of ONNX rank r is channels
+// first, the internal layout.
+func cfEdge(l ir.Layout, r int) bool {
+	return l == ir.LayoutNCHW && r == 4 || l == ir.LayoutNCW && r == 3
+}
+
+// edgeTranspose returns the Transpose to channels first that is the only
+// reader of a channels-last graph input, nil when there is none.
+func (c *converter) edgeTranspose(name string, l ir.Layout, r int) *node {
+	if !clEdge(l, r) {
+		return nil
+	}
+	t := c.consumer(name)
+	if t == nil || t.GetOpType() != "Transpose" || !sameInts(toInts(t.ints("perm")), withBatchAxis(layout.CFPerm(r-1))) {
+		return nil
+	}
+	return t
+}
+
+// withBatchAxis turns a permutation of the axes after the batch into one
+// of the whole tensor.
+func withBatchAxis(p []int) []int {
+	out := []int{0}
+	for _, a := range p {
+		out = append(out, a+1)
+	}
+	return out
+}
+
+func permute(s, perm []int) []int {
+	out := make([]int, len(perm))
+	for i, p := range perm {
+		out[i] = s[p]
+	}
+	return out
 }
 
 // prune drops vertices no graph output depends on.

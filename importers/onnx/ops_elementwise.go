@@ -230,12 +230,12 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if !ok {
 			return fmt.Errorf("input %d (%q) is unknown", k, in)
 		}
-		shape, err := irConstShape(ref, cv.shape)
+		shape, data, err := c.perSample(ref, cv)
 		if err != nil {
 			return err
 		}
 		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape}, nil,
-			map[string]*ir.Tensor{"value": tensorOf(shape, cv.float32s())})
+			map[string]*ir.Tensor{"value": tensorOf(shape, data)})
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -275,8 +276,8 @@ func (c *converter) conv(n *node) error {
 		return err
 	}
 	rank := len(w.shape) - 2
-	if rank != 1 && rank != 2 {
-		return fmt.Errorf("%d-D convolution; only 1-D and 2-D are supported", rank)
+	if rank < 1 || rank > 3 {
+		return fmt.Errorf("%d-D convolution; only 1-D, 2-D and 3-D are supported", rank)
 	}
 	d, x, err := c.batchFirst(n, 0)
 	if err != nil {
@@ -313,22 +314,29 @@ func (c *converter) convTranspose(n *node) error {
 	if err != nil {
 		return err
 	}
-	if len(w.shape) != 4 {
-		return fmt.Errorf("only 2-D transposed convolution is supported, W has shape %v", w.shape)
+	rank := len(w.shape) - 2
+	if rank != 2 && rank != 3 {
+		return fmt.Errorf("only 2-D and 3-D transposed convolution are supported, W has shape %v", w.shape)
 	}
 	if len(n.ints("output_shape")) > 0 {
 		return fmt.Errorf("output_shape is not supported; export with explicit pads")
 	}
-	_, x, err := c.batchFirst(n, 0)
+	d, x, err := c.batchFirst(n, 0)
 	if err != nil {
 		return err
 	}
-	pad, pads, err := padding(n, 2)
+	if len(d.shape) != rank+2 {
+		return fmt.Errorf("input rank %d for a %d-D transposed convolution", len(d.shape), rank)
+	}
+	pad, pads, err := padding(n, rank)
 	if err != nil {
 		return err
 	}
 	g := int(n.int("group", 1))
-	l := &ir.ConvTranspose2D{Filters: w.shape[1] * g, Kernel: append([]int{}, w.shape[2:]...),
+	if rank == 2 {
+		rank = 0 // ir's default
+	}
+	l := &ir.ConvTranspose2D{Rank: rank, Filters: w.shape[1] * g, Kernel: append([]int{}, w.shape[2:]...),
 		Strides: toInts(n.ints("strides")), Dilations: toInts(n.ints("dilations")), Groups: g,
 		Padding: pad, Pads: pads, OutputPadding: toInts(n.ints("output_padding")), Activation: ir.Act(ir.ActIdentity)}
 	params := map[string]*ir.Tensor{"W": tensorOf(w.shape, w.float32s())}
@@ -382,24 +390,63 @@ func (c *converter) batchNorm(n *node) error {
 	return c.addOut(n, 0, n.label, l, []string{x}, params)
 }
 
-// irConstShape converts a constant operand's shape for broadcasting against
-// d without the batch axis.
-func irConstShape(d *dyn, shape []int) ([]int, error) {
+// perSample converts a constant operand for broadcasting against d: its
+// shape without the batch axis and its values. A constant spanning the
+// batch axis of a fixed-batch model (shape (N, ...) with N the inputs'
+// static batch, as constant folding writes p.expand(N, ...)) is kept when
+// its N slices are equal; one value per sample cannot be held by a graph
+// whose batch is implicit and is refused.
+func (c *converter) perSample(d *dyn, cv *cval) ([]int, []float32, error) {
+	shape := cv.shape
 	r, k := len(d.shape), len(shape)
 	if k > r {
-		return nil, fmt.Errorf("constant of rank %d against a rank-%d value would add axes before the batch", k, r)
+		return nil, nil, fmt.Errorf("constant of rank %d against a rank-%d value would add axes before the batch", k, r)
 	}
 	out := append([]int{}, shape...)
+	data := cv.float32s()
 	if pos := d.batch - (r - k); pos >= 0 {
-		if out[pos] != 1 {
-			return nil, &BatchAxisError{What: fmt.Sprintf("a constant of shape %v", shape)}
+		if n := out[pos]; n != 1 {
+			if int64(n) != c.staticBatch || !equalSlices(data, prod(out[:pos]), n, prod(out[pos+1:])) {
+				what := fmt.Sprintf("a constant of shape %v", shape)
+				if int64(n) == c.staticBatch {
+					what += fmt.Sprintf(" holding a different value for each of the %d samples of the fixed batch", n)
+				}
+				return nil, nil, &BatchAxisError{What: what}
+			}
+			data = firstSlices(data, prod(out[:pos]), n, prod(out[pos+1:]))
 		}
 		out = append(out[:pos], out[pos+1:]...)
 	}
 	if len(out) == 0 {
 		out = []int{1}
 	}
-	return out, nil
+	return out, data, nil
+}
+
+// equalSlices reports whether data, seen as outer×n×inner, is the same
+// for every index of its middle axis.
+func equalSlices(data []float32, outer, n, inner int) bool {
+	for o := 0; o < outer; o++ {
+		first := data[o*n*inner : (o*n+1)*inner]
+		for j := 1; j < n; j++ {
+			s := data[(o*n+j)*inner : (o*n+j+1)*inner]
+			for k := range s {
+				if math.Float32bits(s[k]) != math.Float32bits(first[k]) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// firstSlices keeps index 0 of the middle axis of outer×n×inner data.
+func firstSlices(data []float32, outer, n, inner int) []float32 {
+	out := make([]float32, 0, outer*inner)
+	for o := 0; o < outer; o++ {
+		out = append(out, data[o*n*inner:(o*n+1)*inner]...)
+	}
+	return out
 }
 
 func (c *converter) prelu(n *node) error {
@@ -411,7 +458,17 @@ func (c *converter) prelu(n *node) error {
 	if err != nil {
 		return err
 	}
-	ss, err := irConstShape(d, slope.shape)
+	if c.opset < 7 && len(slope.shape) == 1 && len(d.shape) > 2 && slope.shape[0] == d.shape[1] {
+		// Before opset 7 PRelu did not broadcast: a (C,) slope is one
+		// value per channel on axis 1 (PyTorch 0.3 wrote it so).
+		cs := make([]int, len(d.shape)-1)
+		for k := range cs {
+			cs[k] = 1
+		}
+		cs[0] = slope.shape[0]
+		slope = &cval{shape: cs, f: slope.f, f32: slope.f32, i: slope.i, isInt: slope.isInt, shared: true}
+	}
+	ss, data, err := c.perSample(d, slope)
 	if err != nil {
 		return err
 	}
@@ -430,7 +487,7 @@ func (c *converter) prelu(n *node) error {
 			return fmt.Errorf("slope %v does not broadcast to %v", slope.shape, d.shape)
 		}
 	}
-	params := map[string]*ir.Tensor{"alpha": tensorOf(l.AlphaShape(in), slope.float32s())}
+	params := map[string]*ir.Tensor{"alpha": tensorOf(l.AlphaShape(in), data)}
 	return c.addOut(n, 0, n.label, l, []string{x}, params)
 }
 

@@ -24,13 +24,17 @@ func (c *converter) pool(n *node, op ir.PoolOp) error {
 		return err
 	}
 	rank := len(d.shape) - 2
-	if rank != 1 && rank != 2 {
-		return fmt.Errorf("%d-D pooling; only 1-D and 2-D are supported", rank)
+	if rank < 1 || rank > 3 {
+		return fmt.Errorf("%d-D pooling; only 1-D, 2-D and 3-D are supported", rank)
 	}
+	var dil []int
 	for _, dl := range n.ints("dilations") {
 		if dl != 1 {
-			return fmt.Errorf("dilated pooling is not supported")
+			dil = toInts(n.ints("dilations"))
 		}
+	}
+	if dil != nil && (op != ir.PoolMax || len(dil) != rank) {
+		return fmt.Errorf("dilations %v: only MaxPool can be dilated, one value per spatial axis", dil)
 	}
 	kernel := toInts(n.ints("kernel_shape"))
 	if len(kernel) != rank {
@@ -47,7 +51,7 @@ func (c *converter) pool(n *node, op ir.PoolOp) error {
 	if err != nil {
 		return err
 	}
-	l := &ir.Pool{Rank: rank, Op: op, Kernel: kernel, Strides: strides, Padding: pad, Pads: pads,
+	l := &ir.Pool{Rank: rank, Op: op, Kernel: kernel, Strides: strides, Padding: pad, Pads: pads, Dilations: dil,
 		CeilMode: n.int("ceil_mode", 0) == 1, CountIncludePad: op == ir.PoolAvg && n.int("count_include_pad", 0) == 1}
 	return c.addOut(n, 0, n.label, l, []string{x}, nil)
 }
@@ -58,8 +62,8 @@ func (c *converter) globalPool(n *node, op ir.PoolOp) error {
 		return err
 	}
 	rank := len(d.shape) - 2
-	if rank != 1 && rank != 2 {
-		return fmt.Errorf("%d-D global pooling; only 1-D and 2-D are supported", rank)
+	if rank < 1 || rank > 3 {
+		return fmt.Errorf("%d-D global pooling; only 1-D, 2-D and 3-D are supported", rank)
 	}
 	return c.addOut(n, 0, n.label, &ir.GlobalPool{Rank: rank, Op: op, KeepDims: true}, []string{x}, nil)
 }

@@ -439,6 +439,68 @@ case("gmaxpool2d_keep", layer("GlobalMaxPool2D", rank=2, op="max", keep_dims=Tru
      F.adaptive_max_pool2d(x2, 1))
 case("gavgpool2d", layer("GlobalAvgPool2D", rank=2, op="avg"), x2, F.adaptive_avg_pool2d(x2, 1).flatten(1))
 
+# --- 3-D (NCDHW): Conv3D, ConvTranspose3D, pools, BatchNorm; dilated max pools --------------------
+for i, (c, f, k, s, d, g, p, bias) in enumerate([
+    (3, 4, (2, 3, 3), (1, 1, 1), (1, 1, 1), 1, (0, 0, 0), True),
+    (4, 6, (3, 2, 3), (2, 1, 2), (1, 2, 1), 2, (1, 0, 1), True),
+    (4, 4, (2, 2, 2), (1, 2, 1), (2, 1, 1), 4, (1, 1, 0), False),  # depthwise, dilated
+]):
+    x = rnd(2, c, 5, 6, 5)
+    W = rnd(f, c // g, *k)
+    b = rnd(f)
+    z = F.conv3d(x, W, b if bias else None, stride=s, padding=p, dilation=d, groups=g)
+    params = {"W": W}
+    if bias:
+        params["b"] = b
+    case(f"conv3d_{i}", layer("Conv3D", rank=3, filters=f, kernel=list(k), strides=list(s), dilations=list(d),
+                              groups=g, padding="explicit", pads=list(p) + list(p), no_bias=not bias,
+                              activation={"kind": "identity"}), x, z, params)
+for i, (c, f, k, s, p, op, d, g) in enumerate([
+    (3, 2, (3, 3, 2), (2, 2, 1), (1, 1, 0), (1, 0, 0), (1, 1, 1), 1),
+    (4, 4, (2, 3, 3), (1, 2, 2), (0, 1, 1), (0, 1, 0), (2, 1, 1), 2),
+]):
+    x = rnd(2, c, 3, 4, 3)
+    W = rnd(c, f // g, *k)
+    b = rnd(f)
+    z = F.conv_transpose3d(x, W, b, stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    case(f"convt3d_{i}", layer("ConvTranspose3D", rank=3, filters=f, kernel=list(k), strides=list(s),
+                               dilations=list(d), groups=g, padding="explicit", pads=list(p) + list(p),
+                               output_padding=list(op), activation={"kind": "identity"}), x, z, {"W": W, "b": b})
+for i, (op, k, s, p, ceil, cip) in enumerate([
+    ("max", (2, 2, 2), (2, 2, 2), (0, 0, 0), False, False),
+    ("max", (3, 2, 3), (2, 1, 2), (1, 1, 1), True, False),
+    ("avg", (3, 3, 3), (2, 2, 2), (1, 1, 1), False, True),
+    ("avg", (3, 2, 3), (2, 2, 1), (1, 1, 0), True, False),
+]):
+    x = rnd(2, 3, 5, 6, 5)
+    if op == "max":
+        y = F.max_pool3d(x, k, s, p, ceil_mode=ceil)
+    else:
+        y = F.avg_pool3d(x, k, s, p, ceil_mode=ceil, count_include_pad=cip)
+    cfg = dict(rank=3, op=op, kernel=list(k), strides=list(s), padding="explicit", pads=list(p) + list(p),
+               ceil_mode=ceil, count_include_pad=cip)
+    case(f"pool3d_{i}", layer(("MaxPool3D" if op == "max" else "AvgPool3D"), **cfg), x, y)
+x3 = rnd(2, 3, 3, 4, 2)
+case("gmaxpool3d", layer("GlobalMaxPool3D", rank=3, op="max"), x3, torch.amax(x3, dim=(2, 3, 4)))
+case("gavgpool3d_keep", layer("GlobalAvgPool3D", rank=3, op="avg", keep_dims=True), x3,
+     F.adaptive_avg_pool3d(x3, 1))
+x = rnd(4, 3, 2, 3, 2, lo=-2, hi=3)
+gamma, beta, mean, var = rnd(3, lo=0.5, hi=1.5), rnd(3), rnd(3), rnd(3, lo=0.5, hi=2)
+case("bn_5d", layer("BatchNorm", epsilon=1e-3, momentum=0.9), x,
+     F.batch_norm(x, mean, var, gamma, beta, training=False, eps=1e-3),
+     {"gamma": gamma, "beta": beta, "mean": mean, "var": var})
+x = rnd(2, 3, 11)
+case("maxpool1d_dilated", layer("MaxPool1D", rank=1, op="max", kernel=[3], strides=[2], dilations=[2],
+                                padding="explicit", pads=[1, 1]), x, F.max_pool1d(x, 3, 2, 1, dilation=2))
+x = rnd(2, 3, 8, 9)
+case("maxpool2d_dilated_ceil", layer("MaxPool2D", rank=2, op="max", kernel=[3, 2], strides=[2, 1],
+                                     dilations=[2, 3], padding="explicit", pads=[1, 0, 1, 0], ceil_mode=True), x,
+     F.max_pool2d(x, (3, 2), (2, 1), (1, 0), dilation=(2, 3), ceil_mode=True))
+x = rnd(1, 2, 6, 5, 7)
+case("maxpool3d_dilated", layer("MaxPool3D", rank=3, op="max", kernel=[2, 2, 2], strides=[1, 2, 1],
+                                dilations=[2, 1, 3], padding="explicit", pads=[1, 0, 1, 1, 0, 1]), x,
+     F.max_pool3d(x, 2, (1, 2, 1), (1, 0, 1), dilation=(2, 1, 3)))
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "core_layers.json"), "w") as f:
     json.dump({"generator": "testdata/gen/nn_torch_fixtures.py", "torch": torch.__version__, "cases": cases}, f,

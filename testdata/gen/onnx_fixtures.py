@@ -8,7 +8,7 @@ Each fixture NAME has NAME.onnx and NAME.json:
 with the outputs computed by PyTorch (or, for the helper-built old-opset
 model, by onnxruntime through testdata/gen/ort_run.js when node is present).
 
-Usage (repository root): python3 testdata/gen/onnx_fixtures.py [OUTDIR] [--big]
+Usage (repository root): python3 testdata/gen/onnx_fixtures.py [OUTDIR] [--big] [--only=FN,...]
 --big also writes torchvision's mobilenet_v2 (random weights), which is too
 large to commit; the Go tests call this script with --big into a temp dir.
 """
@@ -295,12 +295,119 @@ def big(out_dir):
     export("mobilenet_v2", model, [x], ["image"], ["logits"], 13, out_dir)
 
 
+class LNorm(nn.Module):
+    """nn.LayerNorm over the last axis and over the last two; PyTorch writes
+    LayerNormalization from opset 17 and ReduceMean/Sub/Pow/.../Add below."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 8)
+        self.ln = nn.LayerNorm(8)
+        self.ln2 = nn.LayerNorm([5, 8], eps=1e-3)
+        with torch.no_grad():
+            for m in (self.ln, self.ln2):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+
+    def forward(self, x):
+        return self.ln2(torch.relu(self.ln(self.fc(x))))
+
+
+def layernorm(out_dir):
+    for opset in (13, 17):
+        torch.manual_seed(7)
+        model = LNorm()
+        name = f"layernorm_op{opset}"
+        export(name, model, [torch.randn(3, 5, 6)], ["seq"], ["y"], opset, out_dir, atol=1e-5)
+        add_json(out_dir, name, trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def add_json(out_dir, name, **fields):
+    path = os.path.join(out_dir, name + ".json")
+    with open(path) as f:
+        doc = json.load(f)
+    doc.update(fields)
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+
+
+class PReLUs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.per_channel = nn.PReLU(3, init=0.1)
+        self.shared = nn.PReLU(1, init=0.3)
+        with torch.no_grad():
+            self.per_channel.weight.uniform_(0.05, 0.5)
+
+    def forward(self, x):
+        return self.shared(self.per_channel(self.conv(x)))
+
+
+def prelu_op6(out_dir):
+    """PyTorch's export of PReLU rewritten to opset 6 as PyTorch 0.3 wrote
+    it (the ONNX backend suite's pytorch-converted PReLU models): slopes of
+    shape (C,), which meant channel axis 1 before opset 7 broadcasting."""
+    import onnx
+    from onnx import helper, numpy_helper
+    torch.manual_seed(8)
+    name = "prelu_op6"
+    export(name, PReLUs(), [torch.randn(2, 2, 4, 5)], ["x"], ["y"], 9, out_dir, atol=1e-5)
+    path = os.path.join(out_dir, name + ".onnx")
+    m = onnx.load(path)
+    prelu_slopes = {n.input[1] for n in m.graph.node if n.op_type == "PRelu"}
+    inits = []
+    for t in m.graph.initializer:
+        a = numpy_helper.to_array(t)
+        if t.name in prelu_slopes:
+            a = a.reshape(-1)
+        inits.append(numpy_helper.from_array(a, t.name))
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(inits)
+    names = {i.name for i in m.graph.input}
+    m.graph.input.extend(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                         for t in inits if t.name not in names)
+    del m.opset_import[:]
+    m.opset_import.extend([helper.make_opsetid("", 6)])
+    m.ir_version = 3
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+    add_json(out_dir, name, opset=6)
+
+
+class FixedBatch(nn.Module):
+    """Constants that span the batch axis of a fixed-batch (2) export: a
+    (1,C,H,W) scale and a bias expanded to the batch, which constant
+    folding turns into one (2,C,H,W) initializer of equal slices."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.scale = nn.Parameter(torch.rand(1, 4, 5, 5) + 0.5)
+        self.bias = nn.Parameter(torch.randn(1, 4, 5, 5) * 0.1)
+
+    def forward(self, x):
+        h = self.conv(x) * self.scale
+        return h + self.bias.expand(x.size(0), -1, -1, -1)
+
+
+def fixed_batch(out_dir):
+    torch.manual_seed(9)
+    export("fixed_batch_op13", FixedBatch(), [torch.randn(2, 3, 5, 5)], ["x"], ["y"], 13, out_dir,
+           dynamic=False, atol=1e-5)
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     out_dir = args[0] if args else OUT
     os.makedirs(out_dir, exist_ok=True)
     if "--big" in sys.argv:
         big(out_dir)
+        return
+    only = [a[len("--only="):] for a in sys.argv[1:] if a.startswith("--only=")]
+    if only:  # --only=layernorm,prelu_op6: just these generator functions
+        for fn in only[0].split(","):
+            globals()[fn](out_dir)
         return
     # PRESERVE keeps BatchNormalization and Dropout nodes (EVAL folds them away).
     keep = dict(training=torch.onnx.TrainingMode.PRESERVE)
@@ -318,6 +425,9 @@ def main():
     export("shapes_op11", Shapes(), [torch.randn(2, 3, 4, 5)], ["x"], ["y"], 11, out_dir)
     export("acts_op17", Acts(), [torch.randn(3, 12)], ["x"], ["y", "erf"], 17, out_dir)
     fused_acts(out_dir)
+    layernorm(out_dir)
+    prelu_op6(out_dir)
+    fixed_batch(out_dir)
     old_opset(out_dir)
     external(out_dir)
 
