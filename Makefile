@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: build test vet interop fuzz-short fixtures clean bench
+.PHONY: build test test-big vet interop fuzz-short fixtures clean bench
 
 build:
 	$(GO) build -o bin/retarget ./cmd/retarget
@@ -12,6 +12,11 @@ test:
 
 vet:
 	$(GO) vet ./...
+
+# The checks on big real models, exported with torch at test time
+# (torchvision's vit_b_16, 346 MB): about a minute each.
+test-big:
+	RETARGET_BIG=1 $(GO) test -count=1 -run 'TestViTB16' -v ./integration
 
 # Only the checks against other tools: onnx.checker, ONNX Runtime (node +
 # testdata/gen/node_modules), PyTorch fixtures made at test time, real Keras

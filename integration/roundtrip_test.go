@@ -86,7 +86,7 @@ func roundTrip(t *testing.T, g *ir.Graph, x *ir.Tensor, skip map[string]string) 
 	}
 	if onnxPath != "" {
 		t.Run("onnxruntime", func(t *testing.T) {
-			got := ortRun(t, onnxPath, x)
+			got := ortRun(t, onnxPath, feed(g, x)) // the export keeps the source layout at its boundary
 			if d := maxDiff(want, got); d > 1e-5 {
 				t.Errorf("ONNX Runtime predicts differently: max diff %.3g", d)
 			}
@@ -96,8 +96,8 @@ func roundTrip(t *testing.T, g *ir.Graph, x *ir.Tensor, skip map[string]string) 
 	return onnxPath
 }
 
-// ortRun runs an exported model (its input in the ONNX layout, NCHW for
-// images, which is our internal layout) with testdata/gen/ort_run.js.
+// ortRun runs an exported model on x, laid out as the file's input takes
+// it (the source's layout: see feed), with testdata/gen/ort_run.js.
 func ortRun(t *testing.T, model string, x *ir.Tensor) *ir.Tensor {
 	t.Helper()
 	if why := testenv.ORTMissing(); why != "" {

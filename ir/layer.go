@@ -30,6 +30,7 @@ const (
 	RoleConst     ParamRole = "const"
 	RoleAlpha     ParamRole = "alpha"     // PReLU slope
 	RoleEmbedding ParamRole = "embedding" // lookup table
+	RoleLearned   ParamRole = "learned"   // a trainable value used as it is (class token, position embedding)
 )
 
 // ParamSpec describes one parameter tensor of a layer.

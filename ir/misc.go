@@ -107,8 +107,12 @@ func (*Unary) Params([][]int) []ParamSpec { return nil }
 
 // Constant outputs a fixed tensor (param "value", shape without batch,
 // broadcast over the batch). It takes no inputs.
+//
+// Trainable makes the value a learned parameter used as it is (a ViT class
+// token, a position embedding); otherwise it is fixed.
 type Constant struct {
-	Shape []int `json:"shape"`
+	Shape     []int `json:"shape"`
+	Trainable bool  `json:"trainable,omitempty"`
 }
 
 func (*Constant) Kind() string { return "Constant" }
@@ -119,6 +123,9 @@ func (c *Constant) OutputShape(in [][]int) ([]int, error) {
 	return append([]int(nil), c.Shape...), nil
 }
 func (c *Constant) Params([][]int) []ParamSpec {
+	if c.Trainable {
+		return []ParamSpec{spec("value", RoleLearned, 0, 0, c.Shape...)}
+	}
 	return []ParamSpec{spec("value", RoleConst, 0, 0, c.Shape...)}
 }
 

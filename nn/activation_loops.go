@@ -26,6 +26,17 @@ func (a activation[F]) forwardRange(x, y []F) {
 		}
 	case ir.ActClip:
 		clampRange(x, y, a.alpha, a.beta)
+	case ir.ActGELU:
+		if x32, ok := any(x).([]float32); ok {
+			y32 := any(y).([]float32)
+			for i, v := range x32 {
+				y32[i] = 0.5 * v * (1 + erff(v*(1/math.Sqrt2)))
+			}
+			return
+		}
+		for i, v := range x {
+			y[i] = a.scalar(v)
+		}
 	default:
 		for i, v := range x {
 			y[i] = a.scalar(v)

@@ -271,6 +271,9 @@ func (u *unaryOp[F]) f(x float64) float64 {
 	case ir.UnarySquare:
 		return x * x
 	case ir.UnaryPow:
+		if u.exp == 2 {
+			return x * x
+		}
 		return math.Pow(x, u.exp)
 	}
 	return x
@@ -343,7 +346,17 @@ func (c *constOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	return c.y
 }
 
-func (c *constOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] { return nil }
+// Backward sums the output gradient over the batch into the value's
+// gradient when the constant is trainable.
+func (c *constOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
+	if g := c.params.Grads["value"]; g != nil {
+		per := len(g.Data)
+		for b := 0; b*per < len(dOut.Data); b++ {
+			addTo(g.Data, dOut.Data[b*per:(b+1)*per])
+		}
+	}
+	return nil
+}
 
 func init() {
 	RegisterOp("Dropout", newDropout[float32], newDropout[float64])

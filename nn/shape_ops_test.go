@@ -152,3 +152,20 @@ func TestDropoutOverrideAndInference(t *testing.T) {
 		}
 	}
 }
+
+// A trainable Constant (a class token) prepended to a sequence: its value's
+// gradient is the output gradient summed over the batch.
+func TestGradTrainableConstant(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	g := &ir.Graph{Name: "token", Inputs: []ir.Input{{Name: "x", Shape: []int{3, 4}}},
+		Vertices: []*ir.Vertex{
+			{Name: "tok", Layer: &ir.Constant{Shape: []int{1, 4}, Trainable: true}, Params: map[string]*ir.Tensor{"value": RandTensor(rng, -1, 1, 1, 4)}},
+			{Name: "cat", Layer: &ir.Concat{Axis: 0}, Inputs: []string{"tok", "x"}},
+			{Name: "d", Layer: &ir.Dense{Units: 2, Activation: ir.Act(ir.ActTanh)}, Inputs: []string{"cat"}},
+		},
+		Outputs: []ir.GraphOutput{{Name: "d", Vertex: "d"}}}
+	if err := InitGraph(g, ir.InitXavierUniform, 2); err != nil {
+		t.Fatal(err)
+	}
+	GradCheck(t, g, []*ir.Tensor{RandTensor(rng, -1, 1, 3, 3, 4)}, nil)
+}

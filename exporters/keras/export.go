@@ -65,7 +65,10 @@ type klayer struct {
 	name    string
 	config  map[string]any
 	inbound []string // producing Keras layer names
-	weights []kweight
+	// kwInbound are tensor keyword arguments of the call (an attention
+	// layer's value and key), written into the first reference's kwargs
+	kwInbound map[string]string
+	weights   []kweight
 }
 
 type kmodel struct {
@@ -95,8 +98,14 @@ func (m *kmodel) modelConfig() ([]byte, error) {
 		nodes := []any{}
 		if len(l.inbound) > 0 {
 			var node []any
-			for _, in := range l.inbound {
-				node = append(node, []any{in, 0, 0, map[string]any{}})
+			for i, in := range l.inbound {
+				kw := map[string]any{}
+				if i == 0 {
+					for k, src := range l.kwInbound {
+						kw[k] = []any{src, 0, 0}
+					}
+				}
+				node = append(node, []any{in, 0, 0, kw})
 			}
 			nodes = append(nodes, node)
 		}

@@ -257,6 +257,8 @@ func (c *converter) vertex(v *ir.Vertex) error {
 		}
 		ax := l.ResolvedAxis(len(ts[0].shape))
 		c.emit(v, "Concatenate", map[string]any{"axis": kerasAxis(ts[0], ax)}, ts, xt{form: ts[0].form})
+	case *ir.MultiHeadAttention:
+		return c.attention(v, l, in)
 	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU:
 		t, err := c.toPlain(in[0], v.Name)
 		if err != nil {
@@ -610,4 +612,69 @@ func pairs(p []int, n int) []any {
 		out = append(out, []int{p[i], p[n+i]})
 	}
 	return out
+}
+
+// attention writes a MultiHeadAttention called as Keras 2 serialises it:
+// the query positional, value and key as keyword arguments. Its weights are
+// the EinsumDense kernels (E, heads, dim), (heads, dim, out) and biases
+// (heads, dim), (out): the IR's matrices reshaped.
+func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) error {
+	ts := make([]xt, len(in))
+	for i, t := range in {
+		p, err := c.toPlain(t, v.Name)
+		if err != nil {
+			return err
+		}
+		ts[i] = p
+	}
+	if l.Causal {
+		return unsup("a causal MultiHeadAttention has no Keras config (Keras takes use_causal_mask at call time); export to ONNX or .rtm instead")
+	}
+	P := v.Params
+	dv := l.ValueDim
+	if dv == 0 {
+		dv = l.KeyDim
+	}
+	h := l.Heads
+	shaped := func(name string, t *ir.Tensor, shape ...int) kweight {
+		return kweight{name: name, shape: shape, data: t.Data}
+	}
+	eq, ev, ek := ts[0].shape[1], ts[0].shape[1], ts[0].shape[1]
+	if len(ts) > 1 {
+		ev, ek = ts[1].shape[1], ts[1].shape[1]
+	}
+	if len(ts) > 2 {
+		ek = ts[2].shape[1]
+	}
+	out := P["Wo"].Shape[1]
+	ws := []kweight{
+		shaped("query/kernel:0", P["Wq"], eq, h, l.KeyDim),
+		shaped("key/kernel:0", P["Wk"], ek, h, l.KeyDim),
+		shaped("value/kernel:0", P["Wv"], ev, h, dv),
+		shaped("attention_output/kernel:0", P["Wo"], h, dv, out),
+	}
+	if !l.NoBias {
+		// Keras orders each EinsumDense's kernel then bias
+		ws = []kweight{
+			ws[0], shaped("query/bias:0", P["bq"], h, l.KeyDim),
+			ws[1], shaped("key/bias:0", P["bk"], h, l.KeyDim),
+			ws[2], shaped("value/bias:0", P["bv"], h, dv),
+			ws[3], shaped("attention_output/bias:0", P["bo"], out),
+		}
+	}
+	cfg := map[string]any{"num_heads": h, "key_dim": l.KeyDim, "value_dim": dv, "dropout": l.Dropout,
+		"use_bias": !l.NoBias, "output_shape": nil, "attention_axes": []any{1}}
+	if l.OutputDim > 0 {
+		cfg["output_shape"] = []any{l.OutputDim}
+	}
+	kwIn := map[string]string{"value": ts[0].layer}
+	if len(ts) > 1 {
+		kwIn["value"] = ts[1].layer
+	}
+	if len(ts) > 2 {
+		kwIn["key"] = ts[2].layer
+	}
+	c.emit(v, "MultiHeadAttention", cfg, ts[:1], xt{}, ws...)
+	c.m.layers[len(c.m.layers)-1].kwInbound = kwIn
+	return nil
 }

@@ -22,6 +22,9 @@ type builder struct {
 	// nodeNames holds every vertex name (the main node of each vertex
 	// takes it) and the names of auxiliary nodes given so far.
 	nodeNames map[string]bool
+	// batchRef is a graph input whose axis 0 is the batch (trainable
+	// constants are expanded to it).
+	batchRef string
 }
 
 // fresh returns an unused value name based on base.

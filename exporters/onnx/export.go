@@ -93,6 +93,9 @@ func ToModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
+	if len(g.Inputs) > 0 {
+		b.batchRef = g.Inputs[0].Name
+	}
 	layouts := map[string]ir.Layout{}
 	var clInputs []ir.Input
 	for _, in := range g.Inputs {

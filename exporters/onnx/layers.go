@@ -117,7 +117,20 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 	case *ir.Constant:
 		t := b.param("value")
 		shape := append([]int{1}, t.Shape...)
-		b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
+		if !l.Trainable || b.batchRef == "" {
+			b.op("Identity", "", []string{b.init("value", shape, t.Data)}, out)
+			break
+		}
+		// a learned value (class token) repeated over the batch, as PyTorch
+		// writes it: Expand(value, [N, dims...])
+		n := b.op("Shape", "batch_shape", []string{b.value[b.batchRef]}, b.tmp("batch_shape"))
+		n = b.op("Slice", "batch", []string{n, b.ints("zero", 0), b.ints("one", 1)}, b.tmp("batch"))
+		dims := make([]int64, len(t.Shape))
+		for k, d := range t.Shape {
+			dims[k] = int64(d)
+		}
+		n = b.op("Concat", "target", []string{n, b.ints("dims", dims...)}, b.tmp("target"), aInt("axis", 0))
+		b.op("Expand", "", []string{b.init("value", shape, t.Data), n}, out)
 	case *ir.Merge:
 		return b.merge(l, ins, out)
 	case *ir.Concat:
@@ -211,6 +224,8 @@ func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []
 		b.op("Gather", "", []string{b.paramInit("W"), cast}, out, aInt("axis", 0))
 	case *ir.SimpleRNN, *ir.LSTM, *ir.GRU, *ir.Bidirectional:
 		return b.recurrent(v.Layer, ins[0], inShapes[0], out)
+	case *ir.MultiHeadAttention:
+		return b.attention(l, ins, inShapes, out)
 	default:
 		return fmt.Errorf("layer kind %s has no ONNX form", v.Layer.Kind())
 	}

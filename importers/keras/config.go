@@ -159,6 +159,12 @@ func parseNode(n any) ([]kRef, error) {
 		if err := collectKerasTensors(x["args"], &refs, 0); err != nil {
 			return nil, err
 		}
+		kw, _ := x["kwargs"].(map[string]any)
+		for _, k := range tensorKwargs {
+			if err := collectKerasTensors(kw[k], &refs, 0); err != nil {
+				return nil, err
+			}
+		}
 		return refs, nil
 	}
 	return nil, fmt.Errorf("unreadable inbound node %v", n)
@@ -243,15 +249,37 @@ func parseRefs(v any) ([]kRef, error) {
 
 func parseRefList(x []any) ([]kRef, error) {
 	var out []kRef
+	var kwargs []any
 	for _, e := range x {
 		r, err := parseRef(e)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, r)
+		if a, ok := e.([]any); ok && len(a) > 3 {
+			kwargs = append(kwargs, a[3])
+		}
+	}
+	// Keras 2 passes an attention layer's value and key as keyword
+	// arguments of the query's reference: {"value": [name, node, tensor]}
+	for _, kw := range kwargs {
+		m, _ := kw.(map[string]any)
+		for _, k := range tensorKwargs {
+			if v, ok := m[k]; ok {
+				r, err := parseRef(v)
+				if err != nil {
+					return nil, fmt.Errorf("keyword argument %s: %w", k, err)
+				}
+				out = append(out, r)
+			}
+		}
 	}
 	return out, nil
 }
+
+// tensorKwargs are the keyword arguments whose tensors become inputs, in
+// this order after the positional ones (attention layers' value and key).
+var tensorKwargs = []string{"value", "key"}
 
 // parseLayers reads a model's layer list.
 func (p *parser) parseLayers(layers []any, depth int) ([]*kLayer, error) {

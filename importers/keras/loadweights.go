@@ -257,6 +257,13 @@ func vertexWeights(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (
 		return c.layerNormParams(l.NormShape(x), !l.NoScale, !l.NoCenter)
 	case *ir.Embedding:
 		return c.embeddingParams(l.InputDim, l.OutputDim)
+	case *ir.MultiHeadAttention:
+		q, val, k := ir.AttentionInputs(in)
+		out := l.OutputDim
+		if out == 0 {
+			out = q[1]
+		}
+		return c.attentionParams(l, q[1], k[1], val[1], out)
 	case *ir.PReLU:
 		t := forms[v.Inputs[0]]
 		t.shape = x

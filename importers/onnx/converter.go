@@ -31,24 +31,28 @@ func (d *dyn) irShape() []int {
 func withBatch(s []int) []int { return append([]int{-1}, s...) }
 
 type converter struct {
-	file     string
-	opset    int
-	opts     Options
-	rd       *tensorReader
-	limit    int
-	g        *ir.Graph
-	consts   map[string]*cval
-	vals     map[string]*dyn
-	irShapes map[string][]int
-	taken    map[string]bool
-	uses     map[string]int
-	producer map[string]*onnxpb.NodeProto
-	nodes    []*onnxpb.NodeProto
-	skip     map[*onnxpb.NodeProto]bool
-	poisoned map[string]bool
-	frozen   map[string]bool
-	layouts  map[string]ir.Layout // graph input/output layouts from metadata_props
-	problems []error
+	file         string
+	opset        int
+	opts         Options
+	rd           *tensorReader
+	limit        int
+	g            *ir.Graph
+	consts       map[string]*cval
+	inits        map[string]bool // names of the graph's initializers
+	macros       map[*onnxpb.NodeProto]handler
+	graphOutputs []string
+	scratch      []float32 // reused when weights are rearranged in place
+	vals         map[string]*dyn
+	irShapes     map[string][]int
+	taken        map[string]bool
+	uses         map[string]int
+	producer     map[string]*onnxpb.NodeProto
+	nodes        []*onnxpb.NodeProto
+	skip         map[*onnxpb.NodeProto]bool
+	poisoned     map[string]bool
+	frozen       map[string]bool
+	layouts      map[string]ir.Layout // graph input/output layouts from metadata_props
+	problems     []error
 
 	staticBatch int64
 }
@@ -262,6 +266,11 @@ func (c *converter) convert(n *node) error {
 	}
 	if op == "Shape" {
 		return c.shapeOf(n)
+	}
+	if op == "Expand" && allConst && c.inits[n.in(0)] {
+		if ok, err := c.expandToBatch(n); ok || err != nil {
+			return err
+		}
 	}
 	if (allConst || op == "Constant") && foldable[op] {
 		return c.fold(n)

@@ -90,6 +90,7 @@ func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options)
 		taken: map[string]bool{}, uses: map[string]int{}, poisoned: map[string]bool{},
 		skip: map[*onnxpb.NodeProto]bool{}, producer: map[string]*onnxpb.NodeProto{},
 		layouts: map[string]ir.Layout{},
+		inits:   map[string]bool{}, macros: map[*onnxpb.NodeProto]handler{},
 	}
 	if file != "<bytes>" && !strings.HasSuffix(file, "<model>") {
 		c.g.Meta["source_file"] = filepath.Base(file)
@@ -148,6 +149,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 			return nil, &FormatError{File: c.file, Err: err}
 		}
 		c.consts[t.GetName()] = v
+		c.inits[t.GetName()] = true
 	}
 	for _, n := range gp.GetNode() {
 		for _, in := range n.GetInput() {
@@ -159,17 +161,23 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 	}
 	for _, o := range gp.GetOutput() {
 		c.uses[o.GetName()]++
+		c.graphOutputs = append(c.graphOutputs, o.GetName())
 	}
 	c.nodes = gp.GetNode()
 	if err := c.inputs(gp); err != nil {
 		return nil, err
 	}
+	c.findAttention()
 	for i, np := range gp.GetNode() {
 		if c.skip[np] {
 			continue
 		}
 		n := &node{NodeProto: np, label: nodeLabel(np, i)}
-		if err := c.convert(n); err != nil {
+		convert := c.convert
+		if m := c.macros[np]; m != nil {
+			convert = func(n *node) error { return m(c, n) }
+		}
+		if err := convert(n); err != nil {
 			var ne *NodeError
 			if !errors.As(err, &ne) {
 				err = &NodeError{File: c.file, Node: n.label, OpType: np.GetOpType(), Err: err}

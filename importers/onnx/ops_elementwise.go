@@ -234,7 +234,11 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		if err != nil {
 			return err
 		}
-		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape}, nil,
+		// An initializer as large as the value it is added to is a learned
+		// per-position parameter (a position embedding); per-channel
+		// normalisers and scalars stay fixed.
+		learned := op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
+		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned}, nil,
 			map[string]*ir.Tensor{"value": tensorOf(shape, data)})
 		if err != nil {
 			return err

@@ -600,3 +600,32 @@ func (c *converter) reduce(n *node, op string) error {
 	c.vals[n.out(0)] = c.like(v, batch)
 	return nil
 }
+
+// expandToBatch imports Expand(initializer, [N, ...]) with the batch
+// symbolic, where the initializer has size 1 on the batch axis: a learned
+// value repeated for every example (PyTorch's class_token.expand(n, -1, -1)).
+// It becomes a trainable Constant. ok is false when the node is not of
+// that form (it is then folded as usual).
+func (c *converter) expandToBatch(n *node) (ok bool, err error) {
+	x, t := c.consts[n.in(0)], c.consts[n.in(1)]
+	if x == nil || t == nil || x.isInt || !t.isInt {
+		return false, nil
+	}
+	target := t.ints()
+	if len(target) != len(x.shape) || len(target) < 2 || target[0] != batchSym || x.shape[0] != 1 {
+		return false, nil
+	}
+	for k, v := range target[1:] {
+		if v != 1 && v != -1 && int(v) != x.shape[k+1] {
+			return false, nil // broadcasts more than the batch axis
+		}
+	}
+	shape := append([]int(nil), x.shape[1:]...)
+	v, err := c.add(n.label, &ir.Constant{Shape: shape, Trainable: true}, nil,
+		map[string]*ir.Tensor{"value": tensorOf(shape, x.float32Copy())})
+	if err != nil {
+		return true, err
+	}
+	c.vals[n.out(0)] = &dyn{v: v, shape: withBatch(shape), batch: 0}
+	return true, nil
+}

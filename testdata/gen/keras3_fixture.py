@@ -182,8 +182,110 @@ def lstm():
     write("k3_lstm", cfg, {"layers/lstm/cell": [K, R, B], "layers/out": [Wd, bd]}, {"tokens": x}, {"out": y})
 
 
+def mha_ref(q, v, k, Wq, bq, Wk, bk, Wv, bv, Wo, bo):
+    """Keras MultiHeadAttention: einsum projections, scaled dot product over
+    the time axis, output EinsumDense."""
+    Q = np.einsum("btc,chd->bthd", q, Wq) + bq
+    K = np.einsum("btc,chd->bthd", k, Wk) + bk
+    V = np.einsum("btc,chd->bthd", v, Wv) + bv
+    Q = Q / np.sqrt(Wq.shape[-1])
+    s = np.einsum("bshd,bthd->bhts", K, Q)
+    p = softmax(s)
+    o = np.einsum("bhts,bshd->bthd", p, V)
+    return np.einsum("bthd,hdo->bto", o, Wo) + bo
+
+
+def transformer():
+    """Functional, two inputs: self-attention (mha(x, x)) with a residual
+    and LayerNormalization, then cross-attention with the value passed as a
+    keyword (mha_2(n, value=y)), average pooling, softmax dense."""
+    T, E, S, Ey = 5, 8, 6, 7
+    sa = [w(E, 2, 3), w(2, 3), w(E, 2, 3), w(2, 3), w(E, 2, 4), w(2, 4), w(2, 4, E), w(E)]
+    ca = [w(E, 3, 2), w(3, 2), w(Ey, 3, 2), w(3, 2), w(Ey, 3, 2), w(3, 2), w(3, 2, 6), w(6)]
+    gamma, beta = w(E) + 1, w(E)
+    Wd, bd = w(6, 3), w(3)
+    mha_cfg = lambda h, k, vd: {"num_heads": h, "key_dim": k, "value_dim": vd, "dropout": 0.1, "use_bias": True,
+                                "output_shape": None, "attention_axes": None}
+    layers = [
+        input_layer("x", [T, E], True),
+        input_layer("y", [S, Ey], True),
+        layer("MultiHeadAttention", "mha", mha_cfg(2, 3, 4),
+              node(ktensor([None, T, E], "x"), ktensor([None, T, E], "x"))),
+        layer("Add", "res", {}, node([ktensor([None, T, E], "x"), ktensor([None, T, E], "mha")])),
+        layer("LayerNormalization", "ln", {"axis": [-1], "epsilon": 1e-3, "center": True, "scale": True},
+              node(ktensor([None, T, E], "res"))),
+        layer("MultiHeadAttention", "mha_2", dict(mha_cfg(3, 2, None), output_shape=6),
+              [{"args": [ktensor([None, T, E], "ln")], "kwargs": {"value": ktensor([None, S, Ey], "y")}}]),
+        layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_last", "keepdims": False},
+              node(ktensor([None, T, 6], "mha_2"))),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True},
+              node(ktensor([None, 6], "pool"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "transformer", "trainable": True, "layers": layers,
+        "input_layers": [["x", 0, 0], ["y", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    x = rng.standard_normal((3, T, E)).astype(np.float32)
+    y = rng.standard_normal((3, S, Ey)).astype(np.float32)
+    a = mha_ref(x, x, x, *sa)
+    r = x + a
+    mu, var = r.mean(-1, keepdims=True), r.var(-1, keepdims=True)
+    n = gamma * (r - mu) / np.sqrt(var + 1e-3) + beta
+    c = mha_ref(n, y, y, *ca)
+    probs = softmax(c.mean(axis=1) @ Wd + bd)
+    parts = lambda p: {"query_dense": p[0:2], "key_dense": p[2:4], "value_dense": p[4:6], "output_dense": p[6:8]}
+    weights = {"layers/mha/" + k: v for k, v in parts(sa).items()}
+    weights.update({"layers/mha_2/" + k: v for k, v in parts(ca).items()})
+    weights.update({"layers/res": [], "layers/ln": [gamma, beta], "layers/pool": [], "layers/probs": [Wd, bd]})
+    write("k3_transformer", cfg, weights, {"x": x, "y": y}, {"probs": probs})
+
+
+def lstm_state():
+    """Functional: LSTM(return_sequences, return_state) gives [seq, h, c];
+    a Dense on h and the average of seq are concatenated into the output
+    (c is left unused, as the importer cannot build it)."""
+    T, F, U = 6, 3, 4
+    K, R, B = w(F, 4 * U), w(U, 4 * U), w(4 * U)
+    Wh, bh = w(U, 2), w(2)
+    Wd, bd = w(U + 2, 3), w(3)
+    layers = [
+        input_layer("seq", [T, F], True),
+        layer("LSTM", "lstm", {"units": U, "activation": "tanh", "recurrent_activation": "sigmoid",
+                               "use_bias": True, "return_sequences": True, "return_state": True,
+                               "go_backwards": False, "stateful": False, "unroll": False,
+                               "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": None},
+              node(ktensor([None, T, F], "seq"))),
+        layer("Dense", "from_h", {"units": 2, "activation": "tanh", "use_bias": True},
+              [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [None, U], "dtype": "float32",
+                                                                        "keras_history": ["lstm", 0, 1]}}], "kwargs": {}}]),
+        layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_last", "keepdims": False},
+              node(ktensor([None, T, U], "lstm"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, U], "pool"), ktensor([None, 2], "from_h")])),
+        layer("Dense", "out", {"units": 3, "activation": "linear", "use_bias": True}, node(ktensor([None, U + 2], "cat"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "lstm_state", "trainable": True, "layers": layers,
+        "input_layers": [["seq", 0, 0]], "output_layers": [["out", 0, 0]]}, "registered_name": "Functional",
+        "compile_config": {"loss": "mean_squared_error", "optimizer": "adam"}}
+    x = rng.standard_normal((3, T, F)).astype(np.float32)
+    h = np.zeros((3, U))
+    c = np.zeros((3, U))
+    hs = []
+    for t in range(T):
+        z = x[:, t] @ K + h @ R + B
+        i, f, g, o = sigmoid(z[:, :U]), sigmoid(z[:, U:2 * U]), np.tanh(z[:, 2 * U:3 * U]), sigmoid(z[:, 3 * U:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        hs.append(h)
+    seq = np.stack(hs, axis=1)
+    y = np.concatenate([seq.mean(axis=1), np.tanh(h @ Wh + bh)], axis=-1) @ Wd + bd
+    write("k3_lstm_state", cfg, {"layers/lstm/cell": [K, R, B], "layers/from_h": [Wh, bh], "layers/pool": [],
+                                 "layers/cat": [], "layers/out": [Wd, bd]}, {"seq": x}, {"out": y})
+
+
 if __name__ == "__main__":
     mlp()
     cnn()
     lstm()
+    transformer()
+    lstm_state()
     print("wrote", sorted(os.listdir(OUT)))
