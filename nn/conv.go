@@ -28,6 +28,7 @@ type convCore[F Float] struct {
 	cin      int
 	col, tmp []F
 	wpk      packedA[F] // the weights of one forward pass, packed once (groups == 1)
+	tj       *tileJob[F]
 	chunk    int
 	// tile is the number of output positions per im2col + GEMM when one
 	// sample runs at a time (chunk 1); the sample's whole plane otherwise
@@ -146,6 +147,13 @@ func (c *convCore[F]) isPointwise() bool {
 		g.oh == g.h && g.ow == g.w && g.p() >= pointwiseMinP
 }
 
+func (c *convCore[F]) tileJob() *tileJob[F] {
+	if c.tj == nil {
+		c.tj = new(tileJob[F])
+	}
+	return c.tj
+}
+
 // planeFn post-processes one finished output plane in place; plane is
 // sample·filters + filter.
 type planeFn[F Float] func(plane int, row []F)
@@ -177,7 +185,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 				img, o := x[s*inPer:], out[s*outPer:]
 				for p0 := 0; p0 < P; p0 += c.tile {
 					p1 := min(p0+c.tile, P)
-					im2colTile(g, img, c.col, p1-p0, p0, p1)
+					im2colTile(c.tileJob(), g, img, c.col, p1-p0, p0, p1)
 					c.wpk.mul(false, p1-p0, c.col, p1-p0, 0, o[p0:], P)
 				}
 				c.postPlanes(out, s, s+1, post)
@@ -199,7 +207,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 				img, o := x[s*inPer+gr*cg*g.plane():], out[s*outPer+gr*fg*P:]
 				for p0 := 0; p0 < P; p0 += c.tile {
 					p1 := min(p0+c.tile, P)
-					im2colTile(g, img, c.col, p1-p0, p0, p1)
+					im2colTile(c.tileJob(), g, img, c.col, p1-p0, p0, p1)
 					gemm(false, false, fg, p1-p0, K, 1, W[gr*fg*K:], K, c.col, p1-p0, 0, o[p0:], P)
 				}
 			}
@@ -321,12 +329,12 @@ func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
 				p1 := min(p0+c.tile, P)
 				ld := p1 - p0
 				if gW != nil {
-					im2colTile(g, x[s*inPer+gr*plane:], c.col, ld, p0, p1)
+					im2colTile(c.tileJob(), g, x[s*inPer+gr*plane:], c.col, ld, p0, p1)
 					gemm(false, true, fg, K, ld, 1, d[p0:], P, c.col, ld, 1, gW[gr*fg*K:], K)
 				}
 				if dx != nil {
 					gemm(true, false, K, ld, fg, 1, wg, K, d[p0:], P, 0, c.col, ld)
-					col2imTile(g, c.col, ld, dx[s*inPer+gr*plane:], p0, p1)
+					col2imTile(c.tileJob(), g, c.col, ld, dx[s*inPer+gr*plane:], p0, p1)
 				}
 			}
 		}

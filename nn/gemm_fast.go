@@ -59,7 +59,27 @@ type sgemmJob struct {
 	a, b, c     []float32
 	lda, ldb    int
 	ldc         int
+
+	// the parts runParts hands out: tiles of the rows×cols grid, or
+	// (packing) slabs [slab[i], slab[i+1]) of kc-deep A
+	packing    bool
+	m          int
+	rows, cols []int
+	slab       []int
+	wg         sync.WaitGroup
 }
+
+func (j *sgemmJob) runPart(i int) {
+	if j.packing {
+		j.packSlabs(j.slab[i], j.slab[i+1])
+		return
+	}
+	tn := len(j.cols) - 1
+	r, c := i/tn, i%tn
+	j.run(j.rows[r], j.rows[r+1], j.cols[c], j.cols[c+1])
+}
+
+var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
 
 type sgemmBufs struct{ a, b, t, p []float32 }
 
@@ -78,8 +98,12 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		sgemmSmall(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	job := &sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	job := sgemmJobs.Get().(*sgemmJob)
+	*job = sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+		rows: job.rows, cols: job.cols, slab: job.slab}
 	job.start(threads, m, n)
+	job.a, job.b, job.c, job.apk = nil, nil, nil, nil
+	sgemmJobs.Put(job)
 }
 
 // start runs the job on up to threads goroutines, C being m×n. Each
@@ -104,23 +128,9 @@ func (job *sgemmJob) start(threads, m, n int) {
 		job.run(0, m, 0, n)
 		return
 	}
-	rows := sgemmSplit(m, tm, kern.mr)
-	cols := sgemmSplit(n, tn, kern.nr)
-	var wg sync.WaitGroup
-	for i := 0; i < tm; i++ {
-		for j := 0; j < tn; j++ {
-			if i == 0 && j == 0 {
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				job.run(rows[i], rows[i+1], cols[j], cols[j+1])
-			}()
-		}
-	}
-	job.run(rows[0], rows[1], cols[0], cols[1])
-	wg.Wait()
+	job.rows = sgemmSplit(job.rows, m, tm, kern.mr)
+	job.cols = sgemmSplit(job.cols, n, tn, kern.nr)
+	runParts(job, tm*tn, &job.wg)
 }
 
 // prepackA packs alpha·op(A) whole into j.apk with up to threads
@@ -129,23 +139,20 @@ func (job *sgemmJob) start(threads, m, n int) {
 func prepackA(j *sgemmJob, threads, m int) {
 	kc, _ := j.kern.blocks()
 	slabs := (j.k + kc - 1) / kc
-	pack := func(lo, hi int) {
-		for s := lo; s < hi; s++ {
-			pc := s * kc
-			packA(j.apk[pc*j.mpad:], j.a, j.lda, j.ta, j.alpha, 0, m, pc, min(kc, j.k-pc), j.kern.mr)
-		}
-	}
 	threads = min(threads, slabs, max(m*j.k/sgemmGrain*4, 1))
-	var wg sync.WaitGroup
-	for t := 1; t < threads; t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pack(slabs*t/threads, slabs*(t+1)/threads)
-		}()
+	j.m = m
+	j.slab = sgemmSplit(j.slab, slabs, threads, 1)
+	j.packing = true
+	runParts(j, threads, &j.wg)
+	j.packing = false
+}
+
+func (j *sgemmJob) packSlabs(lo, hi int) {
+	kc, _ := j.kern.blocks()
+	for s := lo; s < hi; s++ {
+		pc := s * kc
+		packA(j.apk[pc*j.mpad:], j.a, j.lda, j.ta, j.alpha, 0, j.m, pc, min(kc, j.k-pc), j.kern.mr)
 	}
-	pack(0, slabs/threads)
-	wg.Wait()
 }
 
 // sgemmGrid picks tm×tn ≤ threads rectangles, using as many goroutines as
@@ -165,10 +172,10 @@ func sgemmGrid(threads, m, n, mr, nr int) (int, int) {
 }
 
 // sgemmSplit cuts [0, n) into parts ranges on multiples of step, as evenly as
-// the steps allow; it returns the parts+1 boundaries.
-func sgemmSplit(n, parts, step int) []int {
+// the steps allow; it returns the parts+1 boundaries (in b's storage).
+func sgemmSplit(b []int, n, parts, step int) []int {
 	tiles := (n + step - 1) / step
-	b := make([]int, parts+1)
+	b = append(b[:0], make([]int, parts+1)...)
 	for i := 1; i <= parts; i++ {
 		b[i] = min(tiles*i/parts*step, n)
 	}

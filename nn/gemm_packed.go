@@ -16,7 +16,7 @@ type packedA[F Float] struct {
 	alpha   F
 	a       []F
 	lda     int
-	job     sgemmJob // kern, k, alpha, apk, mpad of the packed form
+	job     *sgemmJob // kern, k, alpha, apk, mpad of the packed form
 	pk      []float32
 	packed  bool
 	threads int
@@ -31,7 +31,8 @@ var packedBufs = sync.Pool{New: func() any { return new([]float32) }}
 func (p *packedA[F]) release() {
 	if p.pk != nil {
 		s := p.pk
-		p.pk, p.packed, p.job = nil, false, sgemmJob{}
+		p.pk, p.packed = nil, false
+		p.job.a, p.job.apk = nil, nil
 		packedBufs.Put(&s)
 	}
 	p.a = nil
@@ -52,8 +53,13 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	}
 	p.pk = growSlice(p.pk, mpad*k)
 	p.threads = runtime.GOMAXPROCS(0)
-	p.job = sgemmJob{kern: kern, ta: ta, k: k, alpha: float32(alpha), a: a32, lda: lda, apk: p.pk[:mpad*k], mpad: mpad}
-	prepackA(&p.job, p.threads, m)
+	if p.job == nil {
+		p.job = new(sgemmJob)
+	}
+	j := p.job
+	*j = sgemmJob{kern: kern, ta: ta, k: k, alpha: float32(alpha), a: a32, lda: lda, apk: p.pk[:mpad*k], mpad: mpad,
+		rows: j.rows, cols: j.cols, slab: j.slab}
+	prepackA(j, p.threads, m)
 	p.packed = true
 }
 
@@ -68,4 +74,5 @@ func (p *packedA[F]) mul(tb bool, n int, b []F, ldb int, beta F, c []F, ldc int)
 	job := p.job
 	job.tb, job.b, job.ldb, job.beta, job.c, job.ldc = tb, b32, ldb, float32(beta), c32, ldc
 	job.start(p.threads, p.m, n)
+	job.b, job.c = nil, nil
 }

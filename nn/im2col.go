@@ -1,5 +1,10 @@
 package nn
 
+import (
+	"runtime"
+	"sync"
+)
+
 // convGeom is the geometry of a 2-D sliding window (1-D uses h = kh = 1).
 // c is the number of channels one im2col covers. A 3-D window sets the
 // depth fields (d, kd, sd, dd, pf, od); zero depth fields mean 2-D.
@@ -131,23 +136,46 @@ func col2imRange[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
 	}
 }
 
+// tileJob is one im2colTile or col2imTile call with the channels split
+// across the shared workers; a convolution keeps one so that its steps do not
+// allocate.
+type tileJob[F Float] struct {
+	g          *convGeom
+	img, col   []F
+	ld, p0, p1 int
+	back       bool // col2im
+	parts      int
+	wg         sync.WaitGroup
+}
+
+func (j *tileJob[F]) runPart(i int) {
+	lo, hi := j.g.c*i/j.parts, j.g.c*(i+1)/j.parts
+	sub := *j.g
+	sub.c = hi - lo
+	img, col := j.img[lo*j.g.plane():], j.col[lo*j.g.k()*j.ld:]
+	if j.back {
+		col2imRange(&sub, col, j.ld, img, j.p0, j.p1)
+	} else {
+		im2colRange(&sub, img, col, j.ld, j.p0, j.p1)
+	}
+}
+
+func (j *tileJob[F]) run(g *convGeom, img, col []F, ld, p0, p1 int, back bool) {
+	parts := min(runtime.GOMAXPROCS(0), g.c, g.c*g.k()*(p1-p0)/parGrain)
+	*j = tileJob[F]{g: g, img: img, col: col, ld: ld, p0: p0, p1: p1, back: back, parts: max(parts, 1)}
+	runParts(j, j.parts, &j.wg)
+	j.img, j.col = nil, nil
+}
+
 // im2colTile is im2colRange with the channels split across goroutines.
-func im2colTile[F Float](g *convGeom, img, col []F, ld, p0, p1 int) {
-	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
-		sub := *g
-		sub.c = hi - lo
-		im2colRange(&sub, img[lo*g.plane():], col[lo*g.k()*ld:], ld, p0, p1)
-	})
+func im2colTile[F Float](j *tileJob[F], g *convGeom, img, col []F, ld, p0, p1 int) {
+	j.run(g, img, col, ld, p0, p1, false)
 }
 
 // col2imTile is col2imRange with the channels (disjoint planes of img)
 // split across goroutines.
-func col2imTile[F Float](g *convGeom, col []F, ld int, img []F, p0, p1 int) {
-	parallelFor(g.c, g.k()*(p1-p0), func(lo, hi int) {
-		sub := *g
-		sub.c = hi - lo
-		col2imRange(&sub, col[lo*g.k()*ld:], ld, img[lo*g.plane():], p0, p1)
-	})
+func col2imTile[F Float](j *tileJob[F], g *convGeom, col []F, ld int, img []F, p0, p1 int) {
+	j.run(g, img, col, ld, p0, p1, true)
 }
 
 // im2col3Range is im2colRange for a 3-D window: each (channel, kernel

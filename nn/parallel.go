@@ -8,6 +8,17 @@ import (
 // parGrain is the least work (elements touched) worth a goroutine of its own.
 const parGrain = 1 << 15
 
+// forJob is one parallelFor call, run by the shared workers (workers.go).
+type forJob struct {
+	f        func(lo, hi int)
+	n, parts int
+	wg       sync.WaitGroup
+}
+
+func (j *forJob) runPart(i int) { j.f(j.n*i/j.parts, j.n*(i+1)/j.parts) }
+
+var forJobs = sync.Pool{New: func() any { return new(forJob) }}
+
 // parallelFor splits [0, n) into at most GOMAXPROCS contiguous ranges and
 // runs f on each, concurrently when every range has at least
 // grain/perItem items. perItem is the work of one item (elements).
@@ -21,14 +32,9 @@ func parallelFor(n, perItem int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 1; i < parts; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(n*i/parts, n*(i+1)/parts)
-		}()
-	}
-	f(0, n/parts)
-	wg.Wait()
+	j := forJobs.Get().(*forJob)
+	j.f, j.n, j.parts = f, n, parts
+	runParts(j, parts, &j.wg)
+	j.f = nil
+	forJobs.Put(j)
 }

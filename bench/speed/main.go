@@ -103,6 +103,15 @@ func forward(model, input string, runs int) ([]float64, error) {
 const batch = 32
 
 func train(name string, runs int) ([]float64, error) {
+	step, err := trainStep(name)
+	if err != nil {
+		return nil, err
+	}
+	return timeRuns(runs, step)
+}
+
+// trainStep builds a workload and returns one training step of it.
+func trainStep(name string) (func() error, error) {
 	relu := ir.Act(ir.ActReLU)
 	softmax := ir.Activation{Kind: ir.ActSoftmax, Axis: -1}
 	var g *ir.Graph
@@ -153,10 +162,11 @@ func train(name string, runs int) ([]float64, error) {
 	for i := range batch {
 		y.Data[i*classes+i%classes] = 1
 	}
-	return timeRuns(runs, func() error {
-		_, err := net.TrainStep([]*nn.Mat[float32]{x}, []*nn.Mat[float32]{y}, nil)
+	xs, ys := []*nn.Mat[float32]{x}, []*nn.Mat[float32]{y}
+	return func() error {
+		_, err := net.TrainStep(xs, ys, nil)
 		return err
-	})
+	}, nil
 }
 
 func resBlock(classes int) *ir.Graph {

@@ -3,6 +3,8 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -114,16 +116,31 @@ func transposeInPlace(w []float32, rows, cols int) {
 	}
 	q := cols / bl
 	permuteBlocks(w, rows, q, bl)
-	tmp := make([]float32, rows*bl)
-	for s := 0; s < q; s++ {
-		slab := w[s*rows*bl : (s+1)*rows*bl]
-		for r := 0; r < rows; r++ {
-			for c, v := range slab[r*bl : (r+1)*bl] {
-				tmp[c*rows+r] = v
+	// the slabs are independent: one buffer per goroutine; 16 rows at a
+	// time keep both the reads and the writes within a few cache lines
+	workers := min(runtime.GOMAXPROCS(0), q, max(rows*cols>>20, 1))
+	var wg sync.WaitGroup
+	for t := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tmp := make([]float32, rows*bl)
+			for s := q * t / workers; s < q*(t+1)/workers; s++ {
+				slab := w[s*rows*bl : (s+1)*rows*bl]
+				for r0 := 0; r0 < rows; r0 += 16 {
+					r1 := min(r0+16, rows)
+					for c := 0; c < bl; c++ {
+						dst := tmp[c*rows+r0 : c*rows+r1]
+						for i := range dst {
+							dst[i] = slab[(r0+i)*bl+c]
+						}
+					}
+				}
+				copy(slab, tmp)
 			}
-		}
-		copy(slab, tmp)
+		}()
 	}
+	wg.Wait()
 }
 
 // permuteBlocks transposes w seen as a rows×cols matrix of bl-value
