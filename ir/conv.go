@@ -72,8 +72,9 @@ func (c *Conv) Params(in [][]int) []ParamSpec {
 	return ps
 }
 
-// ConvTranspose2D is a transposed 2-D convolution (input [C, H, W]), or 3-D
-// with Rank 3 (kind ConvTranspose3D, input [C, D, H, W]); W [C,
+// ConvTranspose2D is a transposed 2-D convolution (input [C, H, W]), or 1-D
+// or 3-D with Rank 1 or 3 (kinds ConvTranspose1D, ConvTranspose3D; input
+// [C, W], [C, D, H, W]); W [C,
 // Filters/Groups, k...] (ONNX layout), b [Filters]. Padding
 // valid/same/explicit as ONNX.
 type ConvTranspose2D struct {
@@ -91,7 +92,10 @@ type ConvTranspose2D struct {
 }
 
 func (c *ConvTranspose2D) Kind() string {
-	if c.Rank == 3 {
+	switch c.Rank {
+	case 1:
+		return "ConvTranspose1D"
+	case 3:
 		return "ConvTranspose3D"
 	}
 	return "ConvTranspose2D"
@@ -132,8 +136,8 @@ func (c *ConvTranspose2D) TransposePads(in []int) (begin, end []int) {
 
 func (c *ConvTranspose2D) OutputShape(in [][]int) ([]int, error) {
 	r, kind := c.SpatialRank(), c.Kind()
-	if r != 2 && r != 3 {
-		return nil, fmt.Errorf("%s rank %d; 2 or 3 supported", kind, r)
+	if r < 1 || r > 3 {
+		return nil, fmt.Errorf("%s rank %d; 1, 2 or 3 supported", kind, r)
 	}
 	if err := needOne(in, r+1, kind); err != nil {
 		return nil, err
@@ -322,6 +326,7 @@ func init() {
 	Register("Conv1D", func() Layer { return &Conv{Rank: 1} })
 	Register("Conv2D", func() Layer { return &Conv{Rank: 2} })
 	Register("Conv3D", func() Layer { return &Conv{Rank: 3} })
+	Register("ConvTranspose1D", func() Layer { return &ConvTranspose2D{Rank: 1} })
 	Register("ConvTranspose2D", func() Layer { return &ConvTranspose2D{} })
 	Register("ConvTranspose3D", func() Layer { return &ConvTranspose2D{Rank: 3} })
 	Register("SeparableConv2D", func() Layer { return &SeparableConv2D{} })

@@ -163,6 +163,26 @@ func ChannelsLastLayout(spatial int) Layout {
 	return LayoutNone
 }
 
+// ChannelsFirstLayout is the channels-first layout of a tensor with
+// spatial axes rank 1, 2 or 3 (NCW, NCHW, NCDHW); LayoutNone otherwise.
+func ChannelsFirstLayout(spatial int) Layout {
+	switch spatial {
+	case 1:
+		return LayoutNCW
+	case 2:
+		return LayoutNCHW
+	case 3:
+		return LayoutNCDHW
+	}
+	return LayoutNone
+}
+
+// ChannelsFirstFor reports whether l is the channels-first layout of an IR
+// tensor with rank axes without batch ([C, spatial...]).
+func (l Layout) ChannelsFirstFor(rank int) bool {
+	return l != LayoutNone && l == ChannelsFirstLayout(rank-1)
+}
+
 // ChannelsLastFor reports whether l is the channels-last layout of an IR
 // tensor with rank axes without batch ([C, spatial...]).
 func (l Layout) ChannelsLastFor(rank int) bool {

@@ -109,3 +109,17 @@ func TestSpatialOut(t *testing.T) {
 		t.Error("kernel larger than input must fail")
 	}
 }
+
+func TestLossWeight(t *testing.T) {
+	o := &Output{Units: 2, Activation: Act(ActSoftmax), Loss: LossMCXENT}
+	if LossWeightOf(o) != 1 || LossWeightOf(&Dense{Units: 2}) != 0 {
+		t.Fatal("default loss weights")
+	}
+	if !SetLossWeight(o, 0.25) || LossWeightOf(o) != 0.25 || !SetLossWeight(o, 1) || o.LossWeight != 0 {
+		t.Fatalf("SetLossWeight: %+v", o)
+	}
+	o.LossWeight = -1
+	if _, err := o.OutputShape([][]int{{3}}); err == nil {
+		t.Fatal("a negative loss weight validates")
+	}
+}

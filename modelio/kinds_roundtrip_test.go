@@ -115,6 +115,7 @@ func kindCases() []kindCase {
 	add("Conv1D", "same", one(sig, &ir.Conv{Rank: 1, Filters: 2, Kernel: []int{3}, Padding: ir.PadSame}))
 	add("ConvTranspose2D", "valid", one(img, &ir.ConvTranspose2D{Filters: 2, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadValid}))
 	add("ConvTranspose2D", "same", one(img, &ir.ConvTranspose2D{Filters: 2, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadSame}))
+	add("ConvTranspose1D", "valid", one(sig, &ir.ConvTranspose2D{Rank: 1, Filters: 2, Kernel: []int{3}, Strides: []int{2}, Padding: ir.PadValid}))
 	add("SeparableConv2D", "", one(img, &ir.SeparableConv2D{Filters: 4, Kernel: []int{3, 3}, DepthMultiplier: 1, Padding: ir.PadSame}))
 
 	for _, op := range []ir.PoolOp{ir.PoolMax, ir.PoolAvg} {

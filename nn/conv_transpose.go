@@ -6,7 +6,7 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// convTOp is ConvTranspose2D/3D: the adjoint of a convolution. W is
+// convTOp is ConvTranspose1D/2D/3D: the adjoint of a convolution. W is
 // [C, Filters/groups, kh, kw]; each input pixel scatters its kernel-weighted
 // values into the output (GEMM + col2im).
 type convTOp[F Float] struct {
@@ -61,14 +61,17 @@ func (o *convTOp[F]) setup(in []int) error {
 		return fmt.Errorf("%d input and %d output channels are not divisible by %d groups", in[1], c.Filters, g)
 	}
 	// the output plays the image, the input the patch grid
-	a := 0
-	if c.SpatialRank() == 3 {
-		o.geo = convGeom{d: out[1], kd: c.Kernel[0], sd: at(c.Strides, 0), dd: at(c.Dilations, 0), pf: begin[0], od: in[2]}
-		a = 1
+	r := c.SpatialRank()
+	o.geo = convGeom{c: c.Filters / g, h: 1, kh: 1, sh: 1, dh: 1, oh: 1}
+	if r == 3 {
+		o.geo.d, o.geo.kd, o.geo.sd, o.geo.dd, o.geo.pf, o.geo.od = out[1], c.Kernel[0], at(c.Strides, 0), at(c.Dilations, 0), begin[0], in[2]
 	}
-	o.geo.c, o.geo.h, o.geo.w, o.geo.kh, o.geo.kw = c.Filters/g, out[a+1], out[a+2], c.Kernel[a], c.Kernel[a+1]
-	o.geo.sh, o.geo.sw, o.geo.dh, o.geo.dw = at(c.Strides, a), at(c.Strides, a+1), at(c.Dilations, a), at(c.Dilations, a+1)
-	o.geo.pt, o.geo.pl, o.geo.oh, o.geo.ow = begin[a], begin[a+1], in[a+2], in[a+3]
+	if r >= 2 {
+		a := r - 2
+		o.geo.h, o.geo.kh, o.geo.sh, o.geo.dh, o.geo.pt, o.geo.oh = out[a+1], c.Kernel[a], at(c.Strides, a), at(c.Dilations, a), begin[a], in[a+2]
+	}
+	a := r - 1
+	o.geo.w, o.geo.kw, o.geo.sw, o.geo.dw, o.geo.pl, o.geo.ow = out[a+1], c.Kernel[a], at(c.Strides, a), at(c.Dilations, a), begin[a], in[a+2]
 	o.inShape = append(o.inShape[:0], in...)
 	o.outShape = append([]int{in[0]}, out...)
 	o.col = growSlice(o.col, o.geo.c*o.geo.k()*o.geo.p())
@@ -133,6 +136,7 @@ func (o *convTOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 }
 
 func init() {
+	RegisterOp("ConvTranspose1D", newConvTranspose[float32], newConvTranspose[float64])
 	RegisterOp("ConvTranspose2D", newConvTranspose[float32], newConvTranspose[float64])
 	RegisterOp("ConvTranspose3D", newConvTranspose[float32], newConvTranspose[float64])
 }

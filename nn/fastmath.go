@@ -44,36 +44,23 @@ func expf(x float32) float32 {
 	return e * math.Float32frombits(uint32(ki+127)<<23)
 }
 
-// erff is erf(x) in float32 (Abramowitz and Stegun 7.1.26 refined: the
-// rational approximation of erfc with an exp factor; |error| < 5e-7 in float32).
+// erff is erf(x) in float32: x·P(x²)/Q(x²) on [-4, 4] (a rational minimax
+// fit with odd numerator and even denominator, the form Eigen and XLA use;
+// erf is ±1 in float32 beyond), no exp and no branch but the clamp.
 func erff(x float32) float32 {
-	ax := x
-	if ax < 0 {
-		ax = -ax
-	}
-	if ax > 4 {
-		if x < 0 {
-			return -1
-		}
-		return 1
-	}
-	// erfc(z) ≈ t·exp(-z² + P(t)), t = 1/(1 + z/2) (Numerical Recipes erfcc)
-	t := 1 / (1 + 0.5*ax)
-	p := float32(0.17087277)
-	p = p*t - 0.82215223
-	p = p*t + 1.48851587
-	p = p*t - 1.13520398
-	p = p*t + 0.27886807
-	p = p*t - 0.18628806
-	p = p*t + 0.09678418
-	p = p*t + 0.37409196
-	p = p*t + 1.00002368
-	p = p*t - 1.26551223
-	r := 1 - t*expf(-ax*ax+p)
-	if x < 0 {
-		return -r
-	}
-	return r
+	x = min(max(x, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = p*x2 - 2.10102402082508e-06
+	p = p*x2 - 5.69250639462346e-05
+	p = p*x2 - 7.34990630326855e-04
+	p = p*x2 - 2.95459980854025e-03
+	p = p*x2 - 1.60960333262415e-02
+	q := x2*-1.45660718464996e-05 - 2.13374055278905e-04
+	q = q*x2 - 1.68282697438203e-03
+	q = q*x2 - 7.37332916720468e-03
+	q = q*x2 - 1.42647390514189e-02
+	return x * p / q
 }
 
 // softmaxRows32 is softmax over rows of n values in float32.

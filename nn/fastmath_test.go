@@ -37,3 +37,18 @@ func TestExpfAndErff(t *testing.T) {
 	}
 	t.Logf("expf rel %.3g, erff abs %.3g", worstExp, worstErf)
 }
+
+func BenchmarkErff(b *testing.B) {
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(i-2048) / 512
+	}
+	b.ResetTimer()
+	var s float32
+	for i := 0; i < b.N; i++ {
+		for _, v := range x {
+			s += erff(v)
+		}
+	}
+	_ = s
+}

@@ -24,6 +24,7 @@ var gradCheckedBy = map[string][]string{
 	"Conv1D":             {"TestGradConv1D", "TestGradCoverageVariants/conv1d"},
 	"Conv2D":             {"TestGradConv2D", "TestGradConvBatchChunks", "TestGradConvFastPaths", "TestGradCoverageVariants/dw"},
 	"Conv3D":             {"TestGradConv3D", "TestConvTilesMatchWholePlane/3d_pad_dil"},
+	"ConvTranspose1D":    {"TestGradConvTranspose1D"},
 	"ConvTranspose2D":    {"TestGradConvTranspose2D", "TestGradCoverageVariants/convt"},
 	"ConvTranspose3D":    {"TestGradConvTranspose3D"},
 	"Dense":              {"TestGradDenseActivations", "TestGradDenseRank3NoBias"},

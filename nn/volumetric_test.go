@@ -156,3 +156,22 @@ func TestFitVolumetricCNN(t *testing.T) {
 		t.Fatalf("3-D CNN test accuracy %.3f\n%s", ev.Accuracy(), ev)
 	}
 }
+
+func TestGradConvTranspose1D(t *testing.T) {
+	cases := []ir.ConvTranspose2D{
+		{Kernel: []int{3}, Padding: ir.PadValid},
+		{Kernel: []int{4}, Strides: []int{2}, Padding: ir.PadSame},
+		{Kernel: []int{3}, Strides: []int{3}, Dilations: []int{2}, Padding: ir.PadExplicit, Pads: []int{1, 2}, OutputPadding: []int{1}},
+		{Kernel: []int{2}, Groups: 2, Filters: 4, NoBias: true, Activation: ir.Act(ir.ActTanh)},
+	}
+	for i, c := range cases {
+		c := c
+		c.Rank = 1
+		if c.Filters == 0 {
+			c.Filters = 3
+		}
+		t.Run(fmt.Sprintf("case%d", i), func(t *testing.T) {
+			coreCheckLayer(t, fmt.Sprintf("convt1d_%d", i), []int{4, 7}, &c, -1, 1)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -313,11 +314,8 @@ func (f *fitRun) setup() error {
 		if name == "" {
 			name = defMon
 		}
-		if !containsStr(cols, name) || name == history.ColLR || name == history.ColExamplesPS || name == history.ColElapsed {
-			var metrics []string
-			for _, c := range cols[:len(cols)-3] {
-				metrics = append(metrics, c)
-			}
+		metrics := cols[:len(cols)-3] // less lr, examples/s, elapsed
+		if !slices.Contains(metrics, name) {
 			hint := ""
 			if strings.HasPrefix(name, "val_") && f.valIt == nil {
 				hint = " (val_ values need test data)"
@@ -380,15 +378,6 @@ func (m *monitor) improved(v float64) bool {
 		m.wait++
 	}
 	return better
-}
-
-func containsStr(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (f *fitRun) logf(format string, args ...any) {

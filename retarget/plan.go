@@ -47,7 +47,13 @@ import (
 //	data:                      # optional: without it the plan only edits
 //	  train: {type: images, path: flowers/train, size: [224, 224], preprocess: vgg}
 //	  test:  {type: csv, path: test.csv, label_column: 5, header: true}
-//	fit: {epochs: 3, batch_size: 16, featurize: true, shuffle: true, cache_dir: feats, shard_size: 4096}
+//	  # or, for several inputs and outputs, one .npy per input and labelled output:
+//	  # train: {inputs: {a: xa.npy, b: {type: npy, features: xb.npy}}, labels: {out: y.npy}}
+//	fit: {epochs: 3, batch_size: 16, featurize: true, shuffle: true, cache_dir: feats, shard_size: 4096,
+//	      history: h.csv, history_every: 10, plot: fit.png,
+//	      early_stopping: {monitor: val_loss, patience: 3, min_delta: 0},
+//	      reduce_lr: {monitor: val_loss, factor: 0.1, patience: 10, min_lr: 0},
+//	      checkpoint: best.rtm, class_weights: [1, 5]}
 //	output: [retargeted.rtm, retargeted.onnx]
 //
 // Data sources: {type: images, path: DIR, size: [H, W], preprocess:

@@ -318,7 +318,11 @@ func openData(spec DataSpec, in ir.Input, tgt labelTarget, opt DataOptions) (*Da
 		}
 		return tableData(t, opt)
 	case "npy":
-		t, err := data.ReadNPY(spec.Features, spec.Labels, data.ArrayOptions{NumClasses: tgt.classes, Labels: mode})
+		ao := data.ArrayOptions{NumClasses: tgt.classes, Labels: mode}
+		if tgt.classes == 0 {
+			ao = data.ArrayOptions{} // regression targets (and one-unit binary labels) as they are
+		}
+		t, err := data.ReadNPY(spec.Features, spec.Labels, ao)
 		if err != nil {
 			return nil, err
 		}

@@ -186,3 +186,25 @@ output: [base.rtm]
 		}
 	}
 }
+
+// The README's plan block parses: every key it shows exists.
+func TestReadmePlanParses(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "```yaml\nmodel: vgg16.h5")
+	if i < 0 {
+		t.Fatal("README has no plan block")
+	}
+	block := s[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	p, err := ParsePlan([]byte(block), "README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Fit.History != "history.csv" || p.Fit.EarlyStopping == nil || p.Fit.ReduceLR == nil || p.Fit.Checkpoint == nil {
+		t.Fatalf("fit keys: %+v", p.Fit)
+	}
+}

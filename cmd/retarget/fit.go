@@ -23,6 +23,9 @@ or as key=value pairs (an image size as HxW):
   --data type=images,path=flowers/train,size=224x224,preprocess=vgg
   --data type=csv,path=iris.csv,label_column=4,header=true
   --data type=csv-sequences,features=seq/x,labels=seq/y
+A model with several inputs or loss outputs takes one .npy array per input
+and per labelled output, by name:
+  --data a=xa.npy --data b='{type: npy, features: xb.npy}' --labels out=y.npy
 Paths are relative to the current folder.`
 
 func newFitCmd() *cobra.Command {

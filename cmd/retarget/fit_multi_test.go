@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/retarget-dev/retarget/history"
+	"github.com/retarget-dev/retarget/modelio"
 )
 
 const twoHeadsDir = "../../testdata/keras/two_heads"
@@ -160,5 +161,42 @@ func TestFitNamedSourcesAllMismatchesAtOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(hist); err == nil {
 		t.Error("a history was written: work started before the check")
+	}
+}
+
+// featurize takes one source per input and output too; fit then trains
+// the head from the shards, with a history.
+func TestFeaturizeAndFitNamedSources(t *testing.T) {
+	g, err := modelio.Load(filepath.Join(twoHeadsDir, "model.h5"), modelio.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"concat", "shared"} {
+		g.Vertex(v).Frozen = true
+	}
+	model := saved(t, g)
+	dir := t.TempDir()
+	feats := filepath.Join(dir, "feats")
+	args := append([]string{"featurize", model, "--out", feats, "--batch-size", "8"}, twoHeadsArgs("--data")...)
+	if _, stderr, err := run(append(args, twoHeadsLabels("--labels")...)...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	hist := filepath.Join(dir, "h.json")
+	if _, stderr, err := run("fit", model, "--featurized", feats, "-o", filepath.Join(dir, "o.rtm"), "--epochs", "3",
+		"--history", hist); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	h, err := history.ReadFile(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep := h.Epochs(); len(ep) != 3 || ep[2].Values["reg_loss"] <= 0 || ep[2].Values["cls_loss"] <= 0 {
+		t.Fatalf("history %+v", h.Rows)
+	}
+	// a source missing for an input is named before any work
+	_, _, err = run("featurize", model, "--out", filepath.Join(dir, "f2"), "--data", "a="+filepath.Join(twoHeadsDir, "xa.npy"),
+		"--labels", "reg="+filepath.Join(twoHeadsDir, "yreg.npy"), "--labels", "cls="+filepath.Join(twoHeadsDir, "ycls.npy"))
+	if err == nil || !strings.Contains(err.Error(), `the model input "b" has no source`) {
+		t.Fatalf("featurize with a missing input: %v", err)
 	}
 }

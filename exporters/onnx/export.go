@@ -187,24 +187,13 @@ const LayoutKey = "retarget.layout."
 // excluded) has in the file, and whether it is channels last there (and
 // so needs a Transpose at the edge).
 func boundary(l ir.Layout, r int, channelsFirst bool) (ir.Layout, bool) {
-	switch {
-	case l == ir.LayoutNHWC && r == 3:
-		if channelsFirst {
-			return ir.LayoutNCHW, false
-		}
-		return l, true
-	case l == ir.LayoutNWC && r == 2:
-		if channelsFirst {
-			return ir.LayoutNCW, false
-		}
-		return l, true
-	case l == ir.LayoutNDHWC && r == 4:
-		if channelsFirst {
-			return ir.LayoutNCDHW, false
-		}
-		return l, true
+	if !l.ChannelsLastFor(r) {
+		return l, false
 	}
-	return l, false
+	if channelsFirst {
+		return ir.ChannelsFirstLayout(r - 1), false
+	}
+	return l, true
 }
 
 // withBatchAxis turns a permutation of the axes after the batch into one

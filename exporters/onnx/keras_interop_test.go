@@ -94,6 +94,20 @@ func kerasCases(t *testing.T) []kerasCase {
 	if len(cases) == 0 {
 		t.Fatalf("no *_inputs_and_outputs.h5 under %s", kerasRealDir)
 	}
+	// volumetric layers over NDHWC (testdata/gen/keras_conv3d_fixture.py;
+	// its predictions are PyTorch's, reading the file as Keras would)
+	vol := "../../testdata/keras/conv3d"
+	x, err := npy.ReadFile(filepath.Join(vol, "input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := npy.ReadFile(filepath.Join(vol, "predictions.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, kerasCase{name: "conv3d", model: filepath.Join(vol, "model.h5"),
+		inputs:  map[string]*ir.Tensor{"": ir.FromData(x.Data, x.Shape...)},
+		outputs: map[string]*ir.Tensor{"": ir.FromData(y.Data, y.Shape...)}})
 	return cases
 }
 
@@ -106,7 +120,7 @@ func lookup(m map[string]*ir.Tensor, name string) *ir.Tensor {
 }
 
 // toLayout transposes a batch tensor between a source layout and the
-// internal (channels-first) one: NHWC<->NCHW, NWC<->NCW; want is the
+// internal (channels-first) one: NHWC<->NCHW, NDHWC<->NCDHW, NWC<->NCW; want is the
 // shape (without batch) the result must have, which decides the way.
 func toLayout(x *ir.Tensor, want []int) *ir.Tensor {
 	if ir.SameShape(x.Shape[1:], want) {
@@ -118,6 +132,10 @@ func toLayout(x *ir.Tensor, want []int) *ir.Tensor {
 		perm = []int{0, 3, 1, 2}
 	case r == 4 && x.Shape[1] == want[2]:
 		perm = []int{0, 2, 3, 1}
+	case r == 5 && x.Shape[4] == want[0]:
+		perm = []int{0, 4, 1, 2, 3}
+	case r == 5 && x.Shape[1] == want[3]:
+		perm = []int{0, 2, 3, 4, 1}
 	case r == 3:
 		perm = []int{0, 2, 1}
 	default:

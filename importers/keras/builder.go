@@ -188,6 +188,9 @@ func (b *builder) buildModel(m *kModel, prefix string, wpath []string, given map
 		if !ok {
 			return nil, fmt.Errorf("model %q: output %s (node %d, tensor %d) is not produced by any layer", m.Name, r.Layer, r.Node, r.Tensor)
 		}
+		if t.unsupported != "" {
+			return nil, fmt.Errorf("model %q: output %s is %s", m.Name, r.Layer, t.unsupported)
+		}
 		outs = append(outs, t)
 	}
 	return outs, nil
@@ -224,6 +227,11 @@ func (b *builder) buildCall(l *kLayer, node int, prefix string, wpath []string, 
 	if m == nil {
 		return nil, fmt.Errorf("layer %q: class %s is not supported", l.Name, l.Class)
 	}
+	for _, t := range in {
+		if t.unsupported != "" {
+			return nil, fmt.Errorf("layer %q reads %s", l.Name, t.unsupported)
+		}
+	}
 	c := &call{b: b, l: l, name: name, in: in, wpath: append(append([]string(nil), wpath...), l.Name), frozen: !l.Cfg.boolean(true, "trainable")}
 	out, err := m(c)
 	if err != nil {
@@ -232,7 +240,7 @@ func (b *builder) buildCall(l *kLayer, node int, prefix string, wpath []string, 
 	if err := c.checkAllWeightsUsed(); err != nil {
 		return nil, err
 	}
-	return []tensor{out}, nil
+	return append([]tensor{out}, c.extra...), nil
 }
 
 // addInput creates the graph input for an InputLayer, in channels-first

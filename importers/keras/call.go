@@ -19,6 +19,9 @@ type call struct {
 	w      []kWeight
 	loaded bool
 	used   []bool
+
+	// extra are the call's outputs after the first (return_state)
+	extra []tensor
 }
 
 // mapper converts one call into vertices and returns its output tensor.

@@ -51,7 +51,8 @@
 // MSE). A Keras loss without an IR equivalent is a warning in
 // Meta["keras_warnings"], or an error with Options.Strict.
 //
-// Known limitations: layers returning several tensors (return_state),
+// Known limitations: an LSTM's returned cell state (return_state's h is the
+// last step of the output; c is refused when used), initial states,
 // Keras 1 Merge modes dot/cos, Embedding mask_zero (ignored, with a
 // warning), stateful RNNs (run stateless, with a warning), TimeDistributed
 // around anything but per-step layers, ReLU with both a negative slope and

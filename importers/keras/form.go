@@ -32,6 +32,9 @@ type tensor struct {
 	shape []int // IR shape without batch
 	kind  formKind
 	pre   []int // formFlatCL: the IR shape [C, spatial...] before Flatten
+	// unsupported, when set, is why this output of a layer cannot be
+	// built (an LSTM's cell state): using it is an error naming that.
+	unsupported string
 }
 
 // kerasShape is the tensor's shape as Keras sees it (without batch).

@@ -13,7 +13,7 @@ func init() {
 		"AtrousConvolution2D")
 	register(mapDepthwise, "DepthwiseConv2D")
 	register(mapSeparable, "SeparableConv2D", "SeparableConvolution2D")
-	register(mapConvTranspose, "Conv2DTranspose", "Conv3DTranspose")
+	register(mapConvTranspose, "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose")
 	register(mapPool, "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
 		"AveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D")
 	register(mapGlobalPool, "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
@@ -33,7 +33,7 @@ func spatialRank(l *kLayer) int {
 	switch l.Class {
 	case "Conv1D", "Convolution1D", "AtrousConvolution1D", "MaxPooling1D", "AveragePooling1D",
 		"MaxPool1D", "AvgPool1D", "GlobalMaxPooling1D", "GlobalAveragePooling1D", "GlobalMaxPool1D",
-		"GlobalAvgPool1D", "ZeroPadding1D", "Cropping1D", "UpSampling1D", "SpatialDropout1D":
+		"GlobalAvgPool1D", "ZeroPadding1D", "Cropping1D", "UpSampling1D", "SpatialDropout1D", "Conv1DTranspose":
 		return 1
 	case "Conv2D", "Convolution2D", "AtrousConvolution2D", "SeparableConv2D", "SeparableConvolution2D",
 		"DepthwiseConv2D", "Conv2DTranspose", "MaxPooling2D", "AveragePooling2D", "MaxPool2D",
@@ -400,9 +400,9 @@ func mapConvTranspose(c *call) (tensor, error) {
 		return tensor{}, c.errf("%v", err)
 	}
 	bias := c.l.Cfg.boolean(true, "use_bias")
-	rank := 0 // ir's default: 2-D
-	if n == 3 {
-		rank = 3
+	rank := n
+	if n == 2 {
+		rank = 0 // ir's default
 	}
 	l := &ir.ConvTranspose2D{Rank: rank, Filters: filters, Kernel: kernel, Strides: strides, Dilations: dil,
 		Padding: pad, OutputPadding: outPad, NoBias: !bias, Activation: act}
@@ -415,7 +415,7 @@ func mapConvTranspose(c *call) (tensor, error) {
 	return c.addForm(form, l, params, x)
 }
 
-// convTransposeParams reads a Conv2DTranspose/Conv3DTranspose kernel [k...,
+// convTransposeParams reads a Conv1D/2D/3DTranspose kernel [k...,
 // filters, in] as IR [in, filters, k...], and its bias.
 func (c *call) convTransposeParams(in, filters int, kernel []int, bias bool) (map[string]*ir.Tensor, error) {
 	k, err := c.weight(0, "", "kernel")

@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -21,7 +22,24 @@ func mapRNN(c *call) (tensor, error) {
 	if err != nil {
 		return tensor{}, err
 	}
-	return c.add(l, params, t)
+	out, err := c.add(l, params, t)
+	if err != nil || !c.l.Cfg.boolean(false, "return_state") {
+		return out, err
+	}
+	// return_state: [output, h] (SimpleRNN, GRU) or [output, h, c] (LSTM).
+	// h is the last step of the output (the step the sequence mask keeps
+	// last); the LSTM cell state is not an output of the IR's LSTM.
+	h := out
+	if len(out.shape) == 2 {
+		if h, err = c.aux("state", &ir.LastTimeStep{}, out); err != nil {
+			return tensor{}, err
+		}
+	}
+	c.extra = append(c.extra, h)
+	if _, ok := l.(*ir.LSTM); ok {
+		c.extra = append(c.extra, tensor{shape: h.shape, unsupported: fmt.Sprintf("the cell state of LSTM %q (return_state's third output), which the importer does not build", c.l.Name)})
+	}
+	return out, nil
 }
 
 // sequenceInput returns the single [time, features] input of a recurrent
@@ -45,8 +63,8 @@ func (c *call) sequenceInput() (tensor, error) {
 // filter, for input feature size f.
 func (c *call) recurrent(l *kLayer, filter string, f int) (ir.Layer, map[string]*ir.Tensor, error) {
 	cf := l.Cfg
-	if cf.boolean(false, "return_state") {
-		return nil, nil, c.errf("return_state is not supported (one output per layer)")
+	if cf.boolean(false, "return_state") && l != c.l {
+		return nil, nil, c.errf("return_state inside Bidirectional is not supported")
 	}
 	if cf.boolean(false, "stateful") {
 		c.b.warn("layer %q: stateful is ignored; every batch starts from a zero state", l.Name)

@@ -136,3 +136,15 @@ func TestInteropPredictCLIResNet18(t *testing.T) {
 	}
 	predictCLI(t, filepath.Join(dir, "resnet18.onnx"))
 }
+
+// TestInteropPredictCLIVolumetric: `retarget predict` on PyTorch-exported
+// 3-D and dilated-pool models matches PyTorch.
+func TestInteropPredictCLIVolumetric(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the CLI; not in -short")
+	}
+	for _, n := range []string{"Conv3d_stride_padding", "Conv3d_groups", "ConvTranspose3d", "BatchNorm3d_eval",
+		"MaxPool3d_dilation", "AvgPool3d_pad_ceil", "MaxPool1d_stride_padding_dilation"} {
+		t.Run(n, func(t *testing.T) { predictCLI(t, "../../testdata/onnx/conformance/"+n+".onnx") })
+	}
+}

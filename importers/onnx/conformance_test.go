@@ -23,7 +23,7 @@ const conformanceRoot = "/usr/share/libonnx-testdata/data"
 // Pass counts today; the test fails when fewer pass (raise them as the
 // importer grows, never lower them).
 var conformanceRatchet = map[string]int{
-	"pytorch-converted": 78,
+	"pytorch-converted": 81,
 	"pytorch-operator":  23,
 }
 
@@ -55,6 +55,8 @@ func TestConformancePyTorch(t *testing.T) {
 		t.Logf("%s: %d of %d pass\n%s", set, pass, len(dirs), strings.Join(report, "\n"))
 		if pass < conformanceRatchet[set] {
 			t.Errorf("%s: %d of %d pass, fewer than the %d that passed before", set, pass, len(dirs), conformanceRatchet[set])
+		} else if pass > conformanceRatchet[set] {
+			t.Logf("%s: %d pass, more than the ratchet's %d: raise conformanceRatchet", set, pass, conformanceRatchet[set])
 		}
 	}
 }

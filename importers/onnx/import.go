@@ -276,8 +276,11 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			shape = append(shape, int(v))
 		}
 		in := ir.Input{Name: name, Shape: append([]int{}, shape[1:]...)}
-		if len(shape) == 4 {
+		switch len(shape) {
+		case 4:
 			in.Layout = ir.LayoutNCHW
+		case 5:
+			in.Layout = ir.LayoutNCDHW
 		}
 		c.taken[name] = true
 		if cfEdge(c.layouts[name], len(shape)) {
@@ -337,8 +340,11 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 			continue
 		}
 		go_ := ir.GraphOutput{Name: name, Vertex: v}
-		if len(d.shape) == 4 {
+		switch len(d.shape) {
+		case 4:
 			go_.Layout = ir.LayoutNCHW
+		case 5:
+			go_.Layout = ir.LayoutNCDHW
 		}
 		if l != ir.LayoutNone {
 			go_.Layout = l
@@ -350,13 +356,13 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 // clEdge reports whether layout l of a value of ONNX rank r is channels
 // last (with a batch axis first).
 func clEdge(l ir.Layout, r int) bool {
-	return l == ir.LayoutNHWC && r == 4 || l == ir.LayoutNWC && r == 3 || l == ir.LayoutNDHWC && r == 5
+	return l.ChannelsLastFor(r - 1)
 }
 
 // cfEdge reports whether layout l of a value of ONNX rank r is channels
 // first, the internal layout.
 func cfEdge(l ir.Layout, r int) bool {
-	return l == ir.LayoutNCHW && r == 4 || l == ir.LayoutNCW && r == 3 || l == ir.LayoutNCDHW && r == 5
+	return l.ChannelsFirstFor(r - 1)
 }
 
 // edgeTranspose returns the Transpose to channels first that is the only

@@ -315,8 +315,8 @@ func (c *converter) convTranspose(n *node) error {
 		return err
 	}
 	rank := len(w.shape) - 2
-	if rank != 2 && rank != 3 {
-		return fmt.Errorf("only 2-D and 3-D transposed convolution are supported, W has shape %v", w.shape)
+	if rank < 1 || rank > 3 {
+		return fmt.Errorf("only 1-D, 2-D and 3-D transposed convolution are supported, W has shape %v", w.shape)
 	}
 	if len(n.ints("output_shape")) > 0 {
 		return fmt.Errorf("output_shape is not supported; export with explicit pads")

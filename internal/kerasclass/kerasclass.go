@@ -15,6 +15,7 @@ var weighted = map[string]string{
 	"Conv1D":             "Conv1D",
 	"Conv2D":             "Conv2D",
 	"Conv3D":             "Conv3D",
+	"ConvTranspose1D":    "Conv1DTranspose",
 	"ConvTranspose2D":    "Conv2DTranspose",
 	"ConvTranspose3D":    "Conv3DTranspose",
 	"SeparableConv2D":    "SeparableConv2D",

@@ -239,9 +239,53 @@ def transformer():
     write("k3_transformer", cfg, weights, {"x": x, "y": y}, {"probs": probs})
 
 
+def lstm_state():
+    """Functional: LSTM(return_sequences, return_state) gives [seq, h, c];
+    a Dense on h and the average of seq are concatenated into the output
+    (c is left unused, as the importer cannot build it)."""
+    T, F, U = 6, 3, 4
+    K, R, B = w(F, 4 * U), w(U, 4 * U), w(4 * U)
+    Wh, bh = w(U, 2), w(2)
+    Wd, bd = w(U + 2, 3), w(3)
+    layers = [
+        input_layer("seq", [T, F], True),
+        layer("LSTM", "lstm", {"units": U, "activation": "tanh", "recurrent_activation": "sigmoid",
+                               "use_bias": True, "return_sequences": True, "return_state": True,
+                               "go_backwards": False, "stateful": False, "unroll": False,
+                               "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": None},
+              node(ktensor([None, T, F], "seq"))),
+        layer("Dense", "from_h", {"units": 2, "activation": "tanh", "use_bias": True},
+              [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [None, U], "dtype": "float32",
+                                                                        "keras_history": ["lstm", 0, 1]}}], "kwargs": {}}]),
+        layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_last", "keepdims": False},
+              node(ktensor([None, T, U], "lstm"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, U], "pool"), ktensor([None, 2], "from_h")])),
+        layer("Dense", "out", {"units": 3, "activation": "linear", "use_bias": True}, node(ktensor([None, U + 2], "cat"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "lstm_state", "trainable": True, "layers": layers,
+        "input_layers": [["seq", 0, 0]], "output_layers": [["out", 0, 0]]}, "registered_name": "Functional",
+        "compile_config": {"loss": "mean_squared_error", "optimizer": "adam"}}
+    x = rng.standard_normal((3, T, F)).astype(np.float32)
+    h = np.zeros((3, U))
+    c = np.zeros((3, U))
+    hs = []
+    for t in range(T):
+        z = x[:, t] @ K + h @ R + B
+        i, f, g, o = sigmoid(z[:, :U]), sigmoid(z[:, U:2 * U]), np.tanh(z[:, 2 * U:3 * U]), sigmoid(z[:, 3 * U:])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        hs.append(h)
+    seq = np.stack(hs, axis=1)
+    y = np.concatenate([seq.mean(axis=1), np.tanh(h @ Wh + bh)], axis=-1) @ Wd + bd
+    write("k3_lstm_state", cfg, {"layers/lstm/cell": [K, R, B], "layers/from_h": [Wh, bh], "layers/pool": [],
+                                 "layers/cat": [], "layers/out": [Wd, bd]}, {"seq": x}, {"out": y})
+
+
 if __name__ == "__main__":
     mlp()
     cnn()
     lstm()
     transformer()
+    lstm_state()
     print("wrote", sorted(os.listdir(OUT)))

@@ -55,11 +55,12 @@ def main(path, inp, outp):
     x = torch.tensor(np.load(inp), dtype=torch.float64)
     for l in cfg["config"]["layers"]:
         cls, c = l["class_name"], l["config"]
+        name = l.get("name", c.get("name"))
         if cls == "InputLayer":
             continue
         n = x.dim() - 2
         if cls in ("Conv1D", "Conv2D", "Conv3D"):
-            w = weights(f, l["name"])
+            w = weights(f, name)
             k, s, d = c["kernel_size"], c["strides"], c["dilation_rate"]
             W = w["kernel"].permute(n + 1, n, *range(n))
             xc = to_cf(x)
@@ -68,13 +69,13 @@ def main(path, inp, outp):
             conv = [F.conv1d, F.conv2d, F.conv3d][n - 1]
             y = conv(xc, W, w.get("bias"), stride=s, dilation=d, groups=c.get("groups", 1))
             x = act(c["activation"], to_cl(y))
-        elif cls == "Conv3DTranspose":
-            w = weights(f, l["name"])
+        elif cls in ("Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose"):
+            w = weights(f, name)
             assert c["padding"] == "valid", "the check handles valid padding only"
-            W = w["kernel"].permute(4, 3, 0, 1, 2)
-            op = c.get("output_padding") or [0, 0, 0]
-            y = F.conv_transpose3d(to_cf(x), W, w.get("bias"), stride=c["strides"], output_padding=op,
-                                   dilation=c["dilation_rate"])
+            W = w["kernel"].permute(n + 1, n, *range(n))
+            op = c.get("output_padding") or [0] * n
+            convt = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][n - 1]
+            y = convt(to_cf(x), W, w.get("bias"), stride=c["strides"], output_padding=op, dilation=c["dilation_rate"])
             x = act(c["activation"], to_cl(y))
         elif cls in ("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D"):
             p = c["padding"]
@@ -89,14 +90,14 @@ def main(path, inp, outp):
             fn = F.max_pool3d if cls.startswith("Max") else F.avg_pool3d
             x = to_cl(fn(to_cf(x), c["pool_size"], c["strides"]))
         elif cls == "BatchNormalization":
-            w = weights(f, l["name"])
+            w = weights(f, name)
             y = (x - w["moving_mean"]) / torch.sqrt(w["moving_variance"] + c["epsilon"])
             x = y * w.get("gamma", 1) + w.get("beta", 0)
         elif cls in ("GlobalAveragePooling3D", "GlobalMaxPooling3D"):
             axes = tuple(range(1, x.dim() - 1))
             x = x.mean(axes) if "Average" in cls else x.amax(axes)
         elif cls == "Dense":
-            w = weights(f, l["name"])
+            w = weights(f, name)
             x = act(c["activation"], x @ w["kernel"] + w.get("bias", 0))
         else:
             raise SystemExit("unsupported class " + cls)

@@ -501,6 +501,15 @@ case("maxpool3d_dilated", layer("MaxPool3D", rank=3, op="max", kernel=[2, 2, 2],
                                 dilations=[2, 1, 3], padding="explicit", pads=[1, 0, 1, 1, 0, 1]), x,
      F.max_pool3d(x, 2, (1, 2, 1), (1, 0, 1), dilation=(2, 1, 3)))
 
+for i, (c, f, k, s, p, op, d, g) in enumerate([(3, 2, 3, 2, 1, 1, 1, 1), (4, 6, 4, 3, 2, 0, 2, 2)]):
+    x = rnd(2, c, 7)
+    W = rnd(c, f // g, k)
+    b = rnd(f)
+    z = F.conv_transpose1d(x, W, b, stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    case(f"convt1d_{i}", layer("ConvTranspose1D", rank=1, filters=f, kernel=[k], strides=[s], dilations=[d],
+                               groups=g, padding="explicit", pads=[p, p], output_padding=[op],
+                               activation={"kind": "identity"}), x, z, {"W": W, "b": b})
+
 os.makedirs(OUT, exist_ok=True)
 with open(os.path.join(OUT, "core_layers.json"), "w") as f:
     json.dump({"generator": "testdata/gen/nn_torch_fixtures.py", "torch": torch.__version__, "cases": cases}, f,

@@ -219,12 +219,19 @@ def operator(out_dir):
     e("view", lambda x: x.view(1, 1), r(1), **s)
 
 
+def extra(out_dir):
+    """Cases added later (last, so that the others keep their random values)."""
+    e = lambda name, m, *a, **kw: export(out_dir, name, m, list(a), **kw)
+    e("ConvTranspose1d", nn.ConvTranspose1d(3, 4, 4, stride=3, padding=1, output_padding=2, dilation=2), r(2, 3, 6))
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else OUT
     os.makedirs(out_dir, exist_ok=True)
     converted(out_dir)
     losses(out_dir)
     operator(out_dir)
+    extra(out_dir)
 
 
 if __name__ == "__main__":
