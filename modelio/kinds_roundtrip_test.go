@@ -115,6 +115,7 @@ func kindCases() []kindCase {
 	add("Conv1D", "same", one(sig, &ir.Conv{Rank: 1, Filters: 2, Kernel: []int{3}, Padding: ir.PadSame}))
 	add("ConvTranspose2D", "valid", one(img, &ir.ConvTranspose2D{Filters: 2, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadValid}))
 	add("ConvTranspose2D", "same", one(img, &ir.ConvTranspose2D{Filters: 2, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadSame}))
+	add("ConvTranspose1D", "valid", one(sig, &ir.ConvTranspose2D{Rank: 1, Filters: 2, Kernel: []int{3}, Strides: []int{2}, Padding: ir.PadValid}))
 	add("SeparableConv2D", "", one(img, &ir.SeparableConv2D{Filters: 4, Kernel: []int{3, 3}, DepthMultiplier: 1, Padding: ir.PadSame}))
 
 	for _, op := range []ir.PoolOp{ir.PoolMax, ir.PoolAvg} {
@@ -133,7 +134,6 @@ func kindCases() []kindCase {
 	add("Conv3D", "same", one(vol, &ir.Conv{Rank: 3, Filters: 3, Kernel: []int{3, 3, 3}, Padding: ir.PadSame, Activation: relu}))
 	add("Conv3D", "valid-stride", one(vol, &ir.Conv{Rank: 3, Filters: 2, Kernel: []int{2, 2, 2}, Strides: []int{2, 2, 2}, Padding: ir.PadValid}))
 	add("ConvTranspose3D", "valid", one(vol, &ir.ConvTranspose2D{Rank: 3, Filters: 2, Kernel: []int{2, 2, 2}, Strides: []int{2, 2, 2}, Padding: ir.PadValid}))
-	add("ConvTranspose1D", "valid", one(sig, &ir.ConvTranspose2D{Rank: 1, Filters: 2, Kernel: []int{3}, Strides: []int{2}, Padding: ir.PadValid}))
 	add("MaxPool2D", "dilated", one(img, &ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{2, 2}, Strides: []int{1, 1}, Dilations: []int{2, 2}, Padding: ir.PadValid}))
 	for _, op := range []ir.PoolOp{ir.PoolMax, ir.PoolAvg} {
 		p3 := &ir.Pool{Rank: 3, Op: op, Kernel: []int{2, 2, 2}, Padding: ir.PadValid}
