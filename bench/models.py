@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the benchmark's models and inputs into a cache folder (never
-committed): torchvision VGG16 and ResNet50 with random weights exported to
-ONNX (opset 13, dynamic batch), one batch of input as .npy, and a folder of
+committed): torchvision VGG16, ResNet50 (opset 13) and ViT-B/16 (opset 14)
+with random weights exported to ONNX (dynamic batch), one batch of input as .npy, and a folder of
 JPEG images in 5 classes for featurize. Files already present are kept.
 
 Usage: /usr/bin/python3 bench/models.py CACHE_DIR [--images N]
@@ -16,7 +16,7 @@ import torchvision
 BATCH = 8
 
 
-def export(name, build, cache):
+def export(name, build, cache, opset=13):
     path = os.path.join(cache, name + ".onnx")
     if os.path.exists(path):
         return
@@ -25,7 +25,7 @@ def export(name, build, cache):
     x = torch.randn(BATCH, 3, 224, 224)
     tmp = path + ".tmp"
     torch.onnx.export(model, (x,), tmp, input_names=["image"], output_names=["logits"],
-                      opset_version=13, dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
+                      opset_version=opset, dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
                       do_constant_folding=True)
     os.replace(tmp, path)
     print("wrote", path, os.path.getsize(path), "bytes", file=sys.stderr)
@@ -56,6 +56,7 @@ def main():
     os.makedirs(cache, exist_ok=True)
     export("vgg16", torchvision.models.vgg16, cache)
     export("resnet50", torchvision.models.resnet50, cache)
+    export("vit_b_16", torchvision.models.vit_b_16, cache, opset=14)
     x = os.path.join(cache, "input-b%d.npy" % BATCH)
     if not os.path.exists(x):
         np.save(x, np.random.default_rng(1).standard_normal((BATCH, 3, 224, 224), dtype=np.float32))

@@ -4,7 +4,7 @@ Builds the same networks as bench/speed/main.go and prints one JSON object
 {"ms": [ms per run, ...]}; each mode warms up once first.
 
   torch_bench.py forward vgg16|resnet50 INPUT.npy RUNS
-  torch_bench.py train head|cnn|resblock|lstm RUNS
+  torch_bench.py train head|cnn|resblock|lstm|attention RUNS
   torch_bench.py featurize FOLDER RUNS   (ImageFolder + DataLoader, 2 workers,
                                          VGG16 up to block5_pool, batch 8)
 """
@@ -64,6 +64,15 @@ class LSTMNet(nn.Module):
         return self.fc(self.lstm(x)[0][:, -1])
 
 
+class AttentionNet(nn.Module):
+    def __init__(self, classes=5):
+        super().__init__()
+        self.mha, self.fc = nn.MultiheadAttention(256, 8, batch_first=True), nn.Linear(256, classes)
+
+    def forward(self, x):
+        return self.fc(self.mha(x, x, x, need_weights=False)[0].mean(1))
+
+
 def train(name, runs):
     classes = 5
     if name == "head":
@@ -86,6 +95,9 @@ def train(name, runs):
     elif name == "lstm":
         net, shape = LSTMNet(classes), (50, 64)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    elif name == "attention":
+        net, shape = AttentionNet(classes), (64, 256)
+        opt = torch.optim.SGD(net.parameters(), lr=0.01)
     else:
         sys.exit("unknown workload " + name)
     net.train()

@@ -4,7 +4,7 @@
 // prints one JSON object {"name": [ms per run, ...]}.
 //
 //	go run ./bench/speed forward MODEL INPUT.npy RUNS
-//	go run ./bench/speed train WORKLOAD RUNS   (head, cnn, resblock, lstm)
+//	go run ./bench/speed train WORKLOAD RUNS   (head, cnn, resblock, lstm, attention)
 package main
 
 import (
@@ -147,8 +147,16 @@ func trainStep(name string) (func() error, error) {
 			&ir.LSTM{Units: 256, Activation: ir.Act(ir.ActTanh), RecurrentActivation: ir.Act(ir.ActSigmoid)},
 			&ir.Output{Units: classes, Loss: ir.LossMCXENT, Activation: softmax})
 		g.Train = &ir.TrainConfig{Updater: ir.UpdAdam, LearningRate: 1e-3, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8, Seed: 1}
+	case "attention": // MultiHeadAttention(256, 8 heads) over 64 steps, mean over time, 5 classes
+		in = []int{64, 256}
+		g = nn.Sequential("attention", in,
+			&ir.MultiHeadAttention{Heads: 8, KeyDim: 32},
+			&ir.Permute{Perm: []int{1, 0}},
+			&ir.GlobalPool{Rank: 1, Op: ir.PoolAvg},
+			&ir.Output{Units: classes, Loss: ir.LossMCXENT, Activation: softmax})
+		g.Train = &ir.TrainConfig{Updater: ir.UpdSGD, LearningRate: 0.01, Seed: 1}
 	default:
-		return nil, fmt.Errorf("unknown workload %q (head, cnn, resblock, lstm)", name)
+		return nil, fmt.Errorf("unknown workload %q (head, cnn, resblock, lstm, attention)", name)
 	}
 	if err := nn.InitGraph(g, ir.InitHeUniform, 1); err != nil {
 		return nil, err
