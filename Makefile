@@ -14,9 +14,10 @@ vet:
 	$(GO) vet ./...
 
 # The checks on big real models, exported with torch at test time
-# (torchvision's vit_b_16, 346 MB): about a minute each.
+# (torchvision's vit_b_16, 346 MB; also part of `make test` when torch is
+# installed), verbose, with their measurements.
 test-big:
-	RETARGET_BIG=1 $(GO) test -count=1 -run 'TestViTB16' -v ./integration
+	$(GO) test -count=1 -run 'TestViTB16' -v ./integration
 
 # Only the checks against other tools: onnx.checker, ONNX Runtime (node +
 # testdata/gen/node_modules), PyTorch fixtures made at test time, real Keras

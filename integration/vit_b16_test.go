@@ -27,16 +27,16 @@ import (
 // within 1.3x the file; predicts within 1e-4 of PyTorch and of ONNX Runtime
 // on the same file; retargets to 5 classes with the encoder frozen and
 // trains the head (loss falls, frozen tensors bit-identical); and its ONNX
-// export runs in ONNX Runtime with the same outputs. Opt-in (RETARGET_BIG=1,
-// `make test-big`); skipped without torch.
+// export runs in ONNX Runtime with the same outputs. Skipped with -short or
+// without torch (`make test-big` runs it alone).
 func TestViTB16(t *testing.T) {
 	if os.Getenv("RETARGET_IMPORT_PEAK") != "" {
 		return // the child of importPeak
 	}
-	path := os.Getenv("RETARGET_VIT_B16")
-	if path == "" && os.Getenv("RETARGET_BIG") == "" {
-		t.Skip("vit_b_16 is a 346 MB model (about a minute): set RETARGET_BIG=1 to export it with torch here, or RETARGET_VIT_B16=FILE.onnx (make test-big)")
+	if testing.Short() {
+		t.Skip("-short: vit_b_16 is a 346 MB model (about 35 s with its export)")
 	}
+	path := os.Getenv("RETARGET_VIT_B16")
 	if path == "" {
 		py, err := testenv.Python("torch", "torchvision", "numpy")
 		if err != nil {

@@ -136,7 +136,11 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	V := a.v.Forward(p, []*Mat[F]{value})
 	H, dk, dv := a.heads, a.dk, a.dv
 	hk, hv := H*dk, H*dv
-	a.probs = growSlice(a.probs, n*H*tq*tv)
+	if p.pool != nil { // inference: the weights live for this call only
+		a.probs = p.pool.get(n * H * tq * tv)
+	} else {
+		a.probs = growSlice(a.probs, n*H*tq*tv)
+	}
 	a.ctx = outBuf(p, a.ctx, n, tq, hv)
 	a.dropActive = p.Train && !a.frozen && a.rate > 0
 	if a.dropActive {
@@ -181,7 +185,17 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			head(bh, scratch)
 		}
 	})
-	return a.o.Forward(p, []*Mat[F]{a.ctx})
+	out := a.o.Forward(p, []*Mat[F]{a.ctx})
+	if p.pool != nil {
+		// an inference network never calls Backward: give the projections,
+		// the weights and the heads back to the pool for the next vertex
+		putScratch(p, a.probs)
+		a.probs = nil
+		for _, m := range []*Mat[F]{Q, K, V, a.ctx} {
+			p.pool.release(m)
+		}
+	}
+	return out
 }
 
 // hide sets the scores of hidden key steps of example b to maskedScore.
