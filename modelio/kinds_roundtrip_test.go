@@ -144,6 +144,8 @@ func kindCases() []kindCase {
 	}
 	add("BatchNorm", "volume", one(vol, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
 	add("BatchNorm", "image", one(img, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
+	add("InstanceNorm", "image", one(img, &ir.InstanceNorm{Epsilon: 1e-5}))
+	add("InstanceNorm", "sequence", one(sig, &ir.InstanceNorm{Epsilon: 1e-3}))
 	add("BatchNorm", "vector", one(vec, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
 	add("LayerNorm", "", one(seq, &ir.LayerNorm{Epsilon: 1e-5, Axis: -1}))
 

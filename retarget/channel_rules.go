@@ -91,6 +91,7 @@ func init() {
 	registerChannels(&ir.Embedding{}, channelRule{back: backProducer})
 	cannotFollow["Embedding"] = "an Embedding reads indices, its input cannot be resized"
 	through(&ir.BatchNorm{}, followBatchNorm)
+	through(&ir.InstanceNorm{}, followInstanceNorm)
 	plain(&ir.LayerNorm{}, followLayerNorm)
 	through(&ir.PReLU{}, followPReLU)
 	for _, l := range []ir.Layer{&ir.Dropout{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Unary{}} {

@@ -48,6 +48,7 @@ func init() {
 	register(&ir.Pool{}, emitPool)
 	register(&ir.GlobalPool{}, emitGlobalPool)
 	register(&ir.BatchNorm{}, emitBatchNorm)
+	register(&ir.InstanceNorm{}, emitInstanceNorm)
 	register(&ir.LayerNorm{}, emitLayerNorm)
 	register(&ir.ActivationLayer{}, emitActivationLayer)
 	register(&ir.Dropout{}, emitDropout)

@@ -135,6 +135,12 @@ func emitBatchNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 	return b.batchNorm(l, ins[0], inShapes[0], out)
 }
 
+func emitInstanceNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.InstanceNorm)
+	b.op("InstanceNormalization", "", []string{ins[0], b.paramInit("gamma"), b.paramInit("beta")}, out, aFloat("epsilon", l.Epsilon))
+	return nil
+}
+
 func emitLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.LayerNorm)
 	return b.layerNorm(l, ins[0], inShapes[0], out)
