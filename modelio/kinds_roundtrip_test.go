@@ -207,6 +207,7 @@ func kindCases() []kindCase {
 	add("UpSampling", "linear-2d", one(img, &ir.UpSampling{Rank: 2, Size: []int{2, 2}, Mode: "linear"}))
 	add("UpSampling", "nearest-1d", one(sig, &ir.UpSampling{Rank: 1, Size: []int{2}, Mode: "nearest"}))
 	add("RepeatVector", "", one(vec, &ir.RepeatVector{N: 3}))
+	add("Tile", "image", one(img, &ir.Tile{Repeats: []int{1, 2, 3}}))
 	d2s := one(img, &ir.DepthToSpace{Block: 2, Mode: "DCR"})
 	d2s.Inputs[0].Shape = []int{4, 3, 3}
 	add("DepthToSpace", "DCR", d2s)

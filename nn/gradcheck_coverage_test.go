@@ -42,6 +42,7 @@ var gradCheckedBy = map[string][]string{
 	"LSTM":               {"TestRecurrentGradients", "TestRnnNetworkGradients"},
 	"LastTimeStep":       {"TestSequenceUtilityGradients"},
 	"InstanceNorm":       {"TestGradInstanceNorm"},
+	"Tile":               {"TestGradTile"},
 	"LayerNorm":          {"TestGradLayerNorm", "TestGradCoverageVariants/ln"},
 	"Masking":            {"TestSequenceUtilityGradients", "TestGradMaskingNonZeroValue"},
 	"MaxPool1D":          {"TestGradPool", "TestGradCoverageVariants/pool", "TestGradPoolDilated"},

@@ -66,6 +66,7 @@ func init() {
 	register(&ir.Slice{}, emitSlice)
 	register(&ir.UpSampling{}, emitUpSampling)
 	register(&ir.RepeatVector{}, emitRepeatVector)
+	register(&ir.Tile{}, emitTile)
 	register(&ir.DepthToSpace{}, emitDepthToSpace)
 	register(&ir.SpaceToDepth{}, emitSpaceToDepth)
 	register(&ir.Reduce{}, emitReduce)

@@ -141,6 +141,15 @@ func emitInstanceNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 	return nil
 }
 
+func emitTile(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	reps := []int64{1}
+	for _, r := range v.Layer.(*ir.Tile).Repeats {
+		reps = append(reps, int64(r))
+	}
+	b.op("Tile", "", []string{ins[0], b.ints("repeats", reps...)}, out)
+	return nil
+}
+
 func emitLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.LayerNorm)
 	return b.layerNorm(l, ins[0], inShapes[0], out)
