@@ -1,5 +1,11 @@
 package nn
 
+import (
+	"math"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
 // rnnLSTMCell is the Keras LSTM cell, gates i, f, c, o along the last axis:
 //
 //	i = ra(xw_i + h·R_i [+ P_i⊙c_prev])    f = ra(xw_f + h·R_f [+ P_f⊙c_prev])
@@ -33,6 +39,10 @@ func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
 	copy(z, xw)
 	gemm(false, false, c.n, g, u, 1, hPrev, u, c.r.Data, g, 1, z, g)
+	if c.std() {
+		lstmStdForward(z, a, cPrev, cell, ac, h, c.n, u)
+		return
+	}
 	for row := 0; row < c.n; row++ {
 		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
 		for j := range u {
@@ -62,7 +72,10 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	z := c.z[s*c.n*g : (s+1)*c.n*g]
 	a := c.a[s*c.n*g : (s+1)*c.n*g]
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
-	for row := 0; row < c.n; row++ {
+	if c.std() {
+		lstmStdBackward(a, ac, cPrev, dh, dc, dxw, dcPrev, c.n, u)
+	}
+	for row := 0; row < c.n && !c.std(); row++ {
 		zr, ar, dr := z[row*g:(row+1)*g], a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
 		for j := range u {
 			k := row*u + j
@@ -92,4 +105,92 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 		gemm(true, false, u, g, c.n, 1, hPrev, u, dxw, g, 1, c.gr.Data, g)
 	}
 	gemm(false, true, c.n, u, g, 1, dxw, g, c.r.Data, g, 1, dhPrev, u)
+}
+
+// std reports the common cell (tanh, sigmoid, no peephole), which has
+// dedicated loops: the per-element activation switch and float64 library
+// calls cost more than the recurrent product.
+func (c *rnnLSTMCell[F]) std() bool {
+	return c.p == nil && c.act.kind == ir.ActTanh && c.rec.kind == ir.ActSigmoid
+}
+
+// lstmStdForward applies the gates of the standard cell to the
+// pre-activations z [n, 4U] (float32 through expf, float64 through the
+// library).
+func lstmStdForward[F Float](z, a, cPrev, cell, ac, h []F, n, u int) {
+	if z32, ok := any(z).([]float32); ok {
+		lstmStdForward32(z32, any(a).([]float32), any(cPrev).([]float32), any(cell).([]float32),
+			any(ac).([]float32), any(h).([]float32), n, u)
+		return
+	}
+	g := 4 * u
+	for row := range n {
+		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
+		k0 := row * u
+		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
+		for j := range u {
+			i := F(sigmoid(float64(zr[j])))
+			f := F(sigmoid(float64(zr[u+j])))
+			gg := F(math.Tanh(float64(zr[2*u+j])))
+			o := F(sigmoid(float64(zr[3*u+j])))
+			ar[j], ar[u+j], ar[2*u+j], ar[3*u+j] = i, f, gg, o
+			cv := f*cp[j] + i*gg
+			cr[j] = cv
+			t := F(math.Tanh(float64(cv)))
+			acr[j] = t
+			hr[j] = o * t
+		}
+	}
+}
+
+func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
+	g := 4 * u
+	for row := range n {
+		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
+		k0 := row * u
+		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
+		zi, zf, zg, zo := zr[:u], zr[u:2*u], zr[2*u:3*u], zr[3*u:]
+		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
+		for j := range u {
+			i := sigmoid32(zi[j])
+			f := sigmoid32(zf[j])
+			gg := tanh32(zg[j])
+			o := sigmoid32(zo[j])
+			ai[j], af[j], ag[j], ao[j] = i, f, gg, o
+			cv := f*cp[j] + i*gg
+			cr[j] = cv
+			t := tanh32(cv)
+			acr[j] = t
+			hr[j] = o * t
+		}
+	}
+}
+
+// sigmoid32 and tanh32 are accurate to about 1e-7 absolute (expf's error
+// plus one division).
+func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
+
+func tanh32(x float32) float32 { return 1 - 2/(1+expf(2*x)) }
+
+// lstmStdBackward is the standard cell's backward from the cached gate
+// values: sigmoid' = y(1-y), tanh' = 1-y².
+func lstmStdBackward[F Float](a, ac, cPrev, dh, dc, dxw, dcPrev []F, n, u int) {
+	g := 4 * u
+	for row := range n {
+		ar, dr := a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
+		k0 := row * u
+		acr, cp, dhr, dcr, dcp := ac[k0:k0+u], cPrev[k0:k0+u], dh[k0:k0+u], dc[k0:k0+u], dcPrev[k0:k0+u]
+		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
+		di, df, dg, do := dr[:u], dr[u:2*u], dr[2*u:3*u], dr[3*u:]
+		for j := range u {
+			i, f, gg, o, t := ai[j], af[j], ag[j], ao[j], acr[j]
+			dzo := dhr[j] * t * o * (1 - o)
+			dct := dcr[j] + dhr[j]*o*(1-t*t)
+			di[j] = dct * gg * i * (1 - i)
+			df[j] = dct * cp[j] * f * (1 - f)
+			dg[j] = dct * i * (1 - gg*gg)
+			do[j] = dzo
+			dcp[j] += dct * f
+		}
+	}
 }
