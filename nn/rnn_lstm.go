@@ -18,15 +18,22 @@ type rnnLSTMCell[F Float] struct {
 	r, gr    *Mat[F] // [U, 4U]
 	p, gp    *Mat[F] // [3U] or nil
 	act, rec activation[F]
-	n        int
-	z, a     []F // gate pre-activations and values [steps, n, 4U]
+	n, steps int
+	z, a     []F // gate pre-activations and values [steps, n, 4U]; backward overwrites z with dLoss/dz
 	ac       []F // act(c) [steps, n, U]
+	hp       []F // backward: each step's hPrev [steps, n, U] for one dLoss/dR product
+	zt       []F // a recurrent product in transposed form [4U, n] or [U, n]
+
+	// R packed once per pass as the left operand (transposed products:
+	// zᵀ = Rᵀ·hᵀ forward, dhᵀ = R·dzᵀ backward), instead of packing it as
+	// the right operand at every step.
+	rt, rb packedA[F]
 }
 
 func (c *rnnLSTMCell[F]) gates() int         { return 4 }
 func (c *rnnLSTMCell[F]) hasCellState() bool { return true }
 func (c *rnnLSTMCell[F]) begin(n, steps int) {
-	c.n = n
+	c.n, c.steps = n, steps
 	c.z = growSlice(c.z, steps*n*4*c.u)
 	c.a = growSlice(c.a, steps*n*4*c.u)
 	c.ac = growSlice(c.ac, steps*n*c.u)
@@ -37,8 +44,15 @@ func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
 	z := c.z[s*c.n*g : (s+1)*c.n*g]
 	a := c.a[s*c.n*g : (s+1)*c.n*g]
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
-	copy(z, xw)
-	gemm(false, false, c.n, g, u, 1, hPrev, u, c.r.Data, g, 1, z, g)
+	if s == 0 {
+		c.rt.pack(true, g, u, 1, c.r.Data, g)
+	}
+	c.zt = growSlice(c.zt, g*c.n)
+	c.rt.mul(true, c.n, hPrev, u, 0, c.zt, c.n)
+	addTransposed(z, xw, c.zt, c.n, g)
+	if s == c.steps-1 {
+		c.rt.release()
+	}
 	if c.std() {
 		lstmStdForward(z, a, cPrev, cell, ac, h, c.n, u)
 		return
@@ -72,6 +86,12 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	z := c.z[s*c.n*g : (s+1)*c.n*g]
 	a := c.a[s*c.n*g : (s+1)*c.n*g]
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
+	if s == c.steps-1 {
+		c.rb.pack(false, u, g, 1, c.r.Data, g)
+		if c.gr != nil {
+			c.hp = growSlice(c.hp, c.steps*c.n*u)
+		}
+	}
 	if c.std() {
 		lstmStdBackward(a, ac, cPrev, dh, dc, dxw, dcPrev, c.n, u)
 	}
@@ -101,10 +121,35 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 			dr[j], dr[u+j], dr[2*u+j], dr[3*u+j] = dzi, dzf, dzg, dzo
 		}
 	}
+	c.zt = growSlice(c.zt, u*c.n)
+	c.rb.mul(true, c.n, dxw, g, 0, c.zt, c.n)
+	addTransposed(dhPrev, dhPrev, c.zt, c.n, u)
 	if c.gr != nil {
-		gemm(true, false, u, g, c.n, 1, hPrev, u, dxw, g, 1, c.gr.Data, g)
+		// dLoss/dR = Σ_s hPrev_sᵀ·dz_s as one product over all steps
+		copy(c.hp[s*c.n*u:], hPrev[:c.n*u])
+		copy(z, dxw)
+		if s == 0 {
+			gemm(true, false, u, g, c.steps*c.n, 1, c.hp, u, c.z, g, 1, c.gr.Data, g)
+		}
 	}
-	gemm(false, true, c.n, u, g, 1, dxw, g, c.r.Data, g, 1, dhPrev, u)
+	if s == 0 {
+		c.rb.release()
+	}
+}
+
+// addTransposed writes dst = a + tᵀ for dst and a [n, m] and t [m, n]; dst
+// and a may alias.
+func addTransposed[F Float](dst, a, t []F, n, m int) {
+	const blk = 16
+	for r0 := 0; r0 < n; r0 += blk {
+		r1 := min(r0+blk, n)
+		for j := range m {
+			tj := t[j*n : (j+1)*n]
+			for r := r0; r < r1; r++ {
+				dst[r*m+j] = a[r*m+j] + tj[r]
+			}
+		}
+	}
 }
 
 // std reports the common cell (tanh, sigmoid, no peephole), which has
