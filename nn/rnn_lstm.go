@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -28,6 +30,15 @@ type rnnLSTMCell[F Float] struct {
 	// zᵀ = Rᵀ·hᵀ forward, dhᵀ = R·dzᵀ backward), instead of packing it as
 	// the right operand at every step.
 	rt, rb packedA[F]
+
+	// One forward step's element-wise part, split by rows over the workers
+	// (the gates' exponentials cost about as much as the recurrent product).
+	fw struct {
+		xw, z, a, cPrev, cell, ac, h []F
+		std                          bool
+		parts                        int
+		wg                           sync.WaitGroup
+	}
 }
 
 func (c *rnnLSTMCell[F]) gates() int         { return 4 }
@@ -49,12 +60,20 @@ func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
 	}
 	c.zt = growSlice(c.zt, g*c.n)
 	c.rt.mul(true, c.n, hPrev, u, 0, c.zt, c.n)
-	addTransposed(z, xw, c.zt, c.n, g)
 	if s == c.steps-1 {
 		c.rt.release()
 	}
-	if c.std() {
-		lstmStdForward(z, a, cPrev, cell, ac, h, c.n, u)
+	fw := &c.fw
+	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h, fw.std = xw, z, a, cPrev, cell, ac, h, c.std()
+	parts := min(runtime.GOMAXPROCS(0), c.n, c.n*g*8/parGrain)
+	fw.parts = parts
+	if parts > 1 {
+		runParts(c, parts, &fw.wg)
+	} else {
+		c.runPart(0)
+	}
+	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h = nil, nil, nil, nil, nil, nil, nil
+	if fw.std {
 		return
 	}
 	for row := 0; row < c.n; row++ {
@@ -123,7 +142,7 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	}
 	c.zt = growSlice(c.zt, u*c.n)
 	c.rb.mul(true, c.n, dxw, g, 0, c.zt, c.n)
-	addTransposed(dhPrev, dhPrev, c.zt, c.n, u)
+	addTransposed(dhPrev, dhPrev, c.zt, c.n, c.n, u)
 	if c.gr != nil {
 		// dLoss/dR = Σ_s hPrev_sᵀ·dz_s as one product over all steps
 		copy(c.hp[s*c.n*u:], hPrev[:c.n*u])
@@ -137,17 +156,26 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	}
 }
 
-// addTransposed writes dst = a + tᵀ for dst and a [n, m] and t [m, n]; dst
-// and a may alias.
-func addTransposed[F Float](dst, a, t []F, n, m int) {
-	const blk = 16
-	for r0 := 0; r0 < n; r0 += blk {
-		r1 := min(r0+blk, n)
-		for j := range m {
-			tj := t[j*n : (j+1)*n]
-			for r := r0; r < r1; r++ {
-				dst[r*m+j] = a[r*m+j] + tj[r]
-			}
+// runPart is rows [n·i/parts, n·(i+1)/parts) of the forward step in c.fw:
+// z = xw + ztᵀ, then the standard cell's gates.
+func (c *rnnLSTMCell[F]) runPart(i int) {
+	fw, u, g := &c.fw, c.u, 4*c.u
+	parts := max(fw.parts, 1)
+	lo, hi := c.n*i/parts, c.n*(i+1)/parts
+	addTransposed(fw.z[lo*g:hi*g], fw.xw[lo*g:hi*g], c.zt[lo:], hi-lo, c.n, g)
+	if fw.std {
+		lstmStdForward(fw.z[lo*g:hi*g], fw.a[lo*g:hi*g], fw.cPrev[lo*u:hi*u], fw.cell[lo*u:hi*u],
+			fw.ac[lo*u:hi*u], fw.h[lo*u:hi*u], hi-lo, u)
+	}
+}
+
+// addTransposed writes dst = a + tᵀ for dst and a [n, m] and t [m, ldt]
+// (its first n columns); dst and a may alias.
+func addTransposed[F Float](dst, a, t []F, n, ldt, m int) {
+	for r := range n {
+		d, ar := dst[r*m:(r+1)*m], a[r*m:(r+1)*m]
+		for j := range d {
+			d[j] = ar[j] + t[j*ldt+r]
 		}
 	}
 }
