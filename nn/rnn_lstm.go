@@ -222,28 +222,50 @@ func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
 		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
 		k0 := row * u
 		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
-		zi, zf, zg, zo := zr[:u], zr[u:2*u], zr[2*u:3*u], zr[3*u:]
+		// the exponentials in tight loops first (independent iterations
+		// the CPU overlaps), then the gates from them
+		expScaled32(ar[:2*u], zr[:2*u], -1)
+		expScaled32(ar[2*u:3*u], zr[2*u:3*u], 2)
+		expScaled32(ar[3*u:], zr[3*u:], -1)
 		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
 		for j := range u {
-			i := sigmoid32(zi[j])
-			f := sigmoid32(zf[j])
-			gg := tanh32(zg[j])
-			o := sigmoid32(zo[j])
-			ai[j], af[j], ag[j], ao[j] = i, f, gg, o
-			cv := f*cp[j] + i*gg
-			cr[j] = cv
-			t := tanh32(cv)
-			acr[j] = t
+			i := 1 / (1 + ai[j])
+			f := 1 / (1 + af[j])
+			gg := 1 - 2/(1+ag[j])
+			ai[j], af[j], ag[j] = i, f, gg
+			cr[j] = f*cp[j] + i*gg
+		}
+		expScaled32(acr, cr, 2)
+		for j := range u {
+			t := 1 - 2/(1+acr[j])
+			o := 1 / (1 + ao[j])
+			ao[j], acr[j] = o, t
 			hr[j] = o * t
 		}
 	}
 }
 
-// sigmoid32 and tanh32 are accurate to about 1e-7 absolute (expf's error
-// plus one division).
-func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
-
-func tanh32(x float32) float32 { return 1 - 2/(1+expf(2*x)) }
+// expScaled32 writes y = e^(s·x) for s = -1 or 2 with the argument clamped
+// to [-87, 88] (where sigmoid and tanh have long saturated; e^±88 stays
+// finite and normal), no branch on the value: x = k·ln2 + r, e^r by
+// expf's polynomial, 2^k through the exponent bits. NaN stays NaN.
+func expScaled32(y, x []float32, s float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		v *= s
+		v = max(min(v, 88), -87)
+		k := v*1.44269504088896341 + 12582912 // 1.5·2²³: round to nearest
+		k -= 12582912
+		r := v - k*0.693359375 + k*2.12194440e-4
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y[i] = (p*r*r + r + 1) * math.Float32frombits(uint32(int32(k)+127)<<23)
+	}
+}
 
 // lstmStdBackward is the standard cell's backward from the cached gate
 // values: sigmoid' = y(1-y), tanh' = 1-y².
