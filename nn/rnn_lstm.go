@@ -253,7 +253,14 @@ func expScaled32(y, x []float32, s float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		v *= s
-		v = max(min(v, 88), -87)
+		// comparisons, not min and max, whose NaN and signed-zero rules
+		// cost branches; NaN fails both and stays NaN
+		if v > 88 {
+			v = 88
+		}
+		if v < -87 {
+			v = -87
+		}
 		k := v*1.44269504088896341 + 12582912 // 1.5·2²³: round to nearest
 		k -= 12582912
 		r := v - k*0.693359375 + k*2.12194440e-4
