@@ -251,7 +251,9 @@ func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
 // expf's polynomial, 2^k through the exponent bits. NaN stays NaN.
 func expScaled32(y, x []float32, s float32) {
 	y = y[:len(x)]
-	for i, v := range x {
+	i0 := expScaledSIMD(y, x, s)
+	for i, v := range x[i0:] {
+		i += i0
 		v *= s
 		// comparisons, not min and max, whose NaN and signed-zero rules
 		// cost branches; NaN fails both and stays NaN
