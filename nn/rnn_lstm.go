@@ -1,5 +1,13 @@
 package nn
 
+import (
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
 // rnnLSTMCell is the Keras LSTM cell, gates i, f, c, o along the last axis:
 //
 //	i = ra(xw_i + h·R_i [+ P_i⊙c_prev])    f = ra(xw_f + h·R_f [+ P_f⊙c_prev])
@@ -12,15 +20,31 @@ type rnnLSTMCell[F Float] struct {
 	r, gr    *Mat[F] // [U, 4U]
 	p, gp    *Mat[F] // [3U] or nil
 	act, rec activation[F]
-	n        int
-	z, a     []F // gate pre-activations and values [steps, n, 4U]
+	n, steps int
+	z, a     []F // gate pre-activations and values [steps, n, 4U]; backward overwrites z with dLoss/dz
 	ac       []F // act(c) [steps, n, U]
+	hp       []F // backward: each step's hPrev [steps, n, U] for one dLoss/dR product
+	zt       []F // a recurrent product in transposed form [4U, n] or [U, n]
+
+	// R packed once per pass as the left operand (transposed products:
+	// zᵀ = Rᵀ·hᵀ forward, dhᵀ = R·dzᵀ backward), instead of packing it as
+	// the right operand at every step.
+	rt, rb packedA[F]
+
+	// One forward step's element-wise part, split by rows over the workers
+	// (the gates' exponentials cost about as much as the recurrent product).
+	fw struct {
+		xw, z, a, cPrev, cell, ac, h []F
+		std                          bool
+		parts                        int
+		wg                           sync.WaitGroup
+	}
 }
 
 func (c *rnnLSTMCell[F]) gates() int         { return 4 }
 func (c *rnnLSTMCell[F]) hasCellState() bool { return true }
 func (c *rnnLSTMCell[F]) begin(n, steps int) {
-	c.n = n
+	c.n, c.steps = n, steps
 	c.z = growSlice(c.z, steps*n*4*c.u)
 	c.a = growSlice(c.a, steps*n*4*c.u)
 	c.ac = growSlice(c.ac, steps*n*c.u)
@@ -31,8 +55,27 @@ func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
 	z := c.z[s*c.n*g : (s+1)*c.n*g]
 	a := c.a[s*c.n*g : (s+1)*c.n*g]
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
-	copy(z, xw)
-	gemm(false, false, c.n, g, u, 1, hPrev, u, c.r.Data, g, 1, z, g)
+	if s == 0 {
+		c.rt.pack(true, g, u, 1, c.r.Data, g)
+	}
+	c.zt = growSlice(c.zt, g*c.n)
+	c.rt.mul(true, c.n, hPrev, u, 0, c.zt, c.n)
+	if s == c.steps-1 {
+		c.rt.release()
+	}
+	fw := &c.fw
+	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h, fw.std = xw, z, a, cPrev, cell, ac, h, c.std()
+	parts := min(runtime.GOMAXPROCS(0), c.n, c.n*g*8/parGrain)
+	fw.parts = parts
+	if parts > 1 {
+		runParts(c, parts, &fw.wg)
+	} else {
+		c.runPart(0)
+	}
+	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h = nil, nil, nil, nil, nil, nil, nil
+	if fw.std {
+		return
+	}
 	for row := 0; row < c.n; row++ {
 		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
 		for j := range u {
@@ -62,7 +105,16 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	z := c.z[s*c.n*g : (s+1)*c.n*g]
 	a := c.a[s*c.n*g : (s+1)*c.n*g]
 	ac := c.ac[s*c.n*u : (s+1)*c.n*u]
-	for row := 0; row < c.n; row++ {
+	if s == c.steps-1 {
+		c.rb.pack(false, u, g, 1, c.r.Data, g)
+		if c.gr != nil {
+			c.hp = growSlice(c.hp, c.steps*c.n*u)
+		}
+	}
+	if c.std() {
+		lstmStdBackward(a, ac, cPrev, dh, dc, dxw, dcPrev, c.n, u)
+	}
+	for row := 0; row < c.n && !c.std(); row++ {
 		zr, ar, dr := z[row*g:(row+1)*g], a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
 		for j := range u {
 			k := row*u + j
@@ -88,8 +140,161 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 			dr[j], dr[u+j], dr[2*u+j], dr[3*u+j] = dzi, dzf, dzg, dzo
 		}
 	}
+	c.zt = growSlice(c.zt, u*c.n)
+	c.rb.mul(true, c.n, dxw, g, 0, c.zt, c.n)
+	addTransposed(dhPrev, dhPrev, c.zt, c.n, c.n, u)
 	if c.gr != nil {
-		gemm(true, false, u, g, c.n, 1, hPrev, u, dxw, g, 1, c.gr.Data, g)
+		// dLoss/dR = Σ_s hPrev_sᵀ·dz_s as one product over all steps
+		copy(c.hp[s*c.n*u:], hPrev[:c.n*u])
+		copy(z, dxw)
+		if s == 0 {
+			gemm(true, false, u, g, c.steps*c.n, 1, c.hp, u, c.z, g, 1, c.gr.Data, g)
+		}
 	}
-	gemm(false, true, c.n, u, g, 1, dxw, g, c.r.Data, g, 1, dhPrev, u)
+	if s == 0 {
+		c.rb.release()
+	}
+}
+
+// runPart is rows [n·i/parts, n·(i+1)/parts) of the forward step in c.fw:
+// z = xw + ztᵀ, then the standard cell's gates.
+func (c *rnnLSTMCell[F]) runPart(i int) {
+	fw, u, g := &c.fw, c.u, 4*c.u
+	parts := max(fw.parts, 1)
+	lo, hi := c.n*i/parts, c.n*(i+1)/parts
+	addTransposed(fw.z[lo*g:hi*g], fw.xw[lo*g:hi*g], c.zt[lo:], hi-lo, c.n, g)
+	if fw.std {
+		lstmStdForward(fw.z[lo*g:hi*g], fw.a[lo*g:hi*g], fw.cPrev[lo*u:hi*u], fw.cell[lo*u:hi*u],
+			fw.ac[lo*u:hi*u], fw.h[lo*u:hi*u], hi-lo, u)
+	}
+}
+
+// addTransposed writes dst = a + tᵀ for dst and a [n, m] and t [m, ldt]
+// (its first n columns); dst and a may alias.
+func addTransposed[F Float](dst, a, t []F, n, ldt, m int) {
+	for r := range n {
+		d, ar := dst[r*m:(r+1)*m], a[r*m:(r+1)*m]
+		for j := range d {
+			d[j] = ar[j] + t[j*ldt+r]
+		}
+	}
+}
+
+// std reports the common cell (tanh, sigmoid, no peephole), which has
+// dedicated loops: the per-element activation switch and float64 library
+// calls cost more than the recurrent product.
+func (c *rnnLSTMCell[F]) std() bool {
+	return c.p == nil && c.act.kind == ir.ActTanh && c.rec.kind == ir.ActSigmoid
+}
+
+// lstmStdForward applies the gates of the standard cell to the
+// pre-activations z [n, 4U] (float32 through expf, float64 through the
+// library).
+func lstmStdForward[F Float](z, a, cPrev, cell, ac, h []F, n, u int) {
+	if z32, ok := any(z).([]float32); ok {
+		lstmStdForward32(z32, any(a).([]float32), any(cPrev).([]float32), any(cell).([]float32),
+			any(ac).([]float32), any(h).([]float32), n, u)
+		return
+	}
+	g := 4 * u
+	for row := range n {
+		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
+		k0 := row * u
+		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
+		for j := range u {
+			i := F(sigmoid(float64(zr[j])))
+			f := F(sigmoid(float64(zr[u+j])))
+			gg := F(math.Tanh(float64(zr[2*u+j])))
+			o := F(sigmoid(float64(zr[3*u+j])))
+			ar[j], ar[u+j], ar[2*u+j], ar[3*u+j] = i, f, gg, o
+			cv := f*cp[j] + i*gg
+			cr[j] = cv
+			t := F(math.Tanh(float64(cv)))
+			acr[j] = t
+			hr[j] = o * t
+		}
+	}
+}
+
+func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
+	g := 4 * u
+	for row := range n {
+		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
+		k0 := row * u
+		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
+		// the exponentials in tight loops first (independent iterations
+		// the CPU overlaps), then the gates from them
+		expScaled32(ar[:2*u], zr[:2*u], -1)
+		expScaled32(ar[2*u:3*u], zr[2*u:3*u], 2)
+		expScaled32(ar[3*u:], zr[3*u:], -1)
+		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
+		for j := range u {
+			i := 1 / (1 + ai[j])
+			f := 1 / (1 + af[j])
+			gg := 1 - 2/(1+ag[j])
+			ai[j], af[j], ag[j] = i, f, gg
+			cr[j] = f*cp[j] + i*gg
+		}
+		expScaled32(acr, cr, 2)
+		for j := range u {
+			t := 1 - 2/(1+acr[j])
+			o := 1 / (1 + ao[j])
+			ao[j], acr[j] = o, t
+			hr[j] = o * t
+		}
+	}
+}
+
+// expScaled32 writes y = e^(s·x) for s = -1 or 2 with the argument clamped
+// to [-87, 88] (where sigmoid and tanh have long saturated; e^±88 stays
+// finite and normal), no branch on the value: x = k·ln2 + r, e^r by
+// expf's polynomial, 2^k through the exponent bits. NaN stays NaN.
+func expScaled32(y, x []float32, s float32) {
+	y = y[:len(x)]
+	i0 := expScaledSIMD(y, x, s)
+	for i, v := range x[i0:] {
+		i += i0
+		v *= s
+		// comparisons, not min and max, whose NaN and signed-zero rules
+		// cost branches; NaN fails both and stays NaN
+		if v > 88 {
+			v = 88
+		}
+		if v < -87 {
+			v = -87
+		}
+		k := v*1.44269504088896341 + 12582912 // 1.5·2²³: round to nearest
+		k -= 12582912
+		r := v - k*0.693359375 + k*2.12194440e-4
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y[i] = (p*r*r + r + 1) * math.Float32frombits(uint32(int32(k)+127)<<23)
+	}
+}
+
+// lstmStdBackward is the standard cell's backward from the cached gate
+// values: sigmoid' = y(1-y), tanh' = 1-y².
+func lstmStdBackward[F Float](a, ac, cPrev, dh, dc, dxw, dcPrev []F, n, u int) {
+	g := 4 * u
+	for row := range n {
+		ar, dr := a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
+		k0 := row * u
+		acr, cp, dhr, dcr, dcp := ac[k0:k0+u], cPrev[k0:k0+u], dh[k0:k0+u], dc[k0:k0+u], dcPrev[k0:k0+u]
+		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
+		di, df, dg, do := dr[:u], dr[u:2*u], dr[2*u:3*u], dr[3*u:]
+		for j := range u {
+			i, f, gg, o, t := ai[j], af[j], ag[j], ao[j], acr[j]
+			dzo := dhr[j] * t * o * (1 - o)
+			dct := dcr[j] + dhr[j]*o*(1-t*t)
+			di[j] = dct * gg * i * (1 - i)
+			df[j] = dct * cp[j] * f * (1 - f)
+			dg[j] = dct * i * (1 - gg*gg)
+			do[j] = dzo
+			dcp[j] += dct * f
+		}
+	}
 }

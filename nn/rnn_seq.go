@@ -37,8 +37,9 @@ type rnnSeq[F Float] struct {
 	mask   []F // [n, t] in input time order, or nil
 	hs, cs []F // [(t+1), n, U]: hs[0] is the zero initial state
 
-	// Scratch reused across calls.
-	xw, step, dxw, dstep, dbuf []F
+	// Scratch reused across calls. xt, xw and dxw are time-major
+	// [t, n, ·] (input time order), so that a step's rows are contiguous.
+	xt, xw, dxw, dxt, dbuf []F
 }
 
 func (r *rnnSeq[F]) inTime(s int) int {
@@ -69,6 +70,12 @@ func (r *rnnSeq[F]) checkInput(x *Mat[F], mask []F) error {
 func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 	n, t, u, gu := x.Shape[0], x.Shape[1], r.units, r.cell.gates()*r.units
 	r.x, r.n, r.t, r.mask = x, n, t, mask
+	r.xt = growSlice(r.xt, n*t*r.feat)
+	for row := range n {
+		for ti := range t {
+			copy(r.xt[(ti*n+row)*r.feat:(ti*n+row+1)*r.feat], x.Data[(row*t+ti)*r.feat:])
+		}
+	}
 	r.xw = growSlice(r.xw, n*t*gu)
 	xw := r.xw
 	if r.b == nil {
@@ -78,7 +85,7 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 			copy(xw[row*gu:(row+1)*gu], r.b.Data[:gu])
 		}
 	}
-	gemm(false, false, n*t, gu, r.feat, 1, x.Data, r.feat, r.w.Data, gu, 1, xw, gu)
+	gemm(false, false, n*t, gu, r.feat, 1, r.xt, r.feat, r.w.Data, gu, 1, xw, gu)
 
 	nu := n * u
 	r.hs = growSlice(r.hs, (t+1)*nu)
@@ -88,13 +95,9 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 		clear(r.cs[:nu])
 	}
 	r.cell.begin(n, t)
-	r.step = growSlice(r.step, n*gu)
-	step := r.step
 	for s := 0; s < t; s++ {
 		ti := r.inTime(s)
-		for row := 0; row < n; row++ {
-			copy(step[row*gu:(row+1)*gu], xw[(row*t+ti)*gu:])
-		}
+		step := xw[ti*n*gu : (ti+1)*n*gu]
 		hPrev, h := r.hs[s*nu:(s+1)*nu], r.hs[(s+1)*nu:(s+2)*nu]
 		var cPrev, c []F
 		if r.cell.hasCellState() {
@@ -141,8 +144,7 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 		dc, dcPrev = r.dbuf[2*nu:3*nu], r.dbuf[3*nu:]
 	}
 	r.dxw = growSlice(r.dxw, n*t*gu) // every (row, step) is written below
-	r.dstep = growSlice(r.dstep, n*gu)
-	dxw, dstep := r.dxw, r.dstep
+	dxw := r.dxw
 	if !r.seqOut {
 		copy(dh, dOut.Data)
 	}
@@ -173,16 +175,13 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 		if r.cell.hasCellState() {
 			cPrev, c = r.cs[s*nu:(s+1)*nu], r.cs[(s+1)*nu:(s+2)*nu]
 		}
-		r.cell.backward(s, r.hs[s*nu:(s+1)*nu], cPrev, r.hs[(s+1)*nu:(s+2)*nu], c, dh, dc, dstep, dhPrev, dcPrev)
-		for row := 0; row < n; row++ {
-			copy(dxw[(row*t+ti)*gu:(row*t+ti+1)*gu], dstep[row*gu:])
-		}
+		r.cell.backward(s, r.hs[s*nu:(s+1)*nu], cPrev, r.hs[(s+1)*nu:(s+2)*nu], c, dh, dc, dxw[ti*n*gu:(ti+1)*n*gu], dhPrev, dcPrev)
 		dh, dhPrev = dhPrev, dh
 		dc, dcPrev = dcPrev, dc
 	}
 
 	if r.gw != nil {
-		gemm(true, false, r.feat, gu, n*t, 1, r.x.Data, r.feat, dxw, gu, 1, r.gw.Data, gu)
+		gemm(true, false, r.feat, gu, n*t, 1, r.xt, r.feat, dxw, gu, 1, r.gw.Data, gu)
 	}
 	if r.gb != nil {
 		g := r.gb.Data[:gu]
@@ -195,7 +194,13 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 	if r.skipDx {
 		return nil
 	}
+	r.dxt = growSlice(r.dxt, n*t*r.feat)
+	gemm(false, true, n*t, r.feat, gu, 1, dxw, gu, r.w.Data, gu, 0, r.dxt, r.feat)
 	dx := NewMat[F](r.x.Shape...)
-	gemm(false, true, n*t, r.feat, gu, 1, dxw, gu, r.w.Data, gu, 1, dx.Data, r.feat)
+	for row := range n {
+		for ti := range t {
+			copy(dx.Data[(row*t+ti)*r.feat:(row*t+ti+1)*r.feat], r.dxt[(ti*n+row)*r.feat:])
+		}
+	}
 	return dx
 }

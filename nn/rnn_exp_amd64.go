@@ -1,0 +1,25 @@
+//go:build amd64
+
+package nn
+
+import "math"
+
+//go:noescape
+func expScaledAVX(x, y *float32, n int, s float32, c *float32)
+
+// rnnExpConst are expScaled32's constants for expScaledAVX.
+var rnnExpConst = [14]float32{88, -87, 1.44269504088896341, 12582912, 0.693359375, 2.12194440e-4,
+	1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+	1, math.Float32frombits(127)}
+
+// expScaledSIMD does expScaled32 for the leading multiple of 8 elements and
+// returns how many it did.
+func expScaledSIMD(y, x []float32, s float32) int {
+	n := len(x) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	expScaledAVX(&x[0], &y[0], n, s, &rnnExpConst[0])
+	return n
+}

@@ -1,0 +1,112 @@
+package nn
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TestLSTMExpScaled32 checks the AVX2 loop (where the CPU has it) and the
+// portable one against math.Exp, the special values at the front so that
+// both loops see them.
+func TestLSTMExpScaled32(t *testing.T) {
+	nan := float32(math.NaN())
+	x := []float32{nan, 0, float32(math.Inf(1)), float32(math.Inf(-1)), nan, 1e-30, -1e-30, 88.5}
+	for v := -120.0; v <= 120; v += 0.01 {
+		x = append(x, float32(v))
+	}
+	saved := useSIMD
+	defer func() { useSIMD = saved }()
+	for _, simd := range []bool{false, true} {
+		if simd && !saved {
+			continue
+		}
+		useSIMD = simd
+		for _, s := range []float32{-1, 2} {
+			y := make([]float32, len(x))
+			expScaled32(y, x, s)
+			for i, v := range x {
+				if v != v {
+					if y[i] == y[i] {
+						t.Fatalf("simd %v: e^(%g·NaN) = %g, want NaN", simd, s, y[i])
+					}
+					continue
+				}
+				want := math.Exp(math.Max(math.Min(float64(s*v), 88), -87))
+				if d := math.Abs(float64(y[i]) - want); !(d <= 3e-7*want) {
+					t.Fatalf("simd %v: e^(%g·%g) = %g, want %g", simd, s, v, y[i], want)
+				}
+			}
+		}
+	}
+}
+
+// TestLSTMFloat32MatchesFloat64 runs the float32 fast path of the standard
+// cell (expScaled32 gates, packed recurrent products, rows split over the
+// workers) against the float64 path, which the gradient checks cover, on
+// the same weights and data: outputs, dLoss/dx and every parameter gradient.
+func TestLSTMFloat32MatchesFloat64(t *testing.T) {
+	for _, l := range []*ir.LSTM{
+		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
+		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, GoBackwards: true},
+	} {
+		const n, steps, feat = 16, 6, 8
+		in := [][]int{{steps, feat}}
+		rng := rand.New(rand.NewSource(3))
+		p32 := &Params[float32]{Values: map[string]*Mat[float32]{}, Grads: map[string]*Mat[float32]{}}
+		p64 := &Params[float64]{Values: map[string]*Mat[float64]{}, Grads: map[string]*Mat[float64]{}}
+		for _, s := range l.Params(in) {
+			m32, m64 := NewMat[float32](s.Shape...), NewMat[float64](s.Shape...)
+			for i := range m32.Data {
+				m32.Data[i] = float32(rng.Float64()*0.4 - 0.2)
+				m64.Data[i] = float64(m32.Data[i])
+			}
+			p32.Values[s.Name], p64.Values[s.Name] = m32, m64
+			p32.Grads[s.Name], p64.Grads[s.Name] = NewMat[float32](s.Shape...), NewMat[float64](s.Shape...)
+		}
+		out, err := l.OutputShape(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := &ir.Vertex{Name: "lstm", Layer: l}
+		op32, err := newRecurrent[float32](v, in, out, p32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		op64, err := newRecurrent[float64](v, in, out, p64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x32, x64 := NewMat[float32](n, steps, feat), NewMat[float64](n, steps, feat)
+		for i := range x32.Data {
+			x32.Data[i] = float32(rng.Float64()*4 - 2)
+			x64.Data[i] = float64(x32.Data[i])
+		}
+		for pass := range 2 { // the second pass reuses the packed buffers
+			y32 := op32.Forward(&Pass[float32]{Train: true}, []*Mat[float32]{x32})
+			y64 := op64.Forward(&Pass[float64]{Train: true}, []*Mat[float64]{x64})
+			d32, d64 := NewMat[float32](y32.Shape...), NewMat[float64](y64.Shape...)
+			for i := range d32.Data {
+				d32.Data[i] = float32(rng.Float64()*2 - 1)
+				d64.Data[i] = float64(d32.Data[i])
+			}
+			dx32 := op32.Backward(&Pass[float32]{Train: true}, d32)[0]
+			dx64 := op64.Backward(&Pass[float64]{Train: true}, d64)[0]
+			near := func(what string, got []float32, want []float64) {
+				t.Helper()
+				for i := range want {
+					if d := math.Abs(float64(got[i]) - want[i]); !(d <= 1e-5*math.Max(1, math.Abs(want[i]))) {
+						t.Fatalf("pass %d %s[%d] = %g, float64 gives %g", pass, what, i, got[i], want[i])
+					}
+				}
+			}
+			near("y", y32.Data, y64.Data)
+			near("dx", dx32.Data, dx64.Data)
+			for name, g := range p64.Grads {
+				near("grad "+name, p32.Grads[name].Data, g.Data)
+			}
+		}
+	}
+}
