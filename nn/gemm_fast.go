@@ -81,9 +81,12 @@ func (j *sgemmJob) runPart(i int) {
 
 var sgemmJobs = newFreeList()
 
-type sgemmBufs struct{ a, b, t, p []float32 }
+type sgemmBufs struct{ a, b, t []float32 }
 
-var sgemmPool = newFreeList()
+// sgemmPool holds the parts' blocks, sgemmPacks the whole packed A of one
+// product: apart, sequential products reuse the same packed buffer instead
+// of growing every buffer that happens to take that role.
+var sgemmPool, sgemmPacks = newFreeList(), newFreeList()
 
 func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmCheck(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
@@ -117,11 +120,11 @@ func (job *sgemmJob) start(threads, m, n int) {
 	}
 	tm, tn := sgemmGrid(threads, m, n, kern.mr, kern.nr)
 	if job.apk == nil && (n/tn+sgemmNC-1)/sgemmNC*tn > 1 {
-		bufs := takeFree[sgemmBufs](sgemmPool)
-		defer sgemmPool.put(bufs)
+		pk := takeFree[[]float32](sgemmPacks)
+		defer sgemmPacks.put(pk)
 		job.mpad = (m + kern.mr - 1) / kern.mr * kern.mr
-		bufs.p = growSlice(bufs.p, job.mpad*k)
-		job.apk = bufs.p[:job.mpad*k]
+		*pk = growSlice(*pk, job.mpad*k)
+		job.apk = (*pk)[:job.mpad*k]
 		prepackA(job, tm*tn, m)
 	}
 	if tm*tn == 1 {
