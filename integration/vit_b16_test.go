@@ -1,7 +1,6 @@
 package integration_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -154,21 +153,5 @@ func TestImportPeakChild(t *testing.T) {
 	if _, err := onnximp.Import(path, onnximp.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("PEAK %d\n", vmHWM())
-}
-
-func vmHWM() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	fmt.Printf("PEAK %d\n", testenv.PeakRSS())
 }

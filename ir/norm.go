@@ -95,3 +95,38 @@ func init() {
 	Register("BatchNorm", func() Layer { return &BatchNorm{Epsilon: 1e-3, Momentum: 0.99} })
 	Register("LayerNorm", func() Layer { return &LayerNorm{Epsilon: 1e-3, Axis: -1} })
 }
+
+// InstanceNorm normalises each example's channels (axis 0 of [C, spatial...])
+// over their spatial axes with biased variance, then scales and shifts per
+// channel: ONNX InstanceNormalization, PyTorch InstanceNorm with affine and
+// without running statistics.
+type InstanceNorm struct {
+	Epsilon float32 `json:"epsilon"`
+}
+
+func (*InstanceNorm) Kind() string { return "InstanceNorm" }
+
+func (l *InstanceNorm) OutputShape(in [][]int) ([]int, error) {
+	if err := need(in, 1, "InstanceNorm"); err != nil {
+		return nil, err
+	}
+	if len(in[0]) < 2 || in[0][0] <= 0 {
+		return nil, fmt.Errorf("InstanceNorm needs [channels, spatial...] with known channels, got %v", in[0])
+	}
+	if l.Epsilon < 0 {
+		return nil, fmt.Errorf("InstanceNorm epsilon %v is negative", l.Epsilon)
+	}
+	return append([]int(nil), in[0]...), nil
+}
+
+func (l *InstanceNorm) Params(in [][]int) []ParamSpec {
+	if len(in) != 1 || len(in[0]) < 2 {
+		return nil
+	}
+	c := in[0][0]
+	return []ParamSpec{spec("gamma", RoleGamma, 0, 0, c), spec("beta", RoleBeta, 0, 0, c)}
+}
+
+func init() {
+	Register("InstanceNorm", func() Layer { return &InstanceNorm{Epsilon: 1e-5} })
+}

@@ -365,3 +365,36 @@ func init() {
 	Register("SpaceToDepth", func() Layer { return &SpaceToDepth{} })
 	Register("Reduce", func() Layer { return &Reduce{} })
 }
+
+// Tile repeats the tensor Repeats[k] times along axis k (axes without the
+// batch, which is never repeated): ONNX Tile, torch's Tensor.repeat.
+type Tile struct {
+	Repeats []int `json:"repeats"`
+}
+
+func (*Tile) Kind() string { return "Tile" }
+
+func (l *Tile) OutputShape(in [][]int) ([]int, error) {
+	if err := need(in, 1, "Tile"); err != nil {
+		return nil, err
+	}
+	if len(l.Repeats) != len(in[0]) {
+		return nil, fmt.Errorf("Tile has %d repeats for an input of rank %d (without batch) %v", len(l.Repeats), len(in[0]), in[0])
+	}
+	out := make([]int, len(in[0]))
+	for k, d := range in[0] {
+		r := l.Repeats[k]
+		if r < 1 || d <= 0 && r != 1 || d > 0 && r > (1<<31)/d {
+			return nil, fmt.Errorf("Tile repeats %v do not fit input %v", l.Repeats, in[0])
+		}
+		out[k] = d * r
+		if d < 0 {
+			out[k] = -1
+		}
+	}
+	return out, nil
+}
+
+func (*Tile) Params([][]int) []ParamSpec { return nil }
+
+func init() { Register("Tile", func() Layer { return &Tile{} }) }

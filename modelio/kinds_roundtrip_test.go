@@ -144,6 +144,8 @@ func kindCases() []kindCase {
 	}
 	add("BatchNorm", "volume", one(vol, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
 	add("BatchNorm", "image", one(img, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
+	add("InstanceNorm", "image", one(img, &ir.InstanceNorm{Epsilon: 1e-5}))
+	add("InstanceNorm", "sequence", one(sig, &ir.InstanceNorm{Epsilon: 1e-3}))
 	add("BatchNorm", "vector", one(vec, &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.99}))
 	add("LayerNorm", "", one(seq, &ir.LayerNorm{Epsilon: 1e-5, Axis: -1}))
 
@@ -205,6 +207,7 @@ func kindCases() []kindCase {
 	add("UpSampling", "linear-2d", one(img, &ir.UpSampling{Rank: 2, Size: []int{2, 2}, Mode: "linear"}))
 	add("UpSampling", "nearest-1d", one(sig, &ir.UpSampling{Rank: 1, Size: []int{2}, Mode: "nearest"}))
 	add("RepeatVector", "", one(vec, &ir.RepeatVector{N: 3}))
+	add("Tile", "image", one(img, &ir.Tile{Repeats: []int{1, 2, 3}}))
 	d2s := one(img, &ir.DepthToSpace{Block: 2, Mode: "DCR"})
 	d2s.Inputs[0].Shape = []int{4, 3, 3}
 	add("DepthToSpace", "DCR", d2s)

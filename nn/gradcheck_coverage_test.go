@@ -41,6 +41,8 @@ var gradCheckedBy = map[string][]string{
 	"GlobalMaxPool3D":    {"TestGradPool3D"},
 	"LSTM":               {"TestRecurrentGradients", "TestRnnNetworkGradients"},
 	"LastTimeStep":       {"TestSequenceUtilityGradients"},
+	"InstanceNorm":       {"TestGradInstanceNorm"},
+	"Tile":               {"TestGradTile"},
 	"LayerNorm":          {"TestGradLayerNorm", "TestGradCoverageVariants/ln"},
 	"Masking":            {"TestSequenceUtilityGradients", "TestGradMaskingNonZeroValue"},
 	"MaxPool1D":          {"TestGradPool", "TestGradCoverageVariants/pool", "TestGradPoolDilated"},

@@ -60,3 +60,9 @@ func TestGradLayerNorm(t *testing.T) {
 	coreCheckLayer(t, "ln_two", []int{2, 3, 4}, &ir.LayerNorm{Epsilon: 1e-3, Axis: 1}, -1, 2)
 	coreCheckLayer(t, "ln_noscale", []int{6}, &ir.LayerNorm{Epsilon: 1e-5, Axis: -1, NoScale: true, NoCenter: true}, -1, 2)
 }
+
+func TestGradInstanceNorm(t *testing.T) {
+	coreCheckLayer(t, "in_2d", []int{3, 4, 5}, &ir.InstanceNorm{Epsilon: 1e-5}, -1, 2)
+	coreCheckLayer(t, "in_1d", []int{2, 6}, &ir.InstanceNorm{Epsilon: 1e-3}, -1, 2)
+	coreCheckLayer(t, "in_3d", []int{2, 3, 2, 3}, &ir.InstanceNorm{Epsilon: 1e-5}, -1, 2)
+}

@@ -483,3 +483,23 @@ func init() {
 	RegisterOp("UpSampling", newUpSampling[float32], newUpSampling[float64])
 	RegisterOp("Reduce", newReduce[float32], newReduce[float64])
 }
+
+func newTile[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
+	l := v.Layer.(*ir.Tile)
+	return &gatherOp[F]{mapFor: func(in []int) (*indexMap, error) {
+		out, err := outShapeOf(l, in)
+		if err != nil {
+			return nil, err
+		}
+		st := strides(in)
+		return buildMap(in, out, func(idx []int) int {
+			s := 0
+			for k, i := range idx {
+				s += (i % in[k]) * st[k]
+			}
+			return s
+		}), nil
+	}}, nil
+}
+
+func init() { RegisterOp("Tile", newTile[float32], newTile[float64]) }

@@ -169,3 +169,8 @@ func TestGradTrainableConstant(t *testing.T) {
 	}
 	GradCheck(t, g, []*ir.Tensor{RandTensor(rng, -1, 1, 3, 3, 4)}, nil)
 }
+
+func TestGradTile(t *testing.T) {
+	coreCheckLayer(t, "tile", []int{2, 3}, &ir.Tile{Repeats: []int{2, 3}}, -1, 1)
+	coreCheckLayer(t, "tile3", []int{2, 1, 3}, &ir.Tile{Repeats: []int{1, 4, 2}}, -1, 1)
+}

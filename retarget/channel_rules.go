@@ -91,6 +91,7 @@ func init() {
 	registerChannels(&ir.Embedding{}, channelRule{back: backProducer})
 	cannotFollow["Embedding"] = "an Embedding reads indices, its input cannot be resized"
 	through(&ir.BatchNorm{}, followBatchNorm)
+	through(&ir.InstanceNorm{}, followInstanceNorm)
 	plain(&ir.LayerNorm{}, followLayerNorm)
 	through(&ir.PReLU{}, followPReLU)
 	for _, l := range []ir.Layer{&ir.Dropout{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Unary{}} {
@@ -117,6 +118,7 @@ func init() {
 	}})
 	cannotFollow["MultiHeadAttention"] = "its query, key and value projections split the features across heads, which a resize does not follow yet; remove the attention and add it back"
 	cannotFollow["Constant"] = "a Constant has no input"
+	cannotFollow["Tile"] = "a Tile repeats the tensor, so a resized axis would come out interleaved; remove it, resize, and add it back"
 	cannotFollow["DepthToSpace"] = "DepthToSpace moves channels into spatial positions; remove it, resize, and add it back"
 	cannotFollow["SpaceToDepth"] = "SpaceToDepth moves spatial positions into channels; remove it, resize, and add it back"
 }

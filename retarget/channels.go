@@ -268,6 +268,14 @@ func followBatchNorm(f *follow) (map[string][]int, error) {
 	return nil, nil
 }
 
+func followInstanceNorm(f *follow) (map[string][]int, error) {
+	if f.a == 0 {
+		f.perChan(0, "gamma", "beta")
+	}
+	f.pass(f.a, f.m.src)
+	return nil, nil
+}
+
 func followLayerNorm(f *follow) (map[string][]int, error) {
 	l := f.v.Layer.(*ir.LayerNorm)
 	s := f.s

@@ -82,6 +82,8 @@ func init() {
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"
 	limits["ConvTranspose2D"] = "grouped or explicitly padded transposed convolutions have no Keras layer"
+	cannot["InstanceNorm"] = "core Keras has no InstanceNormalization layer (only add-on packages); export to ONNX or .rtm"
+	cannot["Tile"] = "Keras has no tiling layer (RepeatVector repeats a vector only); export to ONNX or .rtm"
 	cannot["Constant"] = "Keras has no layer that outputs a constant tensor; export to ONNX or .rtm"
 	cannot["Unary"] = "Keras has no layer for element-wise sqrt/exp/log/neg/abs/erf/reciprocal/pow (only a Lambda, which is Python code); export to ONNX or .rtm"
 	cannot["Slice"] = "Keras has no slicing layer (Cropping crops both ends of spatial axes only); export to ONNX or .rtm"

@@ -135,6 +135,21 @@ func emitBatchNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 	return b.batchNorm(l, ins[0], inShapes[0], out)
 }
 
+func emitInstanceNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.InstanceNorm)
+	b.op("InstanceNormalization", "", []string{ins[0], b.paramInit("gamma"), b.paramInit("beta")}, out, aFloat("epsilon", l.Epsilon))
+	return nil
+}
+
+func emitTile(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	reps := []int64{1}
+	for _, r := range v.Layer.(*ir.Tile).Repeats {
+		reps = append(reps, int64(r))
+	}
+	b.op("Tile", "", []string{ins[0], b.ints("repeats", reps...)}, out)
+	return nil
+}
+
 func emitLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.LayerNorm)
 	return b.layerNorm(l, ins[0], inShapes[0], out)

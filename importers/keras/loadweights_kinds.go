@@ -47,7 +47,7 @@ func init() {
 	registerWeights(&ir.Bidirectional{}, weightsBidirectional)
 	registerWeights(&ir.MultiHeadAttention{}, weightsMultiHeadAttention)
 	for _, l := range []ir.Layer{&ir.ActivationLayer{}, &ir.Dropout{}, &ir.Flatten{}, &ir.Reshape{}, &ir.Permute{},
-		&ir.RepeatVector{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Pool{}, &ir.GlobalPool{}, &ir.Pad{}, &ir.Cropping{},
+		&ir.RepeatVector{}, &ir.Tile{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Pool{}, &ir.GlobalPool{}, &ir.Pad{}, &ir.Cropping{},
 		&ir.UpSampling{}, &ir.Merge{}, &ir.Concat{}, &ir.LastTimeStep{}, &ir.Unary{}, &ir.Slice{},
 		&ir.DepthToSpace{}, &ir.SpaceToDepth{}, &ir.Reduce{}} {
 		kinds := ir.KindsOf(l)

@@ -15,6 +15,7 @@ func init() {
 	register("Conv", 1, (*converter).conv)
 	register("ConvTranspose", 1, (*converter).convTranspose)
 	register("BatchNormalization", 1, (*converter).batchNorm)
+	register("InstanceNormalization", 1, (*converter).instanceNorm)
 	register("PRelu", 1, (*converter).prelu)
 	register("Gather", 1, (*converter).gather)
 }
@@ -596,4 +597,27 @@ func (c *converter) gather(n *node) error {
 	}
 	c.vals[n.out(0)] = &dyn{v: v, shape: shape, batch: batch}
 	return nil
+}
+
+func (c *converter) instanceNorm(n *node) error {
+	d, x, err := c.batchFirst(n, 0)
+	if err != nil {
+		return err
+	}
+	if len(d.shape) < 3 {
+		return fmt.Errorf("InstanceNormalization needs an input of rank >= 3, got %v", d.shape)
+	}
+	ch := d.shape[1]
+	params := map[string]*ir.Tensor{}
+	for k, name := range []string{"gamma", "beta"} {
+		v, err := c.constIn(n, k+1, name)
+		if err != nil {
+			return err
+		}
+		if v.size() != ch {
+			return fmt.Errorf("%s has %d values for %d channels", name, v.size(), ch)
+		}
+		params[name] = tensorOf([]int{ch}, v.float32s())
+	}
+	return c.addOut(n, 0, n.label, &ir.InstanceNorm{Epsilon: n.float("epsilon", 1e-5)}, []string{x}, params)
 }

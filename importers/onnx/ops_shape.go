@@ -561,7 +561,7 @@ func (c *converter) tile(n *node) error {
 	reps, ish := rv.ints(), d.irShape()
 	if d.batch != 0 || len(reps) != 3 || reps[0] != 1 || reps[2] != 1 || len(ish) != 2 || ish[0] != 1 ||
 		reps[1] < 1 || reps[1] > math.MaxInt32 {
-		return fmt.Errorf("Tile is imported only as a RepeatVector ([N, 1, F] repeated [1, n, 1]); got repeats %v for shape %v", reps, d.shape)
+		return c.tileAxes(n, d, reps)
 	}
 	x := d.v
 	if v := c.g.Vertex(x); v != nil && len(v.Inputs) == 1 && ir.SameShape(c.irShapes[v.Inputs[0]], ish[1:]) {
@@ -575,6 +575,39 @@ func (c *converter) tile(n *node) error {
 		}
 	}
 	return c.addOut(n, 0, n.label, &ir.RepeatVector{N: int(reps[1])}, []string{x}, nil)
+}
+
+// tileAxes imports a Tile that leaves the batch axis alone as an ir.Tile.
+func (c *converter) tileAxes(n *node, d *dyn, reps []int64) error {
+	if len(reps) != len(d.shape) || reps[d.batch] != 1 {
+		return fmt.Errorf("Tile repeats %v of a value of shape %v: repeating the batch axis is not supported", reps, d.shape)
+	}
+	var r []int
+	for k, v := range reps {
+		if v < 1 || v > math.MaxInt32 {
+			return fmt.Errorf("Tile repeats %v", reps)
+		}
+		if k != d.batch {
+			r = append(r, int(v))
+		}
+	}
+	out, err := (&ir.Tile{Repeats: r}).OutputShape([][]int{d.irShape()})
+	if err != nil {
+		return err
+	}
+	if err := c.bound(out); err != nil {
+		return err
+	}
+	x, err := c.mat(d)
+	if err != nil {
+		return err
+	}
+	v, err := c.add(n.label, &ir.Tile{Repeats: r}, []string{x}, nil)
+	if err != nil {
+		return err
+	}
+	c.vals[n.out(0)] = c.like(v, d.batch)
+	return nil
 }
 
 func (c *converter) depthToSpace(n *node) error {

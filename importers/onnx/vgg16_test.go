@@ -1,34 +1,19 @@
 package onnx
 
 import (
-	"bufio"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/nn"
 )
 
 // peakRSS reads the process's peak resident set (VmHWM) in bytes; 0 where
 // /proc is absent.
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+func peakRSS() int64 { return testenv.PeakRSS() }
 
 // TestVGG16Memory imports and runs torchvision's VGG16 (553 MB, made by
 // testdata/gen/onnx_vgg16.py; far too big to commit) and logs the import

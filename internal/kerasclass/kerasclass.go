@@ -33,7 +33,8 @@ var weighted = map[string]string{
 // NoKerasWeights maps IR kinds with parameters that no Keras layer holds
 // to the reason.
 var NoKerasWeights = map[string]string{
-	"Constant": "a constant tensor is no Keras layer",
+	"Constant":     "a constant tensor is no Keras layer",
+	"InstanceNorm": "core Keras has no InstanceNormalization layer",
 }
 
 // Of returns the Keras class of a layer with parameters, for these input
