@@ -238,7 +238,11 @@ func (a activation[F]) forward(x, y []F, shape []int) error {
 		outer, n, inner := splitAxis(shape, ax)
 		softmax(x, y, outer, n, inner, a.kind == ir.ActLogSoftmax)
 	default:
-		parallelFor(len(x), 8, func(lo, hi int) { a.forwardRange(x[lo:hi], y[lo:hi]) })
+		t := takeFree[actTask[F]](actTasks)
+		*t = actTask[F]{a: a, x: x, y: y}
+		parallelRange(len(x), 8, t)
+		*t = actTask[F]{}
+		actTasks.put(t)
 	}
 	return nil
 }
@@ -253,8 +257,29 @@ func (a activation[F]) backward(x, y, dy, dx []F, shape []int) {
 		outer, n, inner := splitAxis(shape, ax)
 		softmaxBackward(y, dy, dx, outer, n, inner, a.kind == ir.ActLogSoftmax)
 	default:
-		parallelFor(len(dx), 8, func(lo, hi int) { a.backwardRange(x[lo:hi], y[lo:hi], dy[lo:hi], dx[lo:hi]) })
+		t := takeFree[actTask[F]](actTasks)
+		*t = actTask[F]{a: a, x: x, y: y, dy: dy, dx: dx, back: true}
+		parallelRange(len(dx), 8, t)
+		*t = actTask[F]{}
+		actTasks.put(t)
 	}
+}
+
+// actTask is forward (or backward) over a range of elements.
+type actTask[F Float] struct {
+	a            activation[F]
+	x, y, dy, dx []F
+	back         bool
+}
+
+var actTasks = newFreeList()
+
+func (t *actTask[F]) runRange(lo, hi int) {
+	if t.back {
+		t.a.backwardRange(t.x[lo:hi], t.y[lo:hi], t.dy[lo:hi], t.dx[lo:hi])
+		return
+	}
+	t.a.forwardRange(t.x[lo:hi], t.y[lo:hi])
 }
 
 // splitAxis views shape as [outer, shape[ax], inner].

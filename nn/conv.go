@@ -29,6 +29,7 @@ type convCore[F Float] struct {
 	col, tmp []F
 	wpk      packedA[F] // the weights of one forward pass, packed once (groups == 1)
 	tj       *tileJob[F]
+	task     convTask[F]
 	chunk    int
 	// tile is the number of output positions per im2col + GEMM when one
 	// sample runs at a time (chunk 1); the sample's whole plane otherwise
@@ -219,28 +220,60 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		nb := min(c.chunk, n-s0)
 		ld := nb * P
 		for gr := 0; gr < c.groups; gr++ {
-			parallelFor(nb, K*P, func(lo, hi int) {
-				for s := lo; s < hi; s++ {
-					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
-				}
-			})
+			t := &c.task
+			*t = convTask[F]{c: c, kind: convIm2col, x: x, out: out, s0: s0, gr: gr, ld: ld, post: post}
+			parallelRange(nb, K*P, t)
 			if c.groups == 1 {
 				c.wpk.mul(false, ld, c.col, ld, 0, c.tmp, ld)
 			} else {
 				gemm(false, false, fg, ld, K, 1, W[gr*fg*K:], K, c.col, ld, 0, c.tmp, ld)
 			}
-			parallelFor(nb, fg*P, func(lo, hi int) {
-				for s := lo; s < hi; s++ {
-					for f := 0; f < fg; f++ {
-						i := (s0+s)*c.filters + gr*fg + f
-						row := out[i*P:][:P]
-						copy(row, c.tmp[f*ld+s*P:][:P])
-						if post != nil {
-							post(i, row)
-						}
-					}
+			t.kind = convScatter
+			parallelRange(nb, fg*P, t)
+			*t = convTask[F]{}
+		}
+	}
+}
+
+const (
+	convIm2col = iota
+	convScatter
+	convPost
+)
+
+// convTask is one parallel pass of convCore.forward, kept in the core so
+// that a step allocates no closure.
+type convTask[F Float] struct {
+	c          *convCore[F]
+	kind       int
+	x, out     []F
+	s0, gr, ld int
+	post       planeFn[F]
+}
+
+func (t *convTask[F]) runRange(lo, hi int) {
+	c, g, s0, gr, ld, out := t.c, &t.c.geo, t.s0, t.gr, t.ld, t.out
+	P, cg, fg := g.p(), g.c, c.filters/c.groups
+	switch t.kind {
+	case convIm2col:
+		inPer := c.cin * g.plane()
+		for s := lo; s < hi; s++ {
+			im2col(g, t.x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
+		}
+	case convScatter:
+		for s := lo; s < hi; s++ {
+			for f := 0; f < fg; f++ {
+				i := (s0+s)*c.filters + gr*fg + f
+				row := out[i*P:][:P]
+				copy(row, c.tmp[f*ld+s*P:][:P])
+				if t.post != nil {
+					t.post(i, row)
 				}
-			})
+			}
+		}
+	case convPost:
+		for i := s0*c.filters + lo; i < s0*c.filters+hi; i++ {
+			t.post(i, out[i*P:(i+1)*P])
 		}
 	}
 }
@@ -250,12 +283,10 @@ func (c *convCore[F]) postPlanes(out []F, s0, s1 int, post planeFn[F]) {
 	if post == nil {
 		return
 	}
-	P := c.geo.p()
-	parallelFor((s1-s0)*c.filters, P, func(lo, hi int) {
-		for i := s0*c.filters + lo; i < s0*c.filters+hi; i++ {
-			post(i, out[i*P:(i+1)*P])
-		}
-	})
+	t := &c.task
+	*t = convTask[F]{c: c, kind: convPost, out: out, s0: s0, post: post}
+	parallelRange((s1-s0)*c.filters, c.geo.p(), t)
+	*t = convTask[F]{}
 }
 
 // backward accumulates dW (if gW is not nil) and writes dx (if not nil).
@@ -351,6 +382,7 @@ type convOp[F Float] struct {
 
 	x, z, y *Mat[F]
 	dz, dx  *Mat[F]
+	dIns    [1]*Mat[F]
 	fused   *convFusion[F] // vertices applied in place at inference
 }
 
@@ -414,19 +446,35 @@ func biasAct[F Float](p *Pass[F], act activation[F], b, z, buf *Mat[F]) *Mat[F] 
 		y = reuse(buf, z.Shape...)
 	}
 	n, c := z.Shape[0], z.Shape[1]
-	per := len(z.Data) / max(n*c, 1)
-	parallelFor(n*c, per, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			zr, yr := z.Data[i*per:(i+1)*per], y.Data[i*per:(i+1)*per]
-			if b != nil {
-				affineRange(zr, zr, 1, b.Data[i%c])
-			}
-			if !act.identity() {
-				act.forwardRange(zr, yr)
-			}
-		}
-	})
+	t := takeFree[biasActTask[F]](biasActTasks)
+	*t = biasActTask[F]{act: act, b: b, z: z.Data, y: y.Data, c: c, per: len(z.Data) / max(n*c, 1)}
+	parallelRange(n*c, t.per, t)
+	*t = biasActTask[F]{}
+	biasActTasks.put(t)
 	return y
+}
+
+// biasActTask is biasAct over a range of planes.
+type biasActTask[F Float] struct {
+	act    activation[F]
+	b      *Mat[F]
+	z, y   []F
+	c, per int
+}
+
+var biasActTasks = newFreeList()
+
+func (t *biasActTask[F]) runRange(lo, hi int) {
+	per := t.per
+	for i := lo; i < hi; i++ {
+		zr, yr := t.z[i*per:(i+1)*per], t.y[i*per:(i+1)*per]
+		if t.b != nil {
+			affineRange(zr, zr, 1, t.b.Data[i%t.c])
+		}
+		if !t.act.identity() {
+			t.act.forwardRange(zr, yr)
+		}
+	}
 }
 
 func (o *convOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
@@ -443,10 +491,11 @@ func (o *convOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	if gw != nil || dx != nil {
 		o.core.backward(o.x.Data, o.params.Values[o.wName].Data, dz.Data, gw, dx)
 	}
-	if dx == nil {
-		return []*Mat[F]{nil}
+	o.dIns[0] = nil
+	if dx != nil {
+		o.dIns[0] = o.dx
 	}
-	return []*Mat[F]{o.dx}
+	return o.dIns[:]
 }
 
 // addChannelBias adds b[c] to every element of channel c of [N, C, ...].
@@ -525,6 +574,7 @@ type sepConvOp[F Float] struct {
 	z, y   *Mat[F]
 	dz, dm *Mat[F]
 	dx     *Mat[F]
+	dIns   [1]*Mat[F]
 }
 
 func newSepConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -587,10 +637,11 @@ func (o *sepConvOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	if g := grad("DW"); g != nil || dx != nil {
 		o.dw.backward(o.x.Data, o.params.Values["DW"].Data, o.dm.Data, g, dx)
 	}
-	if dx == nil {
-		return []*Mat[F]{nil}
+	o.dIns[0] = nil
+	if dx != nil {
+		o.dIns[0] = o.dx
 	}
-	return []*Mat[F]{o.dx}
+	return o.dIns[:]
 }
 
 func init() {

@@ -17,6 +17,8 @@ type denseOp[F Float] struct {
 	z, y    *Mat[F] // pre-activation and output (y == z for identity)
 	dz, dx  *Mat[F]
 	rows, k int
+	oshape  []int
+	dIns    [1]*Mat[F]
 }
 
 func newDense[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -46,7 +48,8 @@ func (d *denseOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	}
 	rows := len(x.Data) / k
 	d.x, d.rows, d.k = x, rows, k
-	oshape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), d.units)
+	d.oshape = append(append(d.oshape[:0], x.Shape[:len(x.Shape)-1]...), d.units)
+	oshape := d.oshape
 	d.z = outBuf(p, d.z, oshape...)
 	if b := d.params.Values["b"]; b != nil {
 		for r := 0; r < rows; r++ {
@@ -79,12 +82,13 @@ func (d *denseOp[F]) backwardZ(dz *Mat[F]) []*Mat[F] {
 			addTo(gb.Data, dz.Data[r*u:(r+1)*u])
 		}
 	}
-	if !d.needIn {
-		return []*Mat[F]{nil}
+	d.dIns[0] = nil
+	if d.needIn {
+		d.dx = reuse(d.dx, d.x.Shape...)
+		gemm(false, true, rows, k, u, 1, dz.Data, u, W.Data, u, 0, d.dx.Data, k)
+		d.dIns[0] = d.dx
 	}
-	d.dx = reuse(d.dx, d.x.Shape...)
-	gemm(false, true, rows, k, u, 1, dz.Data, u, W.Data, u, 0, d.dx.Data, k)
-	return []*Mat[F]{d.dx}
+	return d.dIns[:]
 }
 
 func (d *denseOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {

@@ -96,6 +96,7 @@ type actOp[F Float] struct {
 	act  activation[F]
 	x, y *Mat[F]
 	dx   *Mat[F]
+	dIns [1]*Mat[F]
 }
 
 func newActOp[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -119,12 +120,13 @@ func (a *actOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 }
 
 func (a *actOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
-	if a.act.identity() {
-		return []*Mat[F]{dOut}
+	a.dIns[0] = dOut
+	if !a.act.identity() {
+		a.dx = reuse(a.dx, dOut.Shape...)
+		a.act.backward(a.x.Data, a.y.Data, dOut.Data, a.dx.Data, a.x.Shape)
+		a.dIns[0] = a.dx
 	}
-	a.dx = reuse(a.dx, dOut.Shape...)
-	a.act.backward(a.x.Data, a.y.Data, dOut.Data, a.dx.Data, a.x.Shape)
-	return []*Mat[F]{a.dx}
+	return a.dIns[:]
 }
 
 // preluOp: y = x if x > 0 else alpha·x, alpha broadcast over shared axes.

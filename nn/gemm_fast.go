@@ -79,11 +79,14 @@ func (j *sgemmJob) runPart(i int) {
 	j.run(j.rows[r], j.rows[r+1], j.cols[c], j.cols[c+1])
 }
 
-var sgemmJobs = sync.Pool{New: func() any { return new(sgemmJob) }}
+var sgemmJobs = newFreeList()
 
-type sgemmBufs struct{ a, b, t, p []float32 }
+type sgemmBufs struct{ a, b, t []float32 }
 
-var sgemmPool = sync.Pool{New: func() any { return new(sgemmBufs) }}
+// sgemmPool holds the parts' blocks, sgemmPacks the whole packed A of one
+// product: apart, sequential products reuse the same packed buffer instead
+// of growing every buffer that happens to take that role.
+var sgemmPool, sgemmPacks = newFreeList(), newFreeList()
 
 func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	sgemmCheck(ta, tb, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
@@ -98,12 +101,12 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		sgemmSmall(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	job := sgemmJobs.Get().(*sgemmJob)
+	job := takeFree[sgemmJob](sgemmJobs)
 	*job = sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		rows: job.rows, cols: job.cols, slab: job.slab}
 	job.start(threads, m, n)
 	job.a, job.b, job.c, job.apk = nil, nil, nil, nil
-	sgemmJobs.Put(job)
+	sgemmJobs.put(job)
 }
 
 // start runs the job on up to threads goroutines, C being m×n. Each
@@ -117,11 +120,11 @@ func (job *sgemmJob) start(threads, m, n int) {
 	}
 	tm, tn := sgemmGrid(threads, m, n, kern.mr, kern.nr)
 	if job.apk == nil && (n/tn+sgemmNC-1)/sgemmNC*tn > 1 {
-		bufs := sgemmPool.Get().(*sgemmBufs)
-		defer sgemmPool.Put(bufs)
+		pk := takeFree[[]float32](sgemmPacks)
+		defer sgemmPacks.put(pk)
 		job.mpad = (m + kern.mr - 1) / kern.mr * kern.mr
-		bufs.p = growSlice(bufs.p, job.mpad*k)
-		job.apk = bufs.p[:job.mpad*k]
+		*pk = growSlice(*pk, job.mpad*k)
+		job.apk = (*pk)[:job.mpad*k]
 		prepackA(job, tm*tn, m)
 	}
 	if tm*tn == 1 {
@@ -193,8 +196,8 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 		sgemmScale(beta, j.c, j.ldc, i0, i1, j0, j1)
 		beta = 1
 	}
-	bufs := sgemmPool.Get().(*sgemmBufs)
-	defer sgemmPool.Put(bufs)
+	bufs := takeFree[sgemmBufs](sgemmPool)
+	defer sgemmPool.put(bufs)
 	kcb, mc := j.kern.blocks()
 	kc := min(kcb, j.k)
 	mcap := (min(mc, i1-i0) + mr - 1) / mr * mr

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"runtime"
-	"sync"
 )
 
 // packedA is the left operand alpha·op(A) (m×k) of several products with
@@ -18,22 +17,23 @@ type packedA[F Float] struct {
 	lda     int
 	job     *sgemmJob // kern, k, alpha, apk, mpad of the packed form
 	pk      []float32
+	box     *[]float32 // pk's holder in packedBufs (boxing pk anew would allocate)
 	packed  bool
 	threads int
 }
 
 // packedBufs holds the storage of released packed operands.
-var packedBufs = sync.Pool{New: func() any { return new([]float32) }}
+var packedBufs = newFreeList()
 
 // release gives the packed storage back (mul must not run until the next
 // pack): layers pack their weights for one pass and do not keep a second
 // copy of them between passes.
 func (p *packedA[F]) release() {
 	if p.pk != nil {
-		s := p.pk
-		p.pk, p.packed = nil, false
+		*p.box = p.pk
+		packedBufs.put(p.box)
+		p.pk, p.box, p.packed = nil, nil, false
 		p.job.a, p.job.apk = nil, nil
-		packedBufs.Put(&s)
 	}
 	p.a = nil
 }
@@ -49,7 +49,8 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	kern := sgemmKernel
 	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
 	if p.pk == nil {
-		p.pk = *packedBufs.Get().(*[]float32)
+		p.box = takeFree[[]float32](packedBufs)
+		p.pk = *p.box
 	}
 	p.pk = growSlice(p.pk, mpad*k)
 	p.threads = runtime.GOMAXPROCS(0)

@@ -37,6 +37,9 @@ type lossFn[F Float] struct {
 	fusedSoft  bool // gradient wrt z is p·Σt - t
 	fusedSig   bool // gradient wrt z is (p - t)/C
 	fromLogits bool
+	tbuf       []float64 // one row's targets
+	gy         []F
+	rowShape   [2]int
 }
 
 func newLoss[F Float](s LossSpec) (*lossFn[F], error) {
@@ -126,8 +129,8 @@ func (l *lossFn[F]) compute(z, y, labels *Mat[F], weights []F, dZ *Mat[F]) (floa
 	if wsum == 0 {
 		return 0, nil
 	}
-	tbuf := make([]float64, c)
-	gy := make([]F, c)
+	l.tbuf, l.gy = growSlice(l.tbuf, c), growSlice(l.gy, c)
+	tbuf, gy := l.tbuf, l.gy
 	var total float64
 	for r := 0; r < rows; r++ {
 		w := 1.0
@@ -170,7 +173,8 @@ func (l *lossFn[F]) compute(z, y, labels *Mat[F], weights []F, dZ *Mat[F]) (floa
 				for j := range gy {
 					gy[j] *= F(scale)
 				}
-				l.act.backward(zr, yr, gy, dz, []int{1, c})
+				l.rowShape = [2]int{1, c}
+				l.act.backward(zr, yr, gy, dz, l.rowShape[:])
 			}
 		}
 		total += w * lr

@@ -18,6 +18,7 @@ type mergeOp[F Float] struct {
 	idx   [][]int32 // per input: source index of each output element (nil: same shape)
 	y     *Mat[F]
 	dxs   []*Mat[F]
+	dIns  []*Mat[F]
 }
 
 func newMerge[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -97,7 +98,7 @@ func (o *mergeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.y = outBuf(p, o.y, o.shape...)
 	y := o.y.Data
 	if o.sameShapes() && o.op != ir.MergePow {
-		parallelFor(len(y), len(in), func(lo, hi int) { o.forwardSame(in, y[lo:hi], lo) })
+		parallelRange(len(y), len(in), o)
 		return o.y
 	}
 	for k := range y {
@@ -179,12 +180,17 @@ func (o *mergeOp[F]) forwardSame(in []*Mat[F], y []F, off int) {
 	}
 }
 
+// runRange is Forward over output elements [lo, hi) of same-shaped inputs.
+func (o *mergeOp[F]) runRange(lo, hi int) { o.forwardSame(o.xs, o.y.Data[lo:hi], lo) }
+
 func (o *mergeOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	n := len(o.xs)
 	if len(o.dxs) != n {
 		o.dxs = make([]*Mat[F], n)
 	}
-	out := make([]*Mat[F], n)
+	o.dIns = growSlice(o.dIns, n)
+	clear(o.dIns)
+	out := o.dIns
 	if o.op == ir.MergeAdd && o.sameShapes() {
 		// dLoss/dx_i = dLoss/dy for every input
 		for i, x := range o.xs {

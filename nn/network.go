@@ -63,6 +63,8 @@ type Options struct {
 type Net[F Float] struct {
 	Graph *ir.Graph
 	opts  Options
+	ins   []*Mat[F] // forward's scratch: one node's inputs
+	outs  []*Mat[F]
 
 	nodes    []*node[F]
 	byName   map[string]*node[F]
@@ -127,18 +129,19 @@ func growFloats(s []float64, k int) []float64 {
 type Network = Net[float32]
 
 type node[F Float] struct {
-	v        *ir.Vertex
-	op       Op[F]
-	params   *Params[F]
-	specs    []ir.ParamSpec
-	in       []int
-	slot     int
-	needGrad bool // Backward runs through it
-	train    bool // its parameters are updated
-	lossSet  bool // ComputeLoss ran since the last Forward
-	fused    bool // absorbed into its producer at inference (fuse.go)
-	cfg      *ir.TrainConfig
-	state    map[string]*Mat[F] // updater state of a non-float32 Net
+	v         *ir.Vertex
+	op        Op[F]
+	params    *Params[F]
+	specs     []ir.ParamSpec
+	in        []int
+	slot      int
+	needGrad  bool // Backward runs through it
+	train     bool // its parameters are updated
+	lossSet   bool // ComputeLoss ran since the last Forward
+	fused     bool // absorbed into its producer at inference (fuse.go)
+	cfg       *ir.TrainConfig
+	state     map[string]*Mat[F]   // updater state of a non-float32 Net
+	stateKeys map[[2]string]string // stateKey's cache
 }
 
 // Compile builds the float32 network of a graph. Every vertex must have
@@ -273,7 +276,8 @@ func (n *Net[F]) SetInputMask(mask []F) { n.inputMask = mask }
 
 // Forward runs the network on inputs in the internal layout (one per graph
 // input, with the batch first) and returns the graph outputs. The returned
-// tensors are the network's buffers: they are overwritten by the next call.
+// slice and tensors are the network's buffers: they are overwritten by the
+// next call.
 func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
 	return n.forward(inputs, train, n.outSlots)
 }
@@ -314,7 +318,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 	p := &n.pass
 	p.Train, p.Batch, p.Mask = train, batch, n.inputMask
 	p.RNG.Seed(n.seed*1000003 + g.Step*7919 + 1)
-	ins := make([]*Mat[F], 0, 4)
+	ins := n.ins[:0]
 	for _, nd := range n.nodes {
 		ins = ins[:0]
 		for _, s := range nd.in {
@@ -336,11 +340,12 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 		}
 	}
 	p.NoGrad = false
-	outs := make([]*Mat[F], len(n.outSlots))
+	n.ins = ins[:0]
+	n.outs = growSlice(n.outs, len(n.outSlots))
 	for i, s := range n.outSlots {
-		outs[i] = n.slots[s]
+		n.outs[i] = n.slots[s]
 	}
-	return outs, nil
+	return n.outs, nil
 }
 
 // runForward calls an op, turning a panic in a kernel into an error so that

@@ -24,6 +24,12 @@ type bnOp[F Float] struct {
 	xhat, y, dx         *Mat[F]
 	mean, invStd        []float64
 	dg, db, sdx, sdxhat []float64
+
+	// the arguments of the running parallel phase (runRange)
+	phase   int
+	keep    bool
+	x, dOut *Mat[F]
+	dIns    [1]*Mat[F]
 }
 
 func newBatchNorm[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -59,33 +65,8 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.training = p.Train && !o.frozen
 	mean, variance := o.params.Values["mean"].Data, o.params.Values["var"].Data
 	if o.training {
-		m := float64(o.outer * o.inner)
-		parallelFor(c, o.outer*o.inner, func(lo, hi int) {
-			for ch := lo; ch < hi; ch++ {
-				var s float64
-				o.eachRow(x.Data, ch, func(r []F) {
-					for _, v := range r {
-						s += float64(v)
-					}
-				})
-				mu := s / m
-				var ss float64
-				o.eachRow(x.Data, ch, func(r []F) {
-					for _, v := range r {
-						d := float64(v) - mu
-						ss += d * d
-					}
-				})
-				v := ss / m
-				o.mean[ch], o.invStd[ch] = mu, 1/math.Sqrt(v+o.eps)
-				unbiased := v
-				if m > 1 {
-					unbiased = ss / (m - 1)
-				}
-				mean[ch] = F(o.momentum*float64(mean[ch]) + (1-o.momentum)*mu)
-				variance[ch] = F(o.momentum*float64(variance[ch]) + (1-o.momentum)*unbiased)
-			}
-		})
+		o.x, o.phase = x, bnStats
+		parallelRange(c, o.outer*o.inner, o)
 	} else {
 		for ch := 0; ch < c; ch++ {
 			o.mean[ch], o.invStd[ch] = float64(mean[ch]), 1/math.Sqrt(float64(variance[ch])+o.eps)
@@ -93,30 +74,86 @@ func (o *bnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	}
 	// y = x·scale + shift with scale = γ/σ, shift = β - μ·scale; the
 	// normalised input is kept only for a training step's Backward
-	keep := p.Train && !p.NoGrad
-	if keep {
+	o.keep = p.Train && !p.NoGrad
+	if o.keep {
 		o.xhat = reuse(o.xhat, x.Shape...)
 	}
 	o.y = outBuf(p, o.y, x.Shape...)
-	parallelFor(c, o.outer*o.inner, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			mu, is := o.mean[ch], o.invStd[ch]
-			scale, shift := bnAffine[F](mu, is, o.gamma(ch), o.beta(ch))
-			for a := 0; a < o.outer; a++ {
-				base := (a*o.c + ch) * o.inner
-				src, dst := x.Data[base:base+o.inner], o.y.Data[base:base+o.inner]
-				affineRange(src, dst, scale, shift)
-				if keep {
-					fm, fis := F(mu), F(is)
-					xh := o.xhat.Data[base : base+o.inner]
-					for k, v := range src {
-						xh[k] = (v - fm) * fis
-					}
+	o.x, o.phase = x, bnNormalise
+	parallelRange(c, o.outer*o.inner, o)
+	o.x = nil
+	return o.y
+}
+
+const (
+	bnStats = iota
+	bnNormalise
+	bnBackward
+)
+
+// runRange runs one phase of Forward or Backward on channels [lo, hi).
+func (o *bnOp[F]) runRange(lo, hi int) {
+	switch o.phase {
+	case bnStats:
+		o.stats(lo, hi)
+	case bnNormalise:
+		o.normalise(lo, hi)
+	case bnBackward:
+		o.backward(lo, hi)
+	}
+}
+
+// stats computes the batch statistics of channels [lo, hi) and moves the
+// running ones.
+func (o *bnOp[F]) stats(lo, hi int) {
+	x := o.x
+	mean, variance := o.params.Values["mean"].Data, o.params.Values["var"].Data
+	m := float64(o.outer * o.inner)
+	for ch := lo; ch < hi; ch++ {
+		var s float64
+		o.eachRow(x.Data, ch, func(r []F) {
+			for _, v := range r {
+				s += float64(v)
+			}
+		})
+		mu := s / m
+		var ss float64
+		o.eachRow(x.Data, ch, func(r []F) {
+			for _, v := range r {
+				d := float64(v) - mu
+				ss += d * d
+			}
+		})
+		v := ss / m
+		o.mean[ch], o.invStd[ch] = mu, 1/math.Sqrt(v+o.eps)
+		unbiased := v
+		if m > 1 {
+			unbiased = ss / (m - 1)
+		}
+		mean[ch] = F(o.momentum*float64(mean[ch]) + (1-o.momentum)*mu)
+		variance[ch] = F(o.momentum*float64(variance[ch]) + (1-o.momentum)*unbiased)
+	}
+}
+
+// normalise writes y (and x̂ when kept) for channels [lo, hi).
+func (o *bnOp[F]) normalise(lo, hi int) {
+	x, keep := o.x, o.keep
+	for ch := lo; ch < hi; ch++ {
+		mu, is := o.mean[ch], o.invStd[ch]
+		scale, shift := bnAffine[F](mu, is, o.gamma(ch), o.beta(ch))
+		for a := 0; a < o.outer; a++ {
+			base := (a*o.c + ch) * o.inner
+			src, dst := x.Data[base:base+o.inner], o.y.Data[base:base+o.inner]
+			affineRange(src, dst, scale, shift)
+			if keep {
+				fm, fis := F(mu), F(is)
+				xh := o.xhat.Data[base : base+o.inner]
+				for k, v := range src {
+					xh[k] = (v - fm) * fis
 				}
 			}
 		}
-	})
-	return o.y
+	}
 }
 
 // eachRow visits the contiguous runs of channel ch in data.
@@ -130,44 +167,51 @@ func (o *bnOp[F]) eachRow(data []F, ch int, f func(r []F)) {
 func (o *bnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	c := o.c
 	o.dx = reuse(o.dx, dOut.Shape...)
+	o.dOut, o.phase = dOut, bnBackward
+	parallelRange(c, o.outer*o.inner, o)
+	o.dOut = nil
+	o.dIns[0] = o.dx
+	return o.dIns[:]
+}
+
+// backward writes dx and accumulates dγ, dβ for channels [lo, hi).
+func (o *bnOp[F]) backward(lo, hi int) {
+	dOut := o.dOut
 	gg, gb := o.params.Grads["gamma"], o.params.Grads["beta"]
 	m := float64(o.outer * o.inner)
-	parallelFor(c, o.outer*o.inner, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var sdy, sdyx float64
-			for a := 0; a < o.outer; a++ {
-				base := (a*o.c + ch) * o.inner
-				d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
-				var s1, s2 F
-				for k, v := range d {
-					s1 += v
-					s2 += v * xh[k]
-				}
-				sdy += float64(s1)
-				sdyx += float64(s2)
+	for ch := lo; ch < hi; ch++ {
+		var sdy, sdyx float64
+		for a := 0; a < o.outer; a++ {
+			base := (a*o.c + ch) * o.inner
+			d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
+			var s1, s2 F
+			for k, v := range d {
+				s1 += v
+				s2 += v * xh[k]
 			}
-			if gg != nil && !o.noScale {
-				gg.Data[ch] += F(sdyx)
-			}
-			if gb != nil && !o.noShift {
-				gb.Data[ch] += F(sdy)
-			}
-			gis := F(o.gamma(ch) * o.invStd[ch])
-			mdy, mdyx := F(sdy/m), F(sdyx/m)
-			if !o.training {
-				mdy, mdyx = 0, 0
-			}
-			for a := 0; a < o.outer; a++ {
-				base := (a*o.c + ch) * o.inner
-				d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
-				dx := o.dx.Data[base : base+o.inner]
-				for k, v := range d {
-					dx[k] = gis * (v - mdy - xh[k]*mdyx)
-				}
+			sdy += float64(s1)
+			sdyx += float64(s2)
+		}
+		if gg != nil && !o.noScale {
+			gg.Data[ch] += F(sdyx)
+		}
+		if gb != nil && !o.noShift {
+			gb.Data[ch] += F(sdy)
+		}
+		gis := F(o.gamma(ch) * o.invStd[ch])
+		mdy, mdyx := F(sdy/m), F(sdyx/m)
+		if !o.training {
+			mdy, mdyx = 0, 0
+		}
+		for a := 0; a < o.outer; a++ {
+			base := (a*o.c + ch) * o.inner
+			d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
+			dx := o.dx.Data[base : base+o.inner]
+			for k, v := range d {
+				dx[k] = gis * (v - mdy - xh[k]*mdyx)
 			}
 		}
-	})
-	return []*Mat[F]{o.dx}
+	}
 }
 
 // lnOp is layer normalisation over the trailing axes from Axis.

@@ -11,13 +11,26 @@ const parGrain = 1 << 15
 // forJob is one parallelFor call, run by the shared workers (workers.go).
 type forJob struct {
 	f        func(lo, hi int)
+	t        ranger
 	n, parts int
 	wg       sync.WaitGroup
 }
 
-func (j *forJob) runPart(i int) { j.f(j.n*i/j.parts, j.n*(i+1)/j.parts) }
+func (j *forJob) runPart(i int) {
+	lo, hi := j.n*i/j.parts, j.n*(i+1)/j.parts
+	if j.t != nil {
+		j.t.runRange(lo, hi)
+		return
+	}
+	j.f(lo, hi)
+}
 
-var forJobs = sync.Pool{New: func() any { return new(forJob) }}
+// ranger is a parallelFor body kept in a long-lived struct (an op's field):
+// a closure handed to the workers escapes and costs an allocation per call,
+// a pointer already on the heap does not.
+type ranger interface{ runRange(lo, hi int) }
+
+var forJobs = newFreeList()
 
 // parallelFor splits [0, n) into at most GOMAXPROCS contiguous ranges and
 // runs f on each, concurrently when every range has at least
@@ -27,14 +40,73 @@ func parallelFor(n, perItem int, f func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	parts := min(runtime.GOMAXPROCS(0), n, n*max(perItem, 1)/parGrain)
-	if parts <= 1 {
-		f(0, n)
+	if parts := forParts(n, perItem); parts > 1 {
+		runFor(n, parts, f, nil)
 		return
 	}
-	j := forJobs.Get().(*forJob)
-	j.f, j.n, j.parts = f, n, parts
+	f(0, n)
+}
+
+// parallelRange is parallelFor with t.runRange as the body; it allocates
+// nothing when t points to a struct that outlives the call.
+func parallelRange(n, perItem int, t ranger) {
+	if n <= 0 {
+		return
+	}
+	if parts := forParts(n, perItem); parts > 1 {
+		runFor(n, parts, nil, t)
+		return
+	}
+	t.runRange(0, n)
+}
+
+func forParts(n, perItem int) int {
+	return min(runtime.GOMAXPROCS(0), n, n*max(perItem, 1)/parGrain)
+}
+
+func runFor(n, parts int, f func(lo, hi int), t ranger) {
+	j := takeFree[forJob](forJobs)
+	j.f, j.t, j.n, j.parts = f, t, n, parts
 	runParts(j, parts, &j.wg)
-	j.f = nil
-	forJobs.Put(j)
+	j.f, j.t = nil, nil
+	forJobs.put(j)
+}
+
+// freeList keeps released values for reuse. Unlike a sync.Pool the GC does
+// not empty it and giving a value back does not allocate, so a steady state
+// (a training step after the first) allocates nothing. It is a stack: a
+// sequence of calls reuses the same values (buffers grown to the largest
+// request stay with it). It holds at most freeCap values (more are
+// dropped); one list may serve several types (the instantiations of a
+// generic task): a value of another type is dropped.
+type freeList struct {
+	mu sync.Mutex
+	s  []any
+}
+
+const freeCap = 32
+
+func newFreeList() *freeList { return &freeList{s: make([]any, 0, freeCap)} }
+
+// takeFree returns a kept *T, or a new one.
+func takeFree[T any](l *freeList) *T {
+	l.mu.Lock()
+	var x any
+	if n := len(l.s); n > 0 {
+		x, l.s[n-1] = l.s[n-1], nil
+		l.s = l.s[:n-1]
+	}
+	l.mu.Unlock()
+	if t, ok := x.(*T); ok {
+		return t
+	}
+	return new(T)
+}
+
+func (l *freeList) put(x any) {
+	l.mu.Lock()
+	if len(l.s) < cap(l.s) {
+		l.s = append(l.s, x)
+	}
+	l.mu.Unlock()
 }

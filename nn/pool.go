@@ -22,6 +22,10 @@ type poolOp[F Float] struct {
 	ax [3]poolAxis
 	// the 2-D names of ax[1] and ax[2] (the fast 2×2 path and the plane loops)
 	h, w, oh, ow, kh, kw, sh, sw, pt, pl int
+
+	oshape []int
+	task   poolTask[F]
+	dIns   [1]*Mat[F]
 }
 
 // poolAxis is the window geometry along one spatial axis.
@@ -84,10 +88,11 @@ func (o *poolOp[F]) setup(in []int) error {
 }
 
 func (o *poolOp[F]) outShape() []int {
-	s := []int{o.inShape[0], o.inShape[1]}
+	s := append(o.oshape[:0], o.inShape[0], o.inShape[1])
 	for _, a := range o.ax[3-o.p.Rank:] {
 		s = append(s, a.o)
 	}
+	o.oshape = s
 	return s
 }
 
@@ -105,12 +110,29 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 		o.argmax = o.argmax[:len(o.out.Data)]
 	}
-	parallelFor(planes, ip, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			o.forwardPlane(x.Data[pl*ip:(pl+1)*ip], o.out.Data[pl*op:(pl+1)*op], pl*op)
-		}
-	})
+	o.task = poolTask[F]{o: o, src: x.Data, ip: ip, op: op}
+	parallelRange(planes, ip, &o.task)
+	o.task = poolTask[F]{}
 	return o.out
+}
+
+// poolTask is Forward (or Backward) over a range of planes.
+type poolTask[F Float] struct {
+	o      *poolOp[F]
+	src    []F // x forward, dOut backward
+	ip, op int
+	back   bool
+}
+
+func (t *poolTask[F]) runRange(lo, hi int) {
+	o, ip, op := t.o, t.ip, t.op
+	for pl := lo; pl < hi; pl++ {
+		if t.back {
+			o.backwardPlane(o.dx.Data[pl*ip:(pl+1)*ip], t.src[pl*op:(pl+1)*op], pl*op)
+		} else {
+			o.forwardPlane(t.src[pl*ip:(pl+1)*ip], o.out.Data[pl*op:(pl+1)*op], pl*op)
+		}
+	}
 }
 
 // plain reports whether the window is undilated and 2-D or less.
@@ -236,49 +258,53 @@ func (o *poolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	planes := o.inShape[0] * o.inShape[1]
 	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
 	ip, op := D.n*H.n*W.n, D.o*H.o*W.o
-	parallelFor(planes, ip, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			dst := o.dx.Data[pl*ip : (pl+1)*ip]
-			src := dOut.Data[pl*op : (pl+1)*op]
-			if o.max {
-				for k, g := range src {
-					if a := o.argmax[pl*op+k]; a >= 0 {
-						dst[a] += g
-					}
-				}
-				continue
+	o.task = poolTask[F]{o: o, src: dOut.Data, ip: ip, op: op, back: true}
+	parallelRange(planes, ip, &o.task)
+	o.task = poolTask[F]{}
+	o.dIns[0] = o.dx
+	return o.dIns[:]
+}
+
+// backwardPlane adds one plane's output gradients src to dst; off is the
+// plane's first output element.
+func (o *poolOp[F]) backwardPlane(dst, src []F, off int) {
+	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
+	if o.max {
+		for k, g := range src {
+			if a := o.argmax[off+k]; a >= 0 {
+				dst[a] += g
 			}
-			k := 0
-			for a := 0; a < D.o; a++ {
-				for i := 0; i < H.o; i++ {
-					for j := 0; j < W.o; j++ {
-						d0, d1, pd := D.span(a)
-						h0, h1, ph := H.span(i)
-						w0, w1, pw := W.span(j)
-						div := (d1 - d0) * (h1 - h0) * (w1 - w0)
-						if o.p.CountIncludePad {
-							div = pd * ph * pw
-						}
-						g := src[k]
-						k++
-						if div <= 0 {
-							continue
-						}
-						g /= F(div)
-						for z := d0; z < d1; z++ {
-							for y := h0; y < h1; y++ {
-								row := dst[(z*H.n+y)*W.n+w0 : (z*H.n+y)*W.n+w1]
-								for q := range row {
-									row[q] += g
-								}
-							}
+		}
+		return
+	}
+	k := 0
+	for a := 0; a < D.o; a++ {
+		for i := 0; i < H.o; i++ {
+			for j := 0; j < W.o; j++ {
+				d0, d1, pd := D.span(a)
+				h0, h1, ph := H.span(i)
+				w0, w1, pw := W.span(j)
+				div := (d1 - d0) * (h1 - h0) * (w1 - w0)
+				if o.p.CountIncludePad {
+					div = pd * ph * pw
+				}
+				g := src[k]
+				k++
+				if div <= 0 {
+					continue
+				}
+				g /= F(div)
+				for z := d0; z < d1; z++ {
+					for y := h0; y < h1; y++ {
+						row := dst[(z*H.n+y)*W.n+w0 : (z*H.n+y)*W.n+w1]
+						for q := range row {
+							row[q] += g
 						}
 					}
 				}
 			}
 		}
-	})
-	return []*Mat[F]{o.dx}
+	}
 }
 
 // globalPoolOp pools every spatial position of [N, C, ...].
@@ -287,6 +313,7 @@ type globalPoolOp[F Float] struct {
 	inShape   []int
 	out, dx   *Mat[F]
 	argmax    []int
+	dIns      [1]*Mat[F]
 }
 
 func newGlobalPool[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -347,7 +374,8 @@ func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 			dst[k] = g
 		}
 	}
-	return []*Mat[F]{o.dx}
+	o.dIns[0] = o.dx
+	return o.dIns[:]
 }
 
 func init() {

@@ -11,6 +11,9 @@ import (
 type reshapeOp[F Float] struct {
 	target []int // without batch; one -1 is inferred at run time
 	inSh   []int
+	out    Mat[F] // a view of the input
+	dx     Mat[F]
+	dIns   [1]*Mat[F]
 }
 
 func newFlatten[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -26,7 +29,8 @@ func (o *reshapeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.inSh = x.Shape
 	n := x.Shape[0]
 	per := len(x.Data) / max(n, 1)
-	shape := append([]int{n}, o.target...)
+	o.out.Shape = append(append(o.out.Shape[:0], n), o.target...)
+	shape := o.out.Shape
 	known, infer := 1, -1
 	for i, d := range o.target {
 		if d < 0 {
@@ -41,11 +45,14 @@ func (o *reshapeOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if ir.NumElements(shape) != len(x.Data) {
 		panic(fmt.Sprintf("cannot reshape %v into %v", x.Shape, o.target))
 	}
-	return &Mat[F]{Shape: shape, Data: x.Data}
+	o.out.Data = x.Data
+	return &o.out
 }
 
 func (o *reshapeOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
-	return []*Mat[F]{{Shape: o.inSh, Data: dOut.Data}}
+	o.dx = Mat[F]{Shape: o.inSh, Data: dOut.Data}
+	o.dIns[0] = &o.dx
+	return o.dIns[:]
 }
 
 // permuteOp reorders the axes after the batch.

@@ -145,7 +145,7 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 	g = g[:len(w)]
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
-		vel := n.stateOf(nd, name+"/v", shape)
+		vel := n.stateOf(nd, name, "/v", shape)
 		mu := c.Momentum
 		for i := range w {
 			gi := float64(g[i]) * normScale
@@ -161,12 +161,12 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			}
 		}
 	case ir.UpdAdam, ir.UpdAdamW:
-		m := n.stateOf(nd, name+"/m", shape)
-		v := n.stateOf(nd, name+"/v", shape)
+		m := n.stateOf(nd, name, "/m", shape)
+		v := n.stateOf(nd, name, "/v", shape)
 		// The bias correction counts this parameter's own updates, not the
 		// graph's: a layer re-initialised by an edit restarts its moments,
 		// and its correction must restart with them.
-		ts := n.stateOf(nd, name+"/t", []int{1})
+		ts := n.stateOf(nd, name, "/t", []int{1})
 		ts[0]++
 		t := float64(ts[0])
 		b1, b2 := c.Beta1, c.Beta2
@@ -189,7 +189,7 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			return
 		}
 	case ir.UpdRMSProp:
-		a := n.stateOf(nd, name+"/g2", shape)
+		a := n.stateOf(nd, name, "/g2", shape)
 		for i := range w {
 			gi := float64(g[i]) * normScale
 			if !plain {
@@ -200,7 +200,7 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
 		}
 	case ir.UpdAdaGrad:
-		a := n.stateOf(nd, name+"/g2", shape)
+		a := n.stateOf(nd, name, "/g2", shape)
 		for i := range w {
 			gi := float64(g[i]) * normScale
 			if !plain {
@@ -211,8 +211,8 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
 		}
 	case ir.UpdAdaDelta:
-		a := n.stateOf(nd, name+"/g2", shape)
-		d := n.stateOf(nd, name+"/dx2", shape)
+		a := n.stateOf(nd, name, "/g2", shape)
+		d := n.stateOf(nd, name, "/dx2", shape)
 		for i := range w {
 			gi := float64(g[i]) * normScale
 			if !plain {
@@ -243,9 +243,25 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 	}
 }
 
+// stateKey returns name+suffix, concatenated once per node: a steady-state
+// step allocates nothing.
+func (nd *node[F]) stateKey(name, suffix string) string {
+	k := [2]string{name, suffix}
+	if s, ok := nd.stateKeys[k]; ok {
+		return s
+	}
+	if nd.stateKeys == nil {
+		nd.stateKeys = map[[2]string]string{}
+	}
+	s := name + suffix
+	nd.stateKeys[k] = s
+	return s
+}
+
 // stateOf returns updater state, creating it at zero. For a float32 Net it
 // aliases Vertex.State; otherwise it is private to the Net.
-func (n *Net[F]) stateOf(nd *node[F], key string, shape []int) []F {
+func (n *Net[F]) stateOf(nd *node[F], name, suffix string, shape []int) []F {
+	key := nd.stateKey(name, suffix)
 	size := ir.NumElements(shape)
 	if _, ok := any([]F(nil)).([]float32); ok {
 		if nd.v.State == nil {
