@@ -3,45 +3,41 @@ package nn
 import "math"
 
 // Float32 versions of exp and erf for the float32 engine's hot loops
-// (softmax, GELU). They are accurate to a few ulp of float32 (tested
+// (softmax, GELU, LSTM gates). They are accurate to a few ulp of float32 (tested
 // against math.Exp and math.Erf), where the float64 library functions
 // cost more than the matrix products around them. The float64 path, which
 // gradient checks run on, keeps the library functions.
 
-// expf is e^x in float32: x = k·ln2 + r with |r| ≤ ln2/2, e^r by a degree-6
-// polynomial, 2^k through the exponent bits.
-func expf(x float32) float32 {
-	switch {
-	case x > 88.7228:
-		return float32(math.Inf(1))
-	case x < -103.97:
-		return 0
-	case x != x:
-		return x
+// expScaled32 writes y = e^(s·x) with the argument clamped to [-87, 88]
+// (where sigmoid and tanh have long saturated and a softmax weight is
+// negligible; e^±88 stays finite and normal), no branch on the value:
+// x = k·ln2 + r, e^r by a degree-6 polynomial, 2^k through the exponent
+// bits; AVX2 for the leading multiples of 8. NaN stays NaN. y may be x.
+func expScaled32(y, x []float32, s float32) {
+	y = y[:len(x)]
+	i0 := expScaledSIMD(y, x, s)
+	for i, v := range x[i0:] {
+		i += i0
+		v *= s
+		// comparisons, not min and max, whose NaN and signed-zero rules
+		// cost branches; NaN fails both and stays NaN
+		if v > 88 {
+			v = 88
+		}
+		if v < -87 {
+			v = -87
+		}
+		k := v*1.44269504088896341 + 12582912 // 1.5·2²³: round to nearest
+		k -= 12582912
+		r := v - k*0.693359375 + k*2.12194440e-4
+		p := float32(1.9875691500e-4)
+		p = p*r + 1.3981999507e-3
+		p = p*r + 8.3334519073e-3
+		p = p*r + 4.1665795894e-2
+		p = p*r + 1.6666665459e-1
+		p = p*r + 5.0000001201e-1
+		y[i] = (p*r*r + r + 1) * math.Float32frombits(uint32(int32(k)+127)<<23)
 	}
-	kf := x * 1.44269504088896341
-	if kf < 0 {
-		kf -= 0.5
-	} else {
-		kf += 0.5
-	}
-	k := float32(int32(kf)) // round to nearest
-	r := x - k*0.693359375 + k*2.12194440e-4
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	e := p*r*r + r + 1
-	ki := int32(k)
-	switch {
-	case ki < -126: // subnormal result: scale in two steps
-		return e * math.Float32frombits(uint32(ki+126+127)<<23) * math.Float32frombits(1<<23)
-	case ki > 127:
-		return e * math.Float32frombits(uint32(ki-1+127)<<23) * 2
-	}
-	return e * math.Float32frombits(uint32(ki+127)<<23)
 }
 
 // erff is erf(x) in float32: x·P(x²)/Q(x²) on [-4, 4] (a rational minimax
@@ -73,10 +69,12 @@ func softmaxRows32(x []float32, rows, n int) {
 				m = v
 			}
 		}
+		for j := range row {
+			row[j] -= m
+		}
+		expScaled32(row, row, 1)
 		var s float32
-		for j, v := range row {
-			e := expf(v - m)
-			row[j] = e
+		for _, e := range row {
 			s += e
 		}
 		inv := 1 / s

@@ -245,36 +245,6 @@ func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
 	}
 }
 
-// expScaled32 writes y = e^(s·x) for s = -1 or 2 with the argument clamped
-// to [-87, 88] (where sigmoid and tanh have long saturated; e^±88 stays
-// finite and normal), no branch on the value: x = k·ln2 + r, e^r by
-// expf's polynomial, 2^k through the exponent bits. NaN stays NaN.
-func expScaled32(y, x []float32, s float32) {
-	y = y[:len(x)]
-	i0 := expScaledSIMD(y, x, s)
-	for i, v := range x[i0:] {
-		i += i0
-		v *= s
-		// comparisons, not min and max, whose NaN and signed-zero rules
-		// cost branches; NaN fails both and stays NaN
-		if v > 88 {
-			v = 88
-		}
-		if v < -87 {
-			v = -87
-		}
-		k := v*1.44269504088896341 + 12582912 // 1.5·2²³: round to nearest
-		k -= 12582912
-		r := v - k*0.693359375 + k*2.12194440e-4
-		p := float32(1.9875691500e-4)
-		p = p*r + 1.3981999507e-3
-		p = p*r + 8.3334519073e-3
-		p = p*r + 4.1665795894e-2
-		p = p*r + 1.6666665459e-1
-		p = p*r + 5.0000001201e-1
-		y[i] = (p*r*r + r + 1) * math.Float32frombits(uint32(int32(k)+127)<<23)
-	}
-}
 
 // lstmStdBackward is the standard cell's backward from the cached gate
 // values: sigmoid' = y(1-y), tanh' = 1-y².
