@@ -245,7 +245,6 @@ func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
 	}
 }
 
-
 // lstmStdBackward is the standard cell's backward from the cached gate
 // values: sigmoid' = y(1-y), tanh' = 1-y².
 func lstmStdBackward[F Float](a, ac, cPrev, dh, dc, dxw, dcPrev []F, n, u int) {
