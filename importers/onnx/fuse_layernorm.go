@@ -23,16 +23,7 @@ func fuseLayerNorms(g *ir.Graph) {
 	if err != nil {
 		return
 	}
-	f := &fuser{byName: map[string]*ir.Vertex{}, uses: map[string]int{}}
-	for _, v := range g.Vertices {
-		f.byName[v.Name] = v
-		for _, in := range v.Inputs {
-			f.uses[in]++
-		}
-	}
-	for _, o := range g.Outputs {
-		f.uses[o.Vertex]++
-	}
+	f := newFuser(g)
 	// From the last vertex back, so that the longest form (with γ and β)
 	// matches before its y = c/√(σ²+ε) part does.
 	done := map[*ir.Vertex]bool{}

@@ -24,16 +24,7 @@ func fuseActivations(g *ir.Graph) {
 	if err != nil {
 		return
 	}
-	f := &fuser{byName: map[string]*ir.Vertex{}, uses: map[string]int{}}
-	for _, v := range g.Vertices {
-		f.byName[v.Name] = v
-		for _, in := range v.Inputs {
-			f.uses[in]++
-		}
-	}
-	for _, o := range g.Outputs {
-		f.uses[o.Vertex]++
-	}
+	f := newFuser(g)
 	for _, v := range g.Vertices {
 		x, a, ok := f.match(v)
 		if !ok || !ir.SameShape(shapes[x], shapes[v.Name]) {
@@ -48,6 +39,22 @@ func fuseActivations(g *ir.Graph) {
 type fuser struct {
 	byName map[string]*ir.Vertex
 	uses   map[string]int
+}
+
+// newFuser indexes g's vertices by name and counts each one's consumers
+// (a graph output counts as one).
+func newFuser(g *ir.Graph) *fuser {
+	f := &fuser{byName: map[string]*ir.Vertex{}, uses: map[string]int{}}
+	for _, v := range g.Vertices {
+		f.byName[v.Name] = v
+		for _, in := range v.Inputs {
+			f.uses[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		f.uses[o.Vertex]++
+	}
+	return f
 }
 
 // match tries every pattern with v as the final vertex.
