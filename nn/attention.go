@@ -37,6 +37,10 @@ type attentionOp[F Float] struct {
 	dropActive bool
 	mask       []F // key mask [N, Tv] (1 keep) or nil
 	ctx        *Mat[F]
+	fw         attentionHeads[F]
+	bw         attentionHeadGrads[F]
+	scratch    *freeList // [tq, tv] buffers, one per parallel range
+	grads      [3]*Mat[F]
 	dCtx       *Mat[F]
 	dq, dk2    *Mat[F]
 	dvv        *Mat[F]
@@ -56,7 +60,7 @@ func newAttention[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F
 		dv = a.KeyDim
 	}
 	op := &attentionOp[F]{heads: a.Heads, dk: a.KeyDim, dv: dv, causal: a.Causal, rate: float64(a.Dropout),
-		frozen: v.Frozen, nIn: len(in), needIn: make([]bool, len(in)),
+		frozen: v.Frozen, nIn: len(in), needIn: make([]bool, len(in)), scratch: newFreeList(),
 		scale: F(1 / math.Sqrt(float64(a.KeyDim)))}
 	for i := range op.needIn {
 		op.needIn[i] = true
@@ -135,7 +139,7 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	K := a.k.Forward(p, []*Mat[F]{key})
 	V := a.v.Forward(p, []*Mat[F]{value})
 	H, dk, dv := a.heads, a.dk, a.dv
-	hk, hv := H*dk, H*dv
+	hv := H * dv
 	if p.pool != nil { // inference: the weights live for this call only
 		a.probs = p.pool.get(n * H * tq * tv)
 	} else {
@@ -147,26 +151,6 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		a.drop = growSlice(a.drop, len(a.probs))
 	}
 	keep := 1 - a.rate
-	head := func(bh int, scratch []F) {
-		b, h := bh/H, bh%H
-		P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
-		gemm(false, true, tq, tv, dk, a.scale, Q.Data[b*tq*hk+h*dk:], hk, K.Data[b*tv*hk+h*dk:], hk, 0, P, tv)
-		a.hide(P, b)
-		if p32, ok := any(P).([]float32); ok {
-			softmaxRows32(p32, tq, tv)
-		} else {
-			softmax(P, P, tq, tv, 1, false)
-		}
-		W := P
-		if a.dropActive {
-			D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
-			for i := range D {
-				scratch[i] = P[i] * D[i]
-			}
-			W = scratch
-		}
-		gemm(false, false, tq, dv, tv, 1, W, tv, V.Data[b*tv*hv+h*dv:], hv, 0, a.ctx.Data[b*tq*hv+h*dv:], hv)
-	}
 	if a.dropActive {
 		// the dropout draws come from one RNG, in order
 		for i := range a.drop {
@@ -176,15 +160,8 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			}
 		}
 	}
-	parallelFor(n*H, tq*tv*(dk+dv), func(lo, hi int) {
-		var scratch []F
-		if a.dropActive {
-			scratch = make([]F, tq*tv)
-		}
-		for bh := lo; bh < hi; bh++ {
-			head(bh, scratch)
-		}
-	})
+	a.fw = attentionHeads[F]{a: a, Q: Q, K: K, V: V}
+	parallelRange(n*H, tq*tv*(dk+dv), &a.fw)
 	out := a.o.Forward(p, []*Mat[F]{a.ctx})
 	if p.pool != nil {
 		// an inference network never calls Backward: give the projections,
@@ -223,32 +200,8 @@ func (a *attentionOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	a.dq = reuseZero(a.dq, n, tq, hk)
 	a.dk2 = reuseZero(a.dk2, n, tv, hk)
 	a.dvv = reuseZero(a.dvv, n, tv, hv)
-	parallelFor(n*H, tq*tv*(dk+dv), func(lo, hi int) {
-		dP := make([]F, tq*tv)
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/H, bh%H
-			P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
-			dC := dCtx.Data[b*tq*hv+h*dv:]
-			if a.dropActive {
-				D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
-				// dV = (P∘D)ᵀ dC; build P∘D in dP first
-				for i := range dP {
-					dP[i] = P[i] * D[i]
-				}
-				gemm(true, false, tv, dv, tq, 1, dP, tv, dC, hv, 0, a.dvv.Data[b*tv*hv+h*dv:], hv)
-				gemm(false, true, tq, tv, dv, 1, dC, hv, V.Data[b*tv*hv+h*dv:], hv, 0, dP, tv)
-				for i := range dP {
-					dP[i] *= D[i]
-				}
-			} else {
-				gemm(true, false, tv, dv, tq, 1, P, tv, dC, hv, 0, a.dvv.Data[b*tv*hv+h*dv:], hv)
-				gemm(false, true, tq, tv, dv, 1, dC, hv, V.Data[b*tv*hv+h*dv:], hv, 0, dP, tv)
-			}
-			softmaxBackward(P, dP, dP, tq, tv, 1, false)
-			gemm(false, false, tq, dk, tv, a.scale, dP, tv, K.Data[b*tv*hk+h*dk:], hk, 0, a.dq.Data[b*tq*hk+h*dk:], hk)
-			gemm(true, false, tv, dk, tq, a.scale, dP, tv, Q.Data[b*tq*hk+h*dk:], hk, 0, a.dk2.Data[b*tv*hk+h*dk:], hk)
-		}
-	})
+	a.bw = attentionHeadGrads[F]{a: a, Q: Q, K: K, V: V, dCtx: dCtx}
+	parallelRange(n*H, tq*tv*(dk+dv), &a.bw)
 	// input gradients: query, value, key; shared inputs add up
 	needQ := a.needIn[0]
 	needV := a.nIn == 1 && a.needIn[0] || a.nIn > 1 && a.needIn[1]
@@ -257,7 +210,8 @@ func (a *attentionOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	gq := a.q.Backward(p, a.dq)[0]
 	gk := a.k.Backward(p, a.dk2)[0]
 	gv := a.v.Backward(p, a.dvv)[0]
-	out := make([]*Mat[F], a.nIn)
+	out := a.grads[:a.nIn]
+	clear(out)
 	switch a.nIn {
 	case 1:
 		if needQ {
@@ -275,4 +229,87 @@ func (a *attentionOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 		out[0], out[1], out[2] = gq, gv, gk
 	}
 	return out
+}
+
+// attentionHeads runs the forward of heads [lo, hi) (index b·H + h): scores,
+// mask, softmax, dropout and the product with v into ctx.
+type attentionHeads[F Float] struct {
+	a       *attentionOp[F]
+	Q, K, V *Mat[F]
+}
+
+func (t *attentionHeads[F]) runRange(lo, hi int) {
+	a := t.a
+	tq, tv, H, dk, dv := a.tq, a.tv, a.heads, a.dk, a.dv
+	hk, hv := H*dk, H*dv
+	var buf *[]F
+	if a.dropActive {
+		buf = a.takeScratch()
+		defer a.scratch.put(buf)
+	}
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/H, bh%H
+		P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
+		gemm(false, true, tq, tv, dk, a.scale, t.Q.Data[b*tq*hk+h*dk:], hk, t.K.Data[b*tv*hk+h*dk:], hk, 0, P, tv)
+		a.hide(P, b)
+		if p32, ok := any(P).([]float32); ok {
+			softmaxRows32(p32, tq, tv)
+		} else {
+			softmax(P, P, tq, tv, 1, false)
+		}
+		W := P
+		if a.dropActive {
+			D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
+			W = *buf
+			for i := range D {
+				W[i] = P[i] * D[i]
+			}
+		}
+		gemm(false, false, tq, dv, tv, 1, W, tv, t.V.Data[b*tv*hv+h*dv:], hv, 0, a.ctx.Data[b*tq*hv+h*dv:], hv)
+	}
+}
+
+// attentionHeadGrads runs the backward of heads [lo, hi) into dq, dk, dv.
+type attentionHeadGrads[F Float] struct {
+	a             *attentionOp[F]
+	Q, K, V, dCtx *Mat[F]
+}
+
+func (t *attentionHeadGrads[F]) runRange(lo, hi int) {
+	a := t.a
+	tq, tv, H, dk, dv := a.tq, a.tv, a.heads, a.dk, a.dv
+	hk, hv := H*dk, H*dv
+	buf := a.takeScratch()
+	defer a.scratch.put(buf)
+	dP := *buf
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/H, bh%H
+		P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
+		dC := t.dCtx.Data[b*tq*hv+h*dv:]
+		if a.dropActive {
+			D := a.drop[bh*tq*tv : (bh+1)*tq*tv]
+			// dV = (P∘D)ᵀ dC; build P∘D in dP first
+			for i := range dP {
+				dP[i] = P[i] * D[i]
+			}
+			gemm(true, false, tv, dv, tq, 1, dP, tv, dC, hv, 0, a.dvv.Data[b*tv*hv+h*dv:], hv)
+			gemm(false, true, tq, tv, dv, 1, dC, hv, t.V.Data[b*tv*hv+h*dv:], hv, 0, dP, tv)
+			for i := range dP {
+				dP[i] *= D[i]
+			}
+		} else {
+			gemm(true, false, tv, dv, tq, 1, P, tv, dC, hv, 0, a.dvv.Data[b*tv*hv+h*dv:], hv)
+			gemm(false, true, tq, tv, dv, 1, dC, hv, t.V.Data[b*tv*hv+h*dv:], hv, 0, dP, tv)
+		}
+		softmaxBackward(P, dP, dP, tq, tv, 1, false)
+		gemm(false, false, tq, dk, tv, a.scale, dP, tv, t.K.Data[b*tv*hk+h*dk:], hk, 0, a.dq.Data[b*tq*hk+h*dk:], hk)
+		gemm(true, false, tv, dk, tq, a.scale, dP, tv, t.Q.Data[b*tq*hk+h*dk:], hk, 0, a.dk2.Data[b*tv*hk+h*dk:], hk)
+	}
+}
+
+// takeScratch returns a [tq, tv] buffer from the op's free list.
+func (a *attentionOp[F]) takeScratch() *[]F {
+	buf := takeFree[[]F](a.scratch)
+	*buf = growSlice(*buf, a.tq*a.tv)
+	return buf
 }
