@@ -40,9 +40,12 @@ type convCore[F Float] struct {
 	// for each call (borrow) instead of kept
 	pooled     bool
 	colN, tmpN int
-	// generic disables the depthwise and pointwise kernels (tests compare
-	// them with the im2col path)
-	generic bool
+	// generic disables the depthwise, pointwise and Winograd kernels (tests
+	// compare them with the im2col path); noWinograd only Winograd
+	generic, noWinograd bool
+	pool                *bufPool[F] // the inference pool during a pooled call
+	wino                winograd[F]
+	winoU, winoV, winoM []F
 }
 
 func (c *convCore[F]) setup(in []int) error {
@@ -124,6 +127,7 @@ func tileColumns(p, ow, rows, limit int) int {
 func (c *convCore[F]) borrow(p *Pass[F]) {
 	if c.pooled && p.pool != nil {
 		c.col, c.tmp = p.pool.get(c.colN), p.pool.get(c.tmpN)
+		c.pool = p.pool
 	}
 }
 
@@ -131,7 +135,7 @@ func (c *convCore[F]) giveBack(p *Pass[F]) {
 	if c.pooled && p.pool != nil {
 		putScratch(p, c.col)
 		putScratch(p, c.tmp)
-		c.col, c.tmp = nil, nil
+		c.col, c.tmp, c.pool = nil, nil, nil
 	}
 }
 
@@ -170,6 +174,9 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 	switch {
 	case c.isDepthwise():
 		c.depthwiseForward(x, W, out, post)
+		return
+	case c.isWinograd():
+		c.winogradForward(x, W, out, post)
 		return
 	case c.groups == 1: // the weights against every sample or tile: packed once
 		c.wpk.pack(false, fg, K, 1, W, K)

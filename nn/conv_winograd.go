@@ -1,0 +1,242 @@
+package nn
+
+import "os"
+
+// Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped 2-D
+// convolutions (Lavin & Gray, 2015): each 2×2 output tile comes from a 4×4
+// input tile through 16 products instead of 36, so the GEMM work is 4/9 of
+// im2col's. The input tiles are transformed (V = Bᵀ·d·B), the filters once
+// per pass (U = G·g·Gᵀ), the 16 positions multiply as U[ξ]·V[ξ] and the
+// output tiles transform back (Y = Aᵀ·M·A). The F(2×2) matrices have only
+// 0, ±1 and ±½ entries, so the result stays within float32 rounding of the
+// direct sum (F(4×4)'s larger constants lose about two digits).
+
+// WinogradEnv names the environment variable that turns Winograd off
+// ("0"): every convolution then runs through im2col + GEMM.
+const WinogradEnv = "RETARGET_WINOGRAD"
+
+var winogradOn = os.Getenv(WinogradEnv) != "0"
+
+// winogradMinC and winogradMinP are the least input channels and output
+// plane for which the transforms pay for themselves (BenchmarkConvWinograd,
+// batch 8: 1.2–1.5× faster from 128 channels on VGG16's layers, even at 64
+// channels, slower below and on 7×7 planes). Tests lower them.
+var (
+	winogradMinC = 128
+	winogradMinP = 100
+)
+
+// winogradTileBudget bounds the transformed tiles of one chunk (elements of
+// V and M together).
+const winogradTileBudget = 1 << 21
+
+// isWinograd reports whether the forward pass runs through Winograd.
+func (c *convCore[F]) isWinograd() bool {
+	g := &c.geo
+	return winogradOn && !c.generic && !c.noWinograd && c.rank == 2 && c.groups == 1 && g.kh == 3 && g.kw == 3 &&
+		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && g.p() >= winogradMinP
+}
+
+// winograd holds one pass's buffers and its parallel stages.
+type winograd[F Float] struct {
+	c       *convCore[F]
+	u, v, m []F
+	x, w    []F // the input, the weights
+	out     []F
+	packs   [16]packedA[F] // U[ξ] packed for the micro-kernel
+	k       int            // filters
+	tw, th  int            // tiles per row, tile rows per sample
+	r0, tc  int            // first tile row of the chunk (counted over all samples), tiles in it
+	stage   int
+}
+
+// winogradRows keeps the row buffers of the input stage.
+var winogradRows = newFreeList()
+
+const (
+	wgFilters = iota
+	wgInput
+	wgOutput
+)
+
+func (t *winograd[F]) runRange(lo, hi int) {
+	switch t.stage {
+	case wgFilters:
+		t.filters(lo, hi)
+	case wgInput:
+		t.input(lo, hi)
+	case wgOutput:
+		t.output(lo, hi)
+	}
+}
+
+// filters transforms the filters [lo, hi): U[ξ][f][c] = (G·g·Gᵀ)[ξ].
+func (t *winograd[F]) filters(lo, hi int) {
+	C, K := t.c.geo.c, t.k
+	for f := lo; f < hi; f++ {
+		for ch := 0; ch < C; ch++ {
+			g := t.w[(f*C+ch)*9:][:9]
+			var a [12]F // G·g: 4×3
+			for j := 0; j < 3; j++ {
+				g0, g1, g2 := g[j], g[3+j], g[6+j]
+				a[j], a[3+j], a[6+j], a[9+j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+			}
+			for i := 0; i < 4; i++ { // (G·g)·Gᵀ
+				g0, g1, g2 := a[i*3], a[i*3+1], a[i*3+2]
+				r := [4]F{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
+				for j := 0; j < 4; j++ {
+					t.u[((i*4+j)*K+f)*C+ch] = r[j]
+				}
+			}
+		}
+	}
+}
+
+// input transforms the tiles of channels [lo, hi) of the chunk:
+// V[ξ][c][tile] = (Bᵀ·d·B)[ξ]. Per tile row, the four input rows (zero
+// padded) combine first (Bᵀ·d over whole rows), then each tile's columns.
+func (t *winograd[F]) input(lo, hi int) {
+	g := &t.c.geo
+	C, H, W, tc, tw := g.c, g.h, g.w, t.tc, t.tw
+	wp := 2*tw + 2 // the padded width the tiles of a row read
+	box := takeFree[[]F](winogradRows)
+	defer winogradRows.put(box)
+	*box = growSlice(*box, 8*wp)
+	buf := *box
+	rows := [4][]F{buf[:wp], buf[wp : 2*wp], buf[2*wp : 3*wp], buf[3*wp : 4*wp]}
+	comb := [4][]F{buf[4*wp : 5*wp], buf[5*wp : 6*wp], buf[6*wp : 7*wp], buf[7*wp : 8*wp]}
+	for ch := lo; ch < hi; ch++ {
+		for i0 := 0; i0 < tc; i0 += tw {
+			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
+			img := t.x[(s*C+ch)*H*W:][:H*W]
+			y0 := 2*ty - g.pt
+			for r := 0; r < 4; r++ {
+				row := rows[r]
+				clear(row)
+				if y := y0 + r; y >= 0 && y < H {
+					// columns x of the row land at x+pl; pl ≥ 0 for a
+					// convolution's begin padding
+					copy(row[g.pl:], img[y*W:(y+1)*W])
+				}
+			}
+			r0, r1, r2, r3 := rows[0], rows[1], rows[2][:wp], rows[3][:wp]
+			c0, c1, c2, c3 := comb[0], comb[1], comb[2][:wp], comb[3][:wp]
+			for x := 0; x < wp; x++ {
+				c0[x], c1[x], c2[x], c3[x] = r0[x]-r2[x], r1[x]+r2[x], r2[x]-r1[x], r1[x]-r3[x]
+			}
+			for r, a := range comb {
+				base := (r*4*C+ch)*tc + i0
+				v0 := t.v[base:][:tw]
+				v1 := t.v[base+C*tc:][:tw]
+				v2 := t.v[base+2*C*tc:][:tw]
+				v3 := t.v[base+3*C*tc:][:tw]
+				for tx := range v0 {
+					x := 2 * tx
+					a0, a1, a2, a3 := a[x], a[x+1], a[x+2], a[x+3]
+					v0[tx], v1[tx], v2[tx], v3[tx] = a0-a2, a1+a2, a2-a1, a1-a3
+				}
+			}
+		}
+	}
+}
+
+// output transforms the products of filters [lo, hi) back into 2×2
+// output tiles: Y = Aᵀ·M·A.
+func (t *winograd[F]) output(lo, hi int) {
+	g := &t.c.geo
+	oh, ow, K, tc, tw := g.oh, g.ow, t.k, t.tc, t.tw
+	for f := lo; f < hi; f++ {
+		for i0 := 0; i0 < tc; i0 += tw {
+			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
+			o := t.out[(s*K+f)*oh*ow:][:oh*ow]
+			var m [16][]F
+			for xi := range m {
+				m[xi] = t.m[(xi*K+f)*tc+i0:][:tw]
+			}
+			y := 2 * ty
+			top := o[y*ow:][:ow]
+			var bot []F
+			if y+1 < oh {
+				bot = o[(y+1)*ow:][:ow]
+			}
+			for tx := 0; tx < tw; tx++ {
+				// Aᵀ·M: two rows of four
+				s0 := m[0][tx] + m[4][tx] + m[8][tx]
+				s1 := m[1][tx] + m[5][tx] + m[9][tx]
+				s2 := m[2][tx] + m[6][tx] + m[10][tx]
+				s3 := m[3][tx] + m[7][tx] + m[11][tx]
+				u0 := m[4][tx] - m[8][tx] - m[12][tx]
+				u1 := m[5][tx] - m[9][tx] - m[13][tx]
+				u2 := m[6][tx] - m[10][tx] - m[14][tx]
+				u3 := m[7][tx] - m[11][tx] - m[15][tx]
+				x := 2 * tx
+				top[x] = s0 + s1 + s2
+				if x+1 < ow {
+					top[x+1] = s1 - s2 - s3
+				}
+				if bot != nil {
+					bot[x] = u0 + u1 + u2
+					if x+1 < ow {
+						bot[x+1] = u1 - u2 - u3
+					}
+				}
+			}
+		}
+	}
+}
+
+// winogradForward is forward for isWinograd convolutions. Tiles of
+// several samples share the products, so that small planes still make wide
+// GEMMs.
+func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
+	g := &c.geo
+	n, C, K := c.inShape[0], g.c, c.filters
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	rows := max(1, min(n*th, winogradTileBudget/(16*(C+K)*tw)))
+	t := &c.wino
+	t.c, t.x, t.w, t.out, t.k, t.tw, t.th = c, x, W, out, K, tw, th
+	u := c.scratch(&c.winoU, 16*K*C)
+	t.u = u
+	t.stage = wgFilters
+	parallelRange(K, 16*C*9, t)
+	for xi := range t.packs {
+		t.packs[xi].pack(false, K, C, 1, u[xi*K*C:], C)
+	}
+	t.v = c.scratch(&c.winoV, 16*C*rows*tw)
+	t.m = c.scratch(&c.winoM, 16*K*rows*tw)
+	done := 0
+	for r0 := 0; r0 < n*th; r0 += rows {
+		t.r0, t.tc = r0, min(rows, n*th-r0)*tw
+		t.stage = wgInput
+		parallelRange(C, 16*t.tc, t)
+		for xi := range t.packs {
+			t.packs[xi].mul(false, t.tc, t.v[xi*C*t.tc:], t.tc, 0, t.m[xi*K*t.tc:], t.tc)
+		}
+		t.stage = wgOutput
+		parallelRange(K, 16*t.tc, t)
+		if s1 := (r0 + rows) / th; s1 > done {
+			s1 = min(s1, n)
+			c.postPlanes(out, done, s1, post)
+			done = s1
+		}
+	}
+	for xi := range t.packs {
+		t.packs[xi].release()
+	}
+	if c.pool != nil {
+		for _, b := range [][]F{t.u, t.v, t.m} {
+			c.pool.free = append(c.pool.free, b[:cap(b)])
+		}
+	}
+	t.x, t.w, t.out, t.u, t.v, t.m = nil, nil, nil, nil, nil, nil
+}
+
+// scratch returns n elements: from an inference network's pool for this
+// pass (winogradForward gives them back), else the core's own kept buffer.
+func (c *convCore[F]) scratch(own *[]F, n int) []F {
+	if c.pool != nil {
+		return c.pool.get(n)[:n]
+	}
+	*own = growSlice(*own, n)
+	return *own
+}

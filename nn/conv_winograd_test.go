@@ -1,0 +1,122 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TestConvWinogradMatchesIm2col runs Winograd and the im2col + GEMM path
+// on the same data: exact in float64 (to rounding), within float32
+// rounding of the float64 result in float32.
+func TestConvWinogradMatchesIm2col(t *testing.T) {
+	lowerWinogradThresholds(t)
+	cases := []struct {
+		name string
+		core convCore[float64]
+		in   []int
+	}{
+		{"same_even", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{2, 16, 10, 12}},
+		{"same_odd", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{1, 17, 11, 13}},
+		{"valid", convCore[float64]{rank: 2, filters: 4, groups: 1, kernel: []int{3, 3}, padding: ir.PadValid}, []int{2, 16, 13, 12}},
+		{"explicit_uneven", convCore[float64]{rank: 2, filters: 3, groups: 1, kernel: []int{3, 3}, padding: ir.PadExplicit,
+			pads: []int{2, 0, 1, 2}}, []int{2, 20, 11, 10}},
+		{"chunked_rows", convCore[float64]{rank: 2, filters: 64, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{1, 64, 70, 70}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(len(tc.name))))
+			wino, slow := tc.core, tc.core
+			slow.noWinograd = true
+			for _, c := range []*convCore[float64]{&wino, &slow} {
+				if err := c.setup(tc.in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !wino.isWinograd() || slow.isWinograd() {
+				t.Fatal("the case does not take the Winograd path")
+			}
+			x := make([]float64, ir.NumElements(tc.in))
+			w := make([]float64, wino.filters*wino.geo.c*9)
+			for _, v := range [][]float64{x, w} {
+				for i := range v {
+					v[i] = rng.Float64()*2 - 1
+				}
+			}
+			nOut := ir.NumElements(wino.outShape)
+			yw, ys := make([]float64, nOut), make([]float64, nOut)
+			wino.forward(x, w, yw, nil)
+			slow.forward(x, w, ys, nil)
+			near(t, "forward", yw, ys)
+
+			w32 := convCore[float32]{rank: 2, filters: tc.core.filters, groups: 1, kernel: tc.core.kernel,
+				padding: tc.core.padding, pads: tc.core.pads}
+			if err := w32.setup(tc.in); err != nil {
+				t.Fatal(err)
+			}
+			x32, wt32, y32 := make([]float32, len(x)), make([]float32, len(w)), make([]float32, nOut)
+			for i, v := range x {
+				x32[i] = float32(v)
+			}
+			for i, v := range w {
+				wt32[i] = float32(v)
+			}
+			w32.forward(x32, wt32, y32, nil)
+			var worst float64
+			for i, v := range ys {
+				// the sum has C·9 terms of size ≤ 1: float32 rounding of
+				// the inputs and of the sum stays far below 1e-4 relative
+				worst = math.Max(worst, math.Abs(float64(y32[i])-v)/(1+math.Abs(v)))
+			}
+			if worst > 1e-5 {
+				t.Fatalf("float32 Winograd differs from float64 im2col by %.2g (relative)", worst)
+			}
+		})
+	}
+}
+
+// TestGradConvWinograd gradient-checks a network whose convolution runs
+// through Winograd in its forward pass.
+func TestGradConvWinograd(t *testing.T) {
+	lowerWinogradThresholds(t)
+	c := &ir.Conv{Rank: 2, Filters: 4, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActTanh)}
+	probe := convCore[float64]{rank: 2, filters: 4, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}
+	if err := probe.setup([]int{2, 16, 10, 10}); err != nil || !probe.isWinograd() {
+		t.Fatalf("the case does not take the Winograd path (%v)", err)
+	}
+	coreCheckLayer(t, "winograd", []int{16, 10, 10}, c, -1, 1)
+}
+
+// lowerWinogradThresholds lets small test convolutions take Winograd.
+func lowerWinogradThresholds(t *testing.T) {
+	c, p := winogradMinC, winogradMinP
+	winogradMinC, winogradMinP = 16, 100
+	t.Cleanup(func() { winogradMinC, winogradMinP = c, p })
+}
+
+// BenchmarkConvWinograd compares Winograd with im2col on VGG16-like
+// layers (batch 8): go test -bench ConvWinograd ./nn
+func BenchmarkConvWinograd(b *testing.B) {
+	for _, s := range [][3]int{{64, 64, 224}, {64, 128, 112}, {128, 128, 112}, {128, 256, 56}, {256, 256, 56}, {256, 512, 28}, {512, 512, 28}, {512, 512, 14}, {512, 512, 7}, {16, 16, 32}} {
+		in := []int{8, s[0], s[2], s[2]}
+		for _, wino := range []bool{true, false} {
+			c := convCore[float32]{rank: 2, filters: s[1], groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noWinograd: !wino}
+			if err := c.setup(in); err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, ir.NumElements(in))
+			w := make([]float32, s[1]*s[0]*9)
+			y := make([]float32, ir.NumElements(c.outShape))
+			name := fmt.Sprintf("C%d_K%d_%dx%d/winograd=%v", s[0], s[1], s[2], s[2], c.isWinograd())
+			b.Run(name, func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.forward(x, w, y, nil)
+				}
+				b.ReportMetric(float64(8*2*s[0]*s[1]*9*s[2]*s[2])*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
