@@ -57,6 +57,7 @@ type sgemmJob struct {
 	k           int
 	alpha, beta float32
 	a, b, c     []float32
+	src         bSource // packs op(B) when b is nil
 	lda, ldb    int
 	ldc         int
 
@@ -106,6 +107,18 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		rows: job.rows, cols: job.cols, slab: job.slab}
 	job.start(threads, m, n)
 	job.a, job.b, job.c, job.apk = nil, nil, nil, nil
+	sgemmJobs.put(job)
+}
+
+// sgemmFrom is sgemmFast with op(B) packed from src (m > sgemmSmallRows,
+// k > 0: the callers' shapes).
+func sgemmFrom(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, src bSource, beta float32, c []float32, ldc int) {
+	sgemmCheck(ta, tb, m, n, k, len(a), lda, 0, max(1, n, k), len(c), ldc)
+	job := takeFree[sgemmJob](sgemmJobs)
+	*job = sgemmJob{kern: sgemmKernel, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc,
+		rows: job.rows, cols: job.cols, slab: job.slab}
+	job.start(runtime.GOMAXPROCS(0), m, n)
+	job.a, job.src, job.c, job.apk = nil, nil, nil, nil
 	sgemmJobs.put(job)
 }
 
@@ -211,7 +224,11 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 		for pc := 0; pc < j.k; pc += kcb {
 			kb := min(kcb, j.k-pc)
 			acc := pc > 0 || beta != 0
-			packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
+			if j.src != nil {
+				j.src.pack(bufs.b, j.tb, pc, kb, jc, nb, nr)
+			} else {
+				packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
+			}
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
 				apk := bufs.a
@@ -349,6 +366,8 @@ func sgemmCheck(ta, tb bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 		}
 	}
 	need("a", ar, ac, la, lda)
-	need("b", br, bc, lb, ldb)
+	if lb > 0 { // lb 0: B comes packed from a bSource
+		need("b", br, bc, lb, ldb)
+	}
 	need("c", m, n, lc, ldc)
 }

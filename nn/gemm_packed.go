@@ -77,3 +77,21 @@ func (p *packedA[F]) mul(tb bool, n int, b []F, ldb int, beta F, c []F, ldc int)
 	job.start(p.threads, p.m, n)
 	job.b, job.c = nil, nil
 }
+
+// mulFrom is mul with op(B) (k×n) packed from src; it reports false, doing
+// nothing, when A is not packed (the caller then materialises B).
+func (p *packedA[F]) mulFrom(n int, src bSource, beta F, c []F, ldc int) bool {
+	if !p.packed {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	c32 := any(c).([]float32)
+	sgemmCheck(false, false, p.m, n, p.k, p.m*p.k, p.k, 0, n, len(c32), ldc)
+	job := p.job
+	job.tb, job.b, job.src, job.beta, job.c, job.ldc = false, nil, src, float32(beta), c32, ldc
+	job.start(p.threads, p.m, n)
+	job.src, job.c = nil, nil
+	return true
+}

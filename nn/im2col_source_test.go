@@ -1,0 +1,117 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+)
+
+// TestImplicitIm2colMatchesMaterialised runs float32 convolutions whose
+// GEMMs read the im2col columns straight from the input (forward and weight
+// gradient, one sample per product and several) against the float64
+// materialised path.
+func TestImplicitIm2colMatchesMaterialised(t *testing.T) {
+	cases := []struct {
+		name   string
+		core   convCore[float64]
+		in     []int
+		budget int
+	}{
+		{"same", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 5, 9, 11}, 0},
+		{"stride2_dilated", convCore[float64]{rank: 2, filters: 6, groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
+			dil: []int{2, 1}, padding: ir.PadExplicit, pads: []int{2, 1, 0, 3}}, []int{2, 4, 13, 12}, 0},
+		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600},
+		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewSource(int64(len(tc.name))))
+			ref := tc.core
+			ref.generic, ref.colBudget = true, tc.budget
+			c32 := convCore[float32]{rank: tc.core.rank, filters: tc.core.filters, groups: 1, kernel: tc.core.kernel,
+				strides: tc.core.strides, dil: tc.core.dil, padding: tc.core.padding, pads: tc.core.pads, colBudget: tc.budget}
+			if err := ref.setup(tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if err := c32.setup(tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if tc.budget > 0 && c32.chunk != 1 || tc.budget == 0 && c32.chunk == 1 {
+				t.Fatalf("chunk %d: the case does not test the intended path", c32.chunk)
+			}
+			nx, nw, ny := ir.NumElements(tc.in), ref.filters*ref.geo.c*ref.geo.k(), ir.NumElements(ref.outShape)
+			x, w, d := randFloats(rng, nx), randFloats(rng, nw), randFloats(rng, ny)
+			y := make([]float64, ny)
+			ref.forward(x, w, y, nil)
+			gw := make([]float64, nw)
+			ref.backward(x, w, d, gw, nil)
+
+			x32, w32, d32 := toFloat32(x), toFloat32(w), toFloat32(d)
+			y32, gw32 := make([]float32, ny), make([]float32, nw)
+			c32.forward(x32, w32, y32, nil)
+			c32.backward(x32, w32, d32, gw32, nil)
+			close32(t, "forward", y32, y)
+			close32(t, "dW", gw32, gw)
+		})
+	}
+}
+
+func randFloats(rng *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = rng.Float64()*2 - 1
+	}
+	return v
+}
+
+func toFloat32(v []float64) []float32 {
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
+}
+
+func close32(t *testing.T, what string, got []float32, want []float64) {
+	t.Helper()
+	for i, w := range want {
+		if d := math.Abs(float64(got[i]) - w); !(d <= 1e-4*(1+math.Abs(w))) {
+			t.Fatalf("%s[%d] = %v, float64 im2col %v", what, i, got[i], w)
+		}
+	}
+}
+
+// BenchmarkConvImplicitIm2col compares the forward pass and the weight
+// gradient with the columns read by the GEMM and materialised:
+// go test -run XXX -bench ConvImplicit ./nn
+func BenchmarkConvImplicitIm2col(b *testing.B) {
+	for _, s := range []struct {
+		name string
+		in   []int
+		k    int
+	}{{"resblock_64x28x28_b32", []int{32, 64, 28, 28}, 64}, {"vgg_64x224x224_b8", []int{8, 64, 224, 224}, 64}, {"cnn_32x16x16_b32", []int{32, 32, 16, 16}, 64}} {
+		for _, implicit := range []bool{true, false} {
+			c := convCore[float32]{rank: 2, filters: s.k, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noImplicit: !implicit, noWinograd: true}
+			if err := c.setup(s.in); err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float32, ir.NumElements(s.in))
+			w := make([]float32, s.k*s.in[1]*9)
+			y := make([]float32, ir.NumElements(c.outShape))
+			gw := make([]float32, len(w))
+			b.Run(fmt.Sprintf("%s/forward/implicit=%v", s.name, implicit), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.forward(x, w, y, nil)
+				}
+			})
+			b.Run(fmt.Sprintf("%s/dW/implicit=%v", s.name, implicit), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.backward(x, w, y, gw, nil)
+				}
+			})
+		}
+	}
+}
