@@ -43,7 +43,7 @@ type convCore[F Float] struct {
 	// generic disables the depthwise, pointwise and Winograd kernels (tests
 	// compare them with the im2col path); noWinograd only Winograd
 	generic, noWinograd bool
-	noImplicit          bool // materialise the im2col columns (benchmarks compare)
+	noImplicit          bool        // materialise the im2col columns (benchmarks compare)
 	pool                *bufPool[F] // the inference pool during a pooled call
 	wino                winograd[F]
 	src                 im2colSource // the columns an implicit-im2col product reads
