@@ -67,7 +67,13 @@ var gradCheckedBy = map[string][]string{
 	"UpSampling":         {"TestGradShapeOps", "TestGradCoverageVariants/up"},
 	"Cropping":           {"TestGradShapeOps", "TestGradCoverageVariants/crop"},
 	"TensorMatMul":       {"TestGradTensorMatMul"},
-	"TensorTranspose":    {"TestGradTensorMatMul"},
+	"TensorTranspose":    {"TestGradTensorMatMul", "TestGradTensorShapeOps"},
+	"TensorReshape":      {"TestGradTensorShapeOps"},
+	"TensorSlice":        {"TestGradTensorShapeOps"},
+	"TensorConcat":       {"TestGradTensorShapeOps"},
+	"TensorGather":       {"TestGradTensorShapeOps"},
+	"TensorExpand":       {"TestGradTensorShapeOps"},
+	"TensorTile":         {"TestGradTensorShapeOps"},
 	// A fixed Constant has nothing to differentiate (TestGradMerge runs one
 	// through Backward); a trainable one (class token) is checked on its own.
 	"Constant": {"TestGradMerge", "TestGradTrainableConstant"},
