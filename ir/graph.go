@@ -13,6 +13,9 @@ type Input struct {
 	Name   string `json:"name"`
 	Shape  []int  `json:"shape"`
 	Layout Layout `json:"layout,omitempty"`
+	// NoBatch is an input without a batch axis: Shape is its whole runtime
+	// shape (an operand of general tensor ops, e.g. a matrix fed per call).
+	NoBatch bool `json:"no_batch,omitempty"`
 }
 
 // GraphOutput names a vertex whose value is a graph output. Name is the external
@@ -196,26 +199,23 @@ func (g *Graph) TopoOrder() ([]*Vertex, error) {
 	return order, nil
 }
 
-// Shapes infers the output shape of every vertex and graph input.
+// Shapes infers the shape of every vertex and graph input without the
+// batch. A value of a general tensor op whose batch is not on axis 0 (or
+// that has none) keeps its full shape (see FullShapes).
 func (g *Graph) Shapes() (map[string][]int, error) {
-	order, err := g.TopoOrder()
+	full, err := g.FullShapes()
 	if err != nil {
 		return nil, err
 	}
-	shapes := map[string][]int{}
+	shapes := make(map[string][]int, len(full))
+	for name, s := range full {
+		if view, ok := LayerView(s); ok {
+			s = view
+		}
+		shapes[name] = s
+	}
 	for _, in := range g.Inputs {
 		shapes[in.Name] = in.Shape
-	}
-	for _, v := range order {
-		in := make([][]int, len(v.Inputs))
-		for i, n := range v.Inputs {
-			in[i] = shapes[n]
-		}
-		s, err := v.Layer.OutputShape(in)
-		if err != nil {
-			return nil, &VertexError{Vertex: v.Name, Err: err}
-		}
-		shapes[v.Name] = s
 	}
 	return shapes, nil
 }

@@ -103,28 +103,20 @@ func (g *Graph) Validate() error {
 	if err != nil {
 		return &ValidationError{Problems: []error{err}}
 	}
-	shapes := map[string][]int{}
+	full := map[string][]int{}
 	for _, in := range g.Inputs {
-		shapes[in.Name] = in.Shape
+		full[in.Name] = in.FullShape()
 	}
 	for _, v := range order {
-		in := v.InputShapes(shapes)
-		bad := false
-		for i, s := range in {
-			if s == nil {
-				bad = true // an upstream problem is already reported
-				_ = i
-			}
-		}
-		if bad {
-			continue
-		}
-		out, err := v.Layer.OutputShape(in)
+		out, in, err := vertexShapes(v, full)
 		if err != nil {
 			probs = append(probs, &VertexError{Vertex: v.Name, Err: err})
 			continue
 		}
-		shapes[v.Name] = out
+		if in == nil && len(v.Inputs) > 0 {
+			continue // an upstream problem is already reported
+		}
+		full[v.Name] = out
 		want := map[string]bool{}
 		for _, p := range v.Layer.Params(in) {
 			want[p.Name] = true

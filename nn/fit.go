@@ -292,6 +292,9 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))
 	}
+	if n.unbatched(slots) {
+		return n.predictWhole(slots, inputs)
+	}
 	total := -1
 	for i, t := range inputs {
 		if t == nil || len(t.Shape) == 0 {
@@ -333,6 +336,56 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 			}
 			fromInternal(outs[k], y, layouts[k], lo)
 		}
+	}
+	return outs, nil
+}
+
+// unbatched reports whether a pass cannot be split into batches: an input
+// without a batch axis, an op that combines examples, or a value asked for
+// whose batch is not on axis 0.
+func (n *Net[F]) unbatched(slots []int) bool {
+	if n.Graph.MixesExamples(n.full) {
+		return true
+	}
+	for _, in := range n.Graph.Inputs {
+		if in.NoBatch {
+			return true
+		}
+	}
+	for _, s := range slots {
+		if s < len(n.Graph.Inputs) {
+			continue
+		}
+		for _, nd := range n.nodes {
+			if nd.slot == s {
+				if _, ok := ir.LayerView(n.full[nd.v.Name]); !ok {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// predictWhole runs a general tensor program in one pass on the inputs as
+// given and returns the values as computed.
+func (n *Net[F]) predictWhole(slots []int, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
+	xs := make([]*Mat[F], len(inputs))
+	for i, t := range inputs {
+		if t == nil {
+			return nil, fmt.Errorf("input %q is missing", n.Graph.Inputs[i].Name)
+		}
+		if ir.NumElements(t.Shape) != len(t.Data) {
+			return nil, fmt.Errorf("input %q of shape %v holds %d values", n.Graph.Inputs[i].Name, t.Shape, len(t.Data))
+		}
+		xs[i] = MatFromTensor[F](t)
+	}
+	if _, err := n.forward(xs, false, slots); err != nil {
+		return nil, err
+	}
+	outs := make([]*ir.Tensor, len(slots))
+	for k, s := range slots {
+		outs[k] = TensorFromMat(n.slots[s])
 	}
 	return outs, nil
 }

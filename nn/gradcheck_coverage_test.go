@@ -66,6 +66,14 @@ var gradCheckedBy = map[string][]string{
 	"Unary":              {"TestGradShapeOps", "TestGradCoverageVariants/unary"},
 	"UpSampling":         {"TestGradShapeOps", "TestGradCoverageVariants/up"},
 	"Cropping":           {"TestGradShapeOps", "TestGradCoverageVariants/crop"},
+	"TensorMatMul":       {"TestGradTensorMatMul"},
+	"TensorTranspose":    {"TestGradTensorMatMul", "TestGradTensorShapeOps"},
+	"TensorReshape":      {"TestGradTensorShapeOps"},
+	"TensorSlice":        {"TestGradTensorShapeOps"},
+	"TensorConcat":       {"TestGradTensorShapeOps"},
+	"TensorGather":       {"TestGradTensorShapeOps"},
+	"TensorExpand":       {"TestGradTensorShapeOps"},
+	"TensorTile":         {"TestGradTensorShapeOps"},
 	// A fixed Constant has nothing to differentiate (TestGradMerge runs one
 	// through Backward); a trainable one (class token) is checked on its own.
 	"Constant": {"TestGradMerge", "TestGradTrainableConstant"},

@@ -69,6 +69,7 @@ type Net[F Float] struct {
 	nodes    []*node[F]
 	byName   map[string]*node[F]
 	shapes   map[string][]int
+	full     map[string][]int // full shapes (ir.Graph.FullShapes)
 	inSlots  map[string]int
 	outSlots []int
 	outNodes []*node[F] // nil for an output that is a graph input
@@ -164,11 +165,15 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 	if err != nil {
 		return nil, err
 	}
+	full, err := g.FullShapes()
+	if err != nil {
+		return nil, err
+	}
 	autoBatch := opts.BatchSize <= 0
 	if autoBatch {
 		opts.BatchSize = 64
 	}
-	n := &Net[F]{Graph: g, opts: opts, byName: map[string]*node[F]{}, shapes: shapes, inSlots: map[string]int{}}
+	n := &Net[F]{Graph: g, opts: opts, byName: map[string]*node[F]{}, shapes: shapes, full: full, inSlots: map[string]int{}}
 	if g.Train != nil {
 		n.seed = g.Train.Seed
 	}
@@ -186,7 +191,10 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		for _, in := range v.Inputs {
 			nd.in = append(nd.in, slotOf[in])
 		}
-		inShapes := v.InputShapes(shapes)
+		inShapes, outShape := v.LayerShapes(shapes, full), shapes[v.Name]
+		if ir.IsTensorOp(v.Layer) {
+			outShape = full[v.Name]
+		}
 		nd.specs = v.Layer.Params(inShapes)
 		nd.cfg = v.Train.Merged(g.Train)
 		if nd.cfg == nil {
@@ -213,7 +221,7 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		n.slotNeed = append(n.slotNeed, need)
 		b, err := builderFor[F](v.Layer.Kind())
 		if err == nil {
-			nd.op, err = b(v, inShapes, shapes[v.Name], nd.params)
+			nd.op, err = b(v, inShapes, outShape, nd.params)
 		}
 		if err != nil {
 			problems = append(problems, &ir.VertexError{Vertex: v.Name, Err: err})
@@ -300,14 +308,17 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 		if x == nil {
 			return nil, fmt.Errorf("input %q is missing", in.Name)
 		}
-		if err := checkShape(x, in.Shape); err != nil {
+		if err := checkShape(x, in.Shape, !in.NoBatch); err != nil {
 			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		n.slots[i] = x
+		if in.NoBatch {
+			continue
 		}
 		if batch >= 0 && x.Shape[0] != batch {
 			return nil, fmt.Errorf("input %q has batch size %d, input %q has %d", in.Name, x.Shape[0], g.Inputs[0].Name, batch)
 		}
 		batch = x.Shape[0]
-		n.slots[i] = x
 	}
 	if batch < 0 {
 		batch = 1
@@ -379,13 +390,19 @@ func fixedBatch(g *ir.Graph) int {
 	return 0
 }
 
-func checkShape[F Float](x *Mat[F], want []int) error {
-	if len(x.Shape) != len(want)+1 {
-		return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
+// checkShape checks a value against a shape without the batch, or (batched
+// false) against its whole shape.
+func checkShape[F Float](x *Mat[F], want []int, batched bool) error {
+	lead, what := 0, fmt.Sprint(want)
+	if batched {
+		lead, what = 1, fmt.Sprintf("[batch %v]", want)
+	}
+	if len(x.Shape) != len(want)+lead {
+		return fmt.Errorf("shape %v, want %s", x.Shape, what)
 	}
 	for i, d := range want {
-		if d >= 0 && x.Shape[i+1] != d {
-			return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
+		if d >= 0 && x.Shape[i+lead] != d {
+			return fmt.Errorf("shape %v, want %s", x.Shape, what)
 		}
 	}
 	if ir.NumElements(x.Shape) != len(x.Data) {

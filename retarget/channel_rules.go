@@ -118,6 +118,9 @@ func init() {
 	}})
 	cannotFollow["MultiHeadAttention"] = "its query, key and value projections split the features across heads, which a resize does not follow yet; remove the attention and add it back"
 	cannotFollow["Constant"] = "a Constant has no input"
+	for _, k := range ir.TensorOpKinds() {
+		cannotFollow[k] = "it is a general tensor op, whose axes need not be the channels; remove it, resize, and add it back"
+	}
 	cannotFollow["Tile"] = "a Tile repeats the tensor, so a resized axis would come out interleaved; remove it, resize, and add it back"
 	cannotFollow["DepthToSpace"] = "DepthToSpace moves channels into spatial positions; remove it, resize, and add it back"
 	cannotFollow["SpaceToDepth"] = "SpaceToDepth moves spatial positions into channels; remove it, resize, and add it back"

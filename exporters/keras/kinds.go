@@ -82,6 +82,9 @@ func init() {
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"
 	limits["ConvTranspose2D"] = "grouped or explicitly padded transposed convolutions have no Keras layer"
+	for _, k := range ir.TensorOpKinds() {
+		cannot[k] = "a general tensor op (its batch may sit on any axis) has no Keras layer; export to ONNX or .rtm"
+	}
 	cannot["InstanceNorm"] = "core Keras has no InstanceNormalization layer (only add-on packages); export to ONNX or .rtm"
 	cannot["Tile"] = "Keras has no tiling layer (RepeatVector repeats a vector only); export to ONNX or .rtm"
 	cannot["Constant"] = "Keras has no layer that outputs a constant tensor; export to ONNX or .rtm"

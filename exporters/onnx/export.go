@@ -89,6 +89,10 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, &Error{Err: err}
 	}
+	full, err := g.FullShapes()
+	if err != nil {
+		return nil, &Error{Err: err}
+	}
 	b := &builder{opset: opset, gp: &onnxpb.GraphProto{Name: proto.String(graphName(g))},
 		used: map[string]bool{}, value: map[string]string{}, shapes: shapes, nodeNames: map[string]bool{}}
 	for _, v := range g.Vertices {
@@ -113,7 +117,11 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 			shape = layout.CLShape(in.Shape)
 			clInputs = append(clInputs, in)
 		}
-		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, shape, batch))
+		full := ir.WithBatch(shape)
+		if in.NoBatch {
+			full = shape
+		}
+		b.gp.Input = append(b.gp.Input, valueInfo(in.Name, full, batch))
 	}
 	// Graph outputs keep their names: reserve them for their vertices
 	// (for a transpose at the edge when they keep a channels-last layout).
@@ -152,7 +160,11 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 			ins[k] = b.value[n]
 		}
 		b.v = v
-		if err := b.emit(v, ins, v.InputShapes(shapes), shapes[v.Name], out); err != nil {
+		outShape := shapes[v.Name]
+		if ir.IsTensorOp(v.Layer) {
+			outShape = full[v.Name]
+		}
+		if err := b.emit(v, ins, v.LayerShapes(shapes, full), outShape, out); err != nil {
 			probs = append(probs, &Error{Vertex: v.Name, Err: err})
 		}
 		b.value[v.Name] = out
@@ -161,12 +173,16 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		return nil, &ExportError{Problems: probs}
 	}
 	for _, o := range g.Outputs {
-		src, shape := b.value[o.Vertex], shapes[o.Vertex]
-		if _, last := boundary(o.Layout, len(shape), opts.ChannelsFirst); last {
-			b.add("Transpose", b.edgeNode(o.Name+"/to_channels_last"), []string{src}, []string{o.Name},
-				aInts("perm", withBatchAxis(layout.CLPerm(len(shape)))))
-			shape = layout.CLShape(shape)
-		} else if src != o.Name {
+		src, shape := b.value[o.Vertex], full[o.Vertex]
+		if view, ok := ir.LayerView(shape); ok {
+			if _, last := boundary(o.Layout, len(view), opts.ChannelsFirst); last {
+				b.add("Transpose", b.edgeNode(o.Name+"/to_channels_last"), []string{src}, []string{o.Name},
+					aInts("perm", withBatchAxis(layout.CLPerm(len(view)))))
+				shape = ir.WithBatch(layout.CLShape(view))
+				src = o.Name
+			}
+		}
+		if src != o.Name {
 			b.add("Identity", b.edgeNode(o.Name), []string{src}, []string{o.Name})
 		}
 		b.gp.Output = append(b.gp.Output, valueInfo(o.Name, shape, batch))
@@ -297,15 +313,19 @@ func fixedBatch(g *ir.Graph) (int, error) {
 
 // valueInfo declares a float tensor [N, shape...]: a symbolic batch, or a
 // fixed one when batch > 0.
-func valueInfo(name string, shape []int, batch int) *onnxpb.ValueInfoProto {
-	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}}}
-	if batch > 0 {
-		dims[0].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(batch)}
-	}
-	for k, d := range shape {
-		if d < 0 {
-			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, k+1)}})
-		} else {
+// valueInfo declares a value of a full shape (ir.Batch marks the batch:
+// "N", or the fixed batch size when there is one).
+func valueInfo(name string, full []int, batch int) *onnxpb.ValueInfoProto {
+	var dims []*onnxpb.TensorShapeProto_Dimension
+	for k, d := range full {
+		switch {
+		case d == ir.Batch && batch > 0:
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(batch)}})
+		case d == ir.Batch:
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "N"}})
+		case d < 0:
+			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: fmt.Sprintf("%s_d%d", name, k)}})
+		default:
 			dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
 		}
 	}

@@ -58,4 +58,9 @@ func init() {
 			withoutWeights[k] = true
 		}
 	}
+	for _, k := range ir.TensorOpKinds() { // no Keras layer writes them (exporters/keras)
+		if l, _ := ir.NewLayer(k); len(l.Params(nil)) == 0 {
+			withoutWeights[k] = true
+		}
+	}
 }
