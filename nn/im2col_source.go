@@ -74,8 +74,12 @@ func (s *im2colSource) fill(dst []float32, step, r int, segs []colSeg) {
 		}
 		row := s.x[sg.smp*s.inPer+c*plane+iy*g.w:][:g.w]
 		if step == 1 && g.sw == 1 {
+			// positions t in [lo, hi) read inside the row
 			lo, hi := min(max(0, -ix), m), max(min(m, g.w-ix), 0)
-			lo = min(lo, hi)
+			if hi <= lo {
+				clear(out[:m])
+				continue
+			}
 			clear(out[:lo])
 			copy(out[lo:hi], row[ix+lo:])
 			clear(out[hi:m])
