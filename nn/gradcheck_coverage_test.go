@@ -49,6 +49,7 @@ var gradCheckedBy = map[string][]string{
 	"MaxPool2D":          {"TestGradPool", "TestGradPoolDilated"},
 	"MaxPool3D":          {"TestGradPool3D", "TestGradPoolDilated"},
 	"MultiHeadAttention": {"TestGradMultiHeadAttention"},
+	"Attention":          {"TestGradAttention"},
 	"Merge":              {"TestGradMerge"},
 	"Output":             {"TestGradOutputLosses", "TestGradOutputMaskedSequence"},
 	"PReLU":              {"TestGradShapeOps", "TestGradCoverageVariants/prelu"},
