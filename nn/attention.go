@@ -128,12 +128,18 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	}
 	a.n, a.tq, a.tv = n, tq, tv
 	a.mask = nil
-	if p.Mask != nil {
-		if len(p.Mask) != n*tv {
-			a.err = fmt.Errorf("sequence mask has %d values, key is %v (want batch×time = %d)", len(p.Mask), key.Shape, n*tv)
+	// Keras hides the key steps the value's mask marks (the key's mask,
+	// if the key is passed, is the same padding); the query's mask flows on
+	mask := p.Mask
+	if len(p.InMasks) > 1 {
+		mask = p.InMasks[1]
+	}
+	if mask != nil {
+		if len(mask) != n*tv {
+			a.err = fmt.Errorf("sequence mask has %d values, key is %v (want batch×time = %d)", len(mask), key.Shape, n*tv)
 			return NewMat[F](1)
 		}
-		a.mask = p.Mask
+		a.mask = mask
 	}
 	Q := a.q.Forward(p, []*Mat[F]{query})
 	K := a.k.Forward(p, []*Mat[F]{key})

@@ -13,7 +13,9 @@ func init() {
 
 // luongOp runs ir.Attention (Keras Attention and AdditiveAttention) on the
 // last two axes of its inputs; the axes before them are independent
-// problems ("lead"). With rank-2 inputs the batch is the step axis.
+// problems ("lead"). With rank-2 inputs the batch is the step axis. The
+// value's sequence mask hides key steps, the query's zeroes padded query
+// steps and flows on with the output (Keras's q_mask and v_mask).
 type luongOp[F Float] struct {
 	cfg    ir.Attention
 	seq    bool // inputs are [B, T, d]: the sequence mask applies
@@ -112,16 +114,15 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		return NewMat[F](1)
 	}
 	o.vmask, o.qmask = nil, nil
-	if p.Mask != nil {
-		if !o.seq || len(p.Mask) != lead*tv {
-			o.err = fmt.Errorf("sequence mask has %d values, value is %v (want batch×steps = %d of a [batch, steps, features] value)", len(p.Mask), v.Shape, lead*tv)
+	if len(p.InMasks) > 1 {
+		o.qmask, o.vmask = p.InMasks[0], p.InMasks[1]
+	}
+	for i, m := range [][]F{o.qmask, o.vmask} {
+		steps := [...]int{tq, tv}[i]
+		if m != nil && (!o.seq || len(m) != lead*steps) {
+			o.err = fmt.Errorf("the %s's sequence mask has %d values for a %s of shape %v (want batch×steps = %d of a [batch, steps, features] tensor)",
+				[...]string{"query", "value"}[i], len(m), [...]string{"query", "value"}[i], [...]*Mat[F]{q, v}[i].Shape, lead*steps)
 			return NewMat[F](1)
-		}
-		// the engine carries one sequence mask: it is the value's, and
-		// the query's when the query has as many steps
-		o.vmask = p.Mask
-		if tq == tv {
-			o.qmask = p.Mask
 		}
 	}
 	n := lead * tq * tv

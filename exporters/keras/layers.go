@@ -212,7 +212,7 @@ func writeEmbedding(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor
 	if err != nil {
 		return err
 	}
-	c.emit(v, c.class(v), map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": false},
+	c.emit(v, c.class(v), map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": l.MaskZero},
 		[]xt{t}, xt{}, kw("embeddings:0", P["W"]))
 	return nil
 }

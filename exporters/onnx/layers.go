@@ -348,6 +348,9 @@ func emitLastTimeStep(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 }
 
 func emitEmbedding(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	if v.Layer.(*ir.Embedding).MaskZero {
+		return fmt.Errorf("embedding with mask_zero: ONNX has no sequence mask for the layers after it to honour; export to .rtm or Keras, or clear mask_zero if padding index 0 may count as a token")
+	}
 	idx := ins[0]
 	if len(inShapes[0]) == 2 && inShapes[0][1] == 1 {
 		idx = b.withAxes("Squeeze", "squeeze", idx, []int{2}, b.tmp("squeezed"), 13)
