@@ -189,6 +189,18 @@ func (a *Attention) OutputShape(in [][]int) ([]int, error) {
 	return out, nil
 }
 
+// MixesBatch reports whether the batch is a step axis of the query or the
+// value (full shapes): the output of one example then depends on the
+// others, so the batch must not be split to run it.
+func (a *Attention) MixesBatch(in [][]int) bool {
+	for _, s := range in {
+		if n := len(s); n >= 2 && (s[n-2] == Batch || s[n-1] == Batch) {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *Attention) Params([][]int) []ParamSpec {
 	var ps []ParamSpec
 	switch {

@@ -341,10 +341,16 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 }
 
 // unbatched reports whether a pass cannot be split into batches: an input
-// without a batch axis, or a value asked for whose batch is not on axis 0.
+// without a batch axis, a value asked for whose batch is not on axis 0, or
+// an op that mixes the examples of a batch (attention across the batch).
 func (n *Net[F]) unbatched(slots []int) bool {
 	for _, in := range n.Graph.Inputs {
 		if in.NoBatch {
+			return true
+		}
+	}
+	for _, nd := range n.nodes {
+		if m, ok := nd.v.Layer.(interface{ MixesBatch([][]int) bool }); ok && m.MixesBatch(nd.v.FullInputShapes(n.full)) {
 			return true
 		}
 	}

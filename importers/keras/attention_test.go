@@ -1,0 +1,106 @@
+package keras
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
+	"github.com/retarget-dev/retarget/nn"
+)
+
+// TestRealKerasAttention: keras-attention.h5, written by tf.keras 2.11,
+// applies Attention to the rank-2 output of a Dense, so it attends across
+// the batch. Its predictions must be what numpy computes with Keras's
+// formula on the file's weights (testdata/gen/keras_real_attention.py),
+// the batch of 8 run as one batch however small Predict's batches are.
+func TestRealKerasAttention(t *testing.T) {
+	path := filepath.Join(needReal(t), "weights", "keras-attention.h5")
+	g, err := Import(path, Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := g.Vertex("attention")
+	a, ok := v.Layer.(*ir.Attention)
+	if !ok || a.Score != ir.ScoreDot || a.UseScale || a.Dropout != 0.2 || len(v.Inputs) != 2 {
+		t.Fatalf("attention vertex %+v (%T %+v)", v, v.Layer, v.Layer)
+	}
+	full, err := g.FullShapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ir.FormatShape(full["attention"]); got != "[B 32]" {
+		t.Fatalf("attention output %s, want [B 32]", got)
+	}
+	fx := readIOFixture(t, filepath.Join(k3Dir, "real", "keras_attention_io.h5"))
+	checkParity(t, g, fx)
+	net, err := nn.CompileWith[float32](g, nn.Options{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ys, err := net.Predict(fx.inputs["inputs"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := maxAbsDiff(ys[0], fx.outputs["outputs"]); d > parityTol {
+		t.Fatalf("with batches of 3 the predictions differ by %g: the batch was split", d)
+	}
+}
+
+// TestAttentionCallErrors: what a Keras Attention call holds that the
+// importer cannot build is refused naming the layer and the argument.
+func TestAttentionCallErrors(t *testing.T) {
+	base := func(kw string) string {
+		return `{"class_name": "Functional", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "name": "q", "config": {"batch_shape": [null, 3, 4], "name": "q"}, "inbound_nodes": []},
+ {"class_name": "Attention", "name": "att", "config": {"name": "att", "use_scale": false, "score_mode": "dot", "dropout": 0.0},
+  "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__", "config": {"shape": [null, 3, 4], "keras_history": ["q", 0, 0]}},
+                               {"class_name": "__keras_tensor__", "config": {"shape": [null, 3, 4], "keras_history": ["q", 0, 0]}}]],
+                     "kwargs": ` + kw + `}]}],
+ "input_layers": [["q", 0, 0]], "output_layers": [["att", 0, 0]]}}`
+	}
+	for kw, want := range map[string]string{
+		`{"return_attention_scores": true}`: "return_attention_scores",
+		`{"mask": [null, {"class_name": "__keras_tensor__", "config": {"shape": [null, 3], "keras_history": ["q", 0, 0]}}]}`: "explicit mask",
+	} {
+		_, err := ImportConfig([]byte(base(kw)), Options{})
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), `"att"`) {
+			t.Errorf("kwargs %s: error %v, want one naming att and %q", kw, err, want)
+		}
+	}
+	g, err := ImportConfig([]byte(base(`{"use_causal_mask": true, "mask": [null, null]}`)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := g.Vertex("att").Layer.(*ir.Attention); !a.Causal {
+		t.Fatalf("use_causal_mask not read: %+v", a)
+	}
+}
+
+// TestMaskZeroMatters: the masked fixtures' padding changes the outputs,
+// so their parity proves the mask is honoured (the same graphs with the
+// mask switched off miss Keras's outputs).
+func TestMaskZeroMatters(t *testing.T) {
+	for _, name := range []string{"k3_masked_attention", "k3_masked_lstm"} {
+		g, err := Import(filepath.Join(k3Dir, name+".keras"), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		masked := 0
+		for _, v := range g.Vertices {
+			if e, ok := v.Layer.(*ir.Embedding); ok && e.MaskZero {
+				e.MaskZero = false
+				masked++
+			}
+		}
+		if masked != 1 {
+			t.Fatalf("%s: %d Embedding vertices with mask_zero, want 1", name, masked)
+		}
+		fx := readIOFixture(t, filepath.Join(k3Dir, name+"_io.h5"))
+		for out, want := range fx.outputs {
+			if d, _ := maxAbsDiff(predict(t, g, fx.inputs)[out], want); d < 1e-2 {
+				t.Errorf("%s without the mask is within %g of Keras: the fixture does not test masking", name, d)
+			}
+		}
+	}
+}
