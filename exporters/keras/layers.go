@@ -330,6 +330,42 @@ func writeMultiHeadAttention(c *converter, v *ir.Vertex, in []xt, P map[string]*
 	return c.attention(v, l, in)
 }
 
+// writeAttention writes Keras Attention (dot or concat scores) or
+// AdditiveAttention called on [query, value(, key)]; a causal mask is the
+// call's use_causal_mask.
+func writeAttention(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Attention)
+	ts := make([]xt, len(in))
+	for i, t := range in {
+		p, err := c.toPlain(t, v.Name)
+		if err != nil {
+			return err
+		}
+		ts[i] = p
+	}
+	class, cfg := "Attention", map[string]any{"use_scale": l.UseScale, "score_mode": l.Score, "dropout": l.Dropout}
+	var ws []kweight
+	if l.UseScale {
+		shape := []int{}
+		if l.Score == ir.ScoreAdditive {
+			shape = []int{l.Dim}
+		}
+		ws = append(ws, kweight{name: "scale:0", shape: shape, data: P["scale"].Data})
+	}
+	if l.Score == ir.ScoreConcat {
+		ws = append(ws, kweight{name: "concat_score_weight:0", shape: []int{}, data: P["weight"].Data})
+	}
+	if l.Score == ir.ScoreAdditive {
+		class = "AdditiveAttention"
+		delete(cfg, "score_mode")
+	}
+	c.emit(v, class, cfg, ts, xt{}, ws...)
+	if l.Causal {
+		c.m.layers[len(c.m.layers)-1].callKwargs = map[string]any{"use_causal_mask": true}
+	}
+	return nil
+}
+
 func writeRecurrent(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
 	t, err := c.toPlain(in[0], v.Name)
 	if err != nil {

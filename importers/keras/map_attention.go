@@ -55,35 +55,44 @@ func mapAttention(c *call) (tensor, error) {
 	}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
-		params = map[string]*ir.Tensor{}
-		pos := 0
-		if l.UseScale {
-			w, err := c.weight(pos, "", "scale")
-			if err != nil {
-				return tensor{}, err
-			}
-			want := []int{}
-			if additive {
-				want = []int{l.Dim}
-			}
-			if err := c.expect(w, want...); err != nil {
-				return tensor{}, err
-			}
-			params["scale"] = ir.FromData(append([]float32(nil), w.data...), max(l.Dim, 1))
-			pos++
-		}
-		if l.Score == ir.ScoreConcat {
-			w, err := c.weight(pos, "", "concat_score_weight")
-			if err != nil {
-				return tensor{}, err
-			}
-			if err := c.expect(w); err != nil {
-				return tensor{}, err
-			}
-			params["weight"] = ir.FromData(append([]float32(nil), w.data...), 1)
+		if params, err = c.attentionScoreParams(l); err != nil {
+			return tensor{}, err
 		}
 	}
 	return c.add(l, params, ins...)
+}
+
+// attentionScoreParams reads Attention's scale and concat_score_weight
+// (scalars) or AdditiveAttention's scale ([dim]), in that order.
+func (c *call) attentionScoreParams(l *ir.Attention) (map[string]*ir.Tensor, error) {
+	params := map[string]*ir.Tensor{}
+	pos := 0
+	if l.UseScale {
+		w, err := c.weight(pos, "", "scale")
+		if err != nil {
+			return nil, err
+		}
+		want := []int{}
+		if l.Score == ir.ScoreAdditive {
+			want = []int{l.Dim}
+		}
+		if err := c.expect(w, want...); err != nil {
+			return nil, err
+		}
+		params["scale"] = ir.FromData(append([]float32(nil), w.data...), max(l.Dim, 1))
+		pos++
+	}
+	if l.Score == ir.ScoreConcat {
+		w, err := c.weight(pos, "", "concat_score_weight")
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expect(w); err != nil {
+			return nil, err
+		}
+		params["weight"] = ir.FromData(append([]float32(nil), w.data...), 1)
+	}
+	return params, nil
 }
 
 // truthy reads a boolean keyword argument (absent: false).
