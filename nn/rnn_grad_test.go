@@ -101,3 +101,45 @@ func TestSequenceUtilityGradients(t *testing.T) {
 			skipInput: func(i int) bool { return pad[i/2] }}.run(t)
 	})
 }
+
+// Embedding with MaskZero: its output carries the mask index ≠ 0, which
+// the LSTM after it honours (the gradient of the embedding table through
+// a masked LSTM checks), as a sequence mask given to the network does.
+func TestEmbeddingMaskZero(t *testing.T) {
+	tanh, sig := ir.Act(ir.ActTanh), ir.Act(ir.ActSigmoid)
+	g := &ir.Graph{Name: "mask_zero", Inputs: []ir.Input{{Name: "ids", Shape: []int{5}}},
+		Vertices: []*ir.Vertex{
+			{Name: "emb", Layer: &ir.Embedding{InputDim: 6, OutputDim: 3, MaskZero: true}, Inputs: []string{"ids"}},
+			{Name: "lstm", Layer: &ir.LSTM{Units: 2, Activation: tanh, RecurrentActivation: sig}, Inputs: []string{"emb"}}},
+		Outputs: []ir.GraphOutput{{Name: "lstm", Vertex: "lstm"}}}
+	if err := InitGraph(g, ir.InitXavierUniform, 3); err != nil {
+		t.Fatal(err)
+	}
+	ids := ir.FromData([]float32{3, 1, 4, 0, 0, 0, 0, 2, 5, 1}, 2, 5)
+	GradCheck(t, g, []*ir.Tensor{ids}, nil, GradCheckOptions{SkipInputs: true})
+	run := func(g *ir.Graph, mask []float32) []float32 {
+		net, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.SetInputMask(mask)
+		out, err := net.Forward([]*Mat[float32]{MatFromTensor[float32](ids)}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].Data...)
+	}
+	masked := run(g, nil)
+	g2 := g.Clone()
+	g2.Vertex("emb").Layer.(*ir.Embedding).MaskZero = false
+	given := run(g2, []float32{1, 1, 1, 0, 0, 0, 0, 1, 1, 1})
+	unmasked := run(g2, nil)
+	for i := range masked {
+		if masked[i] != given[i] {
+			t.Fatalf("mask_zero gives %v, the same mask given to the network %v", masked, given)
+		}
+	}
+	if masked[0] == unmasked[0] {
+		t.Fatalf("the padding made no difference: %v", masked)
+	}
+}
