@@ -67,3 +67,57 @@ func (o *maskingOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	}
 	return []*Mat[F]{dx}
 }
+
+// stopsMask reports the kinds whose output carries no sequence mask: Keras
+// layers that do not support masking (convolutions, pooling, Flatten,
+// padding, cropping, upsampling) drop it, as Keras 3 does.
+func stopsMask(l ir.Layer) bool {
+	switch l.(type) {
+	case *ir.Conv, *ir.ConvTranspose2D, *ir.SeparableConv2D, *ir.Pool, *ir.Flatten, *ir.Cropping, *ir.Pad, *ir.UpSampling:
+		return true
+	}
+	return false
+}
+
+// mergesMasks reports the kinds that combine their inputs step by step:
+// their output mask keeps a step only where every masked input does.
+func mergesMasks(l ir.Layer) bool {
+	switch l.(type) {
+	case *ir.Merge, *ir.Concat:
+		return true
+	}
+	return false
+}
+
+// andMasks is the product of the masks that are not nil (nil when none
+// is; the one mask when only one is), in *buf.
+func andMasks[F Float](buf *[]F, masks [][]F) []F {
+	var first []F
+	n := 0
+	for _, m := range masks {
+		if m != nil {
+			if first == nil {
+				first = m
+			}
+			n++
+		}
+	}
+	if n < 2 {
+		return first
+	}
+	*buf = growSlice(*buf, len(first))
+	out := *buf
+	copy(out, first)
+	for _, m := range masks {
+		if m == nil {
+			continue
+		}
+		if len(m) != len(out) {
+			return first // masks of different sequences: keep the first input's
+		}
+		for i, v := range m {
+			out[i] *= v
+		}
+	}
+	return out
+}

@@ -142,6 +142,7 @@ type node[F Float] struct {
 	lossSet   bool // ComputeLoss ran since the last Forward
 	fused     bool // absorbed into its producer at inference (fuse.go)
 	cfg       *ir.TrainConfig
+	maskAnd   []F                  // a merge's combined input masks
 	state     map[string]*Mat[F]   // updater state of a non-float32 Net
 	stateKeys map[[2]string]string // stateKey's cache
 }
@@ -347,6 +348,9 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 				p.Mask = n.masks[s]
 			}
 		}
+		if mergesMasks(nd.v.Layer) {
+			p.Mask = andMasks(&nd.maskAnd, p.InMasks)
+		}
 		nd.lossSet = false
 		if nd.fused && !train {
 			n.slots[nd.slot] = ins[0]
@@ -357,6 +361,9 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 				return nil, &ir.VertexError{Vertex: nd.v.Name, Err: err}
 			}
 			n.slots[nd.slot] = out
+		}
+		if stopsMask(nd.v.Layer) {
+			p.Mask = nil
 		}
 		n.masks[nd.slot] = p.Mask
 		if n.pool != nil {

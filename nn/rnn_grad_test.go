@@ -143,3 +143,62 @@ func TestEmbeddingMaskZero(t *testing.T) {
 		t.Fatalf("the padding made no difference: %v", masked)
 	}
 }
+
+// How the sequence mask flows as Keras propagates it: a merge keeps a step
+// only where every masked input does; a convolution drops the mask.
+func TestMaskFlow(t *testing.T) {
+	tanh, sig := ir.Act(ir.ActTanh), ir.Act(ir.ActSigmoid)
+	lstm := func(in string) *ir.Vertex {
+		return &ir.Vertex{Name: "lstm", Layer: &ir.LSTM{Units: 2, Activation: tanh, RecurrentActivation: sig}, Inputs: []string{in}}
+	}
+	emb := func(name, in string, mask bool) *ir.Vertex {
+		return &ir.Vertex{Name: name, Layer: &ir.Embedding{InputDim: 6, OutputDim: 3, MaskZero: mask}, Inputs: []string{in}}
+	}
+	a := ir.FromData([]float32{3, 1, 4, 0, 0, 2, 2, 5, 1, 3}, 2, 5)
+	b := ir.FromData([]float32{1, 0, 2, 2, 0, 4, 4, 4, 0, 1}, 2, 5)
+	run := func(g *ir.Graph, mask []float32, xs ...*ir.Tensor) []float32 {
+		t.Helper()
+		if err := InitGraph(g, ir.InitXavierUniform, 4); err != nil {
+			t.Fatal(err)
+		}
+		net, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net.SetInputMask(mask)
+		var ms []*Mat[float32]
+		for _, x := range xs {
+			ms = append(ms, MatFromTensor[float32](x))
+		}
+		out, err := net.Forward(ms, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), out[0].Data...)
+	}
+	same := func(what string, x, y []float32) {
+		t.Helper()
+		for i := range x {
+			if x[i] != y[i] {
+				t.Fatalf("%s: %v and %v differ", what, x, y)
+			}
+		}
+	}
+	two := func(maskA, maskB bool) *ir.Graph {
+		return &ir.Graph{Name: "merge", Inputs: []ir.Input{{Name: "a", Shape: []int{5}}, {Name: "b", Shape: []int{5}}},
+			Vertices: []*ir.Vertex{emb("ea", "a", maskA), emb("eb", "b", maskB),
+				{Name: "add", Layer: &ir.Merge{Op: ir.MergeAdd}, Inputs: []string{"ea", "eb"}}, lstm("add")},
+			Outputs: []ir.GraphOutput{{Name: "lstm", Vertex: "lstm"}}}
+	}
+	both := []float32{1, 0, 1, 0, 0, 1, 1, 1, 0, 1} // a ≠ 0 and b ≠ 0
+	same("merged masks", run(two(true, true), nil, a, b), run(two(false, false), both, a, b))
+	conv := &ir.Graph{Name: "conv", Inputs: []ir.Input{{Name: "a", Shape: []int{5}}},
+		Vertices: []*ir.Vertex{emb("ea", "a", true),
+			{Name: "t", Layer: &ir.Permute{Perm: []int{1, 0}}, Inputs: []string{"ea"}},
+			{Name: "c", Layer: &ir.Conv{Rank: 1, Filters: 3, Kernel: []int{3}, Padding: ir.PadSame}, Inputs: []string{"t"}},
+			{Name: "t2", Layer: &ir.Permute{Perm: []int{1, 0}}, Inputs: []string{"c"}}, lstm("t2")},
+		Outputs: []ir.GraphOutput{{Name: "lstm", Vertex: "lstm"}}}
+	masked := run(conv, nil, a)
+	conv.Vertex("ea").Layer.(*ir.Embedding).MaskZero = false
+	same("mask after a convolution", masked, run(conv, nil, a))
+}
