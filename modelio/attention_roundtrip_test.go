@@ -50,8 +50,9 @@ func readIO(t *testing.T, path string) (in, out map[string]*ir.Tensor) {
 	return read("inputs"), read("predictions")
 }
 
-// TestAttentionAndMasksRoundTrip: the attention and mask_zero fixtures
-// (Keras 3, and the real tf.keras file) predict Keras's outputs after
+// TestAttentionAndMasksRoundTrip: the attention, mask_zero and
+// LayerNormalization-axes fixtures (Keras 3, and the real tf.keras file)
+// predict Keras's outputs after
 // .rtm and Keras HDF5 round trips, keeping the Attention vertices and
 // Embedding's mask_zero; ONNX export of a mask_zero model is refused
 // naming the reason.
@@ -61,6 +62,7 @@ func TestAttentionAndMasksRoundTrip(t *testing.T) {
 		"k3_attention":        {filepath.Join(k3, "k3_attention.keras"), filepath.Join(k3, "k3_attention_io.h5")},
 		"k3_masked_attention": {filepath.Join(k3, "k3_masked_attention.keras"), filepath.Join(k3, "k3_masked_attention_io.h5")},
 		"k3_masked_lstm":      {filepath.Join(k3, "k3_masked_lstm.keras"), filepath.Join(k3, "k3_masked_lstm_io.h5")},
+		"k3_layernorm":        {filepath.Join(k3, "k3_layernorm.keras"), filepath.Join(k3, "k3_layernorm_io.h5")},
 	}
 	if real := "../../shared/fixtures/keras-real/weights/keras-attention.h5"; fileExists(real) {
 		cases["keras-attention"] = [2]string{real, filepath.Join(k3, "real", "keras_attention_io.h5")}

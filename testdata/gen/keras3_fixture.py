@@ -448,6 +448,41 @@ def masked_lstm():
           {"ids": ids}, {"out": y})
 
 
+def layer_norm_ref(x, axes, gamma, beta, eps):
+    """keras.layers.LayerNormalization: moments over axes (of the batched
+    tensor), gamma and beta of shape [x.shape[a] for a in axes] broadcast."""
+    mu, var = x.mean(axis=tuple(axes), keepdims=True), x.var(axis=tuple(axes), keepdims=True)
+    shape = [1] * x.ndim
+    for a in axes:
+        shape[a] = x.shape[a]
+    return (x - mu) / np.sqrt(var + eps) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def layernorm():
+    """Sequential on [time, features] sequences: LayerNormalization over the
+    features (axis -1), over time (axis 1: gamma has one value per step) and
+    over both (axis [1, 2]), then Flatten and a dense layer."""
+    T, F = 4, 5
+    g1, b1, g2, b2, g3, b3 = w(F) + 1, w(F), w(T) + 1, w(T), w(T, F) + 1, w(T, F)
+    Wd, bd = w(T * F, 2), w(2)
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {
+        "name": "layernorm", "trainable": True, "dtype": POLICY, "layers": [
+            input_layer("x", [T, F], False),
+            layer("LayerNormalization", "ln_features", {"axis": [-1], "epsilon": 1e-3, "center": True, "scale": True}, build=[None, T, F]),
+            layer("LayerNormalization", "ln_time", {"axis": [1], "epsilon": 1e-2, "center": True, "scale": True}, build=[None, T, F]),
+            layer("LayerNormalization", "ln_both", {"axis": [1, 2], "epsilon": 1e-3, "center": True, "scale": True}, build=[None, T, F]),
+            layer("Flatten", "flat", {"data_format": "channels_last"}),
+            layer("Dense", "out", {"units": 2, "activation": "linear", "use_bias": True}, build=[None, T * F]),
+        ]}, "registered_name": None}
+    x = (rng.standard_normal((3, T, F)) * 2 + 1).astype(np.float32)
+    y = layer_norm_ref(x, [2], g1, b1, 1e-3)
+    y = layer_norm_ref(y, [1], g2, b2, 1e-2)
+    y = layer_norm_ref(y, [1, 2], g3, b3, 1e-3)
+    out = y.reshape(3, -1) @ Wd + bd
+    write("k3_layernorm", cfg, {"layers/ln_features": [g1, b1], "layers/ln_time": [g2, b2], "layers/ln_both": [g3, b3],
+                                "layers/flat": [], "layers/out": [Wd, bd]}, {"x": x}, {"out": out})
+
+
 if __name__ == "__main__":
     mlp()
     cnn()
@@ -457,4 +492,5 @@ if __name__ == "__main__":
     attention()
     masked_attention()
     masked_lstm()
+    layernorm()
     print("wrote", sorted(os.listdir(OUT)))
