@@ -349,7 +349,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 			}
 		}
 		if mergesMasks(nd.v.Layer) {
-			p.Mask = andMasks(&nd.maskAnd, p.InMasks)
+			p.Mask = mergeMasks(&nd.maskAnd, nd.v.Layer, p.InMasks, ins)
 		}
 		nd.lossSet = false
 		if nd.fused && !train {

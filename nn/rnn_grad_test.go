@@ -202,3 +202,22 @@ func TestMaskFlow(t *testing.T) {
 	conv.Vertex("ea").Layer.(*ir.Embedding).MaskZero = false
 	same("mask after a convolution", masked, run(conv, nil, a))
 }
+
+// A Concatenate along time concatenates the masks (an input without one
+// keeps its steps); along features it multiplies them.
+func TestMergeMasks(t *testing.T) {
+	a, b := NewMat[float32](2, 2, 3), NewMat[float32](2, 3, 3)
+	ma := []float32{1, 0, 1, 1}
+	var buf []float32
+	got := mergeMasks(&buf, &ir.Concat{Axis: 0}, [][]float32{ma, nil}, []*Mat[float32]{a, b})
+	want := []float32{1, 0, 1, 1, 1, 1, 1, 1, 1, 1}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("time concat mask %v, want %v", got, want)
+		}
+	}
+	got = mergeMasks(&buf, &ir.Concat{Axis: -1}, [][]float32{ma, {1, 1, 0, 1}}, []*Mat[float32]{a, a})
+	if want := []float32{1, 0, 0, 1}; got[0] != want[0] || got[1] != want[1] || got[2] != want[2] || got[3] != want[3] {
+		t.Fatalf("feature concat mask %v, want %v", got, want)
+	}
+}
