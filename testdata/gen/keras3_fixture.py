@@ -483,6 +483,53 @@ def layernorm():
                                 "layers/flat": [], "layers/out": [Wd, bd]}, {"x": x}, {"out": out})
 
 
+def hub_layer(cls, module, name, cfg, inbound):
+    c = {"name": name, "trainable": True, "dtype": POLICY}
+    c.update(cfg)
+    return {"module": module, "class_name": cls, "config": c, "registered_name": "keras_hub>" + cls,
+            "name": name, "inbound_nodes": inbound}
+
+
+def positions():
+    """Functional, keras_hub position embeddings: TokenAndPositionEmbedding
+    (mask_zero: GlobalAveragePooling1D averages the real steps), and an
+    Embedding plus a PositionEmbedding longer than the input (its first
+    rows) added; both pooled, concatenated, softmax dense."""
+    T, V, E, L = 5, 9, 4, 8
+    tok, pos = w(V, E), w(T, E)
+    emb, pos2 = w(V, E), w(L, E)
+    Wd, bd = w(2 * E, 3), w(3)
+    s3 = [None, T, E]
+    layers = [
+        input_layer("ids", [T], True),
+        hub_layer("TokenAndPositionEmbedding", "keras_hub.src.layers.modeling.token_and_position_embedding", "tpe",
+                  {"vocabulary_size": V, "sequence_length": T, "embedding_dim": E, "tie_weights": True,
+                   "embeddings_initializer": "uniform", "mask_zero": True}, node(ktensor([None, T], "ids"))),
+        layer("Embedding", "emb", {"input_dim": V, "output_dim": E, "mask_zero": False}, node(ktensor([None, T], "ids"))),
+        hub_layer("PositionEmbedding", "keras_hub.src.layers.modeling.position_embedding", "pe",
+                  {"sequence_length": L, "initializer": "glorot_uniform"}, node(ktensor(s3, "emb"))),
+        layer("Add", "add", {}, node([ktensor(s3, "emb"), ktensor(s3, "pe")])),
+        layer("GlobalAveragePooling1D", "pool_tpe", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "tpe"))),
+        layer("GlobalAveragePooling1D", "pool_add", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "add"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, E], "pool_tpe"), ktensor([None, E], "pool_add")])),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 2 * E], "cat"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "positions", "trainable": True, "layers": layers,
+        "input_layers": [["ids", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    ids = padded_ids([5, 3, 1], T, V)
+    m = (ids != 0).astype(np.float32)
+    i = ids.astype(int)
+    a = tok[i] + pos[None]
+    b = emb[i] + pos2[None, :T]
+    mean_a = (a * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    probs = softmax(np.concatenate([mean_a, b.mean(1)], -1) @ Wd + bd)
+    write("k3_positions", cfg, {"layers/tpe/token_embedding": [tok], "layers/tpe/position_embedding": [pos],
+                                "layers/emb": [emb], "layers/pe": [pos2], "layers/add": [], "layers/pool_tpe": [],
+                                "layers/pool_add": [], "layers/cat": [], "layers/probs": [Wd, bd]},
+          {"ids": ids}, {"probs": probs})
+
+
 if __name__ == "__main__":
     mlp()
     cnn()
@@ -493,4 +540,5 @@ if __name__ == "__main__":
     masked_attention()
     masked_lstm()
     layernorm()
+    positions()
     print("wrote", sorted(os.listdir(OUT)))
