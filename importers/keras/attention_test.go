@@ -104,3 +104,42 @@ func TestMaskZeroMatters(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionKeras2Forms: tf.keras before 2.10 configured causal (and
+// AdditiveAttention's use_scale defaults to true); later versions pass
+// use_causal_mask in the call's kwargs, which Keras 2 writes after each
+// input reference.
+func TestAttentionKeras2Forms(t *testing.T) {
+	model := func(class, cfg, kw string) string {
+		return `{"class_name": "Model", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "name": "q", "config": {"batch_input_shape": [null, 3, 4], "name": "q"}, "inbound_nodes": []},
+ {"class_name": "InputLayer", "name": "v", "config": {"batch_input_shape": [null, 3, 4], "name": "v"}, "inbound_nodes": []},
+ {"class_name": "` + class + `", "name": "att", "config": ` + cfg + `,
+  "inbound_nodes": [[["q", 0, 0, ` + kw + `], ["v", 0, 0, ` + kw + `]]]}],
+ "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["att", 0, 0]]}}`
+	}
+	for _, c := range []struct {
+		class, cfg, kw string
+		want           ir.Attention
+	}{
+		{"Attention", `{"name": "att", "use_scale": true, "causal": true, "dropout": 0.1}`, `{}`,
+			ir.Attention{Score: ir.ScoreDot, UseScale: true, Causal: true, Dropout: 0.1}},
+		{"AdditiveAttention", `{"name": "att", "dropout": 0.0}`, `{"use_causal_mask": true}`,
+			ir.Attention{Score: ir.ScoreAdditive, UseScale: true, Dim: 4, Causal: true}},
+		{"Attention", `{"name": "att", "use_scale": false, "score_mode": "concat"}`, `{}`,
+			ir.Attention{Score: ir.ScoreConcat}},
+	} {
+		g, err := ImportConfig([]byte(model(c.class, c.cfg, c.kw)), Options{})
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.class, c.cfg, err)
+		}
+		v := g.Vertex("att")
+		if got := *v.Layer.(*ir.Attention); got != c.want || len(v.Inputs) != 2 || v.Inputs[0] != "q" || v.Inputs[1] != "v" {
+			t.Errorf("%s %s: %+v on %v, want %+v on [q v]", c.class, c.cfg, got, v.Inputs, c.want)
+		}
+	}
+	_, err := ImportConfig([]byte(model("Attention", `{"name": "att", "score_mode": "general"}`, `{}`)), Options{})
+	if err == nil || !strings.Contains(err.Error(), `score_mode "general"`) {
+		t.Errorf("score_mode general: %v", err)
+	}
+}
