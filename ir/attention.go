@@ -26,6 +26,10 @@ type MultiHeadAttention struct {
 	NoBias    bool    `json:"no_bias,omitempty"`
 	Dropout   float32 `json:"dropout,omitempty"`
 	Causal    bool    `json:"causal,omitempty"`
+	// MaskQueries: a query step the sequence mask marks as padding attends
+	// to no key, so it averages every value (Keras); otherwise it attends
+	// to the real keys (PyTorch's key_padding_mask).
+	MaskQueries bool `json:"mask_queries,omitempty"`
 }
 
 func (*MultiHeadAttention) Kind() string { return "MultiHeadAttention" }

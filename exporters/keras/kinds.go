@@ -78,7 +78,6 @@ func init() {
 			limits[k] = "dilated max pooling has no Keras layer"
 		}
 	}
-	limits["MultiHeadAttention"] = "a causal mask has no Keras config (Keras takes use_causal_mask at call time)"
 	limits["Merge"] = "divide and pow have no Keras merge layer"
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"

@@ -738,9 +738,6 @@ func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) e
 		}
 		ts[i] = p
 	}
-	if l.Causal {
-		return unsup("a causal MultiHeadAttention has no Keras config (Keras takes use_causal_mask at call time); export to ONNX or .rtm instead")
-	}
 	P := v.Params
 	dv := l.ValueDim
 	if dv == 0 {
@@ -787,5 +784,8 @@ func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) e
 	}
 	c.emit(v, c.class(v), cfg, ts[:1], xt{}, ws...)
 	c.m.layers[len(c.m.layers)-1].kwInbound = kwIn
+	if l.Causal {
+		c.m.layers[len(c.m.layers)-1].callKwargs = map[string]any{"use_causal_mask": true}
+	}
 	return nil
 }

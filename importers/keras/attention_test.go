@@ -103,6 +103,21 @@ func TestMaskZeroMatters(t *testing.T) {
 			}
 		}
 	}
+	// its flattened MultiHeadAttention output reads the padded steps,
+	// which Keras makes average every value
+	g, err := Import(filepath.Join(k3Dir, "k3_masked_attention.keras"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mha := g.Vertex("mha").Layer.(*ir.MultiHeadAttention)
+	if !mha.MaskQueries {
+		t.Fatal("the Keras importer did not set MaskQueries")
+	}
+	mha.MaskQueries = false
+	fx := readIOFixture(t, filepath.Join(k3Dir, "k3_masked_attention_io.h5"))
+	if d, _ := maxAbsDiff(predict(t, g, fx.inputs)["probs"], fx.outputs["probs"]); d < 1e-3 {
+		t.Errorf("padded query steps attending to the real keys are within %g of Keras: the fixture does not test them", d)
+	}
 }
 
 // TestAttentionKeras2Forms: tf.keras before 2.10 configured causal (and

@@ -173,7 +173,16 @@ func mapMultiHeadAttention(c *call) (tensor, error) {
 		}
 		out = o[0]
 	}
-	l := &ir.MultiHeadAttention{Heads: heads, KeyDim: keyDim, NoBias: !cf.boolean(true, "use_bias"), Dropout: float32(dropout)}
+	l := &ir.MultiHeadAttention{Heads: heads, KeyDim: keyDim, NoBias: !cf.boolean(true, "use_bias"), Dropout: float32(dropout),
+		MaskQueries: true, Causal: truthy(c.kwargs["use_causal_mask"])}
+	if truthy(c.kwargs["return_attention_scores"]) {
+		return tensor{}, c.errf("return_attention_scores=True: a layer returning its attention scores as a second output cannot be imported; call it without")
+	}
+	for _, k := range []string{"attention_mask", "query_mask", "value_mask", "key_mask"} {
+		if m, ok := c.kwargs[k]; ok && !allNil(m) {
+			return tensor{}, c.errf("an explicit %s argument cannot be imported; mask padding with Embedding(mask_zero=True) or Masking before the layer", k)
+		}
+	}
 	if valueDim != keyDim {
 		l.ValueDim = valueDim
 	}

@@ -363,11 +363,14 @@ def masked_attention():
     a position Embedding of a second input (the mask is the tokens', as
     Keras's Add merges masks), then MultiHeadAttention and Attention, each
     averaged over the real steps (GlobalAveragePooling1D honours the mask),
-    concatenated, softmax dense."""
+    and the attention output flattened (Flatten drops the mask, so padded
+    query steps count: Keras makes them average every value), concatenated,
+    softmax dense."""
     T, V, E = 6, 10, 8
     emb, pos = w(V, E), w(T, E)
     mha = [w(E, 2, 4), w(2, 4), w(E, 2, 4), w(2, 4), w(E, 2, 4), w(2, 4), w(2, 4, E), w(E)]
-    Wd, bd = w(2 * E, 3), w(3)
+    Wd, bd = w(2 * E + 3, 3), w(3)
+    Wf, bf = w(T * E, 3), w(3)
     s3 = [None, T, E]
     layers = [
         input_layer("ids", [T], True),
@@ -382,8 +385,11 @@ def masked_attention():
               node([ktensor(s3, "embed"), ktensor(s3, "embed")])),
         layer("GlobalAveragePooling1D", "pool_mha", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "mha"))),
         layer("GlobalAveragePooling1D", "pool_att", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "att"))),
-        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, E], "pool_mha"), ktensor([None, E], "pool_att")])),
-        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 2 * E], "cat"))),
+        layer("Flatten", "flat", {"data_format": "channels_last"}, node(ktensor(s3, "mha"))),
+        layer("Dense", "from_flat", {"units": 3, "activation": "tanh", "use_bias": True}, node(ktensor([None, T * E], "flat"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, E], "pool_mha"), ktensor([None, E], "pool_att"),
+                                                        ktensor([None, 3], "from_flat")])),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 2 * E + 3], "cat"))),
     ]
     cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
         "name": "masked_attention", "trainable": True, "layers": layers,
@@ -399,15 +405,21 @@ def masked_attention():
     Vv = np.einsum("btc,chd->bthd", x, Wv) + bv
     sc = np.einsum("bshd,bthd->bhts", K, Q / np.sqrt(4))
     keep = (m[:, :, None] * m[:, None, :])[:, None]
-    p = softmax(sc - 1e9 * (1 - keep))
+    # Keras's Softmax adds (1 - mask)·(-1e9) in float32: a padded query
+    # step's scores all round to -1e9, so it averages every value
+    sc = (sc.astype(np.float32) + np.float32(-1e9) * (1 - keep).astype(np.float32)).astype(np.float64)
+    p = softmax(sc)
     a = np.einsum("bthd,hdo->bto", np.einsum("bhts,bshd->bthd", p, Vv), Wo) + bo
     b = attention_ref(x, x, x, "dot", qmask=m, vmask=m)
     mean = lambda y: (y * m[..., None]).sum(1) / m.sum(1, keepdims=True)
-    probs = softmax(np.concatenate([mean(a), mean(b)], -1) @ Wd + bd)
+    # Flatten drops the mask: the padded steps' values count
+    f = np.tanh(a.reshape(len(a), -1) @ Wf + bf)
+    probs = softmax(np.concatenate([mean(a), mean(b), f], -1) @ Wd + bd)
     parts = {"query_dense": mha[0:2], "key_dense": mha[2:4], "value_dense": mha[4:6], "output_dense": mha[6:8]}
     weights = {"layers/mha/" + k: v for k, v in parts.items()}
     weights.update({"layers/tokens": [emb], "layers/position": [pos], "layers/embed": [], "layers/att": [],
-                    "layers/pool_mha": [], "layers/pool_att": [], "layers/cat": [], "layers/probs": [Wd, bd]})
+                    "layers/pool_mha": [], "layers/pool_att": [], "layers/cat": [], "layers/probs": [Wd, bd],
+                    "layers/flat": [], "layers/from_flat": [Wf, bf]})
     write("k3_masked_attention", cfg, weights, {"ids": ids, "positions": positions}, {"probs": probs})
 
 
