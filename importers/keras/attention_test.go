@@ -210,3 +210,31 @@ func TestMaskedAttentionTrains(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionKeywordInputs: Keras 3 keeps tensors passed by keyword in
+// the call's kwargs: mha(query=x, value=y) and Attention()(inputs=[q, v]).
+func TestAttentionKeywordInputs(t *testing.T) {
+	kt := func(src string) string {
+		return `{"class_name": "__keras_tensor__", "config": {"shape": [null, 3, 4], "keras_history": ["` + src + `", 0, 0]}}`
+	}
+	model := func(layer string) string {
+		return `{"class_name": "Functional", "config": {"name": "m", "layers": [
+ {"class_name": "InputLayer", "name": "q", "config": {"batch_shape": [null, 3, 4], "name": "q"}, "inbound_nodes": []},
+ {"class_name": "InputLayer", "name": "v", "config": {"batch_shape": [null, 3, 4], "name": "v"}, "inbound_nodes": []},
+ ` + layer + `], "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["att", 0, 0]]}}`
+	}
+	for _, layer := range []string{
+		`{"class_name": "MultiHeadAttention", "name": "att", "config": {"name": "att", "num_heads": 2, "key_dim": 2},
+		  "inbound_nodes": [{"args": [], "kwargs": {"query": ` + kt("q") + `, "value": ` + kt("v") + `}}]}`,
+		`{"class_name": "Attention", "name": "att", "config": {"name": "att"},
+		  "inbound_nodes": [{"args": [], "kwargs": {"inputs": [` + kt("q") + `, ` + kt("v") + `]}}]}`,
+	} {
+		g, err := ImportConfig([]byte(model(layer)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in := g.Vertex("att").Inputs; len(in) != 2 || in[0] != "q" || in[1] != "v" {
+			t.Errorf("inputs %v, want [q v]", in)
+		}
+	}
+}

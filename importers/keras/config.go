@@ -313,8 +313,9 @@ func parseRefList(x []any) ([]kRef, error) {
 }
 
 // tensorKwargs are the keyword arguments whose tensors become inputs, in
-// this order after the positional ones (attention layers' value and key).
-var tensorKwargs = []string{"value", "key"}
+// this order after the positional ones (attention layers' query, value and
+// key, or Attention's inputs list, when passed by keyword).
+var tensorKwargs = []string{"inputs", "query", "value", "key"}
 
 // parseLayers reads a model's layer list.
 func (p *parser) parseLayers(layers []any, depth int) ([]*kLayer, error) {
