@@ -181,7 +181,7 @@ func (a *Attention) OutputShape(in [][]int) ([]int, error) {
 	if !sizesAgree([]int{dq}, []int{dk}) {
 		return nil, fmt.Errorf("Attention query has %d features, key %d: they must match", dq, dk)
 	}
-	if a.Score == ScoreAdditive && a.UseScale && a.Dim != dq {
+	if a.Score == ScoreAdditive && a.UseScale && !sizesAgree([]int{a.Dim}, []int{dq}) {
 		return nil, fmt.Errorf("additive Attention scale has %d features, query %d", a.Dim, dq)
 	}
 	tq, tv := q[len(q)-2], v[len(v)-2]

@@ -36,6 +36,7 @@ type luongOp[F Float] struct {
 	vmask, qmask        []F
 	y, dq, dk, dvv      *Mat[F]
 	dS, dO              []F
+	tanhBuf             []F // [tv, d]: tanh(c·(q_i + k_j)) of one query step
 	err                 error
 }
 
@@ -161,13 +162,13 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			}
 		} else {
 			for i := 0; i < tq; i++ {
+				T := o.tanhRow(Q[i*d:(i+1)*d], K, c)
 				for j := 0; j < tv; j++ {
-					var s float64
-					qi, kj := Q[i*d:(i+1)*d], K[j*d:(j+1)*d]
-					for e := range qi {
-						s += float64(o.alpha(e)) * math.Tanh(float64(c*(qi[e]+kj[e])))
+					var s F
+					for e, t := range T[j*d : (j+1)*d] {
+						s += o.alpha(e) * t
 					}
-					S[i*tv+j] = w * F(s)
+					S[i*tv+j] = w * s
 				}
 			}
 		}
@@ -192,6 +193,31 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 	}
 	return o.y
+}
+
+// tanhRow returns tanh(c·(q + k_j)) for every key step j, [tv, d].
+func (o *luongOp[F]) tanhRow(q, K []F, c F) []F {
+	tv, d := o.tv, o.d
+	o.tanhBuf = growSlice(o.tanhBuf, tv*d)
+	T := o.tanhBuf
+	for j := 0; j < tv; j++ {
+		row := T[j*d : (j+1)*d]
+		for e, k := range K[j*d : (j+1)*d] {
+			row[e] = c * (q[e] + k)
+		}
+	}
+	if t32, ok := any(T).([]float32); ok {
+		// tanh u = 1 − 2/(e^{2u} + 1)
+		expScaled32(t32, t32, 2)
+		for i, v := range t32 {
+			t32[i] = 1 - 2/(v+1)
+		}
+		return T
+	}
+	for i, v := range T {
+		T[i] = F(math.Tanh(float64(v)))
+	}
+	return T
 }
 
 // hidden reports whether key step j is hidden from query step i of problem b.
@@ -271,6 +297,7 @@ func (o *luongOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 			continue
 		}
 		for i := 0; i < tq; i++ {
+			T := o.tanhRow(Q[i*d:(i+1)*d], K, c)
 			for j := 0; j < tv; j++ {
 				g := dS[i*tv+j]
 				if g == 0 {
@@ -280,7 +307,7 @@ func (o *luongOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 				dqi, dkj := dQ[i*d:(i+1)*d], dK[j*d:(j+1)*d]
 				for e := range qi {
 					x := qi[e] + kj[e]
-					t := F(math.Tanh(float64(c * x)))
+					t := T[j*d+e]
 					a := o.alpha(e)
 					dw += float64(g * a * t)
 					if dAlpha != nil {
