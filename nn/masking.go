@@ -68,27 +68,6 @@ func (o *maskingOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	return []*Mat[F]{dx}
 }
 
-// stopsMask reports the kinds whose output carries no sequence mask: Keras
-// layers that do not support masking (convolutions, pooling, Flatten,
-// padding, cropping, upsampling) drop it, as Keras 3 does.
-func stopsMask(l ir.Layer) bool {
-	switch l.(type) {
-	case *ir.Conv, *ir.ConvTranspose2D, *ir.SeparableConv2D, *ir.Pool, *ir.Flatten, *ir.Cropping, *ir.Pad, *ir.UpSampling:
-		return true
-	}
-	return false
-}
-
-// mergesMasks reports the kinds that combine their inputs step by step:
-// their output mask keeps a step only where every masked input does.
-func mergesMasks(l ir.Layer) bool {
-	switch l.(type) {
-	case *ir.Merge, *ir.Concat:
-		return true
-	}
-	return false
-}
-
 // mergeMasks is the mask of a merge's output: the inputs' masks
 // concatenated for a Concatenate along time (a missing one keeps every
 // step), their product otherwise.

@@ -348,7 +348,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 				p.Mask = n.masks[s]
 			}
 		}
-		if mergesMasks(nd.v.Layer) {
+		if ir.MergesMasks(nd.v.Layer) {
 			p.Mask = mergeMasks(&nd.maskAnd, nd.v.Layer, p.InMasks, ins)
 		}
 		nd.lossSet = false
@@ -362,7 +362,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 			}
 			n.slots[nd.slot] = out
 		}
-		if stopsMask(nd.v.Layer) {
+		if ir.StopsMask(nd.v.Layer) {
 			p.Mask = nil
 		}
 		n.masks[nd.slot] = p.Mask

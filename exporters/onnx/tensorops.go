@@ -80,11 +80,21 @@ func emitAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 		}
 		s = b.op("Add", "causal", []string{s, b.init("causal_mask", []int{tq, tq}, mask)}, b.tmp("masked"))
 	}
+	// the value's mask hides padded keys; the query's zeroes padded steps
+	if keep := b.attentionKeep(len(ins), []int{1}, false, nil); keep != "" {
+		s = b.op("Add", "padding", []string{s, b.maskAdder(keep)}, b.tmp("padded"))
+	}
 	axis := int64(-1)
 	if b.opset < 13 {
 		axis = int64(r - 1) // the coerced 2-D softmax over the last axis
 	}
 	p := b.op("Softmax", "softmax", []string{s}, b.tmp("weights"), aInt("axis", axis))
-	b.op("MatMul", "", []string{p, val}, out)
+	if len(b.inMasks) == 0 || b.inMasks[0] == "" {
+		b.op("MatMul", "", []string{p, val}, out)
+		return nil
+	}
+	y := b.op("MatMul", "mix", []string{p, val}, b.tmp("mix"))
+	qm := b.withAxes("Unsqueeze", "query_mask", b.inMasks[0], []int{2}, b.tmp("query_mask"), 13)
+	b.op("Mul", "", []string{y, qm}, out)
 	return nil
 }
