@@ -73,6 +73,15 @@ func (o *luongOp[F]) setDropout(r float64) {
 	}
 }
 
+// checkMask checks that a sequence mask fits a [batch, steps, features]
+// input.
+func (o *luongOp[F]) checkMask(what string, m []F, x *Mat[F]) error {
+	if m != nil && (!o.seq || len(m) != x.Shape[0]*x.Shape[1]) {
+		return fmt.Errorf("the %s's sequence mask has %d values for a %s of shape %v (want batch×steps of a [batch, steps, features] tensor)", what, len(m), what, x.Shape)
+	}
+	return nil
+}
+
 // factors are c (inside tanh, or the dot product's scale) and w (outside).
 func (o *luongOp[F]) factors() (c, w F) {
 	c, w = 1, 1
@@ -118,13 +127,11 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if len(p.InMasks) > 1 {
 		o.qmask, o.vmask = p.InMasks[0], p.InMasks[1]
 	}
-	for i, m := range [][]F{o.qmask, o.vmask} {
-		steps := [...]int{tq, tv}[i]
-		if m != nil && (!o.seq || len(m) != lead*steps) {
-			o.err = fmt.Errorf("the %s's sequence mask has %d values for a %s of shape %v (want batch×steps = %d of a [batch, steps, features] tensor)",
-				[...]string{"query", "value"}[i], len(m), [...]string{"query", "value"}[i], [...]*Mat[F]{q, v}[i].Shape, lead*steps)
-			return NewMat[F](1)
-		}
+	if o.err = o.checkMask("query", o.qmask, q); o.err == nil {
+		o.err = o.checkMask("value", o.vmask, v)
+	}
+	if o.err != nil {
+		return NewMat[F](1)
 	}
 	n := lead * tq * tv
 	o.probs = growSlice(o.probs, n)
@@ -146,10 +153,8 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	shape[r-1] = dv
 	o.y = outBuf(p, o.y, shape...)
 	c, w := o.factors()
-	W := o.dS // scratch for the dropped weights
 	if o.dropActive {
-		o.dS = growSlice(o.dS, tq*tv)
-		W = o.dS
+		o.dS = growSlice(o.dS, tq*tv) // scratch for the dropped weights
 	}
 	for b := 0; b < lead; b++ {
 		Q, K, V := q.Data[b*tq*d:], k.Data[b*tv*d:], v.Data[b*tv*dv:]
@@ -176,7 +181,7 @@ func (o *luongOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		softmax(S, S, tq, tv, 1, false)
 		P := S
 		if o.dropActive {
-			D := o.drop[b*tq*tv : (b+1)*tq*tv]
+			D, W := o.drop[b*tq*tv:(b+1)*tq*tv], o.dS
 			for i := range D {
 				W[i] = P[i] * D[i]
 			}
