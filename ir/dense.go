@@ -187,6 +187,10 @@ func LossOf(l Layer) (Loss, bool) {
 type Embedding struct {
 	InputDim  int `json:"input_dim"`
 	OutputDim int `json:"output_dim"`
+	// MaskZero marks index 0 as padding (Keras mask_zero): the output
+	// carries the sequence mask (index ≠ 0) that recurrent layers, attention
+	// and average pooling honour.
+	MaskZero bool `json:"mask_zero,omitempty"`
 }
 
 func (*Embedding) Kind() string        { return "Embedding" }

@@ -175,15 +175,22 @@ func (g *Graph) MixesExamples(full map[string][]int) bool {
 		if b, err := batchAxis(full[v.Name]); err != nil || b < 0 {
 			return true
 		}
-		if _, ok := v.Layer.(*TensorMatMul); ok {
-			in := v.FullInputShapes(full)
-			if a := in[0]; a[len(a)-1] == Batch {
-				return true
-			}
-			if b := in[1]; len(b) > 1 && b[len(b)-2] == Batch || len(b) == 1 && b[0] == Batch {
-				return true
-			}
+		if m, ok := v.Layer.(ExampleMixer); ok && m.MixesExamples(v.FullInputShapes(full)) {
+			return true
 		}
 	}
 	return false
+}
+
+// ExampleMixer is a tensor op that can combine examples while its output
+// keeps the batch axis (a product contracting the batch, attention whose
+// steps are the examples), given its full input shapes.
+type ExampleMixer interface {
+	MixesExamples(in [][]int) bool
+}
+
+// MixesExamples: the inner axis of the product is the batch.
+func (*TensorMatMul) MixesExamples(in [][]int) bool {
+	a, b := in[0], in[1]
+	return a[len(a)-1] == Batch || len(b) > 1 && b[len(b)-2] == Batch || len(b) == 1 && b[0] == Batch
 }

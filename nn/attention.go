@@ -24,6 +24,7 @@ type attentionOp[F Float] struct {
 	heads, dk, dv int
 	scale         F
 	causal        bool
+	maskQueries   bool
 	rate          float64
 	frozen        bool
 	nIn           int
@@ -36,6 +37,7 @@ type attentionOp[F Float] struct {
 	drop       []F // dropout multipliers, same layout, when active
 	dropActive bool
 	mask       []F // key mask [N, Tv] (1 keep) or nil
+	qmask      []F // query mask [N, Tq] or nil
 	ctx        *Mat[F]
 	fw         attentionHeads[F]
 	bw         attentionHeadGrads[F]
@@ -59,7 +61,7 @@ func newAttention[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F
 	if dv == 0 {
 		dv = a.KeyDim
 	}
-	op := &attentionOp[F]{heads: a.Heads, dk: a.KeyDim, dv: dv, causal: a.Causal, rate: float64(a.Dropout),
+	op := &attentionOp[F]{heads: a.Heads, dk: a.KeyDim, dv: dv, causal: a.Causal, maskQueries: a.MaskQueries, rate: float64(a.Dropout),
 		frozen: v.Frozen, nIn: len(in), needIn: make([]bool, len(in)), scratch: newFreeList(),
 		scale: F(1 / math.Sqrt(float64(a.KeyDim)))}
 	for i := range op.needIn {
@@ -128,12 +130,25 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	}
 	a.n, a.tq, a.tv = n, tq, tv
 	a.mask = nil
-	if p.Mask != nil {
-		if len(p.Mask) != n*tv {
-			a.err = fmt.Errorf("sequence mask has %d values, key is %v (want batch×time = %d)", len(p.Mask), key.Shape, n*tv)
+	// Keras hides the key steps the value's mask marks (the key's mask,
+	// if the key is passed, is the same padding); the query's mask flows on
+	mask := p.Mask
+	if len(p.InMasks) > 1 {
+		mask = p.InMasks[1]
+	}
+	if mask != nil {
+		if len(mask) != n*tv {
+			a.err = fmt.Errorf("sequence mask has %d values, key is %v (want batch×time = %d)", len(mask), key.Shape, n*tv)
 			return NewMat[F](1)
 		}
-		a.mask = p.Mask
+		a.mask = mask
+	}
+	// with MaskQueries (Keras) a padded query step attends to no key: its
+	// scores are all hidden, so it averages every value (as -1e9 added in
+	// float32 does)
+	a.qmask = nil
+	if a.maskQueries && len(p.InMasks) > 0 && p.InMasks[0] != nil && len(p.InMasks[0]) == n*tq {
+		a.qmask = p.InMasks[0]
 	}
 	Q := a.q.Forward(p, []*Mat[F]{query})
 	K := a.k.Forward(p, []*Mat[F]{key})
@@ -175,17 +190,23 @@ func (a *attentionOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	return out
 }
 
-// hide sets the scores of hidden key steps of example b to maskedScore.
-func (a *attentionOp[F]) hide(S []F, b int) {
+// hide sets the scores of hidden key steps of example b to maskedScore
+// (or, with zero, their gradients to 0).
+func (a *attentionOp[F]) hide(S []F, b int, zero bool) {
 	tq, tv := a.tq, a.tv
-	if a.mask == nil && !a.causal {
+	if a.mask == nil && a.qmask == nil && !a.causal {
 		return
+	}
+	v := F(maskedScore)
+	if zero {
+		v = 0
 	}
 	for i := 0; i < tq; i++ {
 		row := S[i*tv : (i+1)*tv]
+		padded := a.qmask != nil && a.qmask[b*tq+i] == 0
 		for j := range row {
-			if (a.mask != nil && a.mask[b*tv+j] == 0) || (a.causal && j > i) {
-				row[j] = maskedScore
+			if padded || (a.mask != nil && a.mask[b*tv+j] == 0) || (a.causal && j > i) {
+				row[j] = v
 			}
 		}
 	}
@@ -251,7 +272,7 @@ func (t *attentionHeads[F]) runRange(lo, hi int) {
 		b, h := bh/H, bh%H
 		P := a.probs[bh*tq*tv : (bh+1)*tq*tv]
 		gemm(false, true, tq, tv, dk, a.scale, t.Q.Data[b*tq*hk+h*dk:], hk, t.K.Data[b*tv*hk+h*dk:], hk, 0, P, tv)
-		a.hide(P, b)
+		a.hide(P, b, false)
 		if p32, ok := any(P).([]float32); ok {
 			softmaxRows32(p32, tq, tv)
 		} else {
@@ -302,6 +323,7 @@ func (t *attentionHeadGrads[F]) runRange(lo, hi int) {
 			gemm(false, true, tq, tv, dv, 1, dC, hv, t.V.Data[b*tv*hv+h*dv:], hv, 0, dP, tv)
 		}
 		softmaxBackward(P, dP, dP, tq, tv, 1, false)
+		a.hide(dP, b, true) // hidden scores are constants
 		gemm(false, false, tq, dk, tv, a.scale, dP, tv, t.K.Data[b*tv*hk+h*dk:], hk, 0, a.dq.Data[b*tq*hk+h*dk:], hk)
 		gemm(true, false, tv, dk, tq, a.scale, dP, tv, t.Q.Data[b*tq*hk+h*dk:], hk, 0, a.dk2.Data[b*tv*hk+h*dk:], hk)
 	}

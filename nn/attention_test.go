@@ -33,6 +33,7 @@ func TestGradMultiHeadAttention(t *testing.T) {
 		{"cross_key", ir.MultiHeadAttention{Heads: 2, KeyDim: 2, NoBias: true}, [][]int{{3, 4}, {5, 3}, {5, 2}}, false},
 		{"causal", ir.MultiHeadAttention{Heads: 2, KeyDim: 2, Causal: true}, [][]int{{4, 4}}, false},
 		{"padding_mask", ir.MultiHeadAttention{Heads: 2, KeyDim: 3}, [][]int{{4, 3}}, true},
+		{"padding_mask_queries", ir.MultiHeadAttention{Heads: 2, KeyDim: 3, MaskQueries: true}, [][]int{{4, 3}}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

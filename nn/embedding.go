@@ -21,6 +21,8 @@ type embeddingOp[F Float] struct {
 	inShape []int
 	idx     []int // -1 for a bad index
 	skipDx  bool
+	mask    []F // MaskZero: index ≠ 0, per input position
+	maskOn  bool
 	err     error
 }
 
@@ -40,7 +42,7 @@ func newEmbedding[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F
 	if gw != nil && !ir.SameShape(gw.Shape, w.Shape) {
 		return nil, fmt.Errorf("Embedding gradient of W has shape %v, want %v", gw.Shape, w.Shape)
 	}
-	return &embeddingOp[F]{w: w, gw: gw, inDim: e.InputDim, outDim: e.OutputDim}, nil
+	return &embeddingOp[F]{w: w, gw: gw, inDim: e.InputDim, outDim: e.OutputDim, maskOn: e.MaskZero}, nil
 }
 
 func (o *embeddingOp[F]) Err() error { return o.err }
@@ -81,6 +83,16 @@ func (o *embeddingOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 		o.idx = append(o.idx, k)
 		copy(out.Data[i*d:(i+1)*d], o.w.Data[k*d:(k+1)*d])
+	}
+	if o.maskOn {
+		o.mask = growSlice(o.mask, len(x.Data))
+		for i, v := range x.Data {
+			o.mask[i] = 0
+			if v != 0 {
+				o.mask[i] = 1
+			}
+		}
+		p.Mask = o.mask
 	}
 	return out
 }

@@ -67,3 +67,75 @@ func (o *maskingOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	}
 	return []*Mat[F]{dx}
 }
+
+// mergeMasks is the mask of a merge's output: the inputs' masks
+// concatenated for a Concatenate along time (a missing one keeps every
+// step), their product otherwise.
+func mergeMasks[F Float](buf *[]F, l ir.Layer, masks [][]F, ins []*Mat[F]) []F {
+	c, ok := l.(*ir.Concat)
+	if !ok || len(ins) == 0 || len(ins[0].Shape) < 2 || (c.Axis != 0 && c.Axis != 1-len(ins[0].Shape)) {
+		return andMasks(buf, masks)
+	}
+	any := false
+	for _, m := range masks {
+		any = any || m != nil
+	}
+	if !any {
+		return nil
+	}
+	n, total := ins[0].Shape[0], 0
+	for _, x := range ins {
+		total += x.Shape[1]
+	}
+	*buf = growSlice(*buf, n*total)
+	out := *buf
+	off := 0
+	for i, x := range ins {
+		t := x.Shape[1]
+		for b := 0; b < n; b++ {
+			dst := out[b*total+off : b*total+off+t]
+			if m := masks[i]; m != nil && len(m) == n*t {
+				copy(dst, m[b*t:(b+1)*t])
+			} else {
+				for k := range dst {
+					dst[k] = 1
+				}
+			}
+		}
+		off += t
+	}
+	return out
+}
+
+// andMasks is the product of the masks that are not nil (nil when none
+// is; the one mask when only one is), in *buf.
+func andMasks[F Float](buf *[]F, masks [][]F) []F {
+	var first []F
+	n := 0
+	for _, m := range masks {
+		if m != nil {
+			if first == nil {
+				first = m
+			}
+			n++
+		}
+	}
+	if n < 2 {
+		return first
+	}
+	*buf = growSlice(*buf, len(first))
+	out := *buf
+	copy(out, first)
+	for _, m := range masks {
+		if m == nil {
+			continue
+		}
+		if len(m) != len(out) {
+			return first // masks of different sequences: keep the first input's
+		}
+		for i, v := range m {
+			out[i] *= v
+		}
+	}
+	return out
+}

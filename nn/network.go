@@ -75,6 +75,7 @@ type Net[F Float] struct {
 	outNodes []*node[F] // nil for an output that is a graph input
 
 	slots     []*Mat[F] // values: graph inputs then one per node
+	masks     [][]F     // the sequence mask of each slot's value, or nil
 	slotNeed  []bool    // the slot's gradient is wanted
 	slotEdges []int     // how many (consumer, input) edges read the slot
 	slotGrad  []*Mat[F]
@@ -141,6 +142,7 @@ type node[F Float] struct {
 	lossSet   bool // ComputeLoss ran since the last Forward
 	fused     bool // absorbed into its producer at inference (fuse.go)
 	cfg       *ir.TrainConfig
+	maskAnd   []F                  // a merge's combined input masks
 	state     map[string]*Mat[F]   // updater state of a non-float32 Net
 	stateKeys map[[2]string]string // stateKey's cache
 }
@@ -327,13 +329,27 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 		n.startPass(keep)
 	}
 	p := &n.pass
-	p.Train, p.Batch, p.Mask = train, batch, n.inputMask
+	p.Train, p.Batch = train, batch
 	p.RNG.Seed(n.seed*1000003 + g.Step*7919 + 1)
+	n.masks = growSlice(n.masks, len(n.slots))
+	clear(n.masks)
+	for i := range g.Inputs {
+		n.masks[i] = n.inputMask
+	}
 	ins := n.ins[:0]
 	for _, nd := range n.nodes {
 		ins = ins[:0]
+		p.InMasks = p.InMasks[:0]
+		p.Mask = nil
 		for _, s := range nd.in {
 			ins = append(ins, n.slots[s])
+			p.InMasks = append(p.InMasks, n.masks[s])
+			if p.Mask == nil {
+				p.Mask = n.masks[s]
+			}
+		}
+		if ir.MergesMasks(nd.v.Layer) {
+			p.Mask = mergeMasks(&nd.maskAnd, nd.v.Layer, p.InMasks, ins)
 		}
 		nd.lossSet = false
 		if nd.fused && !train {
@@ -346,6 +362,10 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 			}
 			n.slots[nd.slot] = out
 		}
+		if ir.StopsMask(nd.v.Layer) {
+			p.Mask = nil
+		}
+		n.masks[nd.slot] = p.Mask
 		if n.pool != nil {
 			n.consumed(nd)
 		}

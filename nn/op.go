@@ -37,10 +37,15 @@ type Pass[F Float] struct {
 	// Batch is the batch size of the step (ops without inputs need it).
 	Batch int
 	RNG   *rand.Rand
-	// Mask is the (batch, T) time-step mask of the sequence input currently
-	// flowing (1 = real step, 0 = padding), or nil. Recurrent ops and
-	// per-step losses honour it.
+	// Mask is the (batch, T) time-step mask (1 = real step, 0 = padding)
+	// of the op's input, or nil; an op may set it (Masking, Embedding with
+	// MaskZero) or clear it (an output without a time axis), and its output
+	// carries what it leaves here, as Keras propagates masks. On entry it
+	// is the first input's mask that is not nil. Recurrent ops, attention
+	// and per-step losses honour it.
 	Mask []F
+	// InMasks are the masks of each input (attention's value mask).
+	InMasks [][]F
 
 	pool *bufPool[F] // an inference network's buffer pool (outBuf)
 }

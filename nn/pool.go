@@ -307,14 +307,21 @@ func (o *poolOp[F]) backwardPlane(dst, src []F, off int) {
 	}
 }
 
-// globalPoolOp pools every spatial position of [N, C, ...].
+// globalPoolOp pools every spatial position of [N, C, ...]. Average
+// pooling of [N, C, T] honours a sequence mask as Keras's
+// GlobalAveragePooling1D does: the mean over the real steps (zero when
+// every step is padding). The output has no time axis: the mask stops.
 type globalPoolOp[F Float] struct {
 	max, keep bool
 	inShape   []int
 	out, dx   *Mat[F]
 	argmax    []int
+	mask      []F // the [N, T] mask of the latest Forward, or nil
 	dIns      [1]*Mat[F]
+	err       error
 }
+
+func (o *globalPoolOp[F]) Err() error { return o.err }
 
 func newGlobalPool[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
 	p := v.Layer.(*ir.GlobalPool)
@@ -323,9 +330,19 @@ func newGlobalPool[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (
 
 func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	x := in[0]
+	o.err = nil
 	o.inShape = append(o.inShape[:0], x.Shape...)
 	planes := x.Shape[0] * x.Shape[1]
 	per := len(x.Data) / max(planes, 1)
+	o.mask = nil
+	if p.Mask != nil && !o.max {
+		if len(x.Shape) != 3 || len(p.Mask) != x.Shape[0]*per {
+			o.err = fmt.Errorf("sequence mask has %d values, input is %v (want batch×steps of [batch, channels, steps])", len(p.Mask), x.Shape)
+			return NewMat[F](1)
+		}
+		o.mask = p.Mask
+	}
+	p.Mask = nil
 	shape := []int{x.Shape[0], x.Shape[1]}
 	if o.keep {
 		for range x.Shape[2:] {
@@ -349,6 +366,19 @@ func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			o.out.Data[pl] = src[bi]
 			continue
 		}
+		if o.mask != nil {
+			m := o.mask[pl/x.Shape[1]*per:][:per]
+			var s, c F
+			for k, v := range src {
+				s += v * m[k]
+				c += m[k]
+			}
+			o.out.Data[pl] = 0
+			if c > 0 {
+				o.out.Data[pl] = s / c
+			}
+			continue
+		}
 		var s F
 		for _, v := range src {
 			s += v
@@ -367,6 +397,19 @@ func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 		dst := o.dx.Data[pl*per : (pl+1)*per]
 		if o.max {
 			dst[o.argmax[pl]] = g
+			continue
+		}
+		if o.mask != nil {
+			m := o.mask[pl/o.inShape[1]*per:][:per]
+			var c F
+			for _, v := range m {
+				c += v
+			}
+			if c > 0 {
+				for k := range dst {
+					dst[k] = g * m[k] / c
+				}
+			}
 			continue
 		}
 		g /= F(per)

@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"math"
+	"math/rand"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -38,5 +40,35 @@ func TestGradPool(t *testing.T) {
 			in = []int{3, 5}
 		}
 		t.Run(c.Kind(), func(t *testing.T) { coreCheckLayer(t, c.Kind(), in, &c, -1, 1) })
+	}
+}
+
+// Average pooling over time with a sequence mask: the mean of the real
+// steps (an all-padding example gives zeros and no gradient).
+func TestGradGlobalAvgPoolMasked(t *testing.T) {
+	g := &ir.Graph{Name: "masked_pool", Inputs: []ir.Input{{Name: "x", Shape: []int{3, 5}}},
+		Vertices: []*ir.Vertex{{Name: "p", Layer: &ir.GlobalPool{Rank: 1, Op: ir.PoolAvg}, Inputs: []string{"x"}}},
+		Outputs:  []ir.GraphOutput{{Name: "p", Vertex: "p"}}}
+	rng := rand.New(rand.NewSource(2))
+	x := RandTensor(rng, -1, 1, 3, 3, 5)
+	m := ir.FromData([]float32{1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0}, 3, 5)
+	GradCheck(t, g, []*ir.Tensor{x}, nil, GradCheckOptions{InputMask: m})
+	net, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.SetInputMask(m.Data)
+	out, err := net.Forward([]*Mat[float32]{MatFromTensor[float32](x)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := 0; c < 3; c++ {
+		want := (x.Data[c*5] + x.Data[c*5+1]) / 2
+		if got := out[0].Data[c]; math.Abs(float64(got-want)) > 1e-6 {
+			t.Fatalf("channel %d of example 0: %v, want the mean of its two real steps %v", c, got, want)
+		}
+		if got := out[0].Data[6+c]; got != 0 {
+			t.Fatalf("an all-padding example pools to %v, want 0", got)
+		}
 	}
 }

@@ -85,7 +85,11 @@ type klayer struct {
 	// kwInbound are tensor keyword arguments of the call (an attention
 	// layer's value and key), written into the first reference's kwargs
 	kwInbound map[string]string
-	weights   []kweight
+	// callKwargs are other keyword arguments of the call (use_causal_mask),
+	// written into every reference's kwargs (Keras 2 calls the layer with
+	// the last one's)
+	callKwargs map[string]any
+	weights    []kweight
 }
 
 type kmodel struct {
@@ -117,6 +121,9 @@ func (m *kmodel) modelConfig() ([]byte, error) {
 			var node []any
 			for i, in := range l.inbound {
 				kw := map[string]any{}
+				for k, v := range l.callKwargs {
+					kw[k] = v
+				}
 				if i == 0 {
 					for k, src := range l.kwInbound {
 						kw[k] = []any{src, 0, 0}

@@ -70,6 +70,7 @@ func init() {
 	register(&ir.LastTimeStep{}, writeLastTimeStep)
 	register(&ir.Bidirectional{}, writeBidirectional)
 	register(&ir.MultiHeadAttention{}, writeMultiHeadAttention)
+	register(&ir.Attention{}, writeAttention)
 
 	limits["Activation"] = "log_softmax, hard_swish, gelu_tanh, mish and clip with a non-zero lower bound have no Keras activation"
 	for _, k := range ir.KindsOf(&ir.Pool{}) {
@@ -77,12 +78,14 @@ func init() {
 			limits[k] = "dilated max pooling has no Keras layer"
 		}
 	}
-	limits["MultiHeadAttention"] = "a causal mask has no Keras config (Keras takes use_causal_mask at call time)"
 	limits["Merge"] = "divide and pow have no Keras merge layer"
 	limits["Pad"] = "reflect and edge padding and a non-zero constant have no Keras layer"
 	limits["LSTM"] = "peephole connections have no Keras layer"
 	limits["ConvTranspose2D"] = "grouped or explicitly padded transposed convolutions have no Keras layer"
 	for _, k := range ir.TensorOpKinds() {
+		if _, ok := writers[k]; ok {
+			continue
+		}
 		cannot[k] = "a general tensor op (its batch may sit on any axis) has no Keras layer; export to ONNX or .rtm"
 	}
 	cannot["InstanceNorm"] = "core Keras has no InstanceNormalization layer (only add-on packages); export to ONNX or .rtm"

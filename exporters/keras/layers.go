@@ -212,7 +212,7 @@ func writeEmbedding(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor
 	if err != nil {
 		return err
 	}
-	c.emit(v, c.class(v), map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": false},
+	c.emit(v, c.class(v), map[string]any{"input_dim": l.InputDim, "output_dim": l.OutputDim, "mask_zero": l.MaskZero},
 		[]xt{t}, xt{}, kw("embeddings:0", P["W"]))
 	return nil
 }
@@ -328,6 +328,42 @@ func writeConcat(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) e
 func writeMultiHeadAttention(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
 	l := v.Layer.(*ir.MultiHeadAttention)
 	return c.attention(v, l, in)
+}
+
+// writeAttention writes Keras Attention (dot or concat scores) or
+// AdditiveAttention called on [query, value(, key)]; a causal mask is the
+// call's use_causal_mask.
+func writeAttention(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
+	l := v.Layer.(*ir.Attention)
+	ts := make([]xt, len(in))
+	for i, t := range in {
+		p, err := c.toPlain(t, v.Name)
+		if err != nil {
+			return err
+		}
+		ts[i] = p
+	}
+	class, cfg := "Attention", map[string]any{"use_scale": l.UseScale, "score_mode": l.Score, "dropout": l.Dropout}
+	var ws []kweight
+	if l.UseScale {
+		shape := []int{}
+		if l.Score == ir.ScoreAdditive {
+			shape = []int{l.Dim}
+		}
+		ws = append(ws, kweight{name: "scale:0", shape: shape, data: P["scale"].Data})
+	}
+	if l.Score == ir.ScoreConcat {
+		ws = append(ws, kweight{name: "concat_score_weight:0", shape: []int{}, data: P["weight"].Data})
+	}
+	if l.Score == ir.ScoreAdditive {
+		class = "AdditiveAttention"
+		delete(cfg, "score_mode")
+	}
+	c.emit(v, class, cfg, ts, xt{}, ws...)
+	if l.Causal {
+		c.m.layers[len(c.m.layers)-1].callKwargs = map[string]any{"use_causal_mask": true}
+	}
+	return nil
 }
 
 func writeRecurrent(c *converter, v *ir.Vertex, in []xt, P map[string]*ir.Tensor) error {
@@ -702,9 +738,6 @@ func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) e
 		}
 		ts[i] = p
 	}
-	if l.Causal {
-		return unsup("a causal MultiHeadAttention has no Keras config (Keras takes use_causal_mask at call time); export to ONNX or .rtm instead")
-	}
 	P := v.Params
 	dv := l.ValueDim
 	if dv == 0 {
@@ -751,5 +784,8 @@ func (c *converter) attention(v *ir.Vertex, l *ir.MultiHeadAttention, in []xt) e
 	}
 	c.emit(v, c.class(v), cfg, ts[:1], xt{}, ws...)
 	c.m.layers[len(c.m.layers)-1].kwInbound = kwIn
+	if l.Causal {
+		c.m.layers[len(c.m.layers)-1].callKwargs = map[string]any{"use_causal_mask": true}
+	}
 	return nil
 }

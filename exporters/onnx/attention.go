@@ -12,8 +12,9 @@ import (
 // [N, H, T, d], MatMul of q and kᵀ, Mul by 1/√d, a constant causal mask
 // (static steps only), Softmax on the last axis, MatMul with v, Transpose
 // and Reshape back to [N, T, H·dv], and the out-projection. The importer
-// reads this form back as one vertex. A sequence mask from an upstream
-// Masking or Embedding has no ONNX form here and is refused.
+// reads this form back as one vertex. The sequence mask of an
+// Embedding(mask_zero) hides the value's padded steps (and, with
+// MaskQueries, every key of a padded query step) as Keras adds −1e9.
 func (b *builder) attention(l *ir.MultiHeadAttention, ins []string, inShapes [][]int, out string) error {
 	q, v, k := ins[0], ins[0], ins[0]
 	if len(ins) > 1 {
@@ -54,6 +55,9 @@ func (b *builder) attention(l *ir.MultiHeadAttention, ins []string, inShapes [][
 		}
 		s = b.op("Add", "causal", []string{s, b.init("causal_mask", []int{t, t}, mask)}, b.tmp("masked"))
 	}
+	if keep := b.attentionKeep(len(ins), []int{1, 2}, l.MaskQueries, []int{1, 3}); keep != "" {
+		s = b.op("Add", "padding", []string{s, b.maskAdder(keep)}, b.tmp("padded"))
+	}
 	axis := int64(-1)
 	if b.opset < 13 {
 		axis = 3 // the same: the coerced 2-D softmax over the last axis
@@ -69,4 +73,28 @@ func (b *builder) attention(l *ir.MultiHeadAttention, ins []string, inShapes [][
 	o := b.op("MatMul", "output", []string{ctx, b.paramInit("Wo")}, b.tmp("output"))
 	b.op("Add", "", []string{o, b.paramInit("bo")}, out)
 	return nil
+}
+
+// attentionKeep is the [.., Tq, Tv] product of the value's mask (unsqueezed
+// on vAxes) and, with queries, the query's (on qAxes), or "" without masks.
+func (b *builder) attentionKeep(nIn int, vAxes []int, queries bool, qAxes []int) string {
+	if len(b.inMasks) == 0 {
+		return ""
+	}
+	vm, qm := b.inMasks[0], b.inMasks[0]
+	if nIn > 1 {
+		vm = b.inMasks[1]
+	}
+	var keep string
+	if vm != "" {
+		keep = b.withAxes("Unsqueeze", "value_mask", vm, vAxes, b.tmp("value_mask"), 13)
+	}
+	if queries && qm != "" {
+		q := b.withAxes("Unsqueeze", "query_mask", qm, qAxes, b.tmp("query_mask"), 13)
+		if keep == "" {
+			return q
+		}
+		keep = b.op("Mul", "keep", []string{q, keep}, b.tmp("keep"))
+	}
+	return keep
 }

@@ -25,6 +25,12 @@ type builder struct {
 	// batchRef is a graph input whose axis 0 is the batch (trainable
 	// constants are expanded to it).
 	batchRef string
+	// mask maps a vertex to the ONNX value of its sequence mask (masks.go);
+	// inMasks are those of the inputs of the vertex being emitted, outMask
+	// a mask its emitter made
+	mask    map[string]string
+	inMasks []string
+	outMask string
 }
 
 // fresh returns an unused value name based on base.

@@ -94,7 +94,7 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		return nil, &Error{Err: err}
 	}
 	b := &builder{opset: opset, gp: &onnxpb.GraphProto{Name: proto.String(graphName(g))},
-		used: map[string]bool{}, value: map[string]string{}, shapes: shapes, nodeNames: map[string]bool{}}
+		used: map[string]bool{}, value: map[string]string{}, shapes: shapes, nodeNames: map[string]bool{}, mask: map[string]string{}}
 	for _, v := range g.Vertices {
 		b.nodeNames[v.Name] = true
 	}
@@ -164,7 +164,15 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		if ir.IsTensorOp(v.Layer) {
 			outShape = full[v.Name]
 		}
-		if err := b.emit(v, ins, v.LayerShapes(shapes, full), outShape, out); err != nil {
+		inShapes := v.LayerShapes(shapes, full)
+		err := b.masksIn(v)
+		if err == nil {
+			err = b.emit(v, ins, inShapes, outShape, out)
+		}
+		if err == nil {
+			err = b.masksOut(v, inShapes)
+		}
+		if err != nil {
 			probs = append(probs, &Error{Vertex: v.Name, Err: err})
 		}
 		b.value[v.Name] = out

@@ -108,6 +108,26 @@ func kerasCases(t *testing.T) []kerasCase {
 	cases = append(cases, kerasCase{name: "conv3d", model: filepath.Join(vol, "model.h5"),
 		inputs:  map[string]*ir.Tensor{"": ir.FromData(x.Data, x.Shape...)},
 		outputs: map[string]*ir.Tensor{"": ir.FromData(y.Data, y.Shape...)}})
+	// attention: the real tf.keras file (across the batch) with numpy's
+	// outputs for it, and the Keras 3 fixtures over sequences (attention;
+	// LayerNormalization over features, time and both; mask_zero into
+	// MultiHeadAttention, Attention and average pooling; position
+	// embeddings)
+	// (testdata/gen/keras_real_attention.py, keras3_fixture.py)
+	for name, files := range map[string][2]string{
+		"keras_attention":     {filepath.Join(kerasRealDir, "weights", "keras-attention.h5"), "../../testdata/keras/real/keras_attention_io.h5"},
+		"k3_attention":        {"../../testdata/keras/k3_attention.keras", "../../testdata/keras/k3_attention_io.h5"},
+		"k3_layernorm":        {"../../testdata/keras/k3_layernorm.keras", "../../testdata/keras/k3_layernorm_io.h5"},
+		"k3_masked_attention": {"../../testdata/keras/k3_masked_attention.keras", "../../testdata/keras/k3_masked_attention_io.h5"},
+		"k3_positions":        {"../../testdata/keras/k3_positions.keras", "../../testdata/keras/k3_positions_io.h5"},
+	} {
+		f, err := hdf5.Open(files[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, kerasCase{name: name, model: files[0], inputs: readH5Group(t, f, "inputs"), outputs: readH5Group(t, f, "predictions")})
+		f.Close()
+	}
 	return cases
 }
 

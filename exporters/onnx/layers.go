@@ -117,6 +117,11 @@ func emitPool(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int
 
 func emitGlobalPool(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.GlobalPool)
+	if len(b.inMasks) > 0 && b.inMasks[0] != "" && l.Op == ir.PoolAvg && l.Rank == 1 {
+		m := b.inMasks[0]
+		b.maskedAveragePool(ins[0], m, l.KeepDims, out)
+		return nil
+	}
 	op := "GlobalMaxPool"
 	if l.Op == ir.PoolAvg {
 		op = "GlobalAveragePool"
@@ -351,6 +356,9 @@ func emitEmbedding(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 	idx := ins[0]
 	if len(inShapes[0]) == 2 && inShapes[0][1] == 1 {
 		idx = b.withAxes("Squeeze", "squeeze", idx, []int{2}, b.tmp("squeezed"), 13)
+	}
+	if v.Layer.(*ir.Embedding).MaskZero {
+		b.outMask = b.zeroMask(idx)
 	}
 	cast := b.op("Cast", "cast", []string{idx}, b.tmp("ids"), aInt("to", 7))
 	b.op("Gather", "", []string{b.paramInit("W"), cast}, out, aInt("axis", 0))

@@ -159,4 +159,79 @@ func init() {
 	register(&ir.TensorGather{}, emitTensorGather)
 	register(&ir.TensorExpand{}, emitTensorExpand)
 	register(&ir.TensorTile{}, emitTensorTile)
+	register(&ir.Attention{}, emitAttention)
+	decomposed["Attention"] = "written as MatMul/Unsqueeze/Add/Tanh/ReduceSum/Softmax: comes back as general tensor ops (TensorMatMul, TensorTranspose, ...) with the scales as constants, once the ONNX importer reads products of computed tensors"
+}
+
+// emitAttention writes ir.Attention on the last two axes of its inputs:
+// dot scores as MatMul(q, kᵀ) (times the scale), concat and additive
+// scores as ReduceSum(Tanh(Unsqueeze(q) + Unsqueeze(k))) with their
+// scales, a constant causal mask (static steps only), Softmax on the last
+// axis and MatMul with the value. Dropout is inactive in inference.
+func emitAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
+	l := v.Layer.(*ir.Attention)
+	q, val, k := ins[0], ins[1], ins[1]
+	if len(ins) > 2 {
+		k = ins[2]
+	}
+	r := len(inShapes[0])
+	var s string
+	if l.Score == ir.ScoreDot {
+		perm := make([]int, r)
+		for i := range perm {
+			perm[i] = i
+		}
+		perm[r-2], perm[r-1] = r-1, r-2
+		kt := b.transpose("key_t", k, perm, b.tmp("key_t"))
+		s = b.op("MatMul", "scores", []string{q, kt}, b.tmp("scores"))
+		if l.UseScale {
+			s = b.op("Mul", "scale", []string{s, b.paramInit("scale")}, b.tmp("scaled"))
+		}
+	} else {
+		qe := b.withAxes("Unsqueeze", "query_rows", q, []int{r - 1}, b.tmp("query_rows"), 13)
+		ke := b.withAxes("Unsqueeze", "key_columns", k, []int{r - 2}, b.tmp("key_columns"), 13)
+		u := b.op("Add", "pairs", []string{qe, ke}, b.tmp("pairs"))
+		if l.Score == ir.ScoreConcat && l.UseScale {
+			u = b.op("Mul", "scale", []string{u, b.paramInit("scale")}, b.tmp("scaled"))
+		}
+		t := b.op("Tanh", "tanh", []string{u}, b.tmp("tanh"))
+		if l.Score == ir.ScoreAdditive && l.UseScale {
+			t = b.op("Mul", "scale", []string{t, b.paramInit("scale")}, b.tmp("scaled"))
+		}
+		s = b.withAxes("ReduceSum", "scores", t, []int{r}, b.tmp("scores"), 13, aInt("keepdims", 0))
+		if l.Score == ir.ScoreConcat {
+			s = b.op("Mul", "weight", []string{s, b.paramInit("weight")}, b.tmp("weighted"))
+		}
+	}
+	if l.Causal {
+		tq, tv := inShapes[0][r-2], inShapes[1][r-2]
+		if tq <= 0 || tq != tv {
+			return fmt.Errorf("causal attention over %s query and %s value steps: ONNX export needs a known, equal number of steps",
+				ir.FormatShape(inShapes[0][r-2:r-1]), ir.FormatShape(inShapes[1][r-2:r-1]))
+		}
+		mask := make([]float32, tq*tq)
+		for i := 0; i < tq; i++ {
+			for j := i + 1; j < tq; j++ {
+				mask[i*tq+j] = -1e9
+			}
+		}
+		s = b.op("Add", "causal", []string{s, b.init("causal_mask", []int{tq, tq}, mask)}, b.tmp("masked"))
+	}
+	// the value's mask hides padded keys; the query's zeroes padded steps
+	if keep := b.attentionKeep(len(ins), []int{1}, false, nil); keep != "" {
+		s = b.op("Add", "padding", []string{s, b.maskAdder(keep)}, b.tmp("padded"))
+	}
+	axis := int64(-1)
+	if b.opset < 13 {
+		axis = int64(r - 1) // the coerced 2-D softmax over the last axis
+	}
+	p := b.op("Softmax", "softmax", []string{s}, b.tmp("weights"), aInt("axis", axis))
+	if len(b.inMasks) == 0 || b.inMasks[0] == "" {
+		b.op("MatMul", "", []string{p, val}, out)
+		return nil
+	}
+	y := b.op("MatMul", "mix", []string{p, val}, b.tmp("mix"))
+	qm := b.withAxes("Unsqueeze", "query_mask", b.inMasks[0], []int{2}, b.tmp("query_mask"), 13)
+	b.op("Mul", "", []string{y, qm}, out)
+	return nil
 }

@@ -58,9 +58,14 @@ func (b *builder) addVertex(name string, l ir.Layer, in []tensor, params map[str
 		inShapes[i] = t.shape
 		inNames[i] = t.name
 	}
-	out, err := l.OutputShape(inShapes)
+	out, err := layerOutput(l, inShapes)
 	if err != nil {
 		return tensor{}, fmt.Errorf("layer %q (%s): %w", name, l.Kind(), err)
+	}
+	if ir.IsTensorOp(l) {
+		for i := range inShapes {
+			inShapes[i] = ir.WithBatch(inShapes[i])
+		}
 	}
 	if params != nil {
 		want := map[string]bool{}
@@ -84,6 +89,28 @@ func (b *builder) addVertex(name string, l ir.Layer, in []tensor, params map[str
 	b.shapes[name] = out
 	b.g.Vertices = append(b.g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: inNames, Params: params, Frozen: frozen})
 	return tensor{name: name, shape: out}, nil
+}
+
+// layerOutput is a layer's output shape (without batch) for inputs
+// without batch; a general tensor op sees them with the batch on axis 0
+// and must keep it there (every Keras tensor has it there).
+func layerOutput(l ir.Layer, in [][]int) ([]int, error) {
+	if !ir.IsTensorOp(l) {
+		return l.OutputShape(in)
+	}
+	full := make([][]int, len(in))
+	for i, s := range in {
+		full[i] = ir.WithBatch(s)
+	}
+	out, err := l.OutputShape(full)
+	if err != nil {
+		return nil, err
+	}
+	view, ok := ir.LayerView(out)
+	if !ok {
+		return nil, fmt.Errorf("output shape %s does not have the batch on axis 0", ir.FormatShape(out))
+	}
+	return view, nil
 }
 
 // addAux adds a parameterless helper vertex (a Permute or Reshape the
@@ -233,6 +260,9 @@ func (b *builder) buildCall(l *kLayer, node int, prefix string, wpath []string, 
 		}
 	}
 	c := &call{b: b, l: l, name: name, in: in, wpath: append(append([]string(nil), wpath...), l.Name), frozen: !l.Cfg.boolean(true, "trainable")}
+	if node < len(l.Kwargs) {
+		c.kwargs = l.Kwargs[node]
+	}
 	out, err := m(c)
 	if err != nil {
 		return nil, err

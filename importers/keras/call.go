@@ -15,6 +15,7 @@ type call struct {
 	in     []tensor
 	wpath  []string // the layer's path in the weights file
 	frozen bool
+	kwargs map[string]any // the call's keyword arguments
 
 	w      []kWeight
 	loaded bool

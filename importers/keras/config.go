@@ -21,6 +21,8 @@ type kLayer struct {
 	Cfg   cfg
 	// Nodes lists the layer's calls; each call lists its input tensors.
 	Nodes [][]kRef
+	// Kwargs are each call's keyword arguments (nil when it has none).
+	Kwargs []map[string]any
 	// Model is set when the layer is itself a model (nested model).
 	Model *kModel
 	// Module and Registered are Keras 3 fields naming where a class lives.
@@ -149,9 +151,36 @@ func (p *parser) parseLayer(e map[string]any, depth int) (*kLayer, error) {
 				return nil, fmt.Errorf("layer %q inbound node %d: %w", l.Name, i, err)
 			}
 			l.Nodes = append(l.Nodes, refs)
+			l.Kwargs = append(l.Kwargs, nodeKwargs(n))
 		}
 	}
 	return l, nil
+}
+
+// nodeKwargs returns the keyword arguments of one call: Keras 3's
+// "kwargs", or Keras 1/2's dicts after each input reference (merged).
+func nodeKwargs(n any) map[string]any {
+	switch x := n.(type) {
+	case map[string]any:
+		kw, _ := x["kwargs"].(map[string]any)
+		return kw
+	case []any:
+		var out map[string]any
+		for _, e := range x {
+			if a, ok := e.([]any); ok && len(a) > 3 {
+				if m, ok := a[3].(map[string]any); ok && len(m) > 0 {
+					if out == nil {
+						out = map[string]any{}
+					}
+					for k, v := range m {
+						out[k] = v
+					}
+				}
+			}
+		}
+		return out
+	}
+	return nil
 }
 
 // parseNode reads one call: Keras 1/2 [[name, node, tensor, kwargs], ...]
@@ -284,8 +313,9 @@ func parseRefList(x []any) ([]kRef, error) {
 }
 
 // tensorKwargs are the keyword arguments whose tensors become inputs, in
-// this order after the positional ones (attention layers' value and key).
-var tensorKwargs = []string{"value", "key"}
+// this order after the positional ones (attention layers' query, value and
+// key, or Attention's inputs list, when passed by keyword).
+var tensorKwargs = []string{"inputs", "query", "value", "key"}
 
 // parseLayers reads a model's layer list.
 func (p *parser) parseLayers(layers []any, depth int) ([]*kLayer, error) {
@@ -346,7 +376,7 @@ func (p *parser) parseSequential(m map[string]any, depth int) (*kModel, error) {
 		return nil, err
 	}
 	for _, l := range parsed {
-		l.Nodes = nil // a Sequential chain is implied by the order
+		l.Nodes, l.Kwargs = nil, nil // a Sequential chain is implied by the order
 	}
 	first := parsed[0]
 	var in *kLayer

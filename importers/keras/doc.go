@@ -53,8 +53,8 @@
 //
 // Known limitations: an LSTM's returned cell state (return_state's h is the
 // last step of the output; c is refused when used), initial states,
-// Keras 1 Merge modes dot/cos, Embedding mask_zero (ignored, with a
-// warning), stateful RNNs (run stateless, with a warning), TimeDistributed
+// Keras 1 Merge modes dot/cos, explicit mask arguments of a call (masks
+// come from Embedding mask_zero or Masking), stateful RNNs (run stateless, with a warning), TimeDistributed
 // around anything but per-step layers, ReLU with both a negative slope and
 // a threshold maps to five vertices.
 package keras

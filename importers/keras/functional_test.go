@@ -176,7 +176,7 @@ func TestUnsupportedListsEveryLayer(t *testing.T) {
 	  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["x", 0, 0]}}], "kwargs": {}}]},
 	 {"module": "keras.layers", "class_name": "Lambda", "name": "lam", "config": {"name": "lam"},
 	  "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["fake", 0, 0]}}], "kwargs": {}}]},
-	 {"module": "keras.layers", "class_name": "Attention", "name": "att", "config": {"name": "att"},
+	 {"module": "keras.layers", "class_name": "ConvLSTM2D", "name": "att", "config": {"name": "att"},
 	  "inbound_nodes": [{"args": [[{"class_name": "__keras_tensor__", "config": {"keras_history": ["lam", 0, 0]}}]], "kwargs": {}}]}],
 	 "input_layers": ["x", 0, 0], "output_layers": ["att", 0, 0]}}`
 	_, err := ImportConfig([]byte(cfg), Options{})
@@ -184,7 +184,7 @@ func TestUnsupportedListsEveryLayer(t *testing.T) {
 	if !errors.As(err, &ue) || len(ue.Layers) != 3 {
 		t.Fatalf("want 3 unsupported layers in one error, got %v", err)
 	}
-	for _, s := range []string{"fake (Dense): custom class", "lam (Lambda)", "att (Attention)"} {
+	for _, s := range []string{"fake (Dense): custom class", "lam (Lambda)", "att (ConvLSTM2D)"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error lacks %q: %v", s, err)
 		}

@@ -15,7 +15,7 @@ import (
 const k3Dir = "../../testdata/keras"
 
 func TestKeras3Archives(t *testing.T) {
-	for _, name := range []string{"k3_mlp", "k3_cnn", "k3_lstm", "k3_transformer", "k3_lstm_state"} {
+	for _, name := range []string{"k3_mlp", "k3_cnn", "k3_lstm", "k3_transformer", "k3_lstm_state", "k3_attention", "k3_masked_attention", "k3_masked_lstm", "k3_layernorm", "k3_positions"} {
 		t.Run(name, func(t *testing.T) {
 			g, err := Import(filepath.Join(k3Dir, name+".keras"), Options{Strict: true})
 			if err != nil {

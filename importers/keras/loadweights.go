@@ -283,6 +283,10 @@ func weightsMultiHeadAttention(c *call, v *ir.Vertex, in [][]int, forms map[stri
 	return c.attentionParams(l, q[1], k[1], val[1], out)
 }
 
+func weightsAttention(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
+	return c.attentionScoreParams(v.Layer.(*ir.Attention))
+}
+
 func weightsPReLU(c *call, v *ir.Vertex, in [][]int, forms map[string]tensor) (map[string]*ir.Tensor, error) {
 	x := in[0]
 	l := v.Layer.(*ir.PReLU)

@@ -46,6 +46,7 @@ func init() {
 	}
 	registerWeights(&ir.Bidirectional{}, weightsBidirectional)
 	registerWeights(&ir.MultiHeadAttention{}, weightsMultiHeadAttention)
+	registerWeights(&ir.Attention{}, weightsAttention)
 	for _, l := range []ir.Layer{&ir.ActivationLayer{}, &ir.Dropout{}, &ir.Flatten{}, &ir.Reshape{}, &ir.Permute{},
 		&ir.RepeatVector{}, &ir.Tile{}, &ir.Masking{}, &ir.Rescaling{}, &ir.Pool{}, &ir.GlobalPool{}, &ir.Pad{}, &ir.Cropping{},
 		&ir.UpSampling{}, &ir.Merge{}, &ir.Concat{}, &ir.LastTimeStep{}, &ir.Unary{}, &ir.Slice{},
@@ -59,6 +60,9 @@ func init() {
 		}
 	}
 	for _, k := range ir.TensorOpKinds() { // no Keras layer writes them (exporters/keras)
+		if _, ok := weightReaders[k]; ok {
+			continue
+		}
 		if l, _ := ir.NewLayer(k); len(l.Params(nil)) == 0 {
 			withoutWeights[k] = true
 		}

@@ -6,6 +6,116 @@ import (
 
 func init() {
 	register(mapMultiHeadAttention, "MultiHeadAttention")
+	register(mapAttention, "Attention", "AdditiveAttention")
+}
+
+// mapAttention maps keras.layers.Attention (Luong: score_mode dot or
+// concat) and AdditiveAttention (Bahdanau), called on [query, value] or
+// [query, value, key]. Keras applies them to the last two axes of whatever
+// it is given: on [batch, features] tensors the batch is the step axis.
+func mapAttention(c *call) (tensor, error) {
+	if len(c.in) < 2 || len(c.in) > 3 {
+		return tensor{}, c.errf("takes [query, value] or [query, value, key], got %d inputs", len(c.in))
+	}
+	cf := c.l.Cfg
+	additive := c.l.Class == "AdditiveAttention"
+	l := &ir.Attention{Score: ir.ScoreAdditive, UseScale: cf.boolean(additive, "use_scale")}
+	if !additive {
+		switch m := cf.str("dot", "score_mode"); m {
+		case "dot":
+			l.Score = ir.ScoreDot
+		case "concat":
+			l.Score = ir.ScoreConcat
+		default:
+			return tensor{}, c.errf("score_mode %q is not dot or concat", m)
+		}
+	}
+	dropout, err := cf.num(0, "dropout")
+	if err != nil || dropout < 0 || dropout >= 1 {
+		return tensor{}, c.errf("dropout %v is not a rate in [0, 1)", cf["dropout"])
+	}
+	l.Dropout = float32(dropout)
+	// Keras before 2.10 configured causal; later Keras takes use_causal_mask at call time
+	l.Causal = cf.boolean(false, "causal") || truthy(c.kwargs["use_causal_mask"])
+	if truthy(c.kwargs["return_attention_scores"]) {
+		return tensor{}, c.errf("return_attention_scores=True: a layer returning its attention scores as a second output cannot be imported; call it without")
+	}
+	if m, ok := c.kwargs["mask"]; ok && m != nil && !allNil(m) {
+		return tensor{}, c.errf("an explicit mask argument cannot be imported; mask padding with Embedding(mask_zero=True) or Masking before the layer")
+	}
+	ins := make([]tensor, len(c.in))
+	for i, t := range c.in {
+		if ins[i], err = c.plain(t); err != nil {
+			return tensor{}, err
+		}
+	}
+	q := ins[0].shape
+	if l.Score == ir.ScoreAdditive && l.UseScale && len(q) > 0 {
+		l.Dim = q[len(q)-1]
+	}
+	var params map[string]*ir.Tensor
+	if c.hasWeights() {
+		if params, err = c.attentionScoreParams(l); err != nil {
+			return tensor{}, err
+		}
+	}
+	return c.add(l, params, ins...)
+}
+
+// attentionScoreParams reads Attention's scale and concat_score_weight
+// (scalars) or AdditiveAttention's scale ([dim]), in that order.
+func (c *call) attentionScoreParams(l *ir.Attention) (map[string]*ir.Tensor, error) {
+	params := map[string]*ir.Tensor{}
+	pos := 0
+	if l.UseScale {
+		w, err := c.weight(pos, "", "scale")
+		if err != nil {
+			return nil, err
+		}
+		want := []int{}
+		if l.Score == ir.ScoreAdditive {
+			want = []int{l.Dim}
+		}
+		if err := c.expect(w, want...); err != nil {
+			return nil, err
+		}
+		params["scale"] = ir.FromData(append([]float32(nil), w.data...), max(l.Dim, 1))
+		pos++
+	}
+	if l.Score == ir.ScoreConcat {
+		w, err := c.weight(pos, "", "concat_score_weight")
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expect(w); err != nil {
+			return nil, err
+		}
+		params["weight"] = ir.FromData(append([]float32(nil), w.data...), 1)
+	}
+	return params, nil
+}
+
+// truthy reads a boolean keyword argument (absent: false).
+func truthy(v any) bool {
+	b, _ := v.(bool)
+	return b
+}
+
+// allNil reports whether a mask argument holds no tensor (None or a list of
+// Nones).
+func allNil(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case []any:
+		for _, e := range x {
+			if !allNil(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // mapMultiHeadAttention maps keras.layers.MultiHeadAttention called on
@@ -63,7 +173,16 @@ func mapMultiHeadAttention(c *call) (tensor, error) {
 		}
 		out = o[0]
 	}
-	l := &ir.MultiHeadAttention{Heads: heads, KeyDim: keyDim, NoBias: !cf.boolean(true, "use_bias"), Dropout: float32(dropout)}
+	l := &ir.MultiHeadAttention{Heads: heads, KeyDim: keyDim, NoBias: !cf.boolean(true, "use_bias"), Dropout: float32(dropout),
+		MaskQueries: true, Causal: truthy(c.kwargs["use_causal_mask"])}
+	if truthy(c.kwargs["return_attention_scores"]) {
+		return tensor{}, c.errf("return_attention_scores=True: a layer returning its attention scores as a second output cannot be imported; call it without")
+	}
+	for _, k := range []string{"attention_mask", "query_mask", "value_mask", "key_mask"} {
+		if m, ok := c.kwargs[k]; ok && !allNil(m) {
+			return tensor{}, c.errf("an explicit %s argument cannot be imported; mask padding with Embedding(mask_zero=True) or Masking before the layer", k)
+		}
+	}
 	if valueDim != keyDim {
 		l.ValueDim = valueDim
 	}

@@ -252,16 +252,13 @@ func mapEmbedding(c *call) (tensor, error) {
 	if err1 != nil || err2 != nil || inDim <= 0 || outDim <= 0 {
 		return tensor{}, c.errf("needs positive input_dim and output_dim")
 	}
-	if c.l.Cfg.boolean(false, "mask_zero") {
-		c.b.warn("layer %q: mask_zero is ignored (index 0 is embedded like any other index)", c.l.Name)
-	}
 	var params map[string]*ir.Tensor
 	if c.hasWeights() {
 		if params, err = c.embeddingParams(inDim, outDim); err != nil {
 			return tensor{}, err
 		}
 	}
-	return c.add(&ir.Embedding{InputDim: inDim, OutputDim: outDim}, params, t)
+	return c.add(&ir.Embedding{InputDim: inDim, OutputDim: outDim, MaskZero: c.l.Cfg.boolean(false, "mask_zero")}, params, t)
 }
 
 func (c *call) embeddingParams(inDim, outDim int) (map[string]*ir.Tensor, error) {

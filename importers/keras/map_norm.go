@@ -108,19 +108,16 @@ func mapLayerNorm(c *call) (tensor, error) {
 		return tensor{}, c.errf("%v", err)
 	}
 	r := len(t.shape)
-	first := r
+	var norm []int // the normalised IR axes, in Keras's order
 	seen := map[int]bool{}
 	for _, a := range axes {
 		ax, err := irAxis(t, a)
 		if err != nil {
 			return tensor{}, c.errf("%v", err)
 		}
-		seen[ax] = true
-		first = min(first, ax)
-	}
-	for i := first; i < r; i++ {
-		if !seen[i] {
-			return tensor{}, c.errf("axes %v are not the trailing axes of %v", axes, t.shape)
+		if !seen[ax] {
+			seen[ax] = true
+			norm = append(norm, ax)
 		}
 	}
 	eps, err := cf.num(1e-3, "epsilon")
@@ -129,14 +126,42 @@ func mapLayerNorm(c *call) (tensor, error) {
 	}
 	scale := cf.boolean(true, "scale")
 	center := cf.boolean(true, "center")
-	l := &ir.LayerNorm{Epsilon: float32(eps), Axis: first - r, NoScale: !scale, NoCenter: !center}
-	var params map[string]*ir.Tensor
-	if c.hasWeights() {
-		if params, err = c.layerNormParams(t.shape[first:], scale, center); err != nil {
+	// Normalised axes that are not the trailing ones in order (axis=1 of
+	// [time, features]) move to the end and back around the LayerNorm;
+	// gamma and beta have Keras's shape, the sizes of the axes in order.
+	perm := make([]int, 0, r)
+	for i := 0; i < r; i++ {
+		if !seen[i] {
+			perm = append(perm, i)
+		}
+	}
+	perm = append(perm, norm...)
+	moved := false
+	for i, p := range perm {
+		moved = moved || p != i
+	}
+	x := t
+	if moved {
+		if x, err = c.aux("to_norm", &ir.Permute{Perm: perm}, t); err != nil {
 			return tensor{}, err
 		}
 	}
-	return c.add(l, params, t)
+	l := &ir.LayerNorm{Epsilon: float32(eps), Axis: -len(norm), NoScale: !scale, NoCenter: !center}
+	var params map[string]*ir.Tensor
+	if c.hasWeights() {
+		if params, err = c.layerNormParams(x.shape[r-len(norm):], scale, center); err != nil {
+			return tensor{}, err
+		}
+	}
+	y, err := c.add(l, params, x)
+	if err != nil || !moved {
+		return y, err
+	}
+	inv := make([]int, r)
+	for i, p := range perm {
+		inv[p] = i
+	}
+	return c.aux("from_norm", &ir.Permute{Perm: inv}, y)
 }
 
 // layerNormParams reads gamma and beta of shape ns (1 and 0 when scale or

@@ -41,7 +41,8 @@ func TestLambdaRefused(t *testing.T) {
 // TestRealWeightFiles imports every model under weights/ (Keras 1 and 2,
 // TensorFlow and Theano): every weight must land with the shape the layer
 // needs, and the graph must run to finite outputs. These files have no
-// Keras outputs to compare with; the unsupported ones (Lambda, Attention)
+// Keras outputs to compare with (keras-attention.h5 is compared in
+// TestRealKerasAttention); the unsupported ones (space_to_depth's Lambda)
 // must fail listing the layer.
 func TestRealWeightFiles(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(needReal(t), "weights", "*"))
@@ -51,7 +52,7 @@ func TestRealWeightFiles(t *testing.T) {
 		g, err := Import(f, Options{})
 		if err != nil {
 			var ue *UnsupportedError
-			if errors.As(err, &ue) && (strings.Contains(name, "space_to_depth") || strings.Contains(name, "attention")) {
+			if errors.As(err, &ue) && strings.Contains(name, "space_to_depth") {
 				continue
 			}
 			t.Errorf("%s: %v", name, err)

@@ -43,6 +43,12 @@ func Of(l ir.Layer, in [][]int) string {
 	if c, ok := l.(*ir.Conv); ok && IsDepthwise(c, in) {
 		return "DepthwiseConv2D"
 	}
+	if a, ok := l.(*ir.Attention); ok {
+		if a.Score == ir.ScoreAdditive {
+			return "AdditiveAttention"
+		}
+		return "Attention"
+	}
 	return weighted[l.Kind()]
 }
 

@@ -282,10 +282,275 @@ def lstm_state():
                                  "layers/cat": [], "layers/out": [Wd, bd]}, {"seq": x}, {"out": y})
 
 
+def attention_ref(q, v, k, mode, scale=None, cw=1.0, causal=False, qmask=None, vmask=None):
+    """keras.layers.Attention / AdditiveAttention: scores over the last two
+    axes, -1e9 on hidden keys, softmax, weights · value, padded queries 0."""
+    if mode == "dot":
+        s = q @ np.swapaxes(k, -1, -2)
+        if scale is not None:
+            s = s * scale
+    elif mode == "concat":
+        s = cw * np.tanh((1.0 if scale is None else scale) * (q[..., :, None, :] + k[..., None, :, :])).sum(-1)
+    else:
+        s = ((1.0 if scale is None else scale) * np.tanh(q[..., :, None, :] + k[..., None, :, :])).sum(-1)
+    keep = np.ones(s.shape, bool)
+    if vmask is not None:
+        keep &= vmask[:, None, :].astype(bool)
+    if causal:
+        keep &= np.tril(np.ones(s.shape[-2:], bool))
+    s = s - 1e9 * (~keep)
+    out = softmax(s) @ v
+    if qmask is not None:
+        out = out * qmask[..., None]
+    return out
+
+
+def attention():
+    """Functional, two inputs: Attention (dot, scaled), Attention (concat,
+    scaled) with a separate key, AdditiveAttention (scaled), and a causal
+    AdditiveAttention without scale (use_causal_mask at call time);
+    concatenated, averaged over time, softmax dense."""
+    Tq, Tv, E = 4, 5, 6
+    Wk, bk = w(E, E), w(E)
+    s_dot, s_cat, cw = np.float32(0.7), np.float32(0.8), np.float32(1.3)
+    s_add = w(E)
+    Wd, bd = w(4 * E, 3), w(3)
+    q3, v3 = [None, Tq, E], [None, Tv, E]
+    call = lambda args, **kw: [{"args": [args], "kwargs": kw}]
+    layers = [
+        input_layer("q", [Tq, E], True),
+        input_layer("v", [Tv, E], True),
+        layer("Attention", "att_dot", {"use_scale": True, "score_mode": "dot", "dropout": 0.1, "seed": None},
+              call([ktensor(q3, "q"), ktensor(v3, "v")])),
+        layer("Dense", "key", {"units": E, "activation": "linear", "use_bias": True}, node(ktensor(v3, "v"))),
+        layer("Attention", "att_concat", {"use_scale": True, "score_mode": "concat", "dropout": 0.0, "seed": None},
+              call([ktensor(q3, "q"), ktensor(v3, "v"), ktensor(v3, "key")])),
+        layer("AdditiveAttention", "att_add", {"use_scale": True, "dropout": 0.0},
+              call([ktensor(q3, "q"), ktensor(v3, "v")])),
+        layer("AdditiveAttention", "att_causal", {"use_scale": False, "dropout": 0.0},
+              call([ktensor(q3, "q"), ktensor(q3, "q")], use_causal_mask=True)),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor(q3, "att_dot"), ktensor(q3, "att_concat"),
+                                                        ktensor(q3, "att_add"), ktensor(q3, "att_causal")])),
+        layer("GlobalAveragePooling1D", "pool", {"data_format": "channels_last", "keepdims": False},
+              node(ktensor([None, Tq, 4 * E], "cat"))),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 4 * E], "pool"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "attention", "trainable": True, "layers": layers,
+        "input_layers": [["q", 0, 0], ["v", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    q = rng.standard_normal((3, Tq, E)).astype(np.float32)
+    v = rng.standard_normal((3, Tv, E)).astype(np.float32)
+    kd = v @ Wk + bk
+    a = attention_ref(q, v, v, "dot", s_dot)
+    b = attention_ref(q, v, kd, "concat", s_cat, cw)
+    c = attention_ref(q, v, v, "additive", s_add)
+    d = attention_ref(q, q, q, "additive", None, causal=True)
+    probs = softmax(np.concatenate([a, b, c, d], -1).mean(axis=1) @ Wd + bd)
+    write("k3_attention", cfg, {"layers/att_dot": [s_dot], "layers/key": [Wk, bk], "layers/att_concat": [s_cat, cw],
+                                "layers/att_add": [s_add], "layers/att_causal": [], "layers/cat": [], "layers/pool": [],
+                                "layers/probs": [Wd, bd]}, {"q": q, "v": v}, {"probs": probs})
+
+
+def padded_ids(lengths, T, vocab):
+    ids = np.zeros((len(lengths), T), np.float32)
+    for i, n in enumerate(lengths):
+        ids[i, :n] = rng.integers(1, vocab, n)
+    return ids
+
+
+def masked_attention():
+    """Functional: token ids (0 = padding) through Embedding(mask_zero) plus
+    a position Embedding of a second input (the mask is the tokens', as
+    Keras's Add merges masks), then MultiHeadAttention and Attention, each
+    averaged over the real steps (GlobalAveragePooling1D honours the mask),
+    and the attention output flattened (Flatten drops the mask, so padded
+    query steps count: Keras makes them average every value), concatenated,
+    softmax dense."""
+    T, V, E = 6, 10, 8
+    emb, pos = w(V, E), w(T, E)
+    mha = [w(E, 2, 4), w(2, 4), w(E, 2, 4), w(2, 4), w(E, 2, 4), w(2, 4), w(2, 4, E), w(E)]
+    Wd, bd = w(2 * E + 3, 3), w(3)
+    Wf, bf = w(T * E, 3), w(3)
+    s3 = [None, T, E]
+    layers = [
+        input_layer("ids", [T], True),
+        input_layer("positions", [T], True),
+        layer("Embedding", "tokens", {"input_dim": V, "output_dim": E, "mask_zero": True}, node(ktensor([None, T], "ids"))),
+        layer("Embedding", "position", {"input_dim": T, "output_dim": E, "mask_zero": False}, node(ktensor([None, T], "positions"))),
+        layer("Add", "embed", {}, node([ktensor(s3, "tokens"), ktensor(s3, "position")])),
+        layer("MultiHeadAttention", "mha", {"num_heads": 2, "key_dim": 4, "value_dim": None, "dropout": 0.0,
+                                            "use_bias": True, "output_shape": None, "attention_axes": None},
+              node(ktensor(s3, "embed"), ktensor(s3, "embed"))),
+        layer("Attention", "att", {"use_scale": False, "score_mode": "dot", "dropout": 0.0, "seed": None},
+              node([ktensor(s3, "embed"), ktensor(s3, "embed")])),
+        layer("GlobalAveragePooling1D", "pool_mha", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "mha"))),
+        layer("GlobalAveragePooling1D", "pool_att", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "att"))),
+        layer("Flatten", "flat", {"data_format": "channels_last"}, node(ktensor(s3, "mha"))),
+        layer("Dense", "from_flat", {"units": 3, "activation": "tanh", "use_bias": True}, node(ktensor([None, T * E], "flat"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, E], "pool_mha"), ktensor([None, E], "pool_att"),
+                                                        ktensor([None, 3], "from_flat")])),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 2 * E + 3], "cat"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "masked_attention", "trainable": True, "layers": layers,
+        "input_layers": [["ids", 0, 0], ["positions", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    ids = padded_ids([6, 4, 2, 5], T, V)
+    positions = np.tile(np.arange(T, dtype=np.float32), (4, 1))
+    m = (ids != 0).astype(np.float32)
+    x = emb[ids.astype(int)] + pos[positions.astype(int)]
+    # MultiHeadAttention with Keras's mask q_mask[:, :, None] & v_mask[:, None, :]
+    Wq, bq, Wk, bk, Wv, bv, Wo, bo = mha
+    Q = np.einsum("btc,chd->bthd", x, Wq) + bq
+    K = np.einsum("btc,chd->bthd", x, Wk) + bk
+    Vv = np.einsum("btc,chd->bthd", x, Wv) + bv
+    sc = np.einsum("bshd,bthd->bhts", K, Q / np.sqrt(4))
+    keep = (m[:, :, None] * m[:, None, :])[:, None]
+    # Keras's Softmax adds (1 - mask)·(-1e9) in float32: a padded query
+    # step's scores all round to -1e9, so it averages every value
+    sc = (sc.astype(np.float32) + np.float32(-1e9) * (1 - keep).astype(np.float32)).astype(np.float64)
+    p = softmax(sc)
+    a = np.einsum("bthd,hdo->bto", np.einsum("bhts,bshd->bthd", p, Vv), Wo) + bo
+    b = attention_ref(x, x, x, "dot", qmask=m, vmask=m)
+    mean = lambda y: (y * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    # Flatten drops the mask: the padded steps' values count
+    f = np.tanh(a.reshape(len(a), -1) @ Wf + bf)
+    probs = softmax(np.concatenate([mean(a), mean(b), f], -1) @ Wd + bd)
+    parts = {"query_dense": mha[0:2], "key_dense": mha[2:4], "value_dense": mha[4:6], "output_dense": mha[6:8]}
+    weights = {"layers/mha/" + k: v for k, v in parts.items()}
+    weights.update({"layers/tokens": [emb], "layers/position": [pos], "layers/embed": [], "layers/att": [],
+                    "layers/pool_mha": [], "layers/pool_att": [], "layers/cat": [], "layers/probs": [Wd, bd],
+                    "layers/flat": [], "layers/from_flat": [Wf, bf]})
+    write("k3_masked_attention", cfg, weights, {"ids": ids, "positions": positions}, {"probs": probs})
+
+
+def masked_lstm():
+    """Sequential: Embedding(mask_zero) → LSTM (padded steps keep the state)
+    → Dense, on post- and pre-padded ids."""
+    T, V, E, U = 7, 12, 5, 4
+    emb = w(V, E)
+    K, R, B = w(E, 4 * U), w(U, 4 * U), w(4 * U)
+    Wd, bd = w(U, 2), w(2)
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {
+        "name": "masked_lstm", "trainable": True, "dtype": POLICY, "layers": [
+            input_layer("ids", [T], False),
+            layer("Embedding", "emb", {"input_dim": V, "output_dim": E, "mask_zero": True}, build=[None, T]),
+            layer("LSTM", "lstm", {"units": U, "activation": "tanh", "recurrent_activation": "sigmoid",
+                                   "use_bias": True, "return_sequences": False, "return_state": False,
+                                   "go_backwards": False, "stateful": False, "unroll": False,
+                                   "unit_forget_bias": True, "dropout": 0.0, "recurrent_dropout": 0.0, "seed": None},
+                  build=[None, T, E]),
+            layer("Dense", "out", {"units": 2, "activation": "linear", "use_bias": True}, build=[None, U]),
+        ]}, "registered_name": None,
+        "compile_config": {"loss": "mean_squared_error", "optimizer": "rmsprop"}}
+    ids = padded_ids([7, 3, 5, 1], T, V)
+    ids[3] = np.roll(ids[3], 4)  # pre-padding: real steps after padded ones
+    m = ids != 0
+    x = emb[ids.astype(int)]
+    h = np.zeros((4, U))
+    c = np.zeros((4, U))
+    for t in range(T):
+        z = x[:, t] @ K + h @ R + B
+        i, f, g, o = sigmoid(z[:, :U]), sigmoid(z[:, U:2 * U]), np.tanh(z[:, 2 * U:3 * U]), sigmoid(z[:, 3 * U:])
+        c2 = f * c + i * g
+        h2 = o * np.tanh(c2)
+        keep = m[:, t:t + 1]
+        h, c = np.where(keep, h2, h), np.where(keep, c2, c)
+    y = h @ Wd + bd
+    write("k3_masked_lstm", cfg, {"layers/emb": [emb], "layers/lstm/cell": [K, R, B], "layers/out": [Wd, bd]},
+          {"ids": ids}, {"out": y})
+
+
+def layer_norm_ref(x, axes, gamma, beta, eps):
+    """keras.layers.LayerNormalization: moments over axes (of the batched
+    tensor), gamma and beta of shape [x.shape[a] for a in axes] broadcast."""
+    mu, var = x.mean(axis=tuple(axes), keepdims=True), x.var(axis=tuple(axes), keepdims=True)
+    shape = [1] * x.ndim
+    for a in axes:
+        shape[a] = x.shape[a]
+    return (x - mu) / np.sqrt(var + eps) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def layernorm():
+    """Sequential on [time, features] sequences: LayerNormalization over the
+    features (axis -1), over time (axis 1: gamma has one value per step) and
+    over both (axis [1, 2]), then Flatten and a dense layer."""
+    T, F = 4, 5
+    g1, b1, g2, b2, g3, b3 = w(F) + 1, w(F), w(T) + 1, w(T), w(T, F) + 1, w(T, F)
+    Wd, bd = w(T * F, 2), w(2)
+    cfg = {"module": "keras", "class_name": "Sequential", "config": {
+        "name": "layernorm", "trainable": True, "dtype": POLICY, "layers": [
+            input_layer("x", [T, F], False),
+            layer("LayerNormalization", "ln_features", {"axis": [-1], "epsilon": 1e-3, "center": True, "scale": True}, build=[None, T, F]),
+            layer("LayerNormalization", "ln_time", {"axis": [1], "epsilon": 1e-2, "center": True, "scale": True}, build=[None, T, F]),
+            layer("LayerNormalization", "ln_both", {"axis": [1, 2], "epsilon": 1e-3, "center": True, "scale": True}, build=[None, T, F]),
+            layer("Flatten", "flat", {"data_format": "channels_last"}),
+            layer("Dense", "out", {"units": 2, "activation": "linear", "use_bias": True}, build=[None, T * F]),
+        ]}, "registered_name": None}
+    x = (rng.standard_normal((3, T, F)) * 2 + 1).astype(np.float32)
+    y = layer_norm_ref(x, [2], g1, b1, 1e-3)
+    y = layer_norm_ref(y, [1], g2, b2, 1e-2)
+    y = layer_norm_ref(y, [1, 2], g3, b3, 1e-3)
+    out = y.reshape(3, -1) @ Wd + bd
+    write("k3_layernorm", cfg, {"layers/ln_features": [g1, b1], "layers/ln_time": [g2, b2], "layers/ln_both": [g3, b3],
+                                "layers/flat": [], "layers/out": [Wd, bd]}, {"x": x}, {"out": out})
+
+
+def hub_layer(cls, module, name, cfg, inbound):
+    c = {"name": name, "trainable": True, "dtype": POLICY}
+    c.update(cfg)
+    return {"module": module, "class_name": cls, "config": c, "registered_name": "keras_hub>" + cls,
+            "name": name, "inbound_nodes": inbound}
+
+
+def positions():
+    """Functional, keras_hub position embeddings: TokenAndPositionEmbedding
+    (mask_zero: GlobalAveragePooling1D averages the real steps), and an
+    Embedding plus a PositionEmbedding longer than the input (its first
+    rows) added; both pooled, concatenated, softmax dense."""
+    T, V, E, L = 5, 9, 4, 8
+    tok, pos = w(V, E), w(T, E)
+    emb, pos2 = w(V, E), w(L, E)
+    Wd, bd = w(2 * E, 3), w(3)
+    s3 = [None, T, E]
+    layers = [
+        input_layer("ids", [T], True),
+        hub_layer("TokenAndPositionEmbedding", "keras_hub.src.layers.modeling.token_and_position_embedding", "tpe",
+                  {"vocabulary_size": V, "sequence_length": T, "embedding_dim": E, "tie_weights": True,
+                   "embeddings_initializer": "uniform", "mask_zero": True}, node(ktensor([None, T], "ids"))),
+        layer("Embedding", "emb", {"input_dim": V, "output_dim": E, "mask_zero": False}, node(ktensor([None, T], "ids"))),
+        hub_layer("PositionEmbedding", "keras_hub.src.layers.modeling.position_embedding", "pe",
+                  {"sequence_length": L, "initializer": "glorot_uniform"}, node(ktensor(s3, "emb"))),
+        layer("Add", "add", {}, node([ktensor(s3, "emb"), ktensor(s3, "pe")])),
+        layer("GlobalAveragePooling1D", "pool_tpe", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "tpe"))),
+        layer("GlobalAveragePooling1D", "pool_add", {"data_format": "channels_last", "keepdims": False}, node(ktensor(s3, "add"))),
+        layer("Concatenate", "cat", {"axis": -1}, node([ktensor([None, E], "pool_tpe"), ktensor([None, E], "pool_add")])),
+        layer("Dense", "probs", {"units": 3, "activation": "softmax", "use_bias": True}, node(ktensor([None, 2 * E], "cat"))),
+    ]
+    cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {
+        "name": "positions", "trainable": True, "layers": layers,
+        "input_layers": [["ids", 0, 0]], "output_layers": [["probs", 0, 0]]}, "registered_name": "Functional"}
+    ids = padded_ids([5, 3, 1], T, V)
+    m = (ids != 0).astype(np.float32)
+    i = ids.astype(int)
+    a = tok[i] + pos[None]
+    b = emb[i] + pos2[None, :T]
+    mean_a = (a * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    probs = softmax(np.concatenate([mean_a, b.mean(1)], -1) @ Wd + bd)
+    write("k3_positions", cfg, {"layers/tpe/token_embedding": [tok], "layers/tpe/position_embedding": [pos],
+                                "layers/emb": [emb], "layers/pe": [pos2], "layers/add": [], "layers/pool_tpe": [],
+                                "layers/pool_add": [], "layers/cat": [], "layers/probs": [Wd, bd]},
+          {"ids": ids}, {"probs": probs})
+
+
 if __name__ == "__main__":
     mlp()
     cnn()
     lstm()
     transformer()
     lstm_state()
+    attention()
+    masked_attention()
+    masked_lstm()
+    layernorm()
+    positions()
     print("wrote", sorted(os.listdir(OUT)))
