@@ -68,6 +68,15 @@ var gradCheckedBy = map[string][]string{
 	"Cropping":           {"TestGradShapeOps", "TestGradCoverageVariants/crop"},
 	"TensorMatMul":       {"TestGradTensorMatMul"},
 	"TensorTranspose":    {"TestGradTensorMatMul"},
+	"TensorBinary":       {"TestGradTensorBinary"},
+	"TensorWhere":        {"TestGradTensorWhere"},
+	"TensorUnary":        {"TestGradTensorUnaryActivation"},
+	"TensorActivation":   {"TestGradTensorUnaryActivation"},
+	"TensorSoftmax":      {"TestGradTensorSoftmaxLayerNorm"},
+	"TensorLayerNorm":    {"TestGradTensorSoftmaxLayerNorm"},
+	"TensorReduce":       {"TestGradTensorReduce"},
+	"TensorConstant":     {"TestGradTensorConstant"},
+	"TensorEinsum":       {"TestGradTensorEinsum"},
 	// A fixed Constant has nothing to differentiate (TestGradMerge runs one
 	// through Backward); a trainable one (class token) is checked on its own.
 	"Constant": {"TestGradMerge", "TestGradTrainableConstant"},
