@@ -103,3 +103,114 @@ func TestPredictBatchFreeProgram(t *testing.T) {
 		}
 	}
 }
+
+func TestGradTensorShapeOps(t *testing.T) {
+	batched := func(name string, shape ...int) ir.Input { return ir.Input{Name: name, Shape: shape} }
+	free := func(name string, shape ...int) ir.Input { return ir.Input{Name: name, Shape: shape, NoBatch: true} }
+	vx := func(name string, l ir.Layer, in ...string) *ir.Vertex {
+		return &ir.Vertex{Name: name, Layer: l, Inputs: in}
+	}
+	cases := []struct {
+		name   string
+		inputs []ir.Input
+		vs     []*ir.Vertex
+		shapes [][]int
+		want   []int // full shape of the output
+	}{
+		{"reshape_keeps_batch", []ir.Input{batched("x", 2, 6)},
+			[]*ir.Vertex{vx("r", &ir.TensorReshape{Shape: []int{ir.Batch, 3, -1}}, "x")}, [][]int{{2, 2, 6}}, []int{ir.Batch, 3, 4}},
+		{"reshape_batch_last", []ir.Input{batched("x", 6)},
+			[]*ir.Vertex{vx("t", &ir.TensorTranspose{Perm: []int{1, 0}}, "x"), vx("r", &ir.TensorReshape{Shape: []int{2, 3, -1}}, "t")},
+			[][]int{{3, 6}}, []int{2, 3, ir.Batch}},
+		{"reshape_merges_batch", []ir.Input{batched("x", 2, 3)},
+			[]*ir.Vertex{vx("r", &ir.TensorReshape{Shape: []int{-1, 3}}, "x")}, [][]int{{2, 2, 3}}, []int{-1, 3}},
+		{"slice_batch_head", []ir.Input{batched("x", 4)},
+			[]*ir.Vertex{vx("s", &ir.TensorSlice{Axes: []int{0, 1}, Starts: []int{0, 3}, Ends: []int{2, 0}, Steps: []int{1, -2}}, "x")},
+			[][]int{{3, 4}}, []int{2, 2}},
+		{"slice_batch_whole", []ir.Input{batched("x", 5)},
+			[]*ir.Vertex{vx("s", &ir.TensorSlice{Axes: []int{0, -1}, Starts: []int{0, -4}, Ends: []int{1 << 40, -1}}, "x")},
+			[][]int{{2, 5}}, []int{ir.Batch, 3}},
+		{"concat", []ir.Input{batched("a", 2, 3), free("b", 4, 3)},
+			[]*ir.Vertex{vx("t", &ir.TensorTranspose{Perm: []int{1, 0, 2}}, "a"), vx("s", &ir.TensorSlice{Axes: []int{1}, Starts: []int{0}, Ends: []int{1}}, "t"),
+				vx("q", &ir.TensorReshape{Shape: []int{2, 3}}, "s"), vx("c", &ir.TensorConcat{Axis: 0}, "q", "b")},
+			[][]int{{3, 2, 3}, {4, 3}}, []int{6, 3}},
+		{"concat_batched", []ir.Input{batched("a", 2, 3), batched("b", 4, 3)},
+			[]*ir.Vertex{vx("c", &ir.TensorConcat{Axis: -2}, "a", "b")}, [][]int{{2, 2, 3}, {2, 4, 3}}, []int{ir.Batch, 6, 3}},
+		{"gather_batch_scalar", []ir.Input{batched("x", 3)},
+			[]*ir.Vertex{vx("g", &ir.TensorGather{Axis: 0, Indices: []int{-1}}, "x")}, [][]int{{4, 3}}, []int{3}},
+		{"gather_matrix", []ir.Input{batched("x", 4, 3)},
+			[]*ir.Vertex{vx("g", &ir.TensorGather{Axis: 1, Indices: []int{3, 0, 0, 2}, IndexShape: []int{2, 2}}, "x")},
+			[][]int{{2, 4, 3}}, []int{ir.Batch, 2, 2, 3}},
+		{"expand_to_batch", []ir.Input{batched("x", 3), free("w", 1, 3)},
+			[]*ir.Vertex{vx("e", &ir.TensorExpand{Shape: []int{ir.Batch, 2, 1}}, "w"), vx("r", &ir.TensorReshape{Shape: []int{ir.Batch, 1, 3}}, "x"),
+				vx("c", &ir.TensorConcat{Axis: 1}, "e", "r")},
+			[][]int{{2, 3}, {1, 3}}, []int{ir.Batch, 3, 3}},
+		{"expand_rank", []ir.Input{batched("x", 1, 3)},
+			[]*ir.Vertex{vx("e", &ir.TensorExpand{Shape: []int{2, 1, 4, 1}}, "x")}, [][]int{{3, 1, 3}}, []int{2, ir.Batch, 4, 3}},
+		{"tile", []ir.Input{batched("x", 2, 3)},
+			[]*ir.Vertex{vx("t", &ir.TensorTranspose{Perm: []int{1, 0, 2}}, "x"), vx("r", &ir.TensorTile{Repeats: []int{2, 1, 3}}, "t")},
+			[][]int{{3, 2, 3}}, []int{4, ir.Batch, 9}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			g := tensorProgram(c.name, c.inputs, c.vs...)
+			full, err := g.FullShapes()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := full[c.vs[len(c.vs)-1].Name]; c.want != nil && !ir.SameShape(got, c.want) {
+				t.Fatalf("output shape %s, want %s", ir.FormatShape(got), ir.FormatShape(c.want))
+			}
+			checkTensorProgram(t, g, c.shapes...)
+		})
+	}
+}
+
+func TestTensorShapeOpsForward(t *testing.T) {
+	x := ir.FromData([]float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 3, 4)
+	run := func(l ir.Layer) *ir.Tensor {
+		t.Helper()
+		g := tensorProgram("fw", []ir.Input{{Name: "x", Shape: []int{4}}}, &ir.Vertex{Name: "k", Layer: l, Inputs: []string{"x"}})
+		n, err := Compile(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := n.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	for _, c := range []struct {
+		l     ir.Layer
+		shape []int
+		data  []float32
+	}{
+		{&ir.TensorSlice{Axes: []int{0}, Starts: []int{-1}, Ends: []int{-4}, Steps: []int{-2}}, []int{2, 4}, []float32{8, 9, 10, 11, 0, 1, 2, 3}},
+		{&ir.TensorGather{Axis: 0, Indices: []int{1}}, []int{4}, []float32{4, 5, 6, 7}},
+		{&ir.TensorGather{Axis: 1, Indices: []int{3, 0}, IndexShape: []int{2}}, []int{3, 2}, []float32{3, 0, 7, 4, 11, 8}},
+		{&ir.TensorReshape{Shape: []int{2, -1}}, []int{2, 6}, []float32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}},
+		{&ir.TensorTile{Repeats: []int{1, 2}}, []int{3, 8}, nil},
+	} {
+		got := run(c.l)
+		if !ir.SameShape(got.Shape, c.shape) {
+			t.Errorf("%s: shape %v, want %v", c.l.Kind(), got.Shape, c.shape)
+			continue
+		}
+		for i, w := range c.data {
+			if got.Data[i] != w {
+				t.Errorf("%s: %v, want %v", c.l.Kind(), got.Data, c.data)
+				break
+			}
+		}
+	}
+	// a gather index outside the runtime batch is an error, not a panic
+	g := tensorProgram("oob", []ir.Input{{Name: "x", Shape: []int{4}}}, &ir.Vertex{Name: "k", Layer: &ir.TensorGather{Axis: 0, Indices: []int{5}}, Inputs: []string{"x"}})
+	n, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Predict(x); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Errorf("index 5 of a batch of 3: %v", err)
+	}
+}

@@ -514,7 +514,10 @@ func (c *converter) attentionVertex(n *node, m *attentionMatch) error {
 	var ins []string
 	var ref *dyn
 	for _, name := range m.inputs {
-		d, ok := c.vals[name]
+		d, ok, err := c.lazyVal(name)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return fmt.Errorf("attention input %q is not a computed value", name)
 		}

@@ -8,14 +8,25 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// dyn is a value computed from the graph inputs. Its data lives in IR
-// vertex v as the row-major content of shape without the batch axis, so
-// transposes that only move the batch axis and reshapes are free; mat
-// inserts an ir.Reshape when a consumer needs the exact shape.
+// dyn is a value computed from the graph inputs, in one of two views.
+//
+// Lazy (full false): its data lives in IR vertex v, batch first, as the
+// row-major content of shape without the batch axis, so transposes that
+// only move the batch axis and reshapes are free; mat inserts an
+// ir.Reshape when a consumer needs the exact shape. Layer vertices read
+// this view.
+//
+// Materialized (full true): v holds the value in its ONNX layout, v's full
+// shape is shape with ir.Batch at batch (no batch at all when batch is -1).
+// The general tensor ops read and write this view; tensor and lazyOf
+// convert between the two with a TensorTranspose where the batch is not
+// first.
 type dyn struct {
 	v     string
 	shape []int // ONNX shape; shape[batch] is -1, other unknown sizes -1
-	batch int
+	batch int   // -1: no batch axis (only when full)
+	full  bool
+	alt   *dyn // the other view, once made
 }
 
 func (d *dyn) irShape() []int {
@@ -43,7 +54,8 @@ type converter struct {
 	graphOutputs []string
 	scratch      []float32 // reused when weights are rearranged in place
 	vals         map[string]*dyn
-	irShapes     map[string][]int
+	irShapes     map[string][]int // vertex outputs as layer vertices see them (batch first)
+	fullShapes   map[string][]int // vertex outputs as full shapes (ir.Batch marks the batch)
 	taken        map[string]bool
 	uses         map[string]int
 	producer     map[string]*onnxpb.NodeProto
@@ -141,7 +153,18 @@ func (c *converter) optConst(n *node, i int, what string) (*cval, error) {
 	return c.constIn(n, i, what)
 }
 
+// dynIn returns computed input i in the lazy (batch first) view the layer
+// handlers take.
 func (c *converter) dynIn(n *node, i int) (*dyn, error) {
+	d, err := c.rawIn(n, i)
+	if err != nil {
+		return nil, err
+	}
+	return c.lazyOf(n.in(i), d)
+}
+
+// rawIn returns computed input i in whichever view it is held.
+func (c *converter) rawIn(n *node, i int) (*dyn, error) {
 	name := n.in(i)
 	d, ok := c.vals[name]
 	if !ok {
@@ -151,6 +174,123 @@ func (c *converter) dynIn(n *node, i int) (*dyn, error) {
 		return nil, fmt.Errorf("unknown input %q", name)
 	}
 	return d, nil
+}
+
+// lazyVal is c.vals[name] in the lazy view; ok is false for a name that
+// is not a computed value.
+func (c *converter) lazyVal(name string) (d *dyn, ok bool, err error) {
+	d, ok = c.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	d, err = c.lazyOf(name, d)
+	return d, true, err
+}
+
+// lazyOf returns d in the lazy view: a materialized value with the batch
+// on axis k > 0 goes through a TensorTranspose that moves it first. A
+// value without a batch axis cannot feed a layer vertex.
+func (c *converter) lazyOf(name string, d *dyn) (*dyn, error) {
+	if !d.full {
+		return d, nil
+	}
+	if d.alt != nil {
+		return d.alt, nil
+	}
+	if d.batch < 0 {
+		return nil, &BatchFreeError{Value: name, Shape: d.shape}
+	}
+	l := &dyn{v: d.v, shape: d.shape, batch: d.batch, alt: d}
+	if d.batch > 0 {
+		perm := []int{d.batch}
+		for k := range d.shape {
+			if k != d.batch {
+				perm = append(perm, k)
+			}
+		}
+		v, err := c.add(d.v+"/batch_first", &ir.TensorTranspose{Perm: perm}, []string{d.v}, nil)
+		if err != nil {
+			return nil, err
+		}
+		l.v = v
+	}
+	d.alt = l
+	return l, nil
+}
+
+// tensor returns the vertex holding d in its ONNX layout (d materialized):
+// a lazy value with the batch on axis k > 0 goes through a TensorTranspose
+// that moves the batch there.
+func (c *converter) tensor(d *dyn) (string, error) {
+	if d.full {
+		return d.v, nil
+	}
+	if d.alt != nil {
+		return d.alt.v, nil
+	}
+	x, err := c.mat(d)
+	if err != nil {
+		return "", err
+	}
+	if d.batch == 0 {
+		return x, nil
+	}
+	r := len(d.shape)
+	perm := make([]int, 0, r)
+	for k := 1; k <= d.batch; k++ {
+		perm = append(perm, k)
+	}
+	perm = append(perm, 0)
+	for k := d.batch + 1; k < r; k++ {
+		perm = append(perm, k)
+	}
+	v, err := c.add(x+"/layout", &ir.TensorTranspose{Perm: perm}, []string{x}, nil)
+	if err != nil {
+		return "", err
+	}
+	d.alt = &dyn{v: v, shape: d.shape, batch: d.batch, full: true, alt: d}
+	return v, nil
+}
+
+// tensorIn returns computed input i materialized.
+func (c *converter) tensorIn(n *node, i int) (*dyn, string, error) {
+	d, err := c.rawIn(n, i)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := c.tensor(d)
+	return d, v, err
+}
+
+// fullOf is the full shape of vertex or graph input v.
+func (c *converter) fullOf(v string) []int {
+	if s, ok := c.fullShapes[v]; ok {
+		return s
+	}
+	return ir.WithBatch(c.irShapes[v])
+}
+
+// fullDyn describes vertex v (a general op's output) materialized.
+func (c *converter) fullDyn(v string) *dyn {
+	s := c.fullOf(v)
+	d := &dyn{v: v, shape: make([]int, len(s)), batch: -1, full: true}
+	for k, x := range s {
+		d.shape[k] = x
+		if x == ir.Batch {
+			d.shape[k], d.batch = -1, k
+		}
+	}
+	return d
+}
+
+// addTensor adds a general tensor op whose output is node output k.
+func (c *converter) addTensor(n *node, k int, base string, l ir.TensorOp, inputs []string) error {
+	v, err := c.add(base, l, inputs, nil)
+	if err != nil {
+		return err
+	}
+	c.vals[n.out(k)] = c.fullDyn(v)
+	return nil
 }
 
 // name returns a fresh vertex name based on base.
@@ -167,10 +307,21 @@ func (c *converter) name(base string) string {
 }
 
 // add appends a vertex and returns its (unique) name.
+// A general tensor op takes and gives full shapes; its output has a
+// layer view (irShapes) only when its batch is on axis 0.
 func (c *converter) add(base string, l ir.Layer, inputs []string, params map[string]*ir.Tensor) (string, error) {
 	in := make([][]int, len(inputs))
+	tensor := ir.IsTensorOp(l)
 	for k, s := range inputs {
-		in[k] = c.irShapes[s]
+		if tensor {
+			in[k] = c.fullOf(s)
+			continue
+		}
+		view, ok := ir.LayerView(c.fullOf(s))
+		if !ok {
+			return "", fmt.Errorf("%s of %q, which has shape %s: the layer needs the batch on axis 0", l.Kind(), s, ir.FormatShape(c.fullOf(s)))
+		}
+		in[k] = view
 	}
 	out, err := l.OutputShape(in)
 	if err != nil {
@@ -178,7 +329,14 @@ func (c *converter) add(base string, l ir.Layer, inputs []string, params map[str
 	}
 	name := c.name(base)
 	c.g.Vertices = append(c.g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: inputs, Params: params})
-	c.irShapes[name] = out
+	if tensor {
+		c.fullShapes[name] = out
+		if view, ok := ir.LayerView(out); ok {
+			c.irShapes[name] = view
+		}
+	} else {
+		c.irShapes[name] = out
+	}
 	return name, nil
 }
 
@@ -277,10 +435,34 @@ func (c *converter) convert(n *node) error {
 		return c.fold(n)
 	}
 	h, _ := handlerFor(op, c.opset)
+	g := generalFor(op, c.opset)
+	if g != nil && c.heldFull(n) {
+		if err := g(c, n); !errors.Is(err, errNotGeneral) {
+			return err
+		}
+	}
 	if h == nil {
 		return fmt.Errorf("%s needs constant inputs here", op)
 	}
-	return h(c, n)
+	err := h(c, n)
+	if err != nil && g != nil {
+		if gerr := g(c, n); !errors.Is(gerr, errNotGeneral) {
+			return gerr
+		}
+	}
+	return err
+}
+
+// heldFull reports whether a computed input of n is held materialized
+// with its batch off axis 0 (or without one): the general ops take it as
+// it is, a layer would need a transpose first.
+func (c *converter) heldFull(n *node) bool {
+	for _, in := range n.GetInput() {
+		if d, ok := c.vals[in]; ok && d.full && d.batch != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func tensorOf(shape []int, f []float32) *ir.Tensor { return ir.FromData(f, shape...) }

@@ -115,3 +115,15 @@ type BatchAxisError struct{ What string }
 func (e *BatchAxisError) Error() string {
 	return fmt.Sprintf("%s acts on the batch axis (axis 0); retarget graphs keep the batch implicit, so the model cannot be imported as is", e.What)
 }
+
+// BatchFreeError is a value without a batch axis (an input whose first
+// axis is not the batch, or a product contracting the batch away) reaching
+// an op that only has a per-example (layer) form.
+type BatchFreeError struct {
+	Value string
+	Shape []int
+}
+
+func (e *BatchFreeError) Error() string {
+	return fmt.Sprintf("input %q (shape %v) has no batch axis; this op is only imported for per-example values", e.Value, e.Shape)
+}

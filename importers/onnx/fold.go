@@ -119,7 +119,7 @@ func (c *converter) shapeOf(n *node) error {
 	if cv, ok := c.consts[n.in(0)]; ok {
 		shape = cv.shape
 	} else {
-		d, err := c.dynIn(n, 0)
+		d, err := c.rawIn(n, 0)
 		if err != nil {
 			return err
 		}

@@ -99,7 +99,7 @@ func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options)
 		file: file, opset: int(opset), opts: opts, limit: limit,
 		rd:     &tensorReader{file: file, dir: dir, limit: 1 << 40},
 		g:      &ir.Graph{Name: m.GetGraph().GetName(), Meta: map[string]string{"source_format": "onnx"}},
-		consts: map[string]*cval{}, vals: map[string]*dyn{}, irShapes: map[string][]int{},
+		consts: map[string]*cval{}, vals: map[string]*dyn{}, irShapes: map[string][]int{}, fullShapes: map[string][]int{},
 		taken: map[string]bool{}, uses: map[string]int{}, poisoned: map[string]bool{},
 		skip: map[*onnxpb.NodeProto]bool{}, producer: map[string]*onnxpb.NodeProto{},
 		layouts: map[string]ir.Layout{},
@@ -244,8 +244,12 @@ func nodeLabel(n *onnxpb.NodeProto, i int) string {
 	return fmt.Sprintf("%s_%d", n.GetOpType(), i)
 }
 
-// inputs declares the graph inputs that are not initializers.
+// inputs declares the graph inputs that are not initializers. The first
+// input's axis 0 is the batch; another input shares it when its axis 0 is
+// the same symbol or the same fixed size, and is batch-free (ir.Input.NoBatch)
+// otherwise.
 func (c *converter) inputs(gp *onnxpb.GraphProto) error {
+	var batchDim *onnxpb.TensorShapeProto_Dimension
 	for _, vi := range gp.GetInput() {
 		name := vi.GetName()
 		if _, isConst := c.consts[name]; isConst {
@@ -256,16 +260,19 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			return &FormatError{File: c.file, Err: fmt.Errorf("input %q has no tensor shape; export the model with input shapes", name)}
 		}
 		dims := tt.GetShape().GetDim()
-		if len(dims) == 0 {
-			return &FormatError{File: c.file, Err: fmt.Errorf("input %q is a scalar; inputs need a batch axis", name)}
+		noBatch := len(dims) == 0
+		if batchDim == nil && !noBatch {
+			batchDim = dims[0]
+			if _, ok := batchDim.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {
+				c.staticBatch = batchDim.GetDimValue()
+			}
+		} else if !noBatch {
+			noBatch = !sameDim(batchDim, dims[0])
 		}
-		shape := []int{-1}
+		var shape []int
 		for k, d := range dims {
 			v := d.GetDimValue()
-			if k == 0 {
-				if _, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {
-					c.staticBatch = v
-				}
+			if k == 0 && !noBatch {
 				continue
 			}
 			if _, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); !ok || v <= 0 {
@@ -276,18 +283,25 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			}
 			shape = append(shape, int(v))
 		}
-		in := ir.Input{Name: name, Shape: append([]int{}, shape[1:]...)}
+		c.taken[name] = true
+		in := ir.Input{Name: name, Shape: shape, NoBatch: noBatch}
+		if noBatch {
+			c.g.Inputs = append(c.g.Inputs, in)
+			c.fullShapes[name] = in.FullShape()
+			c.vals[name] = c.fullDyn(name)
+			continue
+		}
 		switch len(shape) {
-		case 4:
+		case 3:
 			in.Layout = ir.LayoutNCHW
-		case 5:
+		case 4:
 			in.Layout = ir.LayoutNCDHW
 		}
-		c.taken[name] = true
-		if cfEdge(c.layouts[name], len(shape)) {
+		r := len(shape) + 1
+		if cfEdge(c.layouts[name], r) {
 			in.Layout = c.layouts[name]
 		}
-		if t := c.edgeTranspose(name, c.layouts[name], len(shape)); t != nil {
+		if t := c.edgeTranspose(name, c.layouts[name], r); t != nil {
 			// The file keeps the source's channels-last layout through a
 			// Transpose at the edge (exporters/onnx without
 			// ChannelsFirst): the graph takes that layout, the Transpose
@@ -297,7 +311,7 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			c.skip[t.NodeProto] = true
 			c.vals[t.out(0)] = &dyn{v: name, shape: withBatch(in.Shape), batch: 0}
 		} else {
-			c.vals[name] = &dyn{v: name, shape: shape, batch: 0}
+			c.vals[name] = &dyn{v: name, shape: withBatch(shape), batch: 0}
 		}
 		c.g.Inputs = append(c.g.Inputs, in)
 		c.irShapes[name] = in.Shape
@@ -306,6 +320,18 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 		return &FormatError{File: c.file, Err: errors.New("the graph has no non-constant inputs")}
 	}
 	return nil
+}
+
+// sameDim reports whether two input dimensions are the same batch: the
+// same fixed size, or both symbolic (exporters name the same batch
+// differently per input: tf2onnx writes unk__1, unk__2).
+func sameDim(a, b *onnxpb.TensorShapeProto_Dimension) bool {
+	_, fa := a.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue)
+	_, fb := b.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue)
+	if fa && fb {
+		return a.GetDimValue() == b.GetDimValue()
+	}
+	return !fa && !fb
 }
 
 // outputs registers the graph outputs under their ONNX names.
@@ -331,9 +357,17 @@ func (c *converter) outputs(gp *onnxpb.GraphProto) {
 			continue
 		}
 		if d.batch != 0 {
-			c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output",
-				Err: fmt.Errorf("graph output has its batch on axis %d; outputs need the batch first", d.batch)})
+			// the batch on another axis or none: the value as ONNX has it
+			v, err := c.tensor(d)
+			if err != nil {
+				c.problems = append(c.problems, &NodeError{File: c.file, Node: name, OpType: "output", Err: err})
+				continue
+			}
+			c.g.Outputs = append(c.g.Outputs, ir.GraphOutput{Name: name, Vertex: v})
 			continue
+		}
+		if d.full {
+			d, _ = c.lazyOf(name, d) // batch first: the same vertex
 		}
 		v, err := c.mat(d)
 		if err != nil {

@@ -77,7 +77,7 @@ func fixed(k ir.ActKind) func(n *node) (ir.Activation, error) {
 }
 
 func alias(c *converter, n *node) error {
-	d, err := c.dynIn(n, 0)
+	d, err := c.rawIn(n, 0)
 	if err != nil {
 		return err
 	}
@@ -243,8 +243,14 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		return c.elementwise(n, &ir.Unary{Op: ir.UnarySquare}) // x·x
 	}
 	var ref *dyn
+	vals := map[string]*dyn{}
 	for _, in := range n.GetInput() {
-		if d, ok := c.vals[in]; ok {
+		d, ok, err := c.lazyVal(in)
+		if err != nil {
+			return err
+		}
+		if ok {
+			vals[in] = d
 			if ref == nil || len(d.shape) > len(ref.shape) {
 				ref = d
 			}
@@ -260,7 +266,7 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 	}
 	var inputs []string
 	for k, in := range n.GetInput() {
-		if d, ok := c.vals[in]; ok {
+		if d, ok := vals[in]; ok {
 			if len(d.shape) != len(ref.shape) || d.batch != ref.batch {
 				return fmt.Errorf("computed inputs of ranks %d and %d (batch axes %d, %d) are not supported", len(d.shape), len(ref.shape), d.batch, ref.batch)
 			}

@@ -252,7 +252,10 @@ func (c *converter) concat(n *node) error {
 	var ref *dyn
 	var inputs []string
 	for _, in := range n.GetInput() {
-		d, ok := c.vals[in]
+		d, ok, err := c.lazyVal(in)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return fmt.Errorf("constant input %q to a Concat of computed values is not supported", in)
 		}
@@ -299,28 +302,9 @@ func (c *converter) split(n *node) error {
 	if err != nil {
 		return err
 	}
-	dim := d.shape[oax]
-	var sizes []int64
-	if n.in(1) != "" {
-		v, err := c.constIn(n, 1, "split")
-		if err != nil {
-			return err
-		}
-		sizes = v.ints()
-	} else if s := n.ints("split"); len(s) > 0 {
-		sizes = s
-	} else {
-		k := len(n.GetOutput())
-		if dim < 0 {
-			return fmt.Errorf("Split of an unknown size into equal parts")
-		}
-		each := (dim + k - 1) / k
-		for i := 0; i < k; i++ {
-			sizes = append(sizes, int64(min(each, dim-i*each)))
-		}
-	}
-	if len(sizes) != len(n.GetOutput()) {
-		return fmt.Errorf("%d split sizes for %d outputs", len(sizes), len(n.GetOutput()))
+	sizes, err := c.splitSizes(n, d.shape[oax])
+	if err != nil {
+		return err
 	}
 	x, err := c.mat(d)
 	if err != nil {
@@ -347,6 +331,38 @@ func (c *converter) split(n *node) error {
 		c.vals[n.out(k)] = c.like(v, d.batch)
 	}
 	return nil
+}
+
+// splitSizes are the sizes Split cuts an axis of size dim into.
+func (c *converter) splitSizes(n *node, dim int) ([]int64, error) {
+	var sizes []int64
+	if n.in(1) != "" {
+		v, err := c.constIn(n, 1, "split")
+		if err != nil {
+			return nil, err
+		}
+		sizes = v.ints()
+	} else if s := n.ints("split"); len(s) > 0 {
+		sizes = s
+	} else {
+		k := len(n.GetOutput())
+		if dim < 0 {
+			return nil, fmt.Errorf("Split of an unknown size (or the batch axis) into equal parts")
+		}
+		each := (dim + k - 1) / k
+		for i := 0; i < k; i++ {
+			sizes = append(sizes, int64(min(each, dim-i*each)))
+		}
+	}
+	if len(sizes) != len(n.GetOutput()) {
+		return nil, fmt.Errorf("%d split sizes for %d outputs", len(sizes), len(n.GetOutput()))
+	}
+	for _, s := range sizes {
+		if s <= 0 || s > 1<<31 {
+			return nil, fmt.Errorf("split size %d", s)
+		}
+	}
+	return sizes, nil
 }
 
 func clampInt(v int64) int {
