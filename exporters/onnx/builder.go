@@ -25,6 +25,9 @@ type builder struct {
 	// batchRef is a graph input whose axis 0 is the batch (trainable
 	// constants are expanded to it).
 	batchRef string
+	// learned lists the values of learned TensorConstants (metadata
+	// "retarget.learned": the importer keeps them trainable).
+	learned []string
 }
 
 // fresh returns an unused value name based on base.

@@ -195,6 +195,9 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		Graph:           b.gp,
 	}
 	m.MetadataProps = metadata(g, layouts)
+	if len(b.learned) > 0 {
+		m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String("retarget.learned"), Value: proto.String(strings.Join(b.learned, ","))})
+	}
 	return m, nil
 }
 

@@ -158,6 +158,9 @@ func emitTensorReduce(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 func emitTensorConstant(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	t := b.param("value")
 	b.op("Identity", "", []string{b.init("value", t.Shape, t.Data)}, out)
+	if v.Layer.(*ir.TensorConstant).Trainable {
+		b.learned = append(b.learned, out)
+	}
 	return nil
 }
 

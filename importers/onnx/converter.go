@@ -66,6 +66,8 @@ type converter struct {
 	layouts      map[string]ir.Layout // graph input/output layouts from metadata_props
 	problems     []error
 	warnings     []string // approximations made (Meta["onnx_warnings"])
+	learned      map[string]bool   // values exported from learned TensorConstants ("retarget.learned")
+	tensorConsts map[string]string // TensorConstant vertices made for constants (operand)
 
 	staticBatch int64
 }
@@ -437,6 +439,11 @@ func (c *converter) convert(n *node) error {
 	h, _ := handlerFor(op, c.opset)
 	g := generalFor(op, c.opset)
 	if g != nil && c.heldFull(n) {
+		if err := g(c, n); !errors.Is(err, errNotGeneral) {
+			return err
+		}
+	}
+	if h == nil && g != nil {
 		if err := g(c, n); !errors.Is(err, errNotGeneral) {
 			return err
 		}

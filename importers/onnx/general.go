@@ -68,14 +68,16 @@ func (c *converter) computed(n *node, idx ...int) bool {
 }
 
 func (c *converter) tensorMatMul(n *node) error {
-	if !c.computed(n, 0, 1) {
+	if !c.anyComputed(n) {
 		return errNotGeneral
 	}
-	_, a, err := c.tensorIn(n, 0)
+	// a constant operand (a weight matrix next to a batch-moved value) is
+	// a learned TensorConstant
+	a, err := c.operand(n, 0, true)
 	if err != nil {
 		return err
 	}
-	_, b, err := c.tensorIn(n, 1)
+	b, err := c.operand(n, 1, true)
 	if err != nil {
 		return err
 	}

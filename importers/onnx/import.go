@@ -124,6 +124,11 @@ func (c *converter) meta(k, v string) {
 				c.frozen[n] = true
 			}
 		}
+	case "retarget.learned":
+		c.learned = map[string]bool{}
+		for _, n := range strings.Split(v, ",") {
+			c.learned[n] = n != ""
+		}
 	case "retarget.source_format":
 		c.g.Meta["original_format"] = v
 	default:
@@ -141,7 +146,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		op := n.GetOpType()
 		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 			op = d + ":" + op
-		} else if h, from := handlerFor(op, c.opset); h == nil && !foldable[op] && op != "Shape" {
+		} else if h, from := handlerFor(op, c.opset); h == nil && !foldable[op] && op != "Shape" && generalFor(op, c.opset) == nil {
 			since[op] = from
 		} else {
 			op = ""
