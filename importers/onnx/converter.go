@@ -65,7 +65,7 @@ type converter struct {
 	frozen       map[string]bool
 	layouts      map[string]ir.Layout // graph input/output layouts from metadata_props
 	problems     []error
-	warnings     []string // approximations made (Meta["onnx_warnings"])
+	warnings     []string          // approximations made (Meta["onnx_warnings"])
 	learned      map[string]bool   // values exported from learned TensorConstants ("retarget.learned")
 	tensorConsts map[string]string // TensorConstant vertices made for constants (operand)
 
