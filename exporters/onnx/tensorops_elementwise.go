@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -112,7 +113,9 @@ func emitTensorLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]in
 		for k := range ones {
 			ones[k] = 1
 		}
-		b.op("LayerNormalization", "", []string{ins[0], b.init("scale", norm, ones)}, out,
+		scale := b.init("scale", norm, ones)
+		b.fixed = append(b.fixed, scale)
+		b.op("LayerNormalization", "", []string{ins[0], scale}, out,
 			aInt("axis", int64(ax)), aFloat("epsilon", l.Epsilon))
 		return nil
 	}
@@ -166,18 +169,83 @@ func emitTensorConstant(b *builder, v *ir.Vertex, ins []string, inShapes [][]int
 
 func emitTensorEinsum(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.TensorEinsum)
-	if b.opset < 12 {
-		return fmt.Errorf("Einsum %q needs opset 12 or later (exporting at %d): export with a higher opset", l.Equation, b.opset)
-	}
 	terms, o, err := l.Terms()
 	if err != nil {
 		return err
+	}
+	if b.opset < 12 {
+		return b.einsumByProducts(l.Equation, terms, o, ins, out)
 	}
 	eq := terms[0]
 	if len(terms) == 2 {
 		eq += "," + terms[1]
 	}
 	b.op("Einsum", "", ins, out, aStr("equation", eq+"->"+o))
+	return nil
+}
+
+// einsumByProducts writes Einsum before opset 12: each operand is
+// transposed to the order of all letters (output letters, then the summed
+// ones) with size-1 axes for the letters it lacks, the operands multiplied
+// (broadcasting) and the summed letters reduced.
+func (b *builder) einsumByProducts(eq string, terms []string, o string, ins []string, out string) error {
+	letters := []rune(o)
+	seen := map[rune]bool{}
+	for _, r := range o {
+		seen[r] = true
+	}
+	for _, t := range terms {
+		for _, r := range t {
+			if !seen[r] {
+				seen[r] = true
+				letters = append(letters, r)
+			}
+		}
+	}
+	vals := make([]string, len(terms))
+	for i, t := range terms {
+		pos := map[rune]int{}
+		for k, r := range t {
+			if _, dup := pos[r]; dup {
+				return fmt.Errorf("Einsum %q takes a diagonal (letter %q repeats in an operand): that needs opset 12 or later", eq, r)
+			}
+			pos[r] = k
+		}
+		var perm, missing []int
+		for k, r := range letters {
+			if p, ok := pos[r]; ok {
+				perm = append(perm, p)
+			} else {
+				missing = append(missing, k)
+			}
+		}
+		v := b.transpose(fmt.Sprintf("order%d", i), ins[i], perm, b.tmp(fmt.Sprintf("ordered%d", i)))
+		if len(missing) > 0 {
+			v = b.withAxes("Unsqueeze", fmt.Sprintf("spread%d", i), v, missing, b.tmp(fmt.Sprintf("spread%d", i)), 13)
+		}
+		if slices.Contains(b.learned, ins[i]) { // the importer folds a constant's transpose
+			b.learned = append(b.learned, v)
+		}
+		vals[i] = v
+	}
+	prod := vals[0]
+	summed := make([]int, 0, len(letters)-len(o))
+	for k := len(o); k < len(letters); k++ {
+		summed = append(summed, k)
+	}
+	dst := out
+	if len(summed) > 0 {
+		dst = b.tmp("products")
+	}
+	switch {
+	case len(vals) == 2:
+		prod = b.op("Mul", "products", vals, dst)
+	case len(summed) == 0:
+		prod = b.op("Identity", "", vals, dst)
+	}
+	if len(summed) > 0 {
+		b.withAxes("ReduceSum", "", prod, summed, out, 13, aInt("keepdims", 0))
+	}
 	return nil
 }
 
@@ -191,4 +259,6 @@ func init() {
 	register(&ir.TensorReduce{}, emitTensorReduce)
 	register(&ir.TensorConstant{}, emitTensorConstant)
 	register(&ir.TensorEinsum{}, emitTensorEinsum)
+	decomposed["TensorEinsum"] = "before opset 12 written as Transpose, Unsqueeze, Mul and ReduceSum: comes back as those tensor ops"
+	decomposed["TensorLayerNorm"] = "before opset 17 written as ReduceMean, Sub, Mul, Add, Sqrt and Div: comes back as those tensor ops"
 }

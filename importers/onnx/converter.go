@@ -67,6 +67,8 @@ type converter struct {
 	problems     []error
 	warnings     []string          // approximations made (Meta["onnx_warnings"])
 	learned      map[string]bool   // values exported from learned TensorConstants ("retarget.learned")
+	fixed        map[string]bool   // initializers exported as no parameter ("retarget.fixed")
+	noBatch      map[string]bool   // graph inputs exported without a batch axis ("retarget.no_batch")
 	tensorConsts map[string]string // TensorConstant vertices made for constants (operand)
 
 	staticBatch int64

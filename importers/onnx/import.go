@@ -124,10 +124,18 @@ func (c *converter) meta(k, v string) {
 				c.frozen[n] = true
 			}
 		}
-	case "retarget.learned":
-		c.learned = map[string]bool{}
+	case "retarget.learned", "retarget.fixed", "retarget.no_batch":
+		m := map[string]bool{}
 		for _, n := range strings.Split(v, ",") {
-			c.learned[n] = n != ""
+			m[n] = n != ""
+		}
+		switch k {
+		case "retarget.learned":
+			c.learned = m
+		case "retarget.fixed":
+			c.fixed = m
+		default:
+			c.noBatch = m
 		}
 	case "retarget.source_format":
 		c.g.Meta["original_format"] = v
@@ -265,7 +273,7 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			return &FormatError{File: c.file, Err: fmt.Errorf("input %q has no tensor shape; export the model with input shapes", name)}
 		}
 		dims := tt.GetShape().GetDim()
-		noBatch := len(dims) == 0
+		noBatch := len(dims) == 0 || c.noBatch[name] // our exporter marks batch-free inputs
 		if batchDim == nil && !noBatch {
 			batchDim = dims[0]
 			if _, ok := batchDim.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {

@@ -72,7 +72,7 @@ func (c *converter) operand(n *node, i int, arith bool) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("input %d (%q) is unknown", i, name)
 	}
-	learned := c.learned[name] || (arith && c.inits[name] && cv.size() > 1)
+	learned := c.learned[name] || (arith && c.inits[name] && cv.size() > 1 && !c.fixed[name])
 	key := fmt.Sprintf("%s/%v", name, learned)
 	if v, ok := c.tensorConsts[key]; ok {
 		return v, nil
@@ -104,6 +104,12 @@ func (c *converter) tensorBinary(n *node, op string) error {
 	if len(n.GetInput()) != 2 || !c.anyComputed(n) {
 		return errNotGeneral
 	}
+	if op == "mul" && n.in(0) == n.in(1) {
+		return c.tensorOne(n, &ir.TensorUnary{Op: ir.UnarySquare}) // x·x
+	}
+	if e, ok := c.consts[n.in(1)]; ok && op == "pow" && e.size() == 1 && !c.isConst(n.in(0)) {
+		return c.tensorOne(n, &ir.TensorUnary{Op: ir.UnaryPow, Exponent: float32(e.floats()[0])})
+	}
 	arith := op == "add" || op == "sub" || op == "mul" || op == "div"
 	a, err := c.operand(n, 0, arith)
 	if err != nil {
@@ -116,8 +122,19 @@ func (c *converter) tensorBinary(n *node, op string) error {
 	return c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: op}, []string{a, b})
 }
 
-// tensorNot is x == 0.
+// tensorNot is x == 0; Not(Greater(a, b)) (how a <= b is written before
+// opset 12) is less_equal(a, b), and Not(Less(a, b)) greater_equal.
 func (c *converter) tensorNot(n *node) error {
+	if p := c.producer[n.in(0)]; p != nil && c.uses[n.in(0)] == 1 && len(p.GetInput()) == 2 {
+		if op := map[string]string{"Greater": "less_equal", "Less": "greater_equal"}[p.GetOpType()]; op != "" {
+			pn := &node{NodeProto: p, label: n.label}
+			if a, err := c.operand(pn, 0, false); err == nil {
+				if b, err := c.operand(pn, 1, false); err == nil {
+					return c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: op}, []string{a, b})
+				}
+			}
+		}
+	}
 	_, x, err := c.tensorIn(n, 0)
 	if err != nil {
 		return err
@@ -239,20 +256,30 @@ func (c *converter) tensorLayerNorm(n *node) error {
 	if err != nil {
 		return err
 	}
-	v, err := c.add(n.label+"/normalise", &ir.TensorLayerNorm{Axis: ax, Epsilon: n.float("epsilon", 1e-5)}, []string{x}, nil)
+	sc, ok := c.consts[n.in(1)]
+	scaled := !ok || !c.fixed[n.in(1)] || !allOnes(sc)
+	base := n.label
+	if scaled || n.in(2) != "" {
+		base += "/normalise"
+	}
+	v, err := c.add(base, &ir.TensorLayerNorm{Axis: ax, Epsilon: n.float("epsilon", 1e-5)}, []string{x}, nil)
 	if err != nil {
 		return err
 	}
-	s, err := c.operand(n, 1, true)
-	if err != nil {
-		return err
-	}
-	last := n.label
-	if n.in(2) != "" {
-		last = n.label + "/scale"
-	}
-	if v, err = c.add(last, &ir.TensorBinary{Op: "mul"}, []string{v, s}, nil); err != nil {
-		return err
+	if scaled {
+		// a scale that is a parameter (ours without one is all ones and
+		// marked fixed)
+		s, err := c.operand(n, 1, true)
+		if err != nil {
+			return err
+		}
+		last := n.label
+		if n.in(2) != "" {
+			last = n.label + "/scale"
+		}
+		if v, err = c.add(last, &ir.TensorBinary{Op: "mul"}, []string{v, s}, nil); err != nil {
+			return err
+		}
 	}
 	if n.in(2) != "" {
 		b, err := c.operand(n, 2, true)
@@ -308,4 +335,13 @@ func (c *converter) tensorEinsum(n *node) error {
 		ins = append(ins, v)
 	}
 	return c.addTensor(n, 0, n.label, &ir.TensorEinsum{Equation: n.str("equation", "")}, ins)
+}
+
+func allOnes(v *cval) bool {
+	for _, x := range v.floats() {
+		if x != 1 {
+			return false
+		}
+	}
+	return true
 }
