@@ -85,27 +85,13 @@ func (c *converter) tensorMatMul(n *node) error {
 }
 
 // tensorGemm is alpha·A'·B' + beta·C of computed A and B as TensorMatMul
-// (transposes through TensorTranspose).
+// (transposes through TensorTranspose), scaled and plus C through
+// TensorBinary.
 func (c *converter) tensorGemm(n *node) error {
 	if !c.computed(n, 0, 1) {
 		return errNotGeneral
 	}
 	alpha, beta := n.float("alpha", 1), n.float("beta", 1)
-	if alpha != 1 {
-		return fmt.Errorf("Gemm of two computed matrices with alpha %g: scaling a computed tensor is not imported yet", alpha)
-	}
-	if n.in(2) != "" && beta != 0 {
-		cv, ok := c.consts[n.in(2)]
-		zero := ok
-		if ok {
-			for _, v := range cv.floats() {
-				zero = zero && v == 0
-			}
-		}
-		if !zero {
-			return fmt.Errorf("Gemm of two computed matrices plus C (%q): adding to a computed product is not imported yet", n.in(2))
-		}
-	}
 	var ins []string
 	for i, attr := range []string{"transA", "transB"} {
 		d, v, err := c.tensorIn(n, i)
@@ -122,7 +108,39 @@ func (c *converter) tensorGemm(n *node) error {
 		}
 		ins = append(ins, v)
 	}
-	return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, ins)
+	withC := n.in(2) != "" && beta != 0
+	scale := func(v string, f float32, what string) (string, error) {
+		if f == 1 {
+			return v, nil
+		}
+		k, err := c.add(n.label+"/"+what, &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{f})})
+		if err != nil {
+			return "", err
+		}
+		return c.add(n.label+"/"+what+"_scaled", &ir.TensorBinary{Op: "mul"}, []string{v, k}, nil)
+	}
+	if !withC && alpha == 1 {
+		return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, ins)
+	}
+	p, err := c.add(n.label+"/product", &ir.TensorMatMul{}, ins, nil)
+	if err != nil {
+		return err
+	}
+	if p, err = scale(p, alpha, "alpha"); err != nil {
+		return err
+	}
+	if !withC {
+		c.vals[n.out(0)] = c.fullDyn(p)
+		return nil
+	}
+	cv, err := c.operand(n, 2, true)
+	if err != nil {
+		return err
+	}
+	if cv, err = scale(cv, beta, "beta"); err != nil {
+		return err
+	}
+	return c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: "add"}, []string{p, cv})
 }
 
 func (c *converter) tensorTranspose(n *node) error {

@@ -119,7 +119,11 @@ func (c *converter) tensorBinary(n *node, op string) error {
 	if err != nil {
 		return err
 	}
-	return c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: op}, []string{a, b})
+	err = c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: op}, []string{a, b})
+	if h, _ := handlerFor(n.GetOpType(), c.opset); err != nil && h != nil {
+		return errNotGeneral // shapes that do not broadcast: the layer handler says why
+	}
+	return err
 }
 
 // tensorNot is x == 0; Not(Greater(a, b)) (how a <= b is written before
@@ -234,8 +238,7 @@ func (c *converter) tensorSoftmax(n *node, log bool) error {
 		return err
 	}
 	if c.opset < 13 && ax != r-1 {
-		// the old form softmaxes the flattened trailing axes
-		return fmt.Errorf("%s (opset %d) over axes %d..%d of a value with the batch on axis %d: only the last axis is imported", n.GetOpType(), c.opset, ax, r-1, d.batch)
+		return errNotGeneral // the old form softmaxes the flattened trailing axes: the layer handler's case
 	}
 	return c.addTensor(n, 0, n.label, &ir.TensorSoftmax{Axis: ax, Log: log}, []string{x})
 }
