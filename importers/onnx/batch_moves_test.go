@@ -19,7 +19,7 @@ const batchMovesFile = "../../testdata/onnx/batch_moves_op13.onnx"
 
 // TestBatchMovesMatchTorchAndORT imports a PyTorch export whose graph
 // contracts, slices, gathers, concatenates, tiles and merges the batch axis
-// (testdata/gen/onnx_batch_moves.py): it needs the general tensor ops. The
+// (testdata/gen/onnx_batch_moves_fixture.py): it needs the general tensor ops. The
 // engine matches PyTorch, and ONNX Runtime on the same file and on our
 // export of it; the export and .rtm read back the same graph.
 func TestBatchMovesMatchTorchAndORT(t *testing.T) {

@@ -14,7 +14,7 @@ matrix input (no batch). Outputs:
   rep     x.unsqueeze(0).repeat(2, 1, 1)  [2, N, 4] the batch on axis 1
   pairs   x.reshape(-1, 2)                [2N, 2]  the batch merged
 
-Usage (repository root): /usr/bin/python3 testdata/gen/onnx_batch_moves.py [OUTDIR]
+Usage (repository root): /usr/bin/python3 testdata/gen/onnx_batch_moves_fixture.py [OUTDIR]
 """
 import os
 import sys
