@@ -152,3 +152,38 @@ func TensorOpKinds() []string {
 	}
 	return out
 }
+
+// MixesExamples reports whether a general tensor op combines values of
+// different examples (it contracts, slices or gathers the batch axis, so
+// its output keeps no batch axis of its own), given FullShapes' result. A
+// graph that does cannot be run in chunks of the batch: its outputs
+// depend on the whole batch.
+func (g *Graph) MixesExamples(full map[string][]int) bool {
+	for _, v := range g.Vertices {
+		if !IsTensorOp(v.Layer) {
+			continue
+		}
+		batched := false
+		for _, in := range v.FullInputShapes(full) {
+			for _, d := range in {
+				batched = batched || d == Batch
+			}
+		}
+		if !batched {
+			continue
+		}
+		if b, err := batchAxis(full[v.Name]); err != nil || b < 0 {
+			return true
+		}
+		if _, ok := v.Layer.(*TensorMatMul); ok {
+			in := v.FullInputShapes(full)
+			if a := in[0]; a[len(a)-1] == Batch {
+				return true
+			}
+			if b := in[1]; len(b) > 1 && b[len(b)-2] == Batch || len(b) == 1 && b[0] == Batch {
+				return true
+			}
+		}
+	}
+	return false
+}

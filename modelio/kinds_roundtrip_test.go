@@ -239,7 +239,68 @@ func kindCases() []kindCase {
 	}
 	add("Bidirectional", "gru-last", one(seq, &ir.Bidirectional{Merge: ir.BiConcat,
 		Layer: &ir.GRU{Units: 2, Activation: tanh, RecurrentActivation: sigm, ResetAfter: true}}))
+	addTensorCases(add)
 	return append(cs, tensorElemCases()...)
+}
+
+// chain builds x → vertices (named v0, v1, ... in order, each reading the
+// earlier ones by index, -1 for x) with the last one "k".
+func chain(in int, steps ...tensorStep) *ir.Graph {
+	g := one(in, &ir.Flatten{})
+	g.Vertices = nil
+	name := func(i int) string {
+		switch {
+		case i < 0:
+			return "x"
+		case i == len(steps)-1:
+			return "k"
+		}
+		return fmt.Sprintf("v%d", i)
+	}
+	for i, st := range steps {
+		var ins []string
+		for _, j := range st.in {
+			ins = append(ins, name(j))
+		}
+		g.Vertices = append(g.Vertices, &ir.Vertex{Name: name(i), Layer: st.l, Inputs: ins})
+	}
+	g.Outputs = []ir.GraphOutput{{Name: "y", Vertex: "k"}}
+	return g
+}
+
+type tensorStep struct {
+	l  ir.Layer
+	in []int
+}
+
+func step(l ir.Layer, in ...int) tensorStep { return tensorStep{l, in} }
+
+// addTensorCases: graphs of general tensor ops whose output has the batch
+// first, each built so that the ONNX importer needs the general op again
+// (an op on the batch axis, a product of two computed tensors, a value
+// without a batch axis): a layer vertex could not hold it.
+func addTensorCases(add func(kind, name string, g *ir.Graph)) {
+	// the Gram matrix xᵀx ([6 6], no batch) of x [B 6] is steps 0 and 1
+	gram := []tensorStep{step(&ir.TensorTranspose{Perm: []int{1, 0}}, -1), step(&ir.TensorMatMul{}, 0, -1)}
+	with := func(more ...tensorStep) []tensorStep { return append(append([]tensorStep(nil), gram...), more...) }
+	add("TensorMatMul", "gram", chain(vec, with(step(&ir.TensorMatMul{}, -1, 1))...))
+	add("TensorTranspose", "batch-free", chain(vec, with(step(&ir.TensorTranspose{Perm: []int{1, 0}}, 1), step(&ir.TensorMatMul{}, -1, 2))...))
+	add("TensorTranspose", "batch-last", chain(vec, step(&ir.TensorTranspose{Perm: []int{1, 0}}, -1),
+		step(&ir.TensorReshape{Shape: []int{2, 3, ir.Batch}}, 0), step(&ir.TensorTranspose{Perm: []int{2, 0, 1}}, 1)))
+	add("TensorReshape", "batch-free", chain(vec, with(step(&ir.TensorReshape{Shape: []int{36}}, 1),
+		step(&ir.TensorReshape{Shape: []int{6, -1}}, 2), step(&ir.TensorMatMul{}, -1, 3))...))
+	add("TensorReshape", "batch-last", chain(vec, step(&ir.TensorTranspose{Perm: []int{1, 0}}, -1),
+		step(&ir.TensorReshape{Shape: []int{3, 2, -1}}, 0), step(&ir.TensorTranspose{Perm: []int{2, 1, 0}}, 1)))
+	add("TensorSlice", "batch-head", chain(vec, step(&ir.TensorSlice{Axes: []int{0, 1}, Starts: []int{0, 5}, Ends: []int{1, 0}, Steps: []int{1, -2}}, -1),
+		step(&ir.TensorExpand{Shape: []int{ir.Batch, 3}}, 0)))
+	add("TensorExpand", "batch-free", chain(vec, with(step(&ir.TensorExpand{Shape: []int{ir.Batch, 6, 6}}, 1))...))
+	add("TensorConcat", "batch-ends", chain(vec, step(&ir.TensorSlice{Axes: []int{0}, Starts: []int{0}, Ends: []int{1}}, -1),
+		step(&ir.TensorSlice{Axes: []int{0}, Starts: []int{-1}, Ends: []int{math.MaxInt32}}, -1),
+		step(&ir.TensorConcat{Axis: 1}, 0, 1), step(&ir.TensorExpand{Shape: []int{ir.Batch, 12}}, 2)))
+	add("TensorGather", "last-example", chain(vec, step(&ir.TensorGather{Axis: 0, Indices: []int{-1}}, -1),
+		step(&ir.TensorExpand{Shape: []int{ir.Batch, 6}}, 0)))
+	add("TensorGather", "index-matrix", chain(vec, step(&ir.TensorGather{Axis: 1, Indices: []int{5, 0, 2, 2}, IndexShape: []int{2, 2}}, -1)))
+	add("TensorTile", "batch-free", chain(vec, with(step(&ir.TensorTile{Repeats: []int{1, 2}}, 1), step(&ir.TensorMatMul{}, -1, 2))...))
 }
 
 // knownGaps are round trips that do not keep everything yet, by

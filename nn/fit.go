@@ -341,8 +341,12 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 }
 
 // unbatched reports whether a pass cannot be split into batches: an input
-// without a batch axis, or a value asked for whose batch is not on axis 0.
+// without a batch axis, an op that combines examples, or a value asked for
+// whose batch is not on axis 0.
 func (n *Net[F]) unbatched(slots []int) bool {
+	if n.Graph.MixesExamples(n.full) {
+		return true
+	}
 	for _, in := range n.Graph.Inputs {
 		if in.NoBatch {
 			return true

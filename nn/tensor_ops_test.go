@@ -214,3 +214,28 @@ func TestTensorShapeOpsForward(t *testing.T) {
 		t.Errorf("index 5 of a batch of 3: %v", err)
 	}
 }
+
+// TestPredictMixedExamplesInOnePass: x·(xᵀx) has a batch-first output, but
+// every row depends on the whole batch, so Predict must not split it.
+func TestPredictMixedExamplesInOnePass(t *testing.T) {
+	g := tensorProgram("gram", []ir.Input{{Name: "x", Shape: []int{2}}},
+		&ir.Vertex{Name: "xt", Layer: &ir.TensorTranspose{Perm: []int{1, 0}}, Inputs: []string{"x"}},
+		&ir.Vertex{Name: "gram", Layer: &ir.TensorMatMul{}, Inputs: []string{"xt", "x"}},
+		&ir.Vertex{Name: "y", Layer: &ir.TensorMatMul{}, Inputs: []string{"x", "gram"}})
+	n, err := CompileWith[float32](g, Options{BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.FromData([]float32{1, 2, 3, 4}, 2, 2)
+	out, err := n.Predict(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// xᵀx = [[10 14] [14 20]]; x·that = [[38 54] [86 122]]
+	want := []float32{38, 54, 86, 122}
+	for i, w := range want {
+		if out[0].Data[i] != w {
+			t.Fatalf("got %v, want %v", out[0].Data, want)
+		}
+	}
+}
