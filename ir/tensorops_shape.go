@@ -68,7 +68,13 @@ func (r *TensorReshape) OutputShape(in [][]int) ([]int, error) {
 		}
 	}
 	if ob >= 0 && ib < 0 {
-		return nil, fmt.Errorf("TensorReshape target %s has the batch, its input %s has none", FormatShape(r.Shape), FormatShape(in[0]))
+		// the batch comes back out of an axis it was merged into ([B·h, …]
+		// back to [B, h, …]); an input without the batch and of known
+		// sizes has none to give
+		if _, known := knownProd(in[0]); known {
+			return nil, fmt.Errorf("TensorReshape target %s has the batch, its input %s has none", FormatShape(r.Shape), FormatShape(in[0]))
+		}
+		return out, nil
 	}
 	per := append(append([]int(nil), in[0][:max(ib, 0)]...), in[0][ib+1:]...)
 	if ib < 0 {

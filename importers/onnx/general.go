@@ -206,7 +206,7 @@ func (c *converter) tensorReshapeNode(n *node) error {
 				return fmt.Errorf("target %v copies a missing axis", t)
 			}
 			target[k] = full[k]
-		case v == -1:
+		case v == -1, v == unknownSym: // unknownSym: computed from the batch size (B·heads)
 			target[k] = -1
 		case v <= 0 || v > math.MaxInt32:
 			return fmt.Errorf("Reshape target %v has a symbolic or bad size at %d", t, k)
