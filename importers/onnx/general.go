@@ -84,22 +84,23 @@ func (c *converter) tensorMatMul(n *node) error {
 	return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, []string{a, b})
 }
 
-// tensorGemm is alpha·A'·B' + beta·C of computed A and B as TensorMatMul
-// (transposes through TensorTranspose), scaled and plus C through
-// TensorBinary.
+// tensorGemm is alpha·A'·B' + beta·C as TensorMatMul (transposes through
+// TensorTranspose), scaled and plus C through TensorBinary. A or B may be
+// constant (a learned TensorConstant: the weights of a projection applied
+// to a value without a batch axis, such as attention's [B·T, D] rows).
 func (c *converter) tensorGemm(n *node) error {
-	if !c.computed(n, 0, 1) {
+	if !c.computed(n, 0) && !c.computed(n, 1) {
 		return errNotGeneral
 	}
 	alpha, beta := n.float("alpha", 1), n.float("beta", 1)
 	var ins []string
 	for i, attr := range []string{"transA", "transB"} {
-		d, v, err := c.tensorIn(n, i)
+		v, err := c.operand(n, i, true)
 		if err != nil {
 			return err
 		}
-		if len(d.shape) != 2 {
-			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), len(d.shape))
+		if r := len(c.fullOf(v)); r != 2 {
+			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), r)
 		}
 		if n.int(attr, 0) != 0 {
 			if v, err = c.add(fmt.Sprintf("%s/%s", n.label, attr), &ir.TensorTranspose{Perm: []int{1, 0}}, []string{v}, nil); err != nil {
