@@ -8,10 +8,13 @@ import (
 
 // partialShapes infers the shape of every vertex whose inputs can be
 // inferred, skipping the rest; edits use it while the graph is incomplete.
+// Like ir.Graph.Shapes, a value has its shape without the batch when the
+// batch is on axis 0 and its full shape otherwise (general tensor ops are
+// inferred on full shapes).
 func partialShapes(g *ir.Graph) map[string][]int {
-	shapes := map[string][]int{}
+	shapes, full := map[string][]int{}, map[string][]int{}
 	for _, in := range g.Inputs {
-		shapes[in.Name] = in.Shape
+		full[in.Name] = in.FullShape()
 	}
 	done := map[string]bool{}
 	for progress := true; progress; {
@@ -22,7 +25,7 @@ func partialShapes(g *ir.Graph) map[string][]int {
 			}
 			ready := true
 			for _, in := range v.Inputs {
-				if _, ok := shapes[in]; !ok {
+				if _, ok := full[in]; !ok {
 					ready = false
 					break
 				}
@@ -32,9 +35,34 @@ func partialShapes(g *ir.Graph) map[string][]int {
 			}
 			done[v.Name] = true
 			progress = true
-			if s, err := v.Layer.OutputShape(v.InputShapes(shapes)); err == nil {
-				shapes[v.Name] = s
+			tensor := ir.IsTensorOp(v.Layer)
+			in := v.FullInputShapes(full)
+			ok := true
+			for k := range in {
+				if !tensor {
+					in[k], ok = ir.LayerView(in[k])
+					if !ok {
+						break
+					}
+				}
 			}
+			if !ok {
+				continue
+			}
+			if s, err := v.Layer.OutputShape(in); err == nil {
+				if tensor {
+					full[v.Name] = s
+				} else {
+					full[v.Name] = ir.WithBatch(s)
+				}
+			}
+		}
+	}
+	for name, s := range full {
+		if view, ok := ir.LayerView(s); ok {
+			shapes[name] = view
+		} else {
+			shapes[name] = s
 		}
 	}
 	return shapes
