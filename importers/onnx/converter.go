@@ -435,6 +435,11 @@ func (c *converter) convert(n *node) error {
 			return err
 		}
 	}
+	if op == "ConstantOfShape" && allConst {
+		if ok, err := c.constantLike(n); ok || err != nil {
+			return err
+		}
+	}
 	if (allConst || op == "Constant") && foldable[op] {
 		return c.fold(n)
 	}

@@ -130,3 +130,7 @@ func TestGeneralRefusals(t *testing.T) {
 		t.Errorf("MaxPool of a batch-free input: %v, want a BatchFreeError naming b", err)
 	}
 }
+
+func aF(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
+}

@@ -348,3 +348,44 @@ func allOnes(v *cval) bool {
 	}
 	return true
 }
+
+// constantLike reads ConstantOfShape(Shape(x)) of a computed x whose shape
+// is known only at run time (batch × heads) as Where(x, v, v): a tensor of
+// x's shape filled with v. ok is false for any other ConstantOfShape.
+func (c *converter) constantLike(n *node) (bool, error) {
+	sv, ok := c.consts[n.in(0)]
+	if !ok {
+		return false, nil
+	}
+	symbolic := false
+	for _, v := range sv.ints() {
+		symbolic = symbolic || v == batchSym || v == unknownSym
+	}
+	p := c.producer[n.in(0)]
+	if !symbolic || p == nil || p.GetOpType() != "Shape" || len(p.GetAttribute()) > 0 {
+		return false, nil
+	}
+	if _, ok := c.vals[p.GetInput()[0]]; !ok {
+		return false, nil
+	}
+	_, x, err := c.tensorIn(&node{NodeProto: p, label: n.label}, 0)
+	if err != nil {
+		return true, err
+	}
+	val := float32(0)
+	if a := n.attr("value"); a != nil && a.GetT() != nil {
+		t, err := c.rd.decode(a.GetT())
+		if err != nil {
+			return true, err
+		}
+		if t.size() != 1 {
+			return true, fmt.Errorf("ConstantOfShape value of %d elements", t.size())
+		}
+		val = float32(t.floats()[0])
+	}
+	v, err := c.add(n.label+"/value", &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{val})})
+	if err != nil {
+		return true, err
+	}
+	return true, c.addTensor(n, 0, n.label, &ir.TensorWhere{}, []string{x, v, v})
+}

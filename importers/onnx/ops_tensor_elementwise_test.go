@@ -135,3 +135,26 @@ func writeInt64Npy(path string, shape []int, v []int64) error {
 	}
 	return os.WriteFile(path, b, 0o644)
 }
+
+// Gemm of two computed matrices with alpha, beta and a computed C (torch
+// addmm) is alpha·A·B + beta·C.
+func TestGemmOfComputedWithC(t *testing.T) {
+	m := (&smallModel{outputs: []string{"y"}}).input("a", "N", 3).input("b", 3, 2).input("c", "N", 2).
+		node("Gemm", []string{"a", "b", "c"}, "y", aF("alpha", 2), aF("beta", 0.5)).model()
+	g, err := importProto(m, "", Options{KeepDense: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := fixtureArray{Shape: []int{2, 3}, Data: []float64{1, 2, 3, 4, 5, 6}}
+	b := fixtureArray{Shape: []int{3, 2}, Data: []float64{1, 0, 0, 1, 1, 1}}
+	c := fixtureArray{Shape: []int{2, 2}, Data: []float64{2, 4, 6, 8}}
+	out, _, err := predict(g, []fixtureArray{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A·B = [[4 5] [10 11]]
+	want := fixtureArray{Shape: []int{2, 2}, Data: []float64{2*4 + 1, 2*5 + 2, 2*10 + 3, 2*11 + 4}}
+	if d, err := maxAbsDiff(out[0], want); err != nil || d > 1e-6 {
+		t.Fatalf("got %v, want %v (%v)", out[0].Data, want.Data, err)
+	}
+}
