@@ -28,26 +28,28 @@ func emitTensorBinary(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 		b.op(o, "", ins, out)
 		return nil
 	}
+	// the node that decides takes the vertex's name (the importer names the
+	// vertex after it); the Cast to float follows
 	var res string
 	switch op {
 	case "equal", "less", "greater":
-		res = b.op(map[string]string{"equal": "Equal", "less": "Less", "greater": "Greater"}[op], "compare", ins, b.tmp("bool"))
+		res = b.op(map[string]string{"equal": "Equal", "less": "Less", "greater": "Greater"}[op], "", ins, b.tmp("bool"))
 	case "less_equal", "greater_equal":
 		o := map[string]string{"less_equal": "LessOrEqual", "greater_equal": "GreaterOrEqual"}[op]
 		if b.opset >= 12 {
-			res = b.op(o, "compare", ins, b.tmp("bool"))
+			res = b.op(o, "", ins, b.tmp("bool"))
 			break
 		}
 		// a <= b is not (a > b) and a >= b is not (a < b)
 		strict := map[string]string{"less_equal": "Greater", "greater_equal": "Less"}[op]
-		res = b.op("Not", "not", []string{b.op(strict, "compare", ins, b.tmp("strict"))}, b.tmp("bool"))
+		res = b.op("Not", "", []string{b.op(strict, "compare", ins, b.tmp("strict"))}, b.tmp("bool"))
 	case "and", "or", "xor":
 		x, y := b.cast("a_bool", ins[0], onnxBool), b.cast("b_bool", ins[1], onnxBool)
-		res = b.op(map[string]string{"and": "And", "or": "Or", "xor": "Xor"}[op], "logic", []string{x, y}, b.tmp("bool"))
+		res = b.op(map[string]string{"and": "And", "or": "Or", "xor": "Xor"}[op], "", []string{x, y}, b.tmp("bool"))
 	default:
 		return fmt.Errorf("TensorBinary op %q", op)
 	}
-	b.op("Cast", "", []string{res}, out, aInt("to", onnxFloat))
+	b.op("Cast", "to_float", []string{res}, out, aInt("to", onnxFloat))
 	return nil
 }
 
