@@ -124,6 +124,9 @@ func TestGradTensorShapeOps(t *testing.T) {
 			[][]int{{3, 6}}, []int{2, 3, ir.Batch}},
 		{"reshape_merges_batch", []ir.Input{batched("x", 2, 3)},
 			[]*ir.Vertex{vx("r", &ir.TensorReshape{Shape: []int{-1, 3}}, "x")}, [][]int{{2, 2, 3}}, []int{-1, 3}},
+		{"reshape_unmerges_batch", []ir.Input{batched("x", 4, 3)}, // attention heads: [B·4, 3] and back
+			[]*ir.Vertex{vx("m", &ir.TensorReshape{Shape: []int{-1, 3}}, "x"), vx("r", &ir.TensorReshape{Shape: []int{ir.Batch, 2, 6}}, "m")},
+			[][]int{{2, 4, 3}}, []int{ir.Batch, 2, 6}},
 		{"slice_batch_head", []ir.Input{batched("x", 4)},
 			[]*ir.Vertex{vx("s", &ir.TensorSlice{Axes: []int{0, 1}, Starts: []int{0, 3}, Ends: []int{2, 0}, Steps: []int{1, -2}}, "x")},
 			[][]int{{3, 4}}, []int{2, 2}},

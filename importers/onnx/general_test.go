@@ -70,10 +70,6 @@ func aI(name string, v int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
 }
 
-func aF(name string, v float32) *onnxpb.AttributeProto {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
 // Gemm(aᵀ, b) of two inputs that share the batch contracts it: a [3 3]
 // without batch, computed from the whole batch.
 func TestGeneralGemmTransA(t *testing.T) {
@@ -133,4 +129,8 @@ func TestGeneralRefusals(t *testing.T) {
 	if !errors.As(err, &bf) || bf.Value != "b" {
 		t.Errorf("MaxPool of a batch-free input: %v, want a BatchFreeError naming b", err)
 	}
+}
+
+func aF(name string, v float32) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
 }
