@@ -1,8 +1,6 @@
 package nn
 
 import (
-	"strings"
-
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -41,12 +39,21 @@ type einsumProduct[F Float] struct {
 }
 
 func newEinsumProduct[F Float](terms []string, out string, size map[rune]int) *einsumProduct[F] {
-	in := func(term string, r rune) int { return strings.IndexRune(term, r) }
+	in := func(term string, r rune) int { // the axis of label r, -1 if none
+		for k, q := range []rune(term) {
+			if q == r {
+				return k
+			}
+		}
+		return -1
+	}
 	for _, t := range terms {
-		for k, r := range t {
-			if strings.IndexRune(t[k+1:], r) >= 0 {
+		seen := map[rune]bool{}
+		for _, r := range t {
+			if seen[r] {
 				return nil // a diagonal
 			}
+			seen[r] = true
 		}
 	}
 	var bl, ll, rl, kl []rune
@@ -163,7 +170,7 @@ func newTensorEinsum[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F])
 	if _, err := t.OutputShape(in); err != nil {
 		return nil, err
 	}
-	terms, o, _ := t.Terms()
+	terms, o, _ := t.Terms(ranksOf(in))
 	return &einsumOp[F]{terms: terms, out: o, need: [2]bool{true, true}}, nil
 }
 
@@ -183,8 +190,8 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 	size := map[rune]int{}
 	for i, x := range in {
 		o.shapes = append(o.shapes, append([]int(nil), x.Shape...))
-		for k, r := range o.terms[i] {
-			size[r] = x.Shape[k]
+		for k, r := range []rune(o.terms[i]) {
+			size[r] = max(size[r], x.Shape[k]) // an ellipsis axis of size 1 broadcasts
 		}
 	}
 	o.letters = []rune(o.out)
@@ -209,7 +216,13 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 		o.outSh = append(o.outSh, size[r])
 	}
 	o.mm = nil
-	if len(in) == 2 {
+	broadcast := false
+	for i, x := range in {
+		for k, r := range []rune(o.terms[i]) {
+			broadcast = broadcast || x.Shape[k] != size[r]
+		}
+	}
+	if len(in) == 2 && !broadcast {
 		o.mm = newEinsumProduct[F](o.terms, o.out, size)
 	}
 	labels := append(append([]string{}, o.terms...), o.out)
@@ -226,9 +239,9 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 		}
 		str := strides(sh)
 		o.st[t] = make([]int, len(o.letters))
-		for k, r := range term {
+		for k, r := range []rune(term) {
 			for l, q := range o.letters {
-				if q == r {
+				if q == r && sh[k] == o.sizes[l] { // a broadcast axis of size 1 stays put
 					o.st[t][l] += str[k] // a repeated letter walks the diagonal
 				}
 			}
@@ -375,4 +388,12 @@ func (o *einsumOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 
 func init() {
 	RegisterOp("TensorEinsum", newTensorEinsum[float32], newTensorEinsum[float64])
+}
+
+func ranksOf(in [][]int) []int {
+	r := make([]int, len(in))
+	for i, s := range in {
+		r[i] = len(s)
+	}
+	return r
 }

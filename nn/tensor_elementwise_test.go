@@ -252,6 +252,9 @@ func TestGradTensorEinsum(t *testing.T) {
 		{"bij->jib", []ir.Input{batchedIn("a", 3, 2)}, [][]int{{2, 3, 2}}, []int{2, 3, ir.Batch}},
 		{"bi,j", []ir.Input{batchedIn("a", 3), freeIn("b", 2)}, [][]int{{2, 3}, {2}}, []int{ir.Batch, 3, 2}}, // implicit output: "bij"
 		{"bij,bkj->bj", []ir.Input{batchedIn("a", 2, 3), batchedIn("b", 4, 3)}, [][]int{{2, 2, 3}, {2, 4, 3}}, []int{ir.Batch, 3}},
+		{"...ij,...jk->...ik", []ir.Input{batchedIn("a", 2, 3, 4), freeIn("b", 4, 5)}, [][]int{{2, 2, 3, 4}, {4, 5}}, []int{ir.Batch, 2, 3, 5}},
+		{"...ij,...jk", []ir.Input{batchedIn("a", 1, 3, 4), freeIn("b", 2, 4, 5)}, [][]int{{2, 1, 3, 4}, {2, 4, 5}}, []int{ir.Batch, 2, 3, 5}}, // size-1 broadcast
+		{"b...->...", []ir.Input{batchedIn("a", 3, 2)}, [][]int{{2, 3, 2}}, []int{3, 2}},
 	} {
 		t.Run(c.eq, func(t *testing.T) {
 			ins := []string{"a"}
@@ -279,7 +282,7 @@ func TestGradTensorEinsum(t *testing.T) {
 	for _, bad := range []struct {
 		eq string
 		in [][]int
-	}{{"ij,jk->ik", [][]int{{2, 3}, {4, 5}}}, {"ij->ik", [][]int{{2, 3}}}, {"...ij->ij", [][]int{{2, 3}}}, {"ij,jk,kl", [][]int{{1, 1}, {1, 1}, {1, 1}}}, {"ijk->ij", [][]int{{2, 3}}}} {
+	}{{"ij,jk->ik", [][]int{{2, 3}, {4, 5}}}, {"ij->ik", [][]int{{2, 3}}}, {"...ij->i", [][]int{{2, 3, 4}}}, {"i.j->ij", [][]int{{2, 3}}}, {"ij,jk,kl", [][]int{{1, 1}, {1, 1}, {1, 1}}}, {"ijk->ij", [][]int{{2, 3}}}} {
 		if _, err := (&ir.TensorEinsum{Equation: bad.eq}).OutputShape(bad.in); err == nil {
 			t.Errorf("einsum %q on %v accepted", bad.eq, bad.in)
 		}
