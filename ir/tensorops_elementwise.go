@@ -243,8 +243,8 @@ func (t *TensorConstant) Params([][]int) []ParamSpec {
 // TensorEinsum is ONNX Einsum of one or two operands: each operand's axes
 // are labelled by letters; letters missing from the output are summed.
 // Without "->" the output is the letters used once, in alphabetical order.
-// A letter stands for one size everywhere (no broadcasting); "..." is not
-// supported.
+// A letter stands for one size everywhere; "..." stands for the leading
+// axes an operand has beyond its letters, broadcast NumPy-style.
 type TensorEinsum struct {
 	Equation string `json:"equation"`
 }
@@ -252,19 +252,44 @@ type TensorEinsum struct {
 func (*TensorEinsum) Kind() string { return "TensorEinsum" }
 func (*TensorEinsum) FullShapes()  {}
 
-// Terms parses the equation into the operands' labels and the output's.
-func (t *TensorEinsum) Terms() (ins []string, out string, err error) {
+// ellipsisRune is the first of the labels "..." expands to (runes no
+// equation holds).
+const ellipsisRune = 0x10000
+
+// Terms parses the equation for operands of the given ranks into each
+// operand's labels and the output's, "..." expanded into one label per
+// axis it covers (runes from 0x10000, aligned from the right).
+func (t *TensorEinsum) Terms(ranks []int) (ins []string, out string, err error) {
 	eq := strings.ReplaceAll(t.Equation, " ", "")
 	lhs, rhs, explicit := strings.Cut(eq, "->")
 	ins = strings.Split(lhs, ",")
 	if len(ins) < 1 || len(ins) > 2 {
 		return nil, "", fmt.Errorf("TensorEinsum %q: %d operands (one or two are supported)", t.Equation, len(ins))
 	}
+	if len(ranks) != len(ins) {
+		return nil, "", fmt.Errorf("TensorEinsum %q takes %d input(s), got %d", t.Equation, len(ins), len(ranks))
+	}
+	ell := 0 // axes "..." covers, the most of any operand
+	for i, term := range ins {
+		pre, post, has := strings.Cut(term, "...")
+		if strings.Contains(post, "...") || strings.ContainsRune(pre+post, '.') {
+			return nil, "", fmt.Errorf("TensorEinsum %q: a misplaced '.'", t.Equation)
+		}
+		if !has {
+			continue
+		}
+		n := ranks[i] - len([]rune(pre+post))
+		if n < 0 {
+			return nil, "", fmt.Errorf("TensorEinsum %q: operand %d has rank %d, fewer axes than its letters", t.Equation, i, ranks[i])
+		}
+		ell = max(ell, n)
+		ins[i] = pre + ellipsisLabels(ell-n, n) + post
+	}
 	count := map[rune]int{}
 	for _, term := range ins {
 		for _, r := range term {
-			if !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
-				return nil, "", fmt.Errorf("TensorEinsum %q: %q is not a letter (ellipsis is not supported)", t.Equation, r)
+			if r < ellipsisRune && !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+				return nil, "", fmt.Errorf("TensorEinsum %q: %q is not a letter", t.Equation, r)
 			}
 			count[r]++
 		}
@@ -272,12 +297,18 @@ func (t *TensorEinsum) Terms() (ins []string, out string, err error) {
 	if !explicit {
 		var once []string
 		for r, n := range count {
-			if n == 1 {
+			if n == 1 && r < ellipsisRune {
 				once = append(once, string(r))
 			}
 		}
 		sort.Strings(once)
-		return ins, strings.Join(once, ""), nil
+		return ins, ellipsisLabels(0, ell) + strings.Join(once, ""), nil
+	}
+	pre, post, has := strings.Cut(rhs, "...")
+	if has {
+		rhs = pre + ellipsisLabels(0, ell) + post
+	} else if ell > 0 {
+		return nil, "", fmt.Errorf("TensorEinsum %q: the output drops the axes of \"...\"", t.Equation)
 	}
 	seen := map[rune]bool{}
 	for _, r := range rhs {
@@ -292,15 +323,31 @@ func (t *TensorEinsum) Terms() (ins []string, out string, err error) {
 	return ins, rhs, nil
 }
 
-// Sizes maps each letter to its size in the given full shapes; Batch is a
-// size like any other and -1 matches anything.
+// ellipsisLabels are the labels of n ellipsis axes starting at axis from
+// (of the longest ellipsis).
+func ellipsisLabels(from, n int) string {
+	rs := make([]rune, n)
+	for k := range rs {
+		rs[k] = rune(ellipsisRune + from + k)
+	}
+	return string(rs)
+}
+
+func ranksOf(in [][]int) []int {
+	r := make([]int, len(in))
+	for i, s := range in {
+		r[i] = len(s)
+	}
+	return r
+}
+
+// Sizes maps each label to its size in the given full shapes; Batch is a
+// size like any other, -1 matches anything, and an ellipsis axis of size 1
+// broadcasts.
 func (t *TensorEinsum) Sizes(in [][]int) (map[rune]int, error) {
-	ins, _, err := t.Terms()
+	ins, _, err := t.Terms(ranksOf(in))
 	if err != nil {
 		return nil, err
-	}
-	if len(in) != len(ins) {
-		return nil, fmt.Errorf("TensorEinsum %q takes %d input(s), got %d", t.Equation, len(ins), len(in))
 	}
 	size := map[rune]int{}
 	for i, term := range ins {
@@ -312,10 +359,11 @@ func (t *TensorEinsum) Sizes(in [][]int) (map[rune]int, error) {
 			d := in[i][k]
 			s, ok := size[r]
 			switch {
-			case !ok || s == -1:
+			case !ok || s == -1 || r >= ellipsisRune && s == 1:
 				size[r] = d
-			case d != s && d != -1:
-				return nil, fmt.Errorf("TensorEinsum %q: letter %q has sizes %s and %s", t.Equation, r, FormatShape([]int{s}), FormatShape([]int{d}))
+			case d == s || d == -1 || r >= ellipsisRune && d == 1:
+			default:
+				return nil, fmt.Errorf("TensorEinsum %q: sizes %s and %s for one label", t.Equation, FormatShape([]int{s}), FormatShape([]int{d}))
 			}
 		}
 	}
@@ -327,7 +375,7 @@ func (t *TensorEinsum) OutputShape(in [][]int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, out, _ := t.Terms()
+	_, out, _ := t.Terms(ranksOf(in))
 	shape := []int{}
 	for _, r := range out {
 		shape = append(shape, size[r])

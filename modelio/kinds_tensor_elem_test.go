@@ -61,5 +61,6 @@ func tensorElemCases() []kindCase {
 	add("TensorEinsum", "matmul", withConst(&ir.TensorEinsum{Equation: "ij,jk->ik"}, true, []int{4, 3}))
 	add("TensorEinsum", "outer-implicit", withConst(&ir.TensorEinsum{Equation: "ij,k"}, false, []int{2}))
 	add("TensorEinsum", "transpose-sum", free(&ir.TensorEinsum{Equation: "ij->j"}))
+	add("TensorEinsum", "ellipsis", withConst(&ir.TensorEinsum{Equation: "...j,jk->...k"}, false, []int{4, 2}))
 	return cs
 }

@@ -23,6 +23,146 @@ type einsumOp[F Float] struct {
 	y       *Mat[F]
 	dx      [2]*Mat[F]
 	dIns    [2]*Mat[F]
+	mm      *einsumProduct[F] // two operands as batched products; nil: walk
+}
+
+// einsumProduct runs a two-operand einsum whose letters each sit in two of
+// (a, b, output), none repeated in an operand, as batched matrix products:
+// a permuted to [batch, left, summed], b to [batch, summed, right], the
+// product [batch, left, right] permuted to the output.
+type einsumProduct[F Float] struct {
+	permA, permB, permY []int
+	shA, shB, shMid     []int // the permuted shapes
+	nb, nl, nk, nr      int
+	a, b, mid, dmid     []F
+	da, db              []F
+}
+
+func newEinsumProduct[F Float](terms []string, out string, size map[rune]int) *einsumProduct[F] {
+	in := func(term string, r rune) int { // the axis of label r, -1 if none
+		for k, q := range []rune(term) {
+			if q == r {
+				return k
+			}
+		}
+		return -1
+	}
+	for _, t := range terms {
+		seen := map[rune]bool{}
+		for _, r := range t {
+			if seen[r] {
+				return nil // a diagonal
+			}
+			seen[r] = true
+		}
+	}
+	var bl, ll, rl, kl []rune
+	for _, r := range out {
+		ia, ib := in(terms[0], r) >= 0, in(terms[1], r) >= 0
+		switch {
+		case ia && ib:
+			bl = append(bl, r)
+		case ia:
+			ll = append(ll, r)
+		default:
+			rl = append(rl, r)
+		}
+	}
+	for _, r := range terms[0] {
+		if in(out, r) < 0 {
+			if in(terms[1], r) < 0 {
+				return nil // summed out of a alone
+			}
+			kl = append(kl, r)
+		}
+	}
+	for _, r := range terms[1] {
+		if in(out, r) < 0 && in(terms[0], r) < 0 {
+			return nil
+		}
+	}
+	e := &einsumProduct[F]{nb: 1, nl: 1, nk: 1, nr: 1}
+	prodOf := func(ls []rune) int {
+		p := 1
+		for _, r := range ls {
+			p *= size[r]
+		}
+		return p
+	}
+	e.nb, e.nl, e.nk, e.nr = prodOf(bl), prodOf(ll), prodOf(kl), prodOf(rl)
+	order := func(term string, groups ...[]rune) (perm, shape []int) {
+		for _, g := range groups {
+			for _, r := range g {
+				perm = append(perm, in(term, r))
+				shape = append(shape, size[r])
+			}
+		}
+		return perm, shape
+	}
+	e.permA, e.shA = order(terms[0], bl, ll, kl)
+	e.permB, e.shB = order(terms[1], bl, kl, rl)
+	mid := string(bl) + string(ll) + string(rl)
+	e.permY, _ = order(mid, []rune(out))
+	_, e.shMid = order(mid, []rune(mid))
+	return e
+}
+
+func identityPerm(p []int) bool {
+	for i, v := range p {
+		if i != v {
+			return false
+		}
+	}
+	return true
+}
+
+// einsumPermuted returns src (of shape) permuted by perm into buf, or src itself
+// when perm keeps the order.
+func einsumPermuted[F Float](buf *[]F, src []F, shape, perm []int) []F {
+	if identityPerm(perm) {
+		return src
+	}
+	*buf = growSlice(*buf, len(src))
+	transposeND(*buf, src, shape, perm)
+	return *buf
+}
+
+func (e *einsumProduct[F]) forward(a, b *Mat[F], y []F) {
+	pa := einsumPermuted(&e.a, a.Data, a.Shape, e.permA)
+	pb := einsumPermuted(&e.b, b.Data, b.Shape, e.permB)
+	e.a, e.b = pa, pb
+	mid := y
+	if !identityPerm(e.permY) {
+		e.mid = growSlice(e.mid, len(y))
+		mid = e.mid
+	}
+	l, k, r := e.nl, e.nk, e.nr
+	for i := 0; i < e.nb; i++ {
+		gemm(false, false, l, r, k, 1, pa[i*l*k:], k, pb[i*k*r:], r, 0, mid[i*l*r:], r)
+	}
+	if !identityPerm(e.permY) {
+		transposeND(y, mid, e.shMid, e.permY)
+	}
+}
+
+// backward writes the gradients of a and b (nil: not needed) from dy.
+func (e *einsumProduct[F]) backward(dy []F, outShape []int, da, db *Mat[F]) {
+	dm := einsumPermuted(&e.dmid, dy, outShape, inversePerm(e.permY))
+	l, k, r := e.nl, e.nk, e.nr
+	if da != nil {
+		e.da = growSlice(e.da, len(da.Data))
+		for i := 0; i < e.nb; i++ { // dA = dY·Bᵀ
+			gemm(false, true, l, k, r, 1, dm[i*l*r:], r, e.b[i*k*r:], r, 0, e.da[i*l*k:], k)
+		}
+		transposeND(da.Data, e.da, e.shA, inversePerm(e.permA))
+	}
+	if db != nil {
+		e.db = growSlice(e.db, len(db.Data))
+		for i := 0; i < e.nb; i++ { // dB = Aᵀ·dY
+			gemm(true, false, k, r, l, 1, e.a[i*l*k:], k, dm[i*l*r:], r, 0, e.db[i*k*r:], r)
+		}
+		transposeND(db.Data, e.db, e.shB, inversePerm(e.permB))
+	}
 }
 
 func newTensorEinsum[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -30,7 +170,7 @@ func newTensorEinsum[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F])
 	if _, err := t.OutputShape(in); err != nil {
 		return nil, err
 	}
-	terms, o, _ := t.Terms()
+	terms, o, _ := t.Terms(ranksOf(in))
 	return &einsumOp[F]{terms: terms, out: o, need: [2]bool{true, true}}, nil
 }
 
@@ -50,8 +190,8 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 	size := map[rune]int{}
 	for i, x := range in {
 		o.shapes = append(o.shapes, append([]int(nil), x.Shape...))
-		for k, r := range o.terms[i] {
-			size[r] = x.Shape[k]
+		for k, r := range []rune(o.terms[i]) {
+			size[r] = max(size[r], x.Shape[k]) // an ellipsis axis of size 1 broadcasts
 		}
 	}
 	o.letters = []rune(o.out)
@@ -75,6 +215,16 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 	for _, r := range o.out {
 		o.outSh = append(o.outSh, size[r])
 	}
+	o.mm = nil
+	broadcast := false
+	for i, x := range in {
+		for k, r := range []rune(o.terms[i]) {
+			broadcast = broadcast || x.Shape[k] != size[r]
+		}
+	}
+	if len(in) == 2 && !broadcast {
+		o.mm = newEinsumProduct[F](o.terms, o.out, size)
+	}
 	labels := append(append([]string{}, o.terms...), o.out)
 	if len(o.terms) == 1 {
 		labels = []string{o.terms[0], "", o.out}
@@ -89,9 +239,9 @@ func (o *einsumOp[F]) setup(in []*Mat[F]) {
 		}
 		str := strides(sh)
 		o.st[t] = make([]int, len(o.letters))
-		for k, r := range term {
+		for k, r := range []rune(term) {
 			for l, q := range o.letters {
-				if q == r {
+				if q == r && sh[k] == o.sizes[l] { // a broadcast axis of size 1 stays put
 					o.st[t][l] += str[k] // a repeated letter walks the diagonal
 				}
 			}
@@ -156,6 +306,10 @@ func (o *einsumOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		})
 		return o.y
 	}
+	if o.mm != nil {
+		o.mm.forward(in[0], in[1], y)
+		return o.y
+	}
 	b := in[1].Data
 	o.walk(func(lo, hi, i, j, k, si, sj, sk int) {
 		if sk == 0 { // a dot product along the innermost letter
@@ -202,6 +356,10 @@ func (o *einsumOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 		})
 		return o.dIns[:]
 	}
+	if o.mm != nil {
+		o.mm.backward(g, dy.Shape, o.dIns[0], o.dIns[1])
+		return o.dIns[:]
+	}
 	a, b := o.xs[0].Data, o.xs[1].Data
 	if d := o.dIns[0]; d != nil {
 		da := d.Data
@@ -230,4 +388,12 @@ func (o *einsumOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 
 func init() {
 	RegisterOp("TensorEinsum", newTensorEinsum[float32], newTensorEinsum[float64])
+}
+
+func ranksOf(in [][]int) []int {
+	r := make([]int, len(in))
+	for i, s := range in {
+		r[i] = len(s)
+	}
+	return r
 }

@@ -252,6 +252,9 @@ func TestGradTensorEinsum(t *testing.T) {
 		{"bij->jib", []ir.Input{batchedIn("a", 3, 2)}, [][]int{{2, 3, 2}}, []int{2, 3, ir.Batch}},
 		{"bi,j", []ir.Input{batchedIn("a", 3), freeIn("b", 2)}, [][]int{{2, 3}, {2}}, []int{ir.Batch, 3, 2}}, // implicit output: "bij"
 		{"bij,bkj->bj", []ir.Input{batchedIn("a", 2, 3), batchedIn("b", 4, 3)}, [][]int{{2, 2, 3}, {2, 4, 3}}, []int{ir.Batch, 3}},
+		{"...ij,...jk->...ik", []ir.Input{batchedIn("a", 2, 3, 4), freeIn("b", 4, 5)}, [][]int{{2, 2, 3, 4}, {4, 5}}, []int{ir.Batch, 2, 3, 5}},
+		{"...ij,...jk", []ir.Input{batchedIn("a", 1, 3, 4), freeIn("b", 2, 4, 5)}, [][]int{{2, 1, 3, 4}, {2, 4, 5}}, []int{ir.Batch, 2, 3, 5}}, // size-1 broadcast
+		{"b...->...", []ir.Input{batchedIn("a", 3, 2)}, [][]int{{2, 3, 2}}, []int{3, 2}},
 	} {
 		t.Run(c.eq, func(t *testing.T) {
 			ins := []string{"a"}
@@ -279,9 +282,91 @@ func TestGradTensorEinsum(t *testing.T) {
 	for _, bad := range []struct {
 		eq string
 		in [][]int
-	}{{"ij,jk->ik", [][]int{{2, 3}, {4, 5}}}, {"ij->ik", [][]int{{2, 3}}}, {"...ij->ij", [][]int{{2, 3}}}, {"ij,jk,kl", [][]int{{1, 1}, {1, 1}, {1, 1}}}, {"ijk->ij", [][]int{{2, 3}}}} {
+	}{{"ij,jk->ik", [][]int{{2, 3}, {4, 5}}}, {"ij->ik", [][]int{{2, 3}}}, {"...ij->i", [][]int{{2, 3, 4}}}, {"i.j->ij", [][]int{{2, 3}}}, {"ij,jk,kl", [][]int{{1, 1}, {1, 1}, {1, 1}}}, {"ijk->ij", [][]int{{2, 3}}}} {
 		if _, err := (&ir.TensorEinsum{Equation: bad.eq}).OutputShape(bad.in); err == nil {
 			t.Errorf("einsum %q on %v accepted", bad.eq, bad.in)
 		}
+	}
+}
+
+// The two-operand einsums that are batched products run as GEMMs; their
+// forward and backward equal the index walk's.
+func TestEinsumProductMatchesWalk(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	for _, c := range []struct {
+		eq   string
+		a, b []int
+		prod bool
+	}{
+		{"bhqd,bhkd->bhqk", []int{2, 3, 4, 5}, []int{2, 3, 6, 5}, true},
+		{"bqk,bkd->bdq", []int{2, 4, 3}, []int{2, 3, 5}, true},
+		{"ij,k->kji", []int{3, 2}, []int{4}, true},
+		{"bij,bkj->bj", []int{2, 3, 4}, []int{2, 5, 4}, false}, // i and k summed out of one operand
+		{"ii,ij->j", []int{3, 3}, []int{3, 2}, false},
+	} {
+		a, b := RandTensor(rng, -1, 1, c.a...), RandTensor(rng, -1, 1, c.b...)
+		run := func(walk bool) (y, da, db []float64) {
+			v := &ir.Vertex{Name: "e", Layer: &ir.TensorEinsum{Equation: c.eq}, Inputs: []string{"a", "b"}}
+			op, err := newTensorEinsum[float64](v, [][]int{c.a, c.b}, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := op.(*einsumOp[float64])
+			xs := []*Mat[float64]{MatFromTensor[float64](a), MatFromTensor[float64](b)}
+			o.setup(xs)
+			if (o.mm != nil) != c.prod {
+				t.Fatalf("%s: product path %v, want %v", c.eq, o.mm != nil, c.prod)
+			}
+			if walk {
+				o.mm = nil
+			}
+			out := o.Forward(&Pass[float64]{}, xs)
+			y = append(y, out.Data...)
+			g := NewMat[float64](out.Shape...)
+			for i := range g.Data {
+				g.Data[i] = float64(i%7) - 3
+			}
+			d := o.Backward(&Pass[float64]{}, g)
+			return y, append([]float64(nil), d[0].Data...), append([]float64(nil), d[1].Data...)
+		}
+		y1, a1, b1 := run(false)
+		y2, a2, b2 := run(true)
+		for _, p := range [][2][]float64{{y1, y2}, {a1, a2}, {b1, b2}} {
+			for i := range p[0] {
+				if math.Abs(p[0][i]-p[1][i]) > 1e-12 {
+					t.Fatalf("%s: product %v, walk %v", c.eq, p[0], p[1])
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkTensorEinsumScores(b *testing.B) {
+	// attention scores of 8 examples, 4 heads, 64 steps, 32 per head
+	for _, walk := range []bool{false, true} {
+		name := "gemm"
+		if walk {
+			name = "walk"
+		}
+		b.Run(name, func(b *testing.B) {
+			rng := rand.New(rand.NewSource(1))
+			sh := []int{8, 4, 64, 32}
+			v := &ir.Vertex{Name: "e", Layer: &ir.TensorEinsum{Equation: "bhqd,bhkd->bhqk"}, Inputs: []string{"q", "k"}}
+			op, err := newTensorEinsum[float32](v, [][]int{sh, sh}, nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			o := op.(*einsumOp[float32])
+			xs := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -1, 1, sh...)), MatFromTensor[float32](RandTensor(rng, -1, 1, sh...))}
+			o.setup(xs)
+			if walk {
+				o.mm = nil
+			}
+			p := &Pass[float32]{}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				o.Forward(p, xs)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -28,26 +29,28 @@ func emitTensorBinary(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 		b.op(o, "", ins, out)
 		return nil
 	}
+	// the node that decides takes the vertex's name (the importer names the
+	// vertex after it); the Cast to float follows
 	var res string
 	switch op {
 	case "equal", "less", "greater":
-		res = b.op(map[string]string{"equal": "Equal", "less": "Less", "greater": "Greater"}[op], "compare", ins, b.tmp("bool"))
+		res = b.op(map[string]string{"equal": "Equal", "less": "Less", "greater": "Greater"}[op], "", ins, b.tmp("bool"))
 	case "less_equal", "greater_equal":
 		o := map[string]string{"less_equal": "LessOrEqual", "greater_equal": "GreaterOrEqual"}[op]
 		if b.opset >= 12 {
-			res = b.op(o, "compare", ins, b.tmp("bool"))
+			res = b.op(o, "", ins, b.tmp("bool"))
 			break
 		}
 		// a <= b is not (a > b) and a >= b is not (a < b)
 		strict := map[string]string{"less_equal": "Greater", "greater_equal": "Less"}[op]
-		res = b.op("Not", "not", []string{b.op(strict, "compare", ins, b.tmp("strict"))}, b.tmp("bool"))
+		res = b.op("Not", "", []string{b.op(strict, "compare", ins, b.tmp("strict"))}, b.tmp("bool"))
 	case "and", "or", "xor":
 		x, y := b.cast("a_bool", ins[0], onnxBool), b.cast("b_bool", ins[1], onnxBool)
-		res = b.op(map[string]string{"and": "And", "or": "Or", "xor": "Xor"}[op], "logic", []string{x, y}, b.tmp("bool"))
+		res = b.op(map[string]string{"and": "And", "or": "Or", "xor": "Xor"}[op], "", []string{x, y}, b.tmp("bool"))
 	default:
 		return fmt.Errorf("TensorBinary op %q", op)
 	}
-	b.op("Cast", "", []string{res}, out, aInt("to", onnxFloat))
+	b.op("Cast", "to_float", []string{res}, out, aInt("to", onnxFloat))
 	return nil
 }
 
@@ -169,19 +172,61 @@ func emitTensorConstant(b *builder, v *ir.Vertex, ins []string, inShapes [][]int
 
 func emitTensorEinsum(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank int, out string) error {
 	l := v.Layer.(*ir.TensorEinsum)
-	terms, o, err := l.Terms()
+	ranks := make([]int, len(inShapes))
+	for i, sh := range inShapes {
+		ranks[i] = len(sh)
+	}
+	terms, o, err := l.Terms(ranks)
 	if err != nil {
 		return err
 	}
 	if b.opset < 12 {
 		return b.einsumByProducts(l.Equation, terms, o, ins, out)
 	}
-	eq := terms[0]
-	if len(terms) == 2 {
-		eq += "," + terms[1]
+	eq, err := einsumLetters(append(terms, o))
+	if err != nil {
+		return fmt.Errorf("Einsum %q: %w", l.Equation, err)
 	}
-	b.op("Einsum", "", ins, out, aStr("equation", eq+"->"+o))
+	b.op("Einsum", "", ins, out, aStr("equation", eq))
 	return nil
+}
+
+// einsumLetters writes parsed terms (the last one the output) as an
+// explicit equation, the labels of "..." as unused letters: ONNX wants an
+// ellipsis to stand for as many axes in every operand.
+func einsumLetters(terms []string) (string, error) {
+	used := map[rune]bool{}
+	for _, t := range terms {
+		for _, r := range t {
+			used[r] = true
+		}
+	}
+	free := []rune{}
+	for _, r := range "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" {
+		if !used[r] {
+			free = append(free, r)
+		}
+	}
+	named := map[rune]rune{}
+	var parts []string
+	for _, t := range terms {
+		rs := []rune(t)
+		for k, r := range rs {
+			if r < 'z'+1 {
+				continue
+			}
+			if _, ok := named[r]; !ok {
+				if len(free) == 0 {
+					return "", fmt.Errorf("more axes than letters")
+				}
+				named[r], free = free[0], free[1:]
+			}
+			rs[k] = named[r]
+		}
+		parts = append(parts, string(rs))
+	}
+	n := len(parts) - 1
+	return strings.Join(parts[:n], ",") + "->" + parts[n], nil
 }
 
 // einsumByProducts writes Einsum before opset 12: each operand is
@@ -205,7 +250,7 @@ func (b *builder) einsumByProducts(eq string, terms []string, o string, ins []st
 	vals := make([]string, len(terms))
 	for i, t := range terms {
 		pos := map[rune]int{}
-		for k, r := range t {
+		for k, r := range []rune(t) {
 			if _, dup := pos[r]; dup {
 				return fmt.Errorf("Einsum %q takes a diagonal (letter %q repeats in an operand): that needs opset 12 or later", eq, r)
 			}
@@ -229,8 +274,9 @@ func (b *builder) einsumByProducts(eq string, terms []string, o string, ins []st
 		vals[i] = v
 	}
 	prod := vals[0]
-	summed := make([]int, 0, len(letters)-len(o))
-	for k := len(o); k < len(letters); k++ {
+	nOut := len([]rune(o))
+	summed := make([]int, 0, len(letters)-nOut)
+	for k := nOut; k < len(letters); k++ {
 		summed = append(summed, k)
 	}
 	dst := out

@@ -60,7 +60,7 @@ func tensorElemGraphs(t *testing.T) map[string]struct {
 
 	// masked attention scores through einsum, the mask from ids == 0
 	attn := &ir.Graph{Name: "tensor_attn", Inputs: []ir.Input{{Name: "x", Shape: []int{3, 4}}, {Name: "ids", Shape: []int{1, 3}}},
-		Vertices: []*ir.Vertex{konst("wq", false, 4, 4), zero, fill,
+		Vertices: []*ir.Vertex{konst("wq", false, 4, 4), konst("w3", true, 3, 2), zero, fill,
 			vx("q", &ir.TensorMatMul{}, "x", "wq"),
 			vx("scores", &ir.TensorEinsum{Equation: "bqd,bkd->bqk"}, "q", "x"),
 			vx("pad", &ir.TensorBinary{Op: "equal"}, "ids", "zero"),
@@ -69,8 +69,9 @@ func tensorElemGraphs(t *testing.T) map[string]struct {
 			vx("ctx", &ir.TensorEinsum{Equation: "bqk,bkd->bqd"}, "probs", "x"),
 			vx("trace", &ir.TensorEinsum{Equation: "bii->b"}, "probs"),
 			vx("pool", &ir.TensorEinsum{Equation: "bqd->bd"}, "ctx"),
+			vx("ell", &ir.TensorEinsum{Equation: "...qk,...kd->...qd"}, "probs", "w3"), // the ellipsis broadcasts wq's missing axes
 		},
-		Outputs: []ir.GraphOutput{{Name: "pool", Vertex: "pool"}, {Name: "trace", Vertex: "trace"}}}
+		Outputs: []ir.GraphOutput{{Name: "pool", Vertex: "pool"}, {Name: "trace", Vertex: "trace"}, {Name: "ell", Vertex: "ell"}}}
 	for _, g := range []*ir.Graph{elem, attn} {
 		if err := g.Validate(); err != nil {
 			t.Fatalf("%s: %v", g.Name, err)

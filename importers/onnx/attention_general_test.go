@@ -3,8 +3,11 @@ package onnx
 import (
 	"math"
 	"math/rand"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
@@ -232,6 +235,64 @@ func TestMaskedBERT(t *testing.T) {
 					t.Errorf("%s is not frozen", n)
 				}
 			}
+			// the retargeted model exports to ONNX that ONNX Runtime runs as
+			// the engine does, and imports back with the same predictions
+			file := filepath.Join(t.TempDir(), "retargeted.onnx")
+			if err := exponnx.Export(file, tg, exponnx.Options{Opset: 14}); err != nil {
+				t.Fatal(err)
+			}
+			mine, _, err := predict(tg, fx.Inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err := maxAbsDiff(mine[0], ortRunIDs(t, file, fx.Inputs, false)[0]); err != nil || d > 1e-5 {
+				t.Errorf("exported model in ONNX Runtime vs engine: %g (%v)", d, err)
+			}
+			back, err := Import(file, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, _, err := predict(back, fx.Inputs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want fixtureArray
+			want.Shape = mine[0].Shape
+			for _, v := range mine[0].Data {
+				want.Data = append(want.Data, float64(v))
+			}
+			if d, err := maxAbsDiff(again[0], want); err != nil || d > 1e-5 {
+				t.Errorf("re-imported export vs engine: %g (%v)", d, err)
+			}
+			if a, b := frozenParams(t, tg), frozenParams(t, back); a != b || a == 0 {
+				t.Errorf("the re-imported export has %d frozen trainable values, want %d", b, a)
+			}
 		})
 	}
+}
+
+// frozenParams counts the values of trainable parameters in frozen
+// vertices.
+func frozenParams(t *testing.T, g *ir.Graph) int {
+	t.Helper()
+	shapes, err := g.Shapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := g.FullShapes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range g.Vertices {
+		if !v.Frozen {
+			continue
+		}
+		for _, s := range v.Layer.Params(v.LayerShapes(shapes, full)) {
+			if s.Trainable {
+				n += ir.NumElements(s.Shape)
+			}
+		}
+	}
+	return n
 }

@@ -441,6 +441,7 @@ func (c *converter) convert(n *node) error {
 		}
 	}
 	if (allConst || op == "Constant") && foldable[op] {
+		c.passMarks(n)
 		return c.fold(n)
 	}
 	h, _ := handlerFor(op, c.opset)
@@ -465,6 +466,21 @@ func (c *converter) convert(n *node) error {
 		}
 	}
 	return err
+}
+
+// passMarks carries the marks our exporter gives a constant (learned,
+// frozen) to what a folded node computes from it: a learned TensorConstant
+// written through a Transpose comes back learned and frozen as it was.
+func (c *converter) passMarks(n *node) {
+	for _, in := range n.GetInput() {
+		for _, m := range []map[string]bool{c.learned, c.frozen} {
+			if m[in] {
+				for _, o := range n.GetOutput() {
+					m[o] = true
+				}
+			}
+		}
+	}
 }
 
 // heldFull reports whether a computed input of n is held materialized

@@ -83,6 +83,9 @@ func (c *converter) operand(n *node, i int, arith bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if c.frozen[name] { // our export of a frozen TensorConstant (the vertex may be renamed)
+		c.g.Vertex(v).Frozen = true
+	}
 	if c.tensorConsts == nil {
 		c.tensorConsts = map[string]string{}
 	}

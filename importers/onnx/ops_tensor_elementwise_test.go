@@ -19,8 +19,15 @@ import (
 )
 
 // ortRun runs a model file in ONNX Runtime on the fixture inputs (int64
-// for "ids") and returns its outputs; it skips without ONNX Runtime.
+// for "ids", as PyTorch exports them) and returns its outputs; it skips
+// without ONNX Runtime.
 func ortRun(t *testing.T, model string, ins []fixtureArray) []fixtureArray {
+	return ortRunIDs(t, model, ins, true)
+}
+
+// ortRunIDs is ortRun with "ids" as float32 unless intIDs (our exports
+// take token ids as floats, as the engine does).
+func ortRunIDs(t *testing.T, model string, ins []fixtureArray, intIDs bool) []fixtureArray {
 	t.Helper()
 	if why := testenv.ORTMissing(); why != "" {
 		t.Skip(why)
@@ -30,7 +37,7 @@ func ortRun(t *testing.T, model string, ins []fixtureArray) []fixtureArray {
 	for k, in := range ins {
 		p := filepath.Join(dir, fmt.Sprintf("in%d.npy", k))
 		var err error
-		if in.Name == "ids" {
+		if in.Name == "ids" && intIDs {
 			ids := make([]int64, len(in.Data))
 			for i, v := range in.Data {
 				ids[i] = int64(v)
