@@ -15,6 +15,16 @@ func Predict(net *nn.Network, inputs []*ir.Tensor, chunk int, progress func(done
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("the model takes %d input(s), got %d", len(g.Inputs), len(inputs))
 	}
+	if whole, err := onePass(g); err != nil || whole {
+		if err != nil {
+			return nil, err
+		}
+		outs, err := net.Predict(inputs...)
+		if err == nil && progress != nil {
+			progress(1, 1)
+		}
+		return outs, err
+	}
 	total := -1
 	for i, t := range inputs {
 		if t == nil || len(t.Shape) == 0 {
@@ -65,4 +75,25 @@ func Predict(net *nn.Network, inputs []*ir.Tensor, chunk int, progress func(done
 func sliceBatch(t *ir.Tensor, lo, hi int) *ir.Tensor {
 	per := ir.NumElements(t.Shape[1:])
 	return &ir.Tensor{Shape: append([]int{hi - lo}, t.Shape[1:]...), Data: t.Data[lo*per : hi*per]}
+}
+
+// onePass reports whether a graph runs on its inputs in one pass, as they
+// are, not in chunks of the batch: an input without a batch axis, an op
+// that combines examples, or an output whose batch is not on axis 0.
+func onePass(g *ir.Graph) (bool, error) {
+	full, err := g.FullShapes()
+	if err != nil {
+		return false, err
+	}
+	for _, in := range g.Inputs {
+		if in.NoBatch {
+			return true, nil
+		}
+	}
+	for _, o := range g.Outputs {
+		if _, ok := ir.LayerView(full[o.Vertex]); !ok {
+			return true, nil
+		}
+	}
+	return g.MixesExamples(full), nil
 }

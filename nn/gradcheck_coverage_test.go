@@ -75,6 +75,15 @@ var gradCheckedBy = map[string][]string{
 	"TensorGather":       {"TestGradTensorShapeOps"},
 	"TensorExpand":       {"TestGradTensorShapeOps"},
 	"TensorTile":         {"TestGradTensorShapeOps"},
+	"TensorBinary":       {"TestGradTensorBinary"},
+	"TensorWhere":        {"TestGradTensorWhere"},
+	"TensorUnary":        {"TestGradTensorUnaryActivation"},
+	"TensorActivation":   {"TestGradTensorUnaryActivation"},
+	"TensorSoftmax":      {"TestGradTensorSoftmaxLayerNorm"},
+	"TensorLayerNorm":    {"TestGradTensorSoftmaxLayerNorm"},
+	"TensorReduce":       {"TestGradTensorReduce"},
+	"TensorConstant":     {"TestGradTensorConstant"},
+	"TensorEinsum":       {"TestGradTensorEinsum"},
 	// A fixed Constant has nothing to differentiate (TestGradMerge runs one
 	// through Backward); a trainable one (class token) is checked on its own.
 	"Constant": {"TestGradMerge", "TestGradTrainableConstant"},

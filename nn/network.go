@@ -421,7 +421,7 @@ func checkShape[F Float](x *Mat[F], want []int, batched bool) error {
 	for i, d := range want {
 		bad = bad || d >= 0 && x.Shape[i+lead] != d
 	}
-	if bad {
+	if bad { // formatted only on failure: a training step allocates nothing
 		if batched {
 			return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
 		}

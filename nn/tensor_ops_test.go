@@ -124,6 +124,9 @@ func TestGradTensorShapeOps(t *testing.T) {
 			[][]int{{3, 6}}, []int{2, 3, ir.Batch}},
 		{"reshape_merges_batch", []ir.Input{batched("x", 2, 3)},
 			[]*ir.Vertex{vx("r", &ir.TensorReshape{Shape: []int{-1, 3}}, "x")}, [][]int{{2, 2, 3}}, []int{-1, 3}},
+		{"reshape_unmerges_batch", []ir.Input{batched("x", 4, 3)}, // attention heads: [B·4, 3] and back
+			[]*ir.Vertex{vx("m", &ir.TensorReshape{Shape: []int{-1, 3}}, "x"), vx("r", &ir.TensorReshape{Shape: []int{ir.Batch, 2, 6}}, "m")},
+			[][]int{{2, 4, 3}}, []int{ir.Batch, 2, 6}},
 		{"slice_batch_head", []ir.Input{batched("x", 4)},
 			[]*ir.Vertex{vx("s", &ir.TensorSlice{Axes: []int{0, 1}, Starts: []int{0, 3}, Ends: []int{2, 0}, Steps: []int{1, -2}}, "x")},
 			[][]int{{3, 4}}, []int{2, 2}},
@@ -237,5 +240,27 @@ func TestPredictMixedExamplesInOnePass(t *testing.T) {
 		if out[0].Data[i] != w {
 			t.Fatalf("got %v, want %v", out[0].Data, want)
 		}
+	}
+}
+
+// BenchmarkTensorSlice cuts the query third out of a packed attention
+// projection, [T B 3E] → [T B E] (ViT-B/16 at batch 8), forward and backward.
+func BenchmarkTensorSlice(b *testing.B) {
+	g := tensorProgram("slice", []ir.Input{{Name: "x", Shape: []int{197, 2304}}},
+		&ir.Vertex{Name: "t", Layer: &ir.TensorTranspose{Perm: []int{1, 0, 2}}, Inputs: []string{"x"}},
+		&ir.Vertex{Name: "q", Layer: &ir.TensorSlice{Axes: []int{2}, Starts: []int{768}, Ends: []int{1536}}, Inputs: []string{"t"}})
+	net, err := CompileWith[float32](g, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := net.byName["q"].op
+	p := &Pass[float32]{Batch: 8}
+	x := NewMat[float32](197, 8, 2304)
+	dy := NewMat[float32](197, 8, 768)
+	b.SetBytes(int64(4 * len(dy.Data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op.Forward(p, []*Mat[float32]{x})
+		op.Backward(p, dy)
 	}
 }

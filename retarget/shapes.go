@@ -9,9 +9,9 @@ import (
 // partialShapes infers the shape of every vertex whose inputs can be
 // inferred, skipping the rest; edits use it while the graph is incomplete.
 func partialShapes(g *ir.Graph) map[string][]int {
-	shapes := map[string][]int{}
+	shapes, full := map[string][]int{}, map[string][]int{}
 	for _, in := range g.Inputs {
-		shapes[in.Name] = in.Shape
+		full[in.Name] = in.FullShape()
 	}
 	done := map[string]bool{}
 	for progress := true; progress; {
@@ -22,7 +22,7 @@ func partialShapes(g *ir.Graph) map[string][]int {
 			}
 			ready := true
 			for _, in := range v.Inputs {
-				if _, ok := shapes[in]; !ok {
+				if _, ok := full[in]; !ok {
 					ready = false
 					break
 				}
@@ -32,9 +32,34 @@ func partialShapes(g *ir.Graph) map[string][]int {
 			}
 			done[v.Name] = true
 			progress = true
-			if s, err := v.Layer.OutputShape(v.InputShapes(shapes)); err == nil {
-				shapes[v.Name] = s
+			// a general tensor op takes full shapes (the batch anywhere),
+			// a layer the shapes without the batch
+			in := v.FullInputShapes(full)
+			tensor := ir.IsTensorOp(v.Layer)
+			if !tensor {
+				ok := true
+				for i, s := range in {
+					if in[i], ok = ir.LayerView(s); !ok {
+						break
+					}
+				}
+				if !ok {
+					continue
+				}
 			}
+			if s, err := v.Layer.OutputShape(in); err == nil {
+				if !tensor {
+					s = ir.WithBatch(s)
+				}
+				full[v.Name] = s
+			}
+		}
+	}
+	for n, s := range full {
+		if view, ok := ir.LayerView(s); ok {
+			shapes[n] = view
+		} else {
+			shapes[n] = s
 		}
 	}
 	return shapes

@@ -31,6 +31,12 @@ type builder struct {
 	mask    map[string]string
 	inMasks []string
 	outMask string
+	// learned lists the values of learned TensorConstants (metadata
+	// "retarget.learned": the importer keeps them trainable).
+	learned []string
+	// fixed lists initializers that are no parameter ("retarget.fixed":
+	// the ones a parameterless TensorLayerNorm is written with).
+	fixed []string
 }
 
 // fresh returns an unused value name based on base.

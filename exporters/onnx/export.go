@@ -203,6 +203,14 @@ func toModel(g *ir.Graph, opts Options) (*onnxpb.ModelProto, error) {
 		Graph:           b.gp,
 	}
 	m.MetadataProps = metadata(g, layouts)
+	for _, kv := range []struct {
+		k     string
+		names []string
+	}{{"retarget.fixed", b.fixed}, {"retarget.learned", b.learned}} {
+		if len(kv.names) > 0 {
+			m.MetadataProps = append(m.MetadataProps, &onnxpb.StringStringEntryProto{Key: proto.String(kv.k), Value: proto.String(strings.Join(kv.names, ","))})
+		}
+	}
 	return m, nil
 }
 
@@ -283,6 +291,15 @@ func metadata(g *ir.Graph, layouts map[string]ir.Layout) []*onnxpb.StringStringE
 	}
 	if len(frozen) > 0 {
 		kv["retarget.frozen"] = strings.Join(frozen, ",")
+	}
+	var free []string
+	for _, in := range g.Inputs {
+		if in.NoBatch {
+			free = append(free, in.Name)
+		}
+	}
+	if len(free) > 0 {
+		kv["retarget.no_batch"] = strings.Join(free, ",")
 	}
 	if f := g.Meta["source_format"]; f != "" {
 		kv["retarget.source_format"] = f

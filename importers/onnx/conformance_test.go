@@ -24,7 +24,7 @@ const conformanceRoot = "/usr/share/libonnx-testdata/data"
 // importer grows, never lower them).
 var conformanceRatchet = map[string]int{
 	"pytorch-converted": 82,
-	"pytorch-operator":  31,
+	"pytorch-operator":  35,
 }
 
 // ONNX's backend test tolerances (onnx/backend/test/case/test_case.py).
@@ -169,14 +169,8 @@ func oneLine(err error) string {
 // with the reason. The test fails when one of them starts to pass (remove
 // it here) or when any other case fails.
 var conformanceTorchFailing = map[string]string{
-	// element-wise ops between computed tensors of different batch axes (issue 11, TensorBinary)
-	"operator_add_broadcast":                 "adds a batch-free computed [3] (a second input) to a computed [B, 3]",
-	"operator_add_size1_right_broadcast":     "adds a batch-free computed [3] (a second input) to a computed [B, 3]",
-	"operator_add_size1_singleton_broadcast": "adds a batch-free [1, 3] input to a [B, 3] one",
-	"operator_addmm":                         "Gemm of two computed matrices plus a computed C (the add needs TensorBinary)",
-	"operator_chunk":                         "PyTorch 1.13 computes the Slice bounds from the batch size at run time (Shape, Add, Div)",
+	"operator_chunk": "PyTorch 1.13 computes the Slice bounds from the batch size at run time (Shape, Add, Div)",
 	// ops the ir has no kind for
-	"loss_SmoothL1":                "Less and Where on computed tensors",
 	"operator_repeat_dim_overflow": "repeats the input's axis 0, the batch (PyTorch 1.13 writes Unsqueeze + Expand + Tile): the batch size would change",
 }
 

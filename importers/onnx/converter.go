@@ -65,7 +65,11 @@ type converter struct {
 	frozen       map[string]bool
 	layouts      map[string]ir.Layout // graph input/output layouts from metadata_props
 	problems     []error
-	warnings     []string // approximations made (Meta["onnx_warnings"])
+	warnings     []string          // approximations made (Meta["onnx_warnings"])
+	learned      map[string]bool   // values exported from learned TensorConstants ("retarget.learned")
+	fixed        map[string]bool   // initializers exported as no parameter ("retarget.fixed")
+	noBatch      map[string]bool   // graph inputs exported without a batch axis ("retarget.no_batch")
+	tensorConsts map[string]string // TensorConstant vertices made for constants (operand)
 
 	staticBatch int64
 }
@@ -431,12 +435,23 @@ func (c *converter) convert(n *node) error {
 			return err
 		}
 	}
+	if op == "ConstantOfShape" && allConst {
+		if ok, err := c.constantLike(n); ok || err != nil {
+			return err
+		}
+	}
 	if (allConst || op == "Constant") && foldable[op] {
+		c.passMarks(n)
 		return c.fold(n)
 	}
 	h, _ := handlerFor(op, c.opset)
 	g := generalFor(op, c.opset)
 	if g != nil && c.heldFull(n) {
+		if err := g(c, n); !errors.Is(err, errNotGeneral) {
+			return err
+		}
+	}
+	if h == nil && g != nil {
 		if err := g(c, n); !errors.Is(err, errNotGeneral) {
 			return err
 		}
@@ -451,6 +466,21 @@ func (c *converter) convert(n *node) error {
 		}
 	}
 	return err
+}
+
+// passMarks carries the marks our exporter gives a constant (learned,
+// frozen) to what a folded node computes from it: a learned TensorConstant
+// written through a Transpose comes back learned and frozen as it was.
+func (c *converter) passMarks(n *node) {
+	for _, in := range n.GetInput() {
+		for _, m := range []map[string]bool{c.learned, c.frozen} {
+			if m[in] {
+				for _, o := range n.GetOutput() {
+					m[o] = true
+				}
+			}
+		}
+	}
 }
 
 // heldFull reports whether a computed input of n is held materialized

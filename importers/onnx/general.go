@@ -68,14 +68,16 @@ func (c *converter) computed(n *node, idx ...int) bool {
 }
 
 func (c *converter) tensorMatMul(n *node) error {
-	if !c.computed(n, 0, 1) {
+	if !c.anyComputed(n) {
 		return errNotGeneral
 	}
-	_, a, err := c.tensorIn(n, 0)
+	// a constant operand (a weight matrix next to a batch-moved value) is
+	// a learned TensorConstant
+	a, err := c.operand(n, 0, true)
 	if err != nil {
 		return err
 	}
-	_, b, err := c.tensorIn(n, 1)
+	b, err := c.operand(n, 1, true)
 	if err != nil {
 		return err
 	}
@@ -83,35 +85,27 @@ func (c *converter) tensorMatMul(n *node) error {
 }
 
 // tensorGemm is alpha·A'·B' + beta·C of computed A and B as TensorMatMul
-// (transposes through TensorTranspose).
+// (transposes through TensorTranspose), scaled and plus C through
+// TensorBinary.
 func (c *converter) tensorGemm(n *node) error {
-	if !c.computed(n, 0, 1) {
+	if !c.computed(n, 0) && !c.computed(n, 1) {
 		return errNotGeneral
 	}
 	alpha, beta := n.float("alpha", 1), n.float("beta", 1)
-	if alpha != 1 {
-		return fmt.Errorf("Gemm of two computed matrices with alpha %g: scaling a computed tensor is not imported yet", alpha)
-	}
-	if n.in(2) != "" && beta != 0 {
-		cv, ok := c.consts[n.in(2)]
-		zero := ok
-		if ok {
-			for _, v := range cv.floats() {
-				zero = zero && v == 0
-			}
-		}
-		if !zero {
-			return fmt.Errorf("Gemm of two computed matrices plus C (%q): adding to a computed product is not imported yet", n.in(2))
-		}
-	}
 	var ins []string
 	for i, attr := range []string{"transA", "transB"} {
-		d, v, err := c.tensorIn(n, i)
+		rank := 0
+		if d, ok := c.vals[n.in(i)]; ok {
+			rank = len(d.shape)
+		} else if cv, ok := c.consts[n.in(i)]; ok {
+			rank = len(cv.shape)
+		}
+		if rank != 2 {
+			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), rank)
+		}
+		v, err := c.operand(n, i, true) // a constant weight is learned
 		if err != nil {
 			return err
-		}
-		if len(d.shape) != 2 {
-			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), len(d.shape))
 		}
 		if n.int(attr, 0) != 0 {
 			if v, err = c.add(fmt.Sprintf("%s/%s", n.label, attr), &ir.TensorTranspose{Perm: []int{1, 0}}, []string{v}, nil); err != nil {
@@ -120,7 +114,39 @@ func (c *converter) tensorGemm(n *node) error {
 		}
 		ins = append(ins, v)
 	}
-	return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, ins)
+	withC := n.in(2) != "" && beta != 0
+	scale := func(v string, f float32, what string) (string, error) {
+		if f == 1 {
+			return v, nil
+		}
+		k, err := c.add(n.label+"/"+what, &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{f})})
+		if err != nil {
+			return "", err
+		}
+		return c.add(n.label+"/"+what+"_scaled", &ir.TensorBinary{Op: "mul"}, []string{v, k}, nil)
+	}
+	if !withC && alpha == 1 {
+		return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, ins)
+	}
+	p, err := c.add(n.label+"/product", &ir.TensorMatMul{}, ins, nil)
+	if err != nil {
+		return err
+	}
+	if p, err = scale(p, alpha, "alpha"); err != nil {
+		return err
+	}
+	if !withC {
+		c.vals[n.out(0)] = c.fullDyn(p)
+		return nil
+	}
+	cv, err := c.operand(n, 2, true)
+	if err != nil {
+		return err
+	}
+	if cv, err = scale(cv, beta, "beta"); err != nil {
+		return err
+	}
+	return c.addTensor(n, 0, n.label, &ir.TensorBinary{Op: "add"}, []string{p, cv})
 }
 
 func (c *converter) tensorTranspose(n *node) error {
@@ -186,7 +212,7 @@ func (c *converter) tensorReshapeNode(n *node) error {
 				return fmt.Errorf("target %v copies a missing axis", t)
 			}
 			target[k] = full[k]
-		case v == -1:
+		case v == -1, v == unknownSym: // unknownSym: a size computed from the batch, such as batch × heads
 			target[k] = -1
 		case v <= 0 || v > math.MaxInt32:
 			return fmt.Errorf("Reshape target %v has a symbolic or bad size at %d", t, k)
@@ -271,6 +297,12 @@ func (c *converter) tensorSlice(n *node) error {
 	}
 	l := &ir.TensorSlice{}
 	for k, a := range axes {
+		if ends[k] == batchSym && d.batch >= 0 && int(a) == d.batch && steps[k] > 0 {
+			ends[k] = math.MaxInt32 // x[:N] of the batch axis: all of it
+		}
+		if sym := func(v int64) bool { return v == batchSym || v == unknownSym }; sym(starts[k]) || sym(ends[k]) || sym(steps[k]) {
+			return fmt.Errorf("Slice bounds on axis %d are computed from the batch size at run time; only constant bounds are imported", a)
+		}
 		l.Axes = append(l.Axes, int(a))
 		l.Starts = append(l.Starts, clampInt(starts[k]))
 		l.Ends = append(l.Ends, clampInt(ends[k]))

@@ -124,6 +124,19 @@ func (c *converter) meta(k, v string) {
 				c.frozen[n] = true
 			}
 		}
+	case "retarget.learned", "retarget.fixed", "retarget.no_batch":
+		m := map[string]bool{}
+		for _, n := range strings.Split(v, ",") {
+			m[n] = n != ""
+		}
+		switch k {
+		case "retarget.learned":
+			c.learned = m
+		case "retarget.fixed":
+			c.fixed = m
+		default:
+			c.noBatch = m
+		}
 	case "retarget.source_format":
 		c.g.Meta["original_format"] = v
 	default:
@@ -141,7 +154,7 @@ func (c *converter) run(gp *onnxpb.GraphProto) (*ir.Graph, error) {
 		op := n.GetOpType()
 		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 			op = d + ":" + op
-		} else if h, from := handlerFor(op, c.opset); h == nil && !foldable[op] && op != "Shape" {
+		} else if h, from := handlerFor(op, c.opset); h == nil && !foldable[op] && op != "Shape" && generalFor(op, c.opset) == nil {
 			since[op] = from
 		} else {
 			op = ""
@@ -260,7 +273,7 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 			return &FormatError{File: c.file, Err: fmt.Errorf("input %q has no tensor shape; export the model with input shapes", name)}
 		}
 		dims := tt.GetShape().GetDim()
-		noBatch := len(dims) == 0
+		noBatch := len(dims) == 0 || c.noBatch[name] // our exporter marks batch-free inputs
 		if batchDim == nil && !noBatch {
 			batchDim = dims[0]
 			if _, ok := batchDim.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok {

@@ -7,40 +7,44 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
+// activationOps maps the element-wise activation ops to an ir.Activation.
+var activationOps = map[string]func(n *node) (ir.Activation, error){
+	"Relu":      fixed(ir.ActReLU),
+	"Sigmoid":   fixed(ir.ActSigmoid),
+	"Tanh":      fixed(ir.ActTanh),
+	"Softplus":  fixed(ir.ActSoftplus),
+	"Softsign":  fixed(ir.ActSoftsign),
+	"HardSwish": fixed(ir.ActHardSwish),
+	"Mish":      fixed(ir.ActMish),
+	"LeakyRelu": func(n *node) (ir.Activation, error) {
+		return ir.Activation{Kind: ir.ActLeakyReLU, Alpha: n.float("alpha", 0.01)}, nil
+	},
+	"Elu": func(n *node) (ir.Activation, error) {
+		return ir.Activation{Kind: ir.ActELU, Alpha: n.float("alpha", 1)}, nil
+	},
+	"Selu": func(n *node) (ir.Activation, error) {
+		a, g := n.float("alpha", 1.67326319217681884765625), n.float("gamma", 1.05070102214813232421875)
+		if math.Abs(float64(a)-1.6732632) > 1e-5 || math.Abs(float64(g)-1.0507010) > 1e-5 {
+			return ir.Activation{}, fmt.Errorf("Selu with non-default alpha/gamma")
+		}
+		return ir.Act(ir.ActSELU), nil
+	},
+	"HardSigmoid": func(n *node) (ir.Activation, error) {
+		return ir.Activation{Kind: ir.ActHardSigmoid, Alpha: n.float("alpha", 0.2), Beta: n.float("beta", 0.5)}, nil
+	},
+	"ThresholdedRelu": func(n *node) (ir.Activation, error) {
+		return ir.Activation{Kind: ir.ActThresholdReLU, Alpha: n.float("alpha", 1)}, nil
+	},
+}
+
+// activationSince is the opset each activation op appeared in (1 if not
+// listed).
+var activationSince = map[string]int{"HardSwish": 14, "Mish": 18, "ThresholdedRelu": 10, "Selu": 6}
+
 func init() {
-	acts := map[string]func(n *node) (ir.Activation, error){
-		"Relu":      fixed(ir.ActReLU),
-		"Sigmoid":   fixed(ir.ActSigmoid),
-		"Tanh":      fixed(ir.ActTanh),
-		"Softplus":  fixed(ir.ActSoftplus),
-		"Softsign":  fixed(ir.ActSoftsign),
-		"HardSwish": fixed(ir.ActHardSwish),
-		"Mish":      fixed(ir.ActMish),
-		"LeakyRelu": func(n *node) (ir.Activation, error) {
-			return ir.Activation{Kind: ir.ActLeakyReLU, Alpha: n.float("alpha", 0.01)}, nil
-		},
-		"Elu": func(n *node) (ir.Activation, error) {
-			return ir.Activation{Kind: ir.ActELU, Alpha: n.float("alpha", 1)}, nil
-		},
-		"Selu": func(n *node) (ir.Activation, error) {
-			a, g := n.float("alpha", 1.67326319217681884765625), n.float("gamma", 1.05070102214813232421875)
-			if math.Abs(float64(a)-1.6732632) > 1e-5 || math.Abs(float64(g)-1.0507010) > 1e-5 {
-				return ir.Activation{}, fmt.Errorf("Selu with non-default alpha/gamma")
-			}
-			return ir.Act(ir.ActSELU), nil
-		},
-		"HardSigmoid": func(n *node) (ir.Activation, error) {
-			return ir.Activation{Kind: ir.ActHardSigmoid, Alpha: n.float("alpha", 0.2), Beta: n.float("beta", 0.5)}, nil
-		},
-		"ThresholdedRelu": func(n *node) (ir.Activation, error) {
-			return ir.Activation{Kind: ir.ActThresholdReLU, Alpha: n.float("alpha", 1)}, nil
-		},
-	}
-	// the opset each activation op appeared in (1 if not listed)
-	since := map[string]int{"HardSwish": 14, "Mish": 18, "ThresholdedRelu": 10, "Selu": 6}
-	for op, f := range acts {
+	for op, f := range activationOps {
 		f := f
-		register(op, max(since[op], 1), func(c *converter, n *node) error {
+		register(op, max(activationSince[op], 1), func(c *converter, n *node) error {
 			a, err := f(n)
 			if err != nil {
 				return err

@@ -33,8 +33,9 @@ var weighted = map[string]string{
 // NoKerasWeights maps IR kinds with parameters that no Keras layer holds
 // to the reason.
 var NoKerasWeights = map[string]string{
-	"Constant":     "a constant tensor is no Keras layer",
-	"InstanceNorm": "core Keras has no InstanceNormalization layer",
+	"Constant":       "a constant tensor is no Keras layer",
+	"InstanceNorm":   "core Keras has no InstanceNormalization layer",
+	"TensorConstant": "a constant tensor is no Keras layer",
 }
 
 // Of returns the Keras class of a layer with parameters, for these input

@@ -6,6 +6,9 @@ exporter), in the format of onnx_fixtures.py (NAME.onnx + NAME.json):
                      position embedding, 2 encoder blocks, head)
   bert_tiny_op13/14  token embedding + learned positions, a 2-layer
                      torch.nn.TransformerEncoder (batch_first), CLS head
+  bert_masked_op13/14  the same with a padding mask computed inside the
+                     model (src_key_padding_mask = ids == 0), run on ids
+                     with padding
 
 Every parameter is random (torchvision starts the head at zero).
 Usage (repository root): /usr/bin/python3 testdata/gen/onnx_transformer_fixtures.py [OUTDIR]
@@ -53,15 +56,27 @@ class Bert(nn.Module):
         return self.head(x[:, 0])
 
 
+class BertMasked(Bert):
+    def forward(self, ids):
+        x = self.tok(ids) + self.pos
+        x = self.enc(x, src_key_padding_mask=ids == 0)
+        return self.head(x[:, 0])
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else OUT
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(5)
     x = torch.randn(2, 3, 32, 32)
     ids = torch.randint(0, 50, (3, 7))
+    # token 0 is padding: rows with 0, 2 and 4 padded steps (CLS never is)
+    padded = torch.randint(1, 50, (3, 7))
+    padded[1, 5:] = 0
+    padded[2, 3:] = 0
     for opset in (13, 14):
         export(f"vit_tiny_op{opset}", vit(), [x], ["image"], ["logits"], opset, out_dir)
         export(f"bert_tiny_op{opset}", randomize(Bert()), [ids], ["ids"], ["logits"], opset, out_dir)
+        export(f"bert_masked_op{opset}", randomize(BertMasked()), [padded], ["ids"], ["logits"], opset, out_dir)
 
 
 if __name__ == "__main__":
