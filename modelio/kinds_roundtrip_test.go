@@ -321,14 +321,6 @@ var knownGaps = map[string]string{
 	"TensorSoftmax/axis0 via ONNX":           "before opset 13 a softmax off the last axis is written between two Transposes, which come back as TensorTranspose vertices",
 }
 
-func init() {
-	// ONNX Runtime runs these exports with the engine's outputs (the ONNX
-	// files of every case are run below); reading them back waits for the
-	// ONNX importer's general path
-	for _, v := range []string{"dot-scale", "concat", "additive", "causal", "across-the-batch"} {
-		knownGaps["Attention/"+v+" via ONNX"] = "written as MatMul of two computed tensors, Tanh, ReduceSum and Softmax, which the ONNX importer cannot read yet (\"the second operand must be a constant\")"
-	}
-}
 
 // fill gives every parameter random values (positive variances), so that
 // a weight dropped or transposed on the way shows in the predictions, and

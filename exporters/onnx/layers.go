@@ -15,6 +15,14 @@ func (b *builder) paramInit(name string) string {
 	return b.init(name, t.Shape, t.Data)
 }
 
+// learnedInit is paramInit for a parameter that no layer pattern holds on
+// import: the metadata (retarget.learned) keeps it trainable.
+func (b *builder) learnedInit(name string) string {
+	v := b.paramInit(name)
+	b.learned = append(b.learned, v)
+	return v
+}
+
 // emit writes the nodes of one vertex, producing value out, with the
 // emitter its kind registered (kinds.go).
 func (b *builder) emit(v *ir.Vertex, ins []string, inShapes [][]int, outShape []int, out string) error {

@@ -185,22 +185,22 @@ func emitAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 		kt := b.transpose("key_t", k, perm, b.tmp("key_t"))
 		s = b.op("MatMul", "scores", []string{q, kt}, b.tmp("scores"))
 		if l.UseScale {
-			s = b.op("Mul", "scale", []string{s, b.paramInit("scale")}, b.tmp("scaled"))
+			s = b.op("Mul", "scale", []string{s, b.learnedInit("scale")}, b.tmp("scaled"))
 		}
 	} else {
 		qe := b.withAxes("Unsqueeze", "query_rows", q, []int{r - 1}, b.tmp("query_rows"), 13)
 		ke := b.withAxes("Unsqueeze", "key_columns", k, []int{r - 2}, b.tmp("key_columns"), 13)
 		u := b.op("Add", "pairs", []string{qe, ke}, b.tmp("pairs"))
 		if l.Score == ir.ScoreConcat && l.UseScale {
-			u = b.op("Mul", "scale", []string{u, b.paramInit("scale")}, b.tmp("scaled"))
+			u = b.op("Mul", "scale", []string{u, b.learnedInit("scale")}, b.tmp("scaled"))
 		}
 		t := b.op("Tanh", "tanh", []string{u}, b.tmp("tanh"))
 		if l.Score == ir.ScoreAdditive && l.UseScale {
-			t = b.op("Mul", "scale", []string{t, b.paramInit("scale")}, b.tmp("scaled"))
+			t = b.op("Mul", "scale", []string{t, b.learnedInit("scale")}, b.tmp("scaled"))
 		}
 		s = b.withAxes("ReduceSum", "scores", t, []int{r}, b.tmp("scores"), 13, aInt("keepdims", 0))
 		if l.Score == ir.ScoreConcat {
-			s = b.op("Mul", "weight", []string{s, b.paramInit("weight")}, b.tmp("weighted"))
+			s = b.op("Mul", "weight", []string{s, b.learnedInit("weight")}, b.tmp("weighted"))
 		}
 	}
 	if l.Causal {
@@ -215,7 +215,9 @@ func emitAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 				mask[i*tq+j] = -1e9
 			}
 		}
-		s = b.op("Add", "causal", []string{s, b.init("causal_mask", []int{tq, tq}, mask)}, b.tmp("masked"))
+		m := b.init("causal_mask", []int{tq, tq}, mask)
+		b.fixed = append(b.fixed, m) // a constant added in, not a parameter
+		s = b.op("Add", "causal", []string{s, m}, b.tmp("masked"))
 	}
 	// the value's mask hides padded keys; the query's zeroes padded steps
 	if keep := b.attentionKeep(len(ins), []int{1}, false, nil); keep != "" {

@@ -446,7 +446,7 @@ func (c *converter) convert(n *node) error {
 	}
 	h, _ := handlerFor(op, c.opset)
 	g := generalFor(op, c.opset)
-	if g != nil && c.heldFull(n) {
+	if g != nil && (c.heldFull(n) || c.readsLearned(n)) {
 		if err := g(c, n); !errors.Is(err, errNotGeneral) {
 			return err
 		}
@@ -489,6 +489,19 @@ func (c *converter) passMarks(n *node) {
 func (c *converter) heldFull(n *node) bool {
 	for _, in := range n.GetInput() {
 		if d, ok := c.vals[in]; ok && d.full && d.batch != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// readsLearned reports whether n reads a constant our exporter marked
+// learned (a learned TensorConstant, the scale of an Attention): the
+// general ops keep it a parameter, where a layer handler would fold a
+// scalar into a fixed Rescaling.
+func (c *converter) readsLearned(n *node) bool {
+	for _, in := range n.GetInput() {
+		if c.learned[in] {
 			return true
 		}
 	}

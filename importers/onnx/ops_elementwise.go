@@ -295,8 +295,9 @@ func (c *converter) merge(n *node, op ir.MergeOp) error {
 		}
 		// An initializer as large as the value it is added to is a learned
 		// per-position parameter (a position embedding); per-channel
-		// normalisers, scalars and per-sample values stay fixed.
-		learned := batch == 0 && op == ir.MergeAdd && c.inits[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
+		// normalisers, scalars and per-sample values stay fixed, and so do
+		// constants our exporter marks fixed (a causal mask).
+		learned := c.learned[in] || batch == 0 && op == ir.MergeAdd && c.inits[in] && !c.fixed[in] && len(shape) >= 2 && ir.SameShape(shape, ref.irShape())
 		v, err := c.add(n.label+"/const", &ir.Constant{Shape: shape, Trainable: learned, Batch: batch}, nil,
 			map[string]*ir.Tensor{"value": tensorOf(vshape, data)})
 		if err != nil {
