@@ -199,6 +199,9 @@ func TestMaskedBERT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if w := g.Meta["onnx_warnings"]; w != "" {
+				t.Errorf("import warnings: %s", w) // the mask's casts to bool are exact
+			}
 			k := countKinds(g)
 			if k["TensorWhere"] == 0 || k["TensorBinary"] == 0 || k["TensorSoftmax"] != 2 {
 				t.Fatalf("kinds %v: want the mask and attention as general ops", k)
