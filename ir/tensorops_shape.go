@@ -67,20 +67,16 @@ func (r *TensorReshape) OutputShape(in [][]int) ([]int, error) {
 			outKnown *= d
 		}
 	}
-	if ob >= 0 && ib < 0 {
-		// the batch comes back out of an axis it was merged into ([B·h, …]
-		// back to [B, h, …]); an input without the batch and of known
-		// sizes has none to give
-		if _, known := knownProd(in[0]); known {
-			return nil, fmt.Errorf("TensorReshape target %s has the batch, its input %s has none", FormatShape(r.Shape), FormatShape(in[0]))
-		}
-		return out, nil
-	}
 	per := append(append([]int(nil), in[0][:max(ib, 0)]...), in[0][ib+1:]...)
 	if ib < 0 {
 		per = in[0]
 	}
 	inKnown, known := knownProd(per)
+	if ob >= 0 && ib < 0 && known {
+		// an input of unknown size may hold the batch merged with other
+		// axes (batch × heads): the engine takes the batch size of the pass
+		return nil, fmt.Errorf("TensorReshape target %s has the batch, its input %s has none", FormatShape(r.Shape), FormatShape(in[0]))
+	}
 	if ib >= 0 && ob < 0 {
 		if infer < 0 {
 			return nil, fmt.Errorf("TensorReshape of %s to %s fixes the batch size", FormatShape(in[0]), FormatShape(r.Shape))
@@ -93,7 +89,7 @@ func (r *TensorReshape) OutputShape(in [][]int) ([]int, error) {
 		}
 		return out, nil
 	}
-	if ob >= 0 {
+	if ob >= 0 && ib >= 0 {
 		pi, ok1 := knownProd(in[0][:ib])
 		po, ok2 := knownProd(out[:ob])
 		if ok1 && ok2 && infer < 0 && pi != po {

@@ -393,16 +393,22 @@ func fixedBatch(g *ir.Graph) int {
 // checkShape checks a value against a shape without the batch, or (batched
 // false) against its whole shape.
 func checkShape[F Float](x *Mat[F], want []int, batched bool) error {
-	lead, what := 0, fmt.Sprint(want)
+	lead := 0
 	if batched {
-		lead, what = 1, fmt.Sprintf("[batch %v]", want)
+		lead = 1
+	}
+	bad := func() error { // formatted only on failure: a training step allocates nothing
+		if batched {
+			return fmt.Errorf("shape %v, want [batch %v]", x.Shape, want)
+		}
+		return fmt.Errorf("shape %v, want %v", x.Shape, want)
 	}
 	if len(x.Shape) != len(want)+lead {
-		return fmt.Errorf("shape %v, want %s", x.Shape, what)
+		return bad()
 	}
 	for i, d := range want {
 		if d >= 0 && x.Shape[i+lead] != d {
-			return fmt.Errorf("shape %v, want %s", x.Shape, what)
+			return bad()
 		}
 	}
 	if ir.NumElements(x.Shape) != len(x.Data) {

@@ -242,3 +242,25 @@ func TestPredictMixedExamplesInOnePass(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTensorSlice cuts the query third out of a packed attention
+// projection, [T B 3E] → [T B E] (ViT-B/16 at batch 8), forward and backward.
+func BenchmarkTensorSlice(b *testing.B) {
+	g := tensorProgram("slice", []ir.Input{{Name: "x", Shape: []int{197, 2304}}},
+		&ir.Vertex{Name: "t", Layer: &ir.TensorTranspose{Perm: []int{1, 0, 2}}, Inputs: []string{"x"}},
+		&ir.Vertex{Name: "q", Layer: &ir.TensorSlice{Axes: []int{2}, Starts: []int{768}, Ends: []int{1536}}, Inputs: []string{"t"}})
+	net, err := CompileWith[float32](g, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := net.byName["q"].op
+	p := &Pass[float32]{Batch: 8}
+	x := NewMat[float32](197, 8, 2304)
+	dy := NewMat[float32](197, 8, 768)
+	b.SetBytes(int64(4 * len(dy.Data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op.Forward(p, []*Mat[float32]{x})
+		op.Backward(p, dy)
+	}
+}

@@ -7,8 +7,9 @@ import (
 )
 
 // The general shape ops: on whole runtime tensors, the batch wherever it
-// is. Slice, Gather, Expand and Tile copy every output value from one
-// input value (fullGatherOp); Reshape copies; Concat is concatOp.
+// is. Slice and Gather copy rows and blocks; Expand and Tile copy every
+// output value from one input value (fullGatherOp); Reshape copies;
+// Concat is concatOp.
 
 // fullGatherOp runs an index map over the whole tensor, rebuilt when the
 // input's runtime shape changes: forward copies, backward scatter-adds.
@@ -62,34 +63,99 @@ func runtimeShape(full []int, batch int) []int {
 	return out
 }
 
+// sliceOp copies strided rows: per output row (all axes but the last) one
+// input offset, then the last axis with its step; no per-value index map,
+// so a large slice (attention's q, k, v out of one projection) costs
+// little memory.
+type sliceOp[F Float] struct {
+	l            *ir.TensorSlice
+	inShape, out []int
+	offs         []int // input offset of each output row
+	n, step      int   // row length and step on the last axis
+	y, dx        *Mat[F]
+}
+
 func newTensorSlice[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
 	l := v.Layer.(*ir.TensorSlice)
 	if _, err := l.OutputShape(in); err != nil {
 		return nil, err
 	}
-	return &fullGatherOp[F]{mapFor: func(_ *Pass[F], in []int) (*indexMap, error) {
-		out := append([]int(nil), in...)
-		start, step := make([]int, len(in)), make([]int, len(in))
-		for a := range step {
-			step[a] = 1
+	return &sliceOp[F]{l: l}, nil
+}
+
+// setup resolves the slice for a runtime input shape.
+func (o *sliceOp[F]) setup(in []int) {
+	if o.inShape != nil && ir.SameShape(in, o.inShape) {
+		return
+	}
+	r := len(in)
+	o.inShape = append(o.inShape[:0], in...)
+	o.out = append(o.out[:0], in...)
+	st, start, step := strides(in), make([]int, r), make([]int, r)
+	for a := range step {
+		step[a] = 1
+	}
+	for i, a := range o.l.Axes {
+		if a < 0 {
+			a += r
 		}
-		for i, a := range l.Axes {
-			if a < 0 {
-				a += len(in)
-			}
-			var en int
-			start[a], en, step[a] = l.Range(i, in[a])
-			out[a] = sliceLenOf(start[a], en, step[a])
+		var en int
+		start[a], en, step[a] = o.l.Range(i, in[a])
+		o.out[a] = sliceLenOf(start[a], en, step[a])
+	}
+	o.offs = o.offs[:0]
+	o.n, o.step = 1, 1
+	if r == 0 {
+		o.offs = append(o.offs, 0)
+		return
+	}
+	o.n, o.step = o.out[r-1], step[r-1]
+	if ir.NumElements(o.out) == 0 {
+		return
+	}
+	idx := make([]int, r-1)
+	for row := ir.NumElements(o.out[:r-1]); row > 0; row-- {
+		off := start[r-1] * st[r-1]
+		for a, i := range idx {
+			off += (start[a] + i*step[a]) * st[a]
 		}
-		st := strides(in)
-		return buildMap(in, out, func(idx []int) int {
-			s := 0
-			for a, i := range idx {
-				s += (start[a] + i*step[a]) * st[a]
+		o.offs = append(o.offs, off)
+		for a := r - 2; a >= 0; a-- {
+			if idx[a]++; idx[a] < o.out[a] {
+				break
 			}
-			return s
-		}), nil
-	}}, nil
+			idx[a] = 0
+		}
+	}
+}
+
+func (o *sliceOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x := in[0]
+	o.setup(x.Shape)
+	o.y = outBuf(p, o.y, o.out...)
+	n, s := o.n, o.step
+	for row, off := range o.offs {
+		y := o.y.Data[row*n : (row+1)*n]
+		if s == 1 {
+			copy(y, x.Data[off:off+n])
+			continue
+		}
+		for i := range y {
+			y[i] = x.Data[off+i*s]
+		}
+	}
+	return o.y
+}
+
+func (o *sliceOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
+	o.dx = reuseZero(o.dx, o.inShape...)
+	n, s := o.n, o.step
+	for row, off := range o.offs {
+		for i, g := range dy.Data[row*n : (row+1)*n] {
+			o.dx.Data[off+i*s] += g
+		}
+	}
+	return []*Mat[F]{o.dx}
 }
 
 func sliceLenOf(start, end, step int) int {
@@ -102,43 +168,68 @@ func sliceLenOf(start, end, step int) int {
 	return 0
 }
 
+// gatherAxisOp copies whole blocks: for each position before the axis,
+// the inner block of every index.
+type gatherAxisOp[F Float] struct {
+	l       *ir.TensorGather
+	axis    int
+	ids     []int
+	inShape []int
+	outer   int
+	inner   int
+	err     error
+	y, dx   *Mat[F]
+}
+
 func newTensorGather[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
 	l := v.Layer.(*ir.TensorGather)
 	if _, err := l.OutputShape(in); err != nil {
 		return nil, err
 	}
-	a := l.ResolvedAxis(len(in[0]))
-	return &fullGatherOp[F]{mapFor: func(_ *Pass[F], in []int) (*indexMap, error) {
-		d := in[a]
-		ids := make([]int, len(l.Indices))
-		for k, i := range l.Indices {
-			if i < 0 {
-				i += d
-			}
-			if i < 0 || i >= d {
-				return nil, fmt.Errorf("gather index %d out of range for axis %d of size %d", l.Indices[k], a, d)
-			}
-			ids[k] = i
+	return &gatherAxisOp[F]{l: l, axis: l.ResolvedAxis(len(in[0])), ids: make([]int, len(l.Indices))}, nil
+}
+
+func (o *gatherAxisOp[F]) Err() error { return o.err }
+
+func (o *gatherAxisOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
+	x, a := in[0], o.axis
+	o.err = nil
+	d := x.Shape[a]
+	for k, i := range o.l.Indices {
+		if i < 0 {
+			i += d
 		}
-		out := append(append(append([]int(nil), in[:a]...), l.IndexShape...), in[a+1:]...)
-		st := strides(in)
-		ni := len(l.IndexShape)
-		ist := strides(l.IndexShape)
-		return buildMap(in, out, func(idx []int) int {
-			s, j := 0, 0
-			for k := 0; k < ni; k++ {
-				j += idx[a+k] * ist[k]
+		if i < 0 || i >= d {
+			o.err = fmt.Errorf("gather index %d out of range for axis %d of size %d", o.l.Indices[k], a, d)
+			return nil
+		}
+		o.ids[k] = i
+	}
+	o.inShape = append(o.inShape[:0], x.Shape...)
+	o.outer, o.inner = ir.NumElements(x.Shape[:a]), ir.NumElements(x.Shape[a+1:])
+	shape := append(append(append(make([]int, 0, len(x.Shape)+len(o.l.IndexShape)), x.Shape[:a]...), o.l.IndexShape...), x.Shape[a+1:]...)
+	o.y = outBuf(p, o.y, shape...)
+	m, in1 := len(o.ids), o.inner
+	for r := 0; r < o.outer; r++ {
+		for j, i := range o.ids {
+			copy(o.y.Data[(r*m+j)*in1:(r*m+j+1)*in1], x.Data[(r*d+i)*in1:(r*d+i+1)*in1])
+		}
+	}
+	return o.y
+}
+
+func (o *gatherAxisOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
+	o.dx = reuseZero(o.dx, o.inShape...)
+	d, m, in1 := o.inShape[o.axis], len(o.ids), o.inner
+	for r := 0; r < o.outer; r++ {
+		for j, i := range o.ids {
+			dst := o.dx.Data[(r*d+i)*in1 : (r*d+i+1)*in1]
+			for k, g := range dy.Data[(r*m+j)*in1 : (r*m+j+1)*in1] {
+				dst[k] += g
 			}
-			for k := 0; k < a; k++ {
-				s += idx[k] * st[k]
-			}
-			s += ids[j] * st[a]
-			for k := a + 1; k < len(in); k++ {
-				s += idx[k+ni-1] * st[k]
-			}
-			return s
-		}), nil
-	}}, nil
+		}
+	}
+	return []*Mat[F]{o.dx}
 }
 
 func newTensorExpand[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {

@@ -8,9 +8,6 @@ import (
 
 // partialShapes infers the shape of every vertex whose inputs can be
 // inferred, skipping the rest; edits use it while the graph is incomplete.
-// Like ir.Graph.Shapes, a value has its shape without the batch when the
-// batch is on axis 0 and its full shape otherwise (general tensor ops are
-// inferred on full shapes).
 func partialShapes(g *ir.Graph) map[string][]int {
 	shapes, full := map[string][]int{}, map[string][]int{}
 	for _, in := range g.Inputs {
@@ -35,34 +32,34 @@ func partialShapes(g *ir.Graph) map[string][]int {
 			}
 			done[v.Name] = true
 			progress = true
-			tensor := ir.IsTensorOp(v.Layer)
+			// a general tensor op takes full shapes (the batch anywhere),
+			// a layer the shapes without the batch
 			in := v.FullInputShapes(full)
-			ok := true
-			for k := range in {
-				if !tensor {
-					in[k], ok = ir.LayerView(in[k])
-					if !ok {
+			tensor := ir.IsTensorOp(v.Layer)
+			if !tensor {
+				ok := true
+				for i, s := range in {
+					if in[i], ok = ir.LayerView(s); !ok {
 						break
 					}
 				}
-			}
-			if !ok {
-				continue
+				if !ok {
+					continue
+				}
 			}
 			if s, err := v.Layer.OutputShape(in); err == nil {
-				if tensor {
-					full[v.Name] = s
-				} else {
-					full[v.Name] = ir.WithBatch(s)
+				if !tensor {
+					s = ir.WithBatch(s)
 				}
+				full[v.Name] = s
 			}
 		}
 	}
-	for name, s := range full {
+	for n, s := range full {
 		if view, ok := ir.LayerView(s); ok {
-			shapes[name] = view
+			shapes[n] = view
 		} else {
-			shapes[name] = s
+			shapes[n] = s
 		}
 	}
 	return shapes

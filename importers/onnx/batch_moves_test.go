@@ -18,7 +18,7 @@ import (
 const batchMovesFile = "../../testdata/onnx/batch_moves_op13.onnx"
 
 // TestBatchMovesMatchTorchAndORT imports a PyTorch export whose graph
-// contracts, slices, gathers, concatenates, tiles and merges the batch axis
+// contracts, slices, splits, gathers, concatenates, tiles and merges the batch axis
 // (testdata/gen/onnx_batch_moves_fixture.py): it needs the general tensor ops. The
 // engine matches PyTorch, and ONNX Runtime on the same file and on our
 // export of it; the export and .rtm read back the same graph.
@@ -36,7 +36,7 @@ func TestBatchMovesMatchTorchAndORT(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantFull := map[string][]int{"gram": {4, 4}, "mm": {ir.Batch, 3}, "proj": {ir.Batch, 4}, "head": {2, 4},
-		"last": {4}, "ends": {2, 4}, "rep": {2, ir.Batch, 4}, "pairs": {-1, 2}}
+		"last": {4}, "ends": {2, 4}, "rep": {2, ir.Batch, 4}, "pairs": {-1, 2}, "flat": {-1}, "first2": {2, 4}, "rest3": {3, 4}}
 	for _, o := range g.Outputs {
 		if w := wantFull[o.Name]; !ir.SameShape(full[o.Vertex], w) {
 			t.Errorf("output %s has shape %s, want %s", o.Name, ir.FormatShape(full[o.Vertex]), ir.FormatShape(w))

@@ -84,10 +84,9 @@ func (c *converter) tensorMatMul(n *node) error {
 	return c.addTensor(n, 0, n.label, &ir.TensorMatMul{}, []string{a, b})
 }
 
-// tensorGemm is alpha·A'·B' + beta·C as TensorMatMul (transposes through
-// TensorTranspose), scaled and plus C through TensorBinary. A or B may be
-// constant (a learned TensorConstant: the weights of a projection applied
-// to a value without a batch axis, such as attention's [B·T, D] rows).
+// tensorGemm is alpha·A'·B' + beta·C of computed A and B as TensorMatMul
+// (transposes through TensorTranspose), scaled and plus C through
+// TensorBinary.
 func (c *converter) tensorGemm(n *node) error {
 	if !c.computed(n, 0) && !c.computed(n, 1) {
 		return errNotGeneral
@@ -95,12 +94,18 @@ func (c *converter) tensorGemm(n *node) error {
 	alpha, beta := n.float("alpha", 1), n.float("beta", 1)
 	var ins []string
 	for i, attr := range []string{"transA", "transB"} {
-		v, err := c.operand(n, i, true)
+		rank := 0
+		if d, ok := c.vals[n.in(i)]; ok {
+			rank = len(d.shape)
+		} else if cv, ok := c.consts[n.in(i)]; ok {
+			rank = len(cv.shape)
+		}
+		if rank != 2 {
+			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), rank)
+		}
+		v, err := c.operand(n, i, true) // a constant weight is learned
 		if err != nil {
 			return err
-		}
-		if r := len(c.fullOf(v)); r != 2 {
-			return fmt.Errorf("Gemm input %q has rank %d, want 2", n.in(i), r)
 		}
 		if n.int(attr, 0) != 0 {
 			if v, err = c.add(fmt.Sprintf("%s/%s", n.label, attr), &ir.TensorTranspose{Perm: []int{1, 0}}, []string{v}, nil); err != nil {
@@ -207,7 +212,7 @@ func (c *converter) tensorReshapeNode(n *node) error {
 				return fmt.Errorf("target %v copies a missing axis", t)
 			}
 			target[k] = full[k]
-		case v == -1, v == unknownSym: // unknownSym: computed from the batch size (B·heads)
+		case v == -1, v == unknownSym: // unknownSym: a size computed from the batch, such as batch × heads
 			target[k] = -1
 		case v <= 0 || v > math.MaxInt32:
 			return fmt.Errorf("Reshape target %v has a symbolic or bad size at %d", t, k)

@@ -13,6 +13,8 @@ matrix input (no batch). Outputs:
   ends    torch.cat([x[:1], x[-1:]])      [2, 4]   a concat of batch slices
   rep     x.unsqueeze(0).repeat(2, 1, 1)  [2, N, 4] the batch on axis 1
   pairs   x.reshape(-1, 2)                [2N, 2]  the batch merged
+  flat    x.flatten()                     [4N]     merged by Flatten (Reshape)
+  first2, rest3  x.split([2, 3])          [2, 4], [3, 4]  Split of the batch axis
 
 Usage (repository root): /usr/bin/python3 testdata/gen/onnx_batch_moves_fixture.py [OUTDIR]
 """
@@ -24,14 +26,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from onnx_fixtures import OUT, write_json  # noqa: E402
 
-OUTPUTS = ["gram", "mm", "proj", "head", "last", "ends", "rep", "pairs"]
+OUTPUTS = ["gram", "mm", "proj", "head", "last", "ends", "rep", "pairs", "flat", "first2", "rest3"]
 
 
 class BatchMoves(torch.nn.Module):
     def forward(self, x, y):
         gram = x.transpose(0, 1) @ x
         return (gram, torch.mm(x, y), x @ gram, x[:2], x[-1], torch.cat([x[:1], x[-1:]]),
-                x.unsqueeze(0).repeat(2, 1, 1), x.reshape(-1, 2))
+                x.unsqueeze(0).repeat(2, 1, 1), x.reshape(-1, 2), x.flatten()) + x.split([2, 3])
 
 
 def main():
