@@ -178,18 +178,18 @@ func (c *converter) tensorOne(n *node, l ir.TensorOp) error {
 }
 
 // tensorAlias passes a computed value through as it is held (Identity,
-// Cast as the layer handler reads it, Dropout at inference).
+// Cast as the layer handler reads it, Dropout as at inference: a dropout
+// off the layer path does not drop in fine-tuning).
 func (c *converter) tensorAlias(n *node) error {
 	if n.GetOpType() == "Cast" {
-		if d, err := c.rawIn(n, 0); err != nil || d.full && d.batch != 0 {
-			// a batch-free or batch-moved value: the layer handler's
-			// checks, without its batch-first view
-			if err != nil {
-				return err
-			}
-			return c.castFull(n, d)
+		d, err := c.rawIn(n, 0)
+		if err != nil {
+			return err
 		}
-		return errNotGeneral
+		if !d.full || d.batch == 0 {
+			return errNotGeneral // batch first: the layer handler's case
+		}
+		return c.castFull(n, d)
 	}
 	if n.GetOpType() == "Dropout" {
 		for k := 1; k < len(n.GetOutput()); k++ {
