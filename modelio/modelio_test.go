@@ -139,6 +139,25 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
+// Values without a batch axis, or with it elsewhere, show as they are.
+func TestSummarizeGeneralOps(t *testing.T) {
+	g := &ir.Graph{Inputs: []ir.Input{{Name: "x", Shape: []int{3}}, {Name: "w", Shape: []int{3, 2}, NoBatch: true}},
+		Vertices: []*ir.Vertex{
+			{Name: "xt", Layer: &ir.TensorTranspose{Perm: []int{1, 0}}, Inputs: []string{"x"}},
+			{Name: "gram", Layer: &ir.TensorMatMul{}, Inputs: []string{"xt", "x"}},
+			{Name: "y", Layer: &ir.TensorMatMul{}, Inputs: []string{"x", "w"}}},
+		Outputs: []ir.GraphOutput{{Name: "gram", Vertex: "gram"}, {Name: "y", Vertex: "y"}}}
+	s, err := Summarize(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [][]int{s.Inputs[0].Shape, s.Inputs[1].Shape, s.Vertices[0].OutputShape, s.Outputs[0].Shape, s.Outputs[1].Shape}
+	want := [][]int{{-1, 3}, {3, 2}, {3, -1}, {3, 3}, {-1, 2}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("shapes %v, want %v", got, want)
+	}
+}
+
 func TestPredictChunksMatchOneCall(t *testing.T) {
 	g := denseGraph(t)
 	net, err := nn.Compile(g)

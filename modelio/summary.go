@@ -51,17 +51,21 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	full, err := g.FullShapes()
+	if err != nil {
+		return nil, err
+	}
 	s := &Summary{Inputs: []TensorInfo{}, Outputs: []TensorInfo{}, Vertices: []VertexInfo{}}
 	for _, in := range g.Inputs {
-		s.Inputs = append(s.Inputs, TensorInfo{Name: in.Name, Shape: withBatch(SourceShape(in.Shape, in.Layout)), Layout: string(in.Layout)})
+		s.Inputs = append(s.Inputs, TensorInfo{Name: in.Name, Shape: shown(in.FullShape(), in.Layout), Layout: string(in.Layout)})
 	}
 	for _, o := range g.Outputs {
-		s.Outputs = append(s.Outputs, TensorInfo{Name: o.Name, Shape: withBatch(SourceShape(shapes[o.Vertex], o.Layout)), Layout: string(o.Layout)})
+		s.Outputs = append(s.Outputs, TensorInfo{Name: o.Name, Shape: shown(full[o.Vertex], o.Layout), Layout: string(o.Layout)})
 	}
 	for _, v := range g.Vertices {
 		// Counts come from the layer's parameter shapes, so an architecture
 		// without weights (a Keras JSON file alone) still shows its size.
-		specs := v.Layer.Params(v.InputShapes(shapes))
+		specs := v.Layer.Params(v.LayerShapes(shapes, full))
 		n, trainable := 0, 0
 		for _, p := range specs {
 			k := ir.NumElements(p.Shape)
@@ -74,7 +78,7 @@ func Summarize(g *ir.Graph) (*Summary, error) {
 			n = v.ParamCount()
 		}
 		vi := VertexInfo{Name: v.Name, Type: v.Layer.Kind(), Inputs: append([]string{}, v.Inputs...),
-			OutputShape: withBatch(shapes[v.Name]), Params: n, Frozen: v.Frozen, Detail: detailLabel(v.Layer)}
+			OutputShape: shown(full[v.Name], ""), Params: n, Frozen: v.Frozen, Detail: detailLabel(v.Layer)}
 		s.Vertices = append(s.Vertices, vi)
 		s.ParamsTotal += n
 		if !v.Frozen {
@@ -96,8 +100,15 @@ func SourceShape(shape []int, l ir.Layout) []int {
 	return s
 }
 
-func withBatch(shape []int) []int {
-	out := append([]int{-1}, shape...)
+// shown is a full shape as the summary gives it: the batch and unknown
+// sizes as -1, a batch-first value in its source layout.
+func shown(full []int, l ir.Layout) []int {
+	var out []int
+	if view, ok := ir.LayerView(full); ok {
+		out = append([]int{-1}, SourceShape(view, l)...)
+	} else {
+		out = append([]int(nil), full...)
+	}
 	for i, d := range out {
 		if d < 0 {
 			out[i] = -1

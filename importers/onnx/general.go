@@ -297,6 +297,12 @@ func (c *converter) tensorSlice(n *node) error {
 	}
 	l := &ir.TensorSlice{}
 	for k, a := range axes {
+		if ends[k] == batchSym && d.batch >= 0 && int(a) == d.batch && steps[k] > 0 {
+			ends[k] = math.MaxInt32 // x[:N] of the batch axis: all of it
+		}
+		if sym := func(v int64) bool { return v == batchSym || v == unknownSym }; sym(starts[k]) || sym(ends[k]) || sym(steps[k]) {
+			return fmt.Errorf("Slice bounds on axis %d are computed from the batch size at run time; only constant bounds are imported", a)
+		}
 		l.Axes = append(l.Axes, int(a))
 		l.Starts = append(l.Starts, clampInt(starts[k]))
 		l.Ends = append(l.Ends, clampInt(ends[k]))

@@ -134,3 +134,26 @@ func TestGeneralRefusals(t *testing.T) {
 func aF(name string, v float32) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
 }
+
+// Slice bounds computed from the batch size: x[:N] of the batch axis is
+// all of it; (N+1)/2 (PyTorch 1.13's chunk) is refused with the reason.
+func TestGeneralSliceBatchBounds(t *testing.T) {
+	base := func() *smallModel {
+		return (&smallModel{outputs: []string{"y"}}).input("x", "N", 3).ints("zero", 0).ints("one", 1).ints("two", 2).
+			node("Shape", []string{"x"}, "s").node("Gather", []string{"s", "zero"}, "n")
+	}
+	m := base().node("Slice", []string{"x", "zero", "n", "zero"}, "y").model()
+	g, err := importProto(m, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := g.FullShapes()
+	if s := full[g.Outputs[0].Vertex]; !ir.SameShape(s, []int{ir.Batch, 3}) {
+		t.Errorf("x[:N] has shape %s, want [B 3]", ir.FormatShape(s))
+	}
+	m = base().node("Add", []string{"n", "one"}, "n1").node("Div", []string{"n1", "two"}, "h").
+		node("Slice", []string{"x", "zero", "h", "zero"}, "y").model()
+	if _, err := importProto(m, "", Options{}); err == nil || !strings.Contains(err.Error(), "computed from the batch size at run time") {
+		t.Errorf("x[:(N+1)/2]: %v", err)
+	}
+}

@@ -381,7 +381,7 @@ func (c *converter) slice(n *node) error {
 	l := &ir.Slice{}
 	for k, a := range axes {
 		if int(a) == d.batch {
-			if starts[k] == 0 && steps[k] == 1 && ends[k] >= math.MaxInt32 {
+			if starts[k] == 0 && steps[k] == 1 && (ends[k] >= math.MaxInt32 || ends[k] == batchSym) {
 				continue
 			}
 			return &BatchAxisError{What: "Slice"}
