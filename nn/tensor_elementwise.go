@@ -95,6 +95,11 @@ func (b *bcast) setup(shapes ...[]int) {
 // rows calls f for every row of the output: k its first output index, n
 // its length, offs and steps each input's first index and stride in it.
 func (b *bcast) rows(f func(k, n int, offs []int, steps [][]int)) {
+	for _, d := range b.sizes {
+		if d == 0 {
+			return // an empty output
+		}
+	}
 	last := len(b.sizes) - 1
 	n := b.sizes[last]
 	clear(b.pos)
