@@ -10,15 +10,20 @@ import (
 // Element-wise tensor ops with NumPy broadcasting of runtime shapes (ranks
 // may differ, the batch is wherever it is).
 
-// bcast is the broadcast of some input shapes: the output shape and, per
-// input, the source index of each output element (nil: same shape).
+// bcast is the broadcast of some input shapes: the output shape, and the
+// output walked as rows: axes whose strides line up in every input are
+// merged, the last (merged) axis is a row, each input steps through a row
+// by its stride there (0 where it broadcasts).
 type bcast struct {
 	inShs [][]int
 	shape []int
-	idx   [][]int32
+	sizes []int   // the merged axes
+	st    [][]int // per input, its stride along each merged axis (0: broadcast)
+	pos   []int
+	offs  []int
 }
 
-// setup recomputes the maps when the input shapes changed.
+// setup recomputes the walk when the input shapes changed.
 func (b *bcast) setup(shapes ...[]int) {
 	if len(b.inShs) == len(shapes) {
 		same := true
@@ -40,30 +45,85 @@ func (b *bcast) setup(shapes ...[]int) {
 		out = o
 	}
 	b.shape = append(b.shape[:0], out...)
-	b.idx = make([][]int32, len(shapes))
+	r := len(out)
+	st := make([][]int, len(shapes))
 	for i, s := range shapes {
-		if ir.SameShape(s, out) {
+		st[i] = make([]int, r)
+		acc := 1
+		for a := r - 1; a >= r-len(s); a-- {
+			if d := s[a-(r-len(s))]; d != 1 || out[a] == 1 {
+				st[i][a] = acc
+				acc *= d
+			}
+		}
+	}
+	// merge axis a into the next when every input walks them as one
+	b.sizes = b.sizes[:0]
+	b.st = make([][]int, len(shapes))
+	for a := 0; a < r; a++ {
+		if out[a] == 1 {
 			continue
 		}
-		padded := make([]int, len(out))
-		for a := range padded {
-			padded[a] = 1
+		if k := len(b.sizes) - 1; k >= 0 {
+			merge := true
+			for i := range shapes {
+				merge = merge && b.st[i][k] == st[i][a]*out[a]
+			}
+			if merge {
+				b.sizes[k] *= out[a]
+				for i := range shapes {
+					b.st[i][k] = st[i][a]
+				}
+				continue
+			}
 		}
-		copy(padded[len(out)-len(s):], s)
-		full := broadcastIndex(out, padded)
-		b.idx[i] = make([]int32, len(full))
-		for k, v := range full {
-			b.idx[i][k] = int32(v)
+		b.sizes = append(b.sizes, out[a])
+		for i := range shapes {
+			b.st[i] = append(b.st[i], st[i][a])
 		}
 	}
+	if len(b.sizes) == 0 { // a single value
+		b.sizes = append(b.sizes, 1)
+		for i := range shapes {
+			b.st[i] = append(b.st[i], 0)
+		}
+	}
+	b.pos = make([]int, len(b.sizes))
+	b.offs = make([]int, len(shapes))
 }
 
-// at is the source index of output element k in input i.
-func (b *bcast) at(i, k int) int {
-	if ix := b.idx[i]; ix != nil {
-		return int(ix[k])
+// rows calls f for every row of the output: k its first output index, n
+// its length, offs and steps each input's first index and stride in it.
+func (b *bcast) rows(f func(k, n int, offs []int, steps [][]int)) {
+	for _, d := range b.sizes {
+		if d == 0 {
+			return // an empty output
+		}
 	}
-	return k
+	last := len(b.sizes) - 1
+	n := b.sizes[last]
+	clear(b.pos)
+	clear(b.offs)
+	for k := 0; ; k += n {
+		f(k, n, b.offs, b.st)
+		a := last - 1
+		for ; a >= 0; a-- {
+			b.pos[a]++
+			for i := range b.offs {
+				b.offs[i] += b.st[i][a]
+			}
+			if b.pos[a] < b.sizes[a] {
+				break
+			}
+			for i := range b.offs {
+				b.offs[i] -= b.st[i][a] * b.pos[a]
+			}
+			b.pos[a] = 0
+		}
+		if a < 0 {
+			return
+		}
+	}
 }
 
 func boolF[F Float](c bool) F {
@@ -139,25 +199,34 @@ func (o *binaryOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.b.setup(in[0].Shape, in[1].Shape)
 	o.y = outBuf(p, o.y, o.b.shape...)
 	y, a, b := o.y.Data, o.x0.Data, o.x1.Data
-	ia, ib := o.b.idx[0], o.b.idx[1]
-	switch {
-	case ia == nil && ib == nil && o.op == "add":
-		for k := range y {
-			y[k] = a[k] + b[k]
+	last := len(o.b.sizes) - 1
+	o.b.rows(func(k, n int, offs []int, st [][]int) {
+		yr, i, j, si, sj := y[k:k+n], offs[0], offs[1], st[0][last], st[1][last]
+		switch {
+		case o.op == "add" && si == 1 && sj == 1:
+			for t, v := range a[i : i+n] {
+				yr[t] = v + b[j+t]
+			}
+		case o.op == "add" && si == 1 && sj == 0:
+			w := b[j]
+			for t, v := range a[i : i+n] {
+				yr[t] = v + w
+			}
+		case o.op == "mul" && si == 1 && sj == 1:
+			for t, v := range a[i : i+n] {
+				yr[t] = v * b[j+t]
+			}
+		case o.op == "mul" && si == 1 && sj == 0:
+			w := b[j]
+			for t, v := range a[i : i+n] {
+				yr[t] = v * w
+			}
+		default:
+			for t := range yr {
+				yr[t] = o.apply(a[i+t*si], b[j+t*sj])
+			}
 		}
-	case ia == nil && ib == nil && o.op == "mul":
-		for k := range y {
-			y[k] = a[k] * b[k]
-		}
-	case ia == nil && len(b) == 1:
-		for k := range y {
-			y[k] = o.apply(a[k], b[0])
-		}
-	default:
-		for k := range y {
-			y[k] = o.apply(a[o.b.at(0, k)], b[o.b.at(1, k)])
-		}
-	}
+	})
 	return o.y
 }
 
@@ -175,44 +244,64 @@ func (o *binaryOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 	}
 	da, db := o.dIns[0], o.dIns[1]
 	a, b := o.x0.Data, o.x1.Data
-	for k, g := range dy.Data {
-		i, j := o.b.at(0, k), o.b.at(1, k)
-		x, w := a[i], b[j]
-		var ga, gb F
-		switch o.op {
-		case "add":
-			ga, gb = g, g
-		case "sub":
-			ga, gb = g, -g
-		case "mul":
-			ga, gb = g*w, g*x
-		case "div":
-			ga, gb = g/w, -g*x/(w*w)
-		case "pow":
-			ga = g * w * F(math.Pow(float64(x), float64(w)-1))
-			if x > 0 { // the exponent's gradient is defined for a positive base only
-				gb = g * F(math.Pow(float64(x), float64(w))*math.Log(float64(x)))
+	last := len(o.b.sizes) - 1
+	o.b.rows(func(k, n int, offs []int, st [][]int) {
+		si, sj := st[0][last], st[1][last]
+		if o.op == "add" || o.op == "sub" { // the gradient passes as it is
+			pass := func(d *Mat[F], off, s int, sign F) {
+				if d != nil {
+					for t, g := range dy.Data[k : k+n] {
+						d.Data[off+t*s] += sign * g
+					}
+				}
 			}
-		case "max":
-			if x >= w {
-				ga = g
-			} else {
-				gb = g
+			sign := F(1)
+			if o.op == "sub" {
+				sign = -1
 			}
-		case "min":
-			if x <= w {
-				ga = g
-			} else {
-				gb = g
+			pass(da, offs[0], si, 1)
+			pass(db, offs[1], sj, sign)
+			return
+		}
+		for t, g := range dy.Data[k : k+n] {
+			i, j := offs[0]+t*si, offs[1]+t*sj
+			x, w := a[i], b[j]
+			var ga, gb F
+			switch o.op {
+			case "add":
+				ga, gb = g, g
+			case "sub":
+				ga, gb = g, -g
+			case "mul":
+				ga, gb = g*w, g*x
+			case "div":
+				ga, gb = g/w, -g*x/(w*w)
+			case "pow":
+				ga = g * w * F(math.Pow(float64(x), float64(w)-1))
+				if x > 0 { // the exponent's gradient is defined for a positive base only
+					gb = g * F(math.Pow(float64(x), float64(w))*math.Log(float64(x)))
+				}
+			case "max":
+				if x >= w {
+					ga = g
+				} else {
+					gb = g
+				}
+			case "min":
+				if x <= w {
+					ga = g
+				} else {
+					gb = g
+				}
+			}
+			if da != nil {
+				da.Data[i] += ga
+			}
+			if db != nil {
+				db.Data[j] += gb
 			}
 		}
-		if da != nil {
-			da.Data[i] += ga
-		}
-		if db != nil {
-			db.Data[j] += gb
-		}
-	}
+	})
 	return o.dIns[:]
 }
 
@@ -240,13 +329,16 @@ func (o *whereOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.b.setup(in[0].Shape, in[1].Shape, in[2].Shape)
 	o.y = outBuf(p, o.y, o.b.shape...)
 	c, x, z := in[0].Data, in[1].Data, in[2].Data
-	for k := range o.y.Data {
-		if c[o.b.at(0, k)] != 0 {
-			o.y.Data[k] = x[o.b.at(1, k)]
-		} else {
-			o.y.Data[k] = z[o.b.at(2, k)]
+	last := len(o.b.sizes) - 1
+	o.b.rows(func(k, n int, offs []int, st [][]int) {
+		for t := range o.y.Data[k : k+n] {
+			if c[offs[0]+t*st[0][last]] != 0 {
+				o.y.Data[k+t] = x[offs[1]+t*st[1][last]]
+			} else {
+				o.y.Data[k+t] = z[offs[2]+t*st[2][last]]
+			}
 		}
-	}
+	})
 	return o.y
 }
 
@@ -259,15 +351,18 @@ func (o *whereOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 		}
 	}
 	c := o.xs[0].Data
-	for k, g := range dy.Data {
-		i := 2
-		if c[o.b.at(0, k)] != 0 {
-			i = 1
+	last := len(o.b.sizes) - 1
+	o.b.rows(func(k, n int, offs []int, st [][]int) {
+		for t, g := range dy.Data[k : k+n] {
+			i := 2
+			if c[offs[0]+t*st[0][last]] != 0 {
+				i = 1
+			}
+			if d := o.dIns[i]; d != nil {
+				d.Data[offs[i]+t*st[i][last]] += g
+			}
 		}
-		if d := o.dIns[i]; d != nil {
-			d.Data[o.b.at(i, k)] += g
-		}
-	}
+	})
 	return o.dIns[:]
 }
 

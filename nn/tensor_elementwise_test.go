@@ -63,6 +63,18 @@ func TestGradTensorBinary(t *testing.T) {
 			vx("y", &ir.TensorBinary{Op: "mul"}, "a", "b"))
 		checkTensorProgram(t, g, []int{3, 1, 3}, []int{2, 1})
 	})
+	t.Run("sub/interleaved_broadcast", func(t *testing.T) { // [B,2,1,3] - [4,1] → [B,2,4,3]
+		g := tensorProgram("bin_il", []ir.Input{batchedIn("a", 2, 1, 3), freeIn("b", 4, 1)},
+			vx("y", &ir.TensorBinary{Op: "sub"}, "a", "b"))
+		checkTensorProgram(t, g, []int{2, 2, 1, 3}, []int{4, 1})
+	})
+	t.Run("div/scalar_first", func(t *testing.T) { // a scalar over a batch-moved value
+		g := tensorProgram("bin_sf", []ir.Input{freeIn("s", 1), batchedIn("a", 3)},
+			vx("t", &ir.TensorTranspose{Perm: []int{1, 0}}, "a"),
+			vx("y", &ir.TensorBinary{Op: "div"}, "s", "t"))
+		rng := rand.New(rand.NewSource(2))
+		GradCheck(t, g, []*ir.Tensor{RandTensor(rng, 0.5, 1, 1), RandTensor(rng, 0.5, 1.5, 2, 3)}, nil)
+	})
 	t.Run("same_input_twice", func(t *testing.T) {
 		g := tensorProgram("bin_sq", []ir.Input{batchedIn("a", 3)}, vx("y", &ir.TensorBinary{Op: "mul"}, "a", "a"))
 		checkTensorProgram(t, g, []int{2, 3})
@@ -368,5 +380,24 @@ func BenchmarkTensorEinsumScores(b *testing.B) {
 				o.Forward(p, xs)
 			}
 		})
+	}
+}
+
+func BenchmarkTensorBinaryMask(b *testing.B) {
+	// attention scores plus a key-padding mask: [96 197 197] + [96 1 197]
+	rng := rand.New(rand.NewSource(1))
+	x := MatFromTensor[float32](RandTensor(rng, -1, 1, 96, 197, 197))
+	m := MatFromTensor[float32](RandTensor(rng, -1, 1, 96, 1, 197))
+	v := &ir.Vertex{Name: "y", Layer: &ir.TensorBinary{Op: "add"}, Inputs: []string{"x", "m"}}
+	op, err := newTensorBinary[float32](v, [][]int{x.Shape, m.Shape}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &Pass[float32]{Train: true}
+	dy := NewMat[float32](x.Shape...)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		op.Forward(p, []*Mat[float32]{x, m})
+		op.Backward(p, dy)
 	}
 }

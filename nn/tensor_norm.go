@@ -60,20 +60,20 @@ func newTensorLayerNorm[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[
 	return &lnOp[F]{axis: axisOf(t.Axis, len(in[0])) - 1, eps: float64(t.Epsilon), noScale: true, noShift: true, params: none}, nil
 }
 
-// tensorReduceOp is TensorReduce.
+// tensorReduceOp is TensorReduce: the input walked in rows (bcast), the
+// output read with stride 0 along the reduced axes.
 type tensorReduceOp[F Float] struct {
-	l       *ir.TensorReduce
-	inSh    []int
-	outSh   []int
-	m       []int32 // output index of every input element
-	count   F
-	arg     []int32 // max/min: the input index chosen per output
-	zeros   []int32 // prod: zero inputs per output
-	nzProd  []F     // prod: product of the nonzero inputs per output
-	x, y    *Mat[F]
-	dx      *Mat[F]
-	dIns    [1]*Mat[F]
-	reduced []bool
+	l      *ir.TensorReduce
+	inSh   []int
+	outSh  []int
+	walk   bcast // of the input shape and the output with reduced axes kept as 1
+	count  F
+	arg    []int32 // max/min: the input index chosen per output
+	zeros  []int32 // prod: zero inputs per output
+	nzProd []F     // prod: product of the nonzero inputs per output
+	x, y   *Mat[F]
+	dx     *Mat[F]
+	dIns   [1]*Mat[F]
 }
 
 func newTensorReduce[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F]) (Op[F], error) {
@@ -85,7 +85,7 @@ func newTensorReduce[F Float](v *ir.Vertex, in [][]int, out []int, _ *Params[F])
 }
 
 func (o *tensorReduceOp[F]) setup(in []int) {
-	if o.m != nil && ir.SameShape(o.inSh, in) {
+	if o.inSh != nil && ir.SameShape(o.inSh, in) {
 		return
 	}
 	o.inSh = append(o.inSh[:0], in...)
@@ -93,14 +93,13 @@ func (o *tensorReduceOp[F]) setup(in []int) {
 	if err != nil {
 		panic(err)
 	}
-	o.reduced = red
-	small := make([]int, len(in)) // the output with the reduced axes kept as 1
+	kept := make([]int, len(in)) // the output with the reduced axes kept as 1
 	o.outSh = o.outSh[:0]
 	cnt := 1
 	for a, d := range in {
-		small[a] = d
+		kept[a] = d
 		if red[a] {
-			small[a] = 1
+			kept[a] = 1
 			cnt *= d
 			if o.l.KeepDims {
 				o.outSh = append(o.outSh, 1)
@@ -109,12 +108,20 @@ func (o *tensorReduceOp[F]) setup(in []int) {
 		}
 		o.outSh = append(o.outSh, d)
 	}
-	full := broadcastIndex(in, small)
-	o.m = growSlice(o.m, len(full))
-	for i, k := range full {
-		o.m[i] = int32(k)
-	}
+	o.walk.setup(in, kept)
 	o.count = F(cnt)
+}
+
+// each calls f(i, k) for every input index i and the output index k it
+// reduces into.
+func (o *tensorReduceOp[F]) each(f func(i, k int)) {
+	last := len(o.walk.sizes) - 1
+	o.walk.rows(func(k, n int, offs []int, st [][]int) {
+		j, s := offs[1], st[1][last]
+		for t := 0; t < n; t++ {
+			f(k+t, j+t*s)
+		}
+	})
 }
 
 func (o *tensorReduceOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
@@ -122,13 +129,25 @@ func (o *tensorReduceOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.x = x
 	o.setup(x.Shape)
 	o.y = outBuf(p, o.y, o.outSh...)
-	y := o.y.Data
+	y, xd := o.y.Data, x.Data
 	switch o.l.Op {
 	case "sum", "mean":
 		clear(y)
-		for i, v := range x.Data {
-			y[o.m[i]] += v
-		}
+		last := len(o.walk.sizes) - 1
+		o.walk.rows(func(k, n int, offs []int, st [][]int) {
+			j, s := offs[1], st[1][last]
+			if s == 0 { // a reduced row
+				var acc F
+				for _, v := range xd[k : k+n] {
+					acc += v
+				}
+				y[j] += acc
+				return
+			}
+			for t, v := range xd[k : k+n] {
+				y[j+t*s] += v
+			}
+		})
 		if o.l.Op == "mean" {
 			for k := range y {
 				y[k] /= o.count
@@ -140,12 +159,12 @@ func (o *tensorReduceOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			o.arg[k] = -1
 		}
 		isMax := o.l.Op == "max"
-		for i, v := range x.Data {
-			k := o.m[i]
+		o.each(func(i, k int) {
+			v := xd[i]
 			if a := o.arg[k]; a < 0 || (isMax && v > y[k]) || (!isMax && v < y[k]) {
 				y[k], o.arg[k] = v, int32(i)
 			}
-		}
+		})
 	case "prod":
 		o.zeros = growSlice(o.zeros, len(y))
 		o.nzProd = growSlice(o.nzProd, len(y))
@@ -153,14 +172,13 @@ func (o *tensorReduceOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		for k := range y {
 			o.nzProd[k] = 1
 		}
-		for i, v := range x.Data {
-			k := o.m[i]
-			if v == 0 {
+		o.each(func(i, k int) {
+			if v := xd[i]; v == 0 {
 				o.zeros[k]++
 			} else {
 				o.nzProd[k] *= v
 			}
-		}
+		})
 		for k := range y {
 			y[k] = o.nzProd[k]
 			if o.zeros[k] > 0 {
@@ -176,20 +194,16 @@ func (o *tensorReduceOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 	dx, g := o.dx.Data, dy.Data
 	switch o.l.Op {
 	case "sum":
-		for i, k := range o.m {
-			dx[i] = g[k]
-		}
+		o.each(func(i, k int) { dx[i] = g[k] })
 	case "mean":
-		for i, k := range o.m {
-			dx[i] = g[k] / o.count
-		}
+		o.each(func(i, k int) { dx[i] = g[k] / o.count })
 	case "max", "min":
 		clear(dx)
 		for k, a := range o.arg {
 			dx[a] += g[k]
 		}
 	case "prod": // the product of the others, exact when inputs are zero
-		for i, k := range o.m {
+		o.each(func(i, k int) {
 			v := o.x.Data[i]
 			switch {
 			case o.zeros[k] == 0:
@@ -199,7 +213,7 @@ func (o *tensorReduceOp[F]) Backward(p *Pass[F], dy *Mat[F]) []*Mat[F] {
 			default:
 				dx[i] = 0
 			}
-		}
+		})
 	}
 	o.dIns[0] = o.dx
 	return o.dIns[:]

@@ -199,6 +199,9 @@ func TestMaskedBERT(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if w := g.Meta["onnx_warnings"]; w != "" {
+				t.Errorf("import warnings: %s", w) // the mask's casts to bool are exact
+			}
 			k := countKinds(g)
 			if k["TensorWhere"] == 0 || k["TensorBinary"] == 0 || k["TensorSoftmax"] != 2 {
 				t.Fatalf("kinds %v: want the mask and attention as general ops", k)
@@ -220,6 +223,22 @@ func TestMaskedBERT(t *testing.T) {
 			d, err := maxAbsDiff(outs[0], fx.Outputs[0])
 			if err != nil || d > 1e-5 {
 				t.Fatalf("max abs diff vs PyTorch %g (%v)", d, err)
+			}
+			// each example alone gives its row of the batch (the batch × heads
+			// axis is sized by the pass)
+			ids := fx.Inputs[0]
+			steps := ids.Shape[1]
+			for i := 0; i < ids.Shape[0]; i++ {
+				one := fixtureArray{Name: ids.Name, Shape: []int{1, steps}, Data: ids.Data[i*steps : (i+1)*steps]}
+				got, _, err := predict(g, []fixtureArray{one})
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := len(got[0].Data)
+				row := fixtureArray{Shape: []int{1, k}, Data: fx.Outputs[0].Data[i*k : (i+1)*k]}
+				if d, err := maxAbsDiff(got[0], row); err != nil || d > 1e-5 {
+					t.Fatalf("example %d alone: max abs diff %g (%v)", i, d, err)
+				}
 			}
 			ort := ortRun(t, path, fx.Inputs)
 			do, err := maxAbsDiff(outs[0], ort[0])

@@ -178,18 +178,18 @@ func (c *converter) tensorOne(n *node, l ir.TensorOp) error {
 }
 
 // tensorAlias passes a computed value through as it is held (Identity,
-// Cast as the layer handler reads it, Dropout at inference).
+// Cast as the layer handler reads it, Dropout as at inference: a dropout
+// off the layer path does not drop in fine-tuning).
 func (c *converter) tensorAlias(n *node) error {
 	if n.GetOpType() == "Cast" {
-		if d, err := c.rawIn(n, 0); err != nil || d.full && d.batch != 0 {
-			// a batch-free or batch-moved value: the layer handler's
-			// checks, without its batch-first view
-			if err != nil {
-				return err
-			}
-			return c.castFull(n, d)
+		d, err := c.rawIn(n, 0)
+		if err != nil {
+			return err
 		}
-		return errNotGeneral
+		if !d.full || d.batch == 0 {
+			return errNotGeneral // batch first: the layer handler's case
+		}
+		return c.castFull(n, d)
 	}
 	if n.GetOpType() == "Dropout" {
 		for k := 1; k < len(n.GetOutput()); k++ {
@@ -206,13 +206,33 @@ func (c *converter) tensorAlias(n *node) error {
 	return nil
 }
 
+// zeroOne reports whether a value holds only 0 and 1: a comparison or
+// logic op's result, moved by ops that only rearrange values.
+func (c *converter) zeroOne(name string) bool {
+	for depth := 0; depth < 64; depth++ {
+		p := c.producer[name]
+		if p == nil || len(p.GetInput()) == 0 {
+			return false
+		}
+		switch op := p.GetOpType(); op {
+		case "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not":
+			return true
+		case "Reshape", "Expand", "Unsqueeze", "Squeeze", "Transpose", "Identity", "Cast", "Slice", "Gather", "Tile", "Flatten":
+			name = p.GetInput()[0]
+		default:
+			return false
+		}
+	}
+	return false
+}
+
 // castFull is Cast of a materialized value: an identity, exact for float
 // targets and for a bool target of 0/1 values (comparisons, logic ops).
 func (c *converter) castFull(n *node, d *dyn) error {
 	switch to := n.int("to", 1); to {
 	case 1, 10, 11, 16:
 	case 9:
-		if p := c.producer[n.in(0)]; p == nil || tensorBinaryOf[p.GetOpType()] == "" && p.GetOpType() != "Not" {
+		if !c.zeroOne(n.in(0)) {
 			c.warnings = append(c.warnings, fmt.Sprintf("Cast %s to bool is read as an identity (nonzero values are not turned into 1)", n.label))
 		}
 	default:
