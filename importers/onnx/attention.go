@@ -37,10 +37,18 @@ func (c *converter) findAttention() {
 		}
 	}
 	for _, n := range c.nodes {
-		if n.GetOpType() != "Softmax" || c.skip[n] {
+		if c.skip[n] {
 			continue
 		}
-		if m, ok := c.matchAttention(n, consumers); ok {
+		var m *attentionMatch
+		ok := false
+		switch n.GetOpType() {
+		case "Softmax":
+			m, ok = c.matchAttention(n, consumers)
+		case "Attention":
+			m, ok = c.matchAttentionOp(n, consumers)
+		}
+		if ok {
 			for _, r := range m.region {
 				c.skip[r] = true
 			}
@@ -139,24 +147,44 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		return nil, false
 	}
 	scale *= pr[0].scale * pr[1].scale
+	xs, ok := c.attentionProjections(m, pr, take)
+	if !ok {
+		return nil, false
+	}
+	d := int(math.Round(1 / (scale * scale)))
+	hk := m.wshape[0][1]
+	if d <= 0 || hk%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 || m.wshape[1][1] != hk || m.wshape[2][1]%(hk/d) != 0 {
+		return nil, false
+	}
+	m.dim, m.heads = d, hk/d
+	if !c.attentionOutput(m, mix, consumers, take) {
+		return nil, false
+	}
+	return c.closeAttention(m, xs, region, consumers)
+}
+
+// attentionProjections reads where the q, k and v paths start (one packed
+// projection cut by three Slices, or three MatMul (+ Add)) into m and
+// returns the inputs the projections read.
+func (c *converter) attentionProjections(m *attentionMatch, pr [3]*projection, take func(...*onnxpb.NodeProto)) ([3]string, bool) {
 	var xs [3]string
 	if pr[0].slice != nil {
 		// packed: the three slices cut one projection, chained end to start
 		q, k, v := pr[0].slice, pr[1].slice, pr[2].slice
 		if k == nil || v == nil || len(q.GetInput()) < 3 || len(k.GetInput()) < 3 || len(v.GetInput()) < 3 {
-			return nil, false
+			return xs, false
 		}
 		p := q.GetInput()[0]
 		if k.GetInput()[0] != p || v.GetInput()[0] != p || q.GetInput()[2] != k.GetInput()[1] || k.GetInput()[2] != v.GetInput()[1] {
-			return nil, false
+			return xs, false
 		}
 		if s := c.staticConst(q.GetInput()[1]); s == nil || s.size() != 1 || s.ints()[0] != 0 {
-			return nil, false
+			return xs, false
 		}
 		take(q, k, v)
 		whole, ok := c.projectionAt(p)
 		if !ok || len(whole.w.shape) != 2 || whole.w.shape[1]%3 != 0 {
-			return nil, false
+			return xs, false
 		}
 		take(whole.nodes...)
 		m.packed, m.packedB, m.packedName = whole.w, whole.b, whole.wName
@@ -167,32 +195,32 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 	} else {
 		for i, p := range pr {
 			if p.slice != nil {
-				return nil, false
+				return xs, false
 			}
 			one, ok := c.projectionAt(p.top())
 			if !ok {
-				return nil, false
+				return xs, false
 			}
 			take(one.nodes...)
 			m.w[i], m.b[i], xs[i] = one.w, one.b, one.x
 			m.wshape[i] = [2]int{one.w.shape[0], one.w.shape[1]}
 		}
 		if (m.b[0] == nil) != (m.b[1] == nil) || (m.b[0] == nil) != (m.b[2] == nil) {
-			return nil, false
+			return xs, false
 		}
 	}
-	d := int(math.Round(1 / (scale * scale)))
-	hk := m.wshape[0][1]
-	if d <= 0 || hk%d != 0 || math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 || m.wshape[1][1] != hk || m.wshape[2][1]%(hk/d) != 0 {
-		return nil, false
-	}
-	m.dim, m.heads = d, hk/d
-	// forward to the out-projection
-	cur := mix
+	return xs, true
+}
+
+// attentionOutput follows the attention's output from node from through
+// Transpose and Reshape to the out-projection (Gemm + Reshape, or MatMul
+// (+ Add)), which it reads into m; m.exit is the region's last node.
+func (c *converter) attentionOutput(m *attentionMatch, from *onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto, take func(...*onnxpb.NodeProto)) bool {
+	cur := from
 	for {
 		data := dataConsumers(consumers[cur.GetOutput()[0]])
 		if len(data) != 1 {
-			return nil, false
+			return false
 		}
 		cur = data[0]
 		if op := cur.GetOpType(); op != "Transpose" && op != "Reshape" {
@@ -203,34 +231,34 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 	switch cur.GetOpType() {
 	case "Gemm":
 		if c.attrFloat(cur, "alpha", 1) != 1 || c.attrFloat(cur, "beta", 1) != 1 || c.attrInt(cur, "transA", 0) != 0 {
-			return nil, false
+			return false
 		}
 		m.woutName, m.wout = c.staticConstName(cur.GetInput()[1])
 		if len(cur.GetInput()) > 2 && cur.GetInput()[2] != "" {
 			if m.bout = c.staticConst(cur.GetInput()[2]); m.bout == nil {
-				return nil, false
+				return false
 			}
 		}
 		if m.wout == nil || len(m.wout.shape) != 2 {
-			return nil, false
+			return false
 		}
 		m.woutT = c.attrInt(cur, "transB", 0) != 0
 		take(cur)
 		// the Gemm works on [T·N, E]: a Reshape restores the sequence
 		outs := dataConsumers(consumers[cur.GetOutput()[0]])
 		if len(outs) != 1 || outs[0].GetOpType() != "Reshape" || outs[0].GetInput()[0] != cur.GetOutput()[0] {
-			return nil, false
+			return false
 		}
 		m.exit = outs[0]
 	case "MatMul":
 		one, ok := c.projectionFrom(cur, consumers)
 		if !ok {
-			return nil, false
+			return false
 		}
 		m.wout, m.bout, m.woutName = one.w, one.b, one.wName
 		m.exit = one.nodes[len(one.nodes)-1]
 	default:
-		return nil, false
+		return false
 	}
 	take(m.exit)
 	woutIn, woutOut := m.wout.shape[0], m.wout.shape[1]
@@ -238,8 +266,14 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 		woutIn, woutOut = woutOut, woutIn
 	}
 	if woutIn != m.wshape[2][1] || (m.bout != nil && m.bout.size() != woutOut) {
-		return nil, false
+		return false
 	}
+	return true
+}
+
+// closeAttention checks the out-projection against the value width, sets
+// the vertex's inputs and closes the region.
+func (c *converter) closeAttention(m *attentionMatch, xs [3]string, region []*onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto) (*attentionMatch, bool) {
 	m.inputs = []string{xs[0]}
 	if xs[2] != xs[0] || xs[1] != xs[0] {
 		m.inputs = append(m.inputs, xs[2])
@@ -252,6 +286,66 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 	}
 	m.region = region
 	return m, true
+}
+
+// matchAttentionOp recognises ONNX's Attention operator on 3-D inputs
+// between projections (MatMul (+ Add) with constant weights, or one packed
+// projection cut by Slices) and an out-projection. Masks, caches, grouped
+// key/value heads, softcap, a scale other than 1/√dim and the 4-D form
+// are left to the general tensor ops (ops_attention_op.go).
+func (c *converter) matchAttentionOp(at *onnxpb.NodeProto, consumers map[string][]*onnxpb.NodeProto) (*attentionMatch, bool) {
+	var region []*onnxpb.NodeProto
+	take := func(ns ...*onnxpb.NodeProto) { region = append(region, ns...) }
+	ins, outs := at.GetInput(), at.GetOutput()
+	if len(ins) < 3 || len(outs) < 1 {
+		return nil, false
+	}
+	for _, in := range ins[3:] {
+		if in != "" {
+			return nil, false
+		}
+	}
+	for _, o := range outs[1:] {
+		if o != "" && (len(consumers[o]) > 0 || c.isGraphOutput(o)) {
+			return nil, false
+		}
+	}
+	heads := int(c.attrInt(at, "q_num_heads", 0))
+	if heads <= 0 || int(c.attrInt(at, "kv_num_heads", 0)) != heads || c.attrFloat(at, "softcap", 0) != 0 {
+		return nil, false
+	}
+	take(at)
+	m := &attentionMatch{causal: c.attrInt(at, "is_causal", 0) != 0}
+	var pr [3]*projection
+	for i := range pr {
+		p, ok := c.backToProjection(ins[i])
+		if !ok {
+			return nil, false
+		}
+		pr[i] = p
+		take(p.passed...)
+	}
+	if pr[2].scale != 1 {
+		return nil, false
+	}
+	xs, ok := c.attentionProjections(m, pr, take)
+	if !ok {
+		return nil, false
+	}
+	hk := m.wshape[0][1]
+	if hk%heads != 0 || m.wshape[1][1] != hk || m.wshape[2][1]%heads != 0 {
+		return nil, false
+	}
+	d := hk / heads
+	scale := pr[0].scale * pr[1].scale * float64(c.attrFloat(at, "scale", float32(1/math.Sqrt(float64(d)))))
+	if math.Abs(scale*math.Sqrt(float64(d))-1) > 1e-4 {
+		return nil, false
+	}
+	m.dim, m.heads = d, heads
+	if !c.attentionOutput(m, at, consumers, take) {
+		return nil, false
+	}
+	return c.closeAttention(m, xs, region, consumers)
 }
 
 // closeRegion adds the shape arithmetic on the region's values to it and

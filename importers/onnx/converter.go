@@ -69,6 +69,7 @@ type converter struct {
 	learned      map[string]bool   // values exported from learned TensorConstants ("retarget.learned")
 	fixed        map[string]bool   // initializers exported as no parameter ("retarget.fixed")
 	noBatch      map[string]bool   // graph inputs exported without a batch axis ("retarget.no_batch")
+	boolInputs   map[string]bool   // graph inputs of element type bool (held as 0/1)
 	tensorConsts map[string]string // TensorConstant vertices made for constants (operand)
 
 	staticBatch int64

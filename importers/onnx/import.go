@@ -73,9 +73,11 @@ func importProto(m *onnxpb.ModelProto, dir string, opts Options) (*ir.Graph, err
 	return importModel(m, dir, name, proto.Size(m), opts)
 }
 
+// Opsets 22 and 23 changed no operator we import beyond adding element
+// types (bfloat16, 4-bit and 8-bit floats); 23 added Attention.
 const (
 	minOpset = 6
-	maxOpset = 21
+	maxOpset = 23
 )
 
 func importModel(m *onnxpb.ModelProto, dir, file string, size int, opts Options) (*ir.Graph, error) {
@@ -271,6 +273,12 @@ func (c *converter) inputs(gp *onnxpb.GraphProto) error {
 		tt := vi.GetType().GetTensorType()
 		if tt == nil || tt.GetShape() == nil {
 			return &FormatError{File: c.file, Err: fmt.Errorf("input %q has no tensor shape; export the model with input shapes", name)}
+		}
+		if tt.GetElemType() == dtBool {
+			if c.boolInputs == nil {
+				c.boolInputs = map[string]bool{}
+			}
+			c.boolInputs[name] = true
 		}
 		dims := tt.GetShape().GetDim()
 		noBatch := len(dims) == 0 || c.noBatch[name] // our exporter marks batch-free inputs

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run an ONNX model with onnxruntime-node: node ort_run.js MODEL IN.npy...
 // Inputs are bound to the model's inputs in order; float32, float64 (sent as
-// float32), int64 and int32 .npy arrays are read. Prints
+// float32), int64, int32 and bool .npy arrays are read. Prints
 // {"outputs":[{"name","shape","data"}]} on stdout.
 // node ort_run.js --batch JOBS.json runs [{"model","inputs":[npy...]}] in one
 // process and prints one {"outputs"} or {"error"} per job, as a JSON array.
@@ -25,6 +25,7 @@ function readNpy(path) {
     case '<f8': return new ort.Tensor('float32', Float32Array.from(new Float64Array(ab)), shape);
     case '<i8': return new ort.Tensor('int64', new BigInt64Array(ab), shape);
     case '<i4': return new ort.Tensor('int32', new Int32Array(ab), shape);
+    case '|b1': return new ort.Tensor('bool', new Uint8Array(ab), shape);
     default: throw new Error(path + ': unsupported dtype ' + descr);
   }
 }
