@@ -312,16 +312,42 @@ func packB(dst, b []float32, ldb int, tb bool, p0, kb, j0, nb, nr int) {
 			}
 			continue
 		}
-		for c := 0; c < cols; c++ {
-			src := b[(j0+jr+c)*ldb+p0:][:kb]
-			for p, v := range src {
-				d[p*nr+c] = v
-			}
+		packBT(d, b, ldb, p0, kb, j0+jr, cols, nr)
+	}
+}
+
+// packBT is packB's transposed case for one panel: row p of the panel
+// gathers b[(j0+c)·ldb + p0 + p] over its columns c. Four rows at a time,
+// so that every column's four consecutive values are read together and
+// each store is contiguous.
+func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
+	var off [64]int
+	if cols > len(off) {
+		panic("nn: packB panel wider than 64 columns")
+	}
+	for c := 0; c < cols; c++ {
+		off[c] = (j0+c)*ldb + p0
+	}
+	p := 0
+	for ; p+4 <= kb; p += 4 {
+		r0 := d[p*nr : p*nr+cols]
+		r1 := d[(p+1)*nr : (p+1)*nr+cols]
+		r2 := d[(p+2)*nr : (p+2)*nr+cols]
+		r3 := d[(p+3)*nr : (p+3)*nr+cols]
+		for c := range r0 {
+			s := b[off[c]+p:][:4]
+			r0[c], r1[c], r2[c], r3[c] = s[0], s[1], s[2], s[3]
 		}
-		for c := cols; c < nr; c++ {
-			for p := 0; p < kb; p++ {
-				d[p*nr+c] = 0
-			}
+	}
+	for ; p < kb; p++ {
+		r := d[p*nr : p*nr+cols]
+		for c := range r {
+			r[c] = b[off[c]+p]
+		}
+	}
+	if cols < nr {
+		for p := 0; p < kb; p++ {
+			clear(d[p*nr+cols : p*nr+nr])
 		}
 	}
 }
