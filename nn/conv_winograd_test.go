@@ -92,14 +92,16 @@ func TestGradConvWinograd(t *testing.T) {
 
 // lowerWinogradThresholds lets small test convolutions take Winograd.
 func lowerWinogradThresholds(t *testing.T) {
-	c, p := winogradMinC, winogradMinP
-	winogradMinC, winogradMinP = 16, 100
-	t.Cleanup(func() { winogradMinC, winogradMinP = c, p })
+	c, p, n, on := winogradMinC, winogradMinP, winogradMinTiles, winogradOn
+	winogradMinC, winogradMinP, winogradMinTiles, winogradOn = 16, 100, 0, true
+	t.Cleanup(func() { winogradMinC, winogradMinP, winogradMinTiles, winogradOn = c, p, n, on })
 }
 
 // BenchmarkConvWinograd compares Winograd with im2col on VGG16-like
 // layers (batch 8): go test -bench ConvWinograd ./nn
 func BenchmarkConvWinograd(b *testing.B) {
+	defer func(on bool) { winogradOn = on }(winogradOn)
+	winogradOn = true
 	for _, s := range [][3]int{{64, 64, 224}, {64, 128, 112}, {128, 128, 112}, {128, 256, 56}, {256, 256, 56}, {256, 512, 28}, {512, 512, 28}, {512, 512, 14}, {512, 512, 7}, {16, 16, 32}} {
 		in := []int{8, s[0], s[2], s[2]}
 		for _, wino := range []bool{true, false} {
