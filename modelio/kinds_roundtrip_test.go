@@ -321,7 +321,6 @@ var knownGaps = map[string]string{
 	"TensorSoftmax/axis0 via ONNX":           "before opset 13 a softmax off the last axis is written between two Transposes, which come back as TensorTranspose vertices",
 }
 
-
 // fill gives every parameter random values (positive variances), so that
 // a weight dropped or transposed on the way shows in the predictions, and
 // freezes the vertex under test.
