@@ -139,6 +139,19 @@ func aStrs(n string, v ...string) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(n), Type: onnxpb.AttributeProto_STRINGS.Enum(), Strings: s}
 }
 
+// reduce writes ReduceX over axes; its axes become an input at opset 13
+// for ReduceSum, at 18 for the others.
+func (b *builder) reduce(op, suffix, in string, axes []int, out string, keepDims bool) string {
+	from, keep := 18, int64(0)
+	if op == "ReduceSum" {
+		from = 13
+	}
+	if keepDims {
+		keep = 1
+	}
+	return b.withAxes(op, suffix, in, axes, out, from, aInt("keepdims", keep))
+}
+
 // withAxes passes axes as an attribute or, from opset `from`, as an input.
 func (b *builder) withAxes(op, suffix string, in string, axes []int, out string, from int, attrs ...*onnxpb.AttributeProto) string {
 	if b.opset >= from {

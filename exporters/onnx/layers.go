@@ -341,15 +341,7 @@ func emitReduce(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, rank i
 		}
 		axes = append(axes, a+1)
 	}
-	keep := int64(0)
-	if l.KeepDims {
-		keep = 1
-	}
-	from := 18
-	if op == "ReduceSum" {
-		from = 13
-	}
-	b.withAxes(op, "", ins[0], axes, out, from, aInt("keepdims", keep))
+	b.reduce(op, "", ins[0], axes, out, l.KeepDims)
 	return nil
 }
 
@@ -496,16 +488,22 @@ func (b *builder) layerNorm(l *ir.LayerNorm, in string, inShape []int, out strin
 	for k := ax; k < r; k++ {
 		axes = append(axes, k+1)
 	}
-	mean := b.withAxes("ReduceMean", "mean", in, axes, b.tmp("mean"), 18, aInt("keepdims", 1))
-	cen := b.op("Sub", "center", []string{in, mean}, b.tmp("centered"))
-	sq := b.op("Mul", "square", []string{cen, cen}, b.tmp("squared"))
-	vr := b.withAxes("ReduceMean", "var", sq, axes, b.tmp("var"), 18, aInt("keepdims", 1))
-	ve := b.op("Add", "eps", []string{vr, b.scalar("epsilon", l.Epsilon)}, b.tmp("var_eps"))
-	sd := b.op("Sqrt", "std", []string{ve}, b.tmp("std"))
-	nrm := b.op("Div", "normalise", []string{cen, sd}, b.tmp("normalised"))
+	nrm := b.normalise(in, axes, l.Epsilon, "normalise", b.tmp("normalised"))
 	sc := b.op("Mul", "", []string{nrm, b.paramInit("gamma")}, b.tmp("scaled"))
 	b.op("Add", "beta", []string{sc, b.paramInit("beta")}, out)
 	return nil
+}
+
+// normalise writes (x − mean) / √(var + ε) over axes, the decomposed
+// layer normalisation (the divide is node suffix div).
+func (b *builder) normalise(in string, axes []int, eps float32, div, out string) string {
+	mean := b.reduce("ReduceMean", "mean", in, axes, b.tmp("mean"), true)
+	cen := b.op("Sub", "center", []string{in, mean}, b.tmp("centered"))
+	sq := b.op("Mul", "square", []string{cen, cen}, b.tmp("squared"))
+	vr := b.reduce("ReduceMean", "var", sq, axes, b.tmp("var"), true)
+	ve := b.op("Add", "eps", []string{vr, b.scalar("epsilon", eps)}, b.tmp("var_eps"))
+	sd := b.op("Sqrt", "std", []string{ve}, b.tmp("std"))
+	return b.op("Div", div, []string{cen, sd}, out)
 }
 
 func (b *builder) unary(l *ir.Unary, in, out string) error {

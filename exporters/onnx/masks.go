@@ -118,9 +118,9 @@ func (b *builder) zeroMask(ids string) string {
 // [N, C, T] (zero where every step is padding).
 func (b *builder) maskedAveragePool(x, mask string, keep bool, out string) {
 	mu := b.withAxes("Unsqueeze", "mask_channels", mask, []int{1}, b.tmp("mask_channels"), 13)
-	num := b.withAxes("ReduceSum", "masked_sum", b.op("Mul", "masked", []string{x, mu}, b.tmp("masked")), []int{2},
-		b.tmp("masked_sum"), 13, aInt("keepdims", 1))
-	den := b.withAxes("ReduceSum", "steps", mu, []int{2}, b.tmp("steps"), 13, aInt("keepdims", 1))
+	num := b.reduce("ReduceSum", "masked_sum", b.op("Mul", "masked", []string{x, mu}, b.tmp("masked")), []int{2},
+		b.tmp("masked_sum"), true)
+	den := b.reduce("ReduceSum", "steps", mu, []int{2}, b.tmp("steps"), true)
 	den = b.op("Max", "steps_at_least_1", []string{den, b.scalar("one", 1)}, b.tmp("steps_at_least_1"))
 	if keep {
 		b.op("Div", "", []string{num, den}, out)

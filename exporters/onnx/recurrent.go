@@ -198,11 +198,11 @@ func (b *builder) mergeDirs(m ir.BiMerge, in string, axis int, out string) error
 		}
 		b.reshape("concat", in, shape, out)
 	case ir.BiSum:
-		b.withAxes("ReduceSum", "sum", in, []int{axis}, out, 13, aInt("keepdims", 0))
+		b.reduce("ReduceSum", "sum", in, []int{axis}, out, false)
 	case ir.BiAverage:
-		b.withAxes("ReduceMean", "ave", in, []int{axis}, out, 18, aInt("keepdims", 0))
+		b.reduce("ReduceMean", "ave", in, []int{axis}, out, false)
 	case ir.BiMul:
-		b.withAxes("ReduceProd", "mul", in, []int{axis}, out, 18, aInt("keepdims", 0))
+		b.reduce("ReduceProd", "mul", in, []int{axis}, out, false)
 	default:
 		return fmt.Errorf("Bidirectional merge %q", m)
 	}

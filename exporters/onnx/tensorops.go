@@ -160,7 +160,7 @@ func init() {
 	register(&ir.TensorExpand{}, emitTensorExpand)
 	register(&ir.TensorTile{}, emitTensorTile)
 	register(&ir.Attention{}, emitAttention)
-	decomposed["Attention"] = "written as MatMul/Unsqueeze/Add/Tanh/ReduceSum/Softmax: comes back as general tensor ops (TensorMatMul, TensorTranspose, ...) with the scales as constants, once the ONNX importer reads products of computed tensors"
+	decomposed["Attention"] = "written as MatMul/Unsqueeze/Add/Tanh/ReduceSum/Softmax: comes back as general tensor ops (TensorMatMul, TensorTranspose, ...) with the scales as learned constants"
 }
 
 // emitAttention writes ir.Attention on the last two axes of its inputs:
@@ -198,7 +198,7 @@ func emitAttention(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, ran
 		if l.Score == ir.ScoreAdditive && l.UseScale {
 			t = b.op("Mul", "scale", []string{t, b.learnedInit("scale")}, b.tmp("scaled"))
 		}
-		s = b.withAxes("ReduceSum", "scores", t, []int{r}, b.tmp("scores"), 13, aInt("keepdims", 0))
+		s = b.reduce("ReduceSum", "scores", t, []int{r}, b.tmp("scores"), false)
 		if l.Score == ir.ScoreConcat {
 			s = b.op("Mul", "weight", []string{s, b.learnedInit("weight")}, b.tmp("weighted"))
 		}

@@ -126,13 +126,7 @@ func emitTensorLayerNorm(b *builder, v *ir.Vertex, ins []string, inShapes [][]in
 	for k := ax; k < rank; k++ {
 		axes = append(axes, k)
 	}
-	mean := b.withAxes("ReduceMean", "mean", ins[0], axes, b.tmp("mean"), 18, aInt("keepdims", 1))
-	cen := b.op("Sub", "center", []string{ins[0], mean}, b.tmp("centered"))
-	sq := b.op("Mul", "square", []string{cen, cen}, b.tmp("squared"))
-	vr := b.withAxes("ReduceMean", "var", sq, axes, b.tmp("var"), 18, aInt("keepdims", 1))
-	ve := b.op("Add", "eps", []string{vr, b.scalar("epsilon", l.Epsilon)}, b.tmp("var_eps"))
-	sd := b.op("Sqrt", "std", []string{ve}, b.tmp("std"))
-	b.op("Div", "", []string{cen, sd}, out)
+	b.normalise(ins[0], axes, l.Epsilon, "", out)
 	return nil
 }
 
@@ -149,15 +143,7 @@ func emitTensorReduce(b *builder, v *ir.Vertex, ins []string, inShapes [][]int, 
 			axes = append(axes, a)
 		}
 	}
-	keep := int64(0)
-	if l.KeepDims {
-		keep = 1
-	}
-	from := 18
-	if op == "ReduceSum" {
-		from = 13
-	}
-	b.withAxes(op, "", ins[0], axes, out, from, aInt("keepdims", keep))
+	b.reduce(op, "", ins[0], axes, out, l.KeepDims)
 	return nil
 }
 
@@ -290,7 +276,7 @@ func (b *builder) einsumByProducts(eq string, terms []string, o string, ins []st
 		prod = b.op("Identity", "", vals, dst)
 	}
 	if len(summed) > 0 {
-		b.withAxes("ReduceSum", "", prod, summed, out, 13, aInt("keepdims", 0))
+		b.reduce("ReduceSum", "", prod, summed, out, false)
 	}
 	return nil
 }
