@@ -340,27 +340,17 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 	return outs, nil
 }
 
-// unbatched reports whether a pass cannot be split into batches: an input
-// without a batch axis, an op that combines examples, or a value asked for
-// whose batch is not on axis 0.
+// unbatched reports whether a pass cannot be split into batches: the
+// graph runs whole (wholePass, decided at compile), or a value asked for
+// has its batch off axis 0.
 func (n *Net[F]) unbatched(slots []int) bool {
-	if n.Graph.MixesExamples(n.full) {
+	if n.wholePass {
 		return true
 	}
-	for _, in := range n.Graph.Inputs {
-		if in.NoBatch {
-			return true
-		}
-	}
 	for _, s := range slots {
-		if s < len(n.Graph.Inputs) {
-			continue
-		}
-		for _, nd := range n.nodes {
-			if nd.slot == s {
-				if _, ok := ir.LayerView(n.full[nd.v.Name]); !ok {
-					return true
-				}
+		if nd := n.slotNode[s]; nd != nil {
+			if _, ok := ir.LayerView(n.full[nd.v.Name]); !ok {
+				return true
 			}
 		}
 	}

@@ -70,6 +70,11 @@ type Net[F Float] struct {
 	byName   map[string]*node[F]
 	shapes   map[string][]int
 	full     map[string][]int // full shapes (ir.Graph.FullShapes)
+	// wholePass: Predict runs the graph in one pass (an input without a
+	// batch axis, ops that combine examples); slotNode is each slot's node
+	// (nil for graph inputs)
+	wholePass bool
+	slotNode  []*node[F]
 	inSlots  map[string]int
 	outSlots []int
 	outNodes []*node[F] // nil for an output that is a graph input
@@ -242,6 +247,14 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		return nil, &ir.ValidationError{Problems: problems}
 	}
 	nSlots := len(n.slotNeed)
+	n.slotNode = make([]*node[F], nSlots)
+	for _, nd := range n.nodes {
+		n.slotNode[nd.slot] = nd
+	}
+	n.wholePass = g.MixesExamples(full)
+	for _, in := range g.Inputs {
+		n.wholePass = n.wholePass || in.NoBatch
+	}
 	n.slots = make([]*Mat[F], nSlots)
 	n.slotEdges = make([]int, nSlots)
 	n.slotGrad = make([]*Mat[F], nSlots)

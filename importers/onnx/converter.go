@@ -511,4 +511,9 @@ func (c *converter) readsLearned(n *node) bool {
 
 func tensorOf(shape []int, f []float32) *ir.Tensor { return ir.FromData(f, shape...) }
 
+// fixedConst adds a fixed (not learned) batch-free TensorConstant.
+func (c *converter) fixedConst(name string, shape []int, v []float32) (string, error) {
+	return c.add(name, &ir.TensorConstant{Shape: shape}, nil, map[string]*ir.Tensor{"value": tensorOf(shape, v)})
+}
+
 var errNotConst = errors.New("not constant")

@@ -119,7 +119,7 @@ func (c *converter) tensorGemm(n *node) error {
 		if f == 1 {
 			return v, nil
 		}
-		k, err := c.add(n.label+"/"+what, &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{f})})
+		k, err := c.fixedConst(n.label+"/"+what, []int{}, []float32{f})
 		if err != nil {
 			return "", err
 		}

@@ -209,7 +209,7 @@ func (b *attnBuilder) op(what string, l ir.TensorOp, inputs ...string) (string, 
 }
 
 func (b *attnBuilder) constant(what string, shape []int, v []float32) (string, error) {
-	return b.c.add(b.label+"/"+what, &ir.TensorConstant{Shape: shape}, nil, map[string]*ir.Tensor{"value": tensorOf(shape, v)})
+	return b.c.fixedConst(b.label+"/"+what, shape, v)
 }
 
 func (b *attnBuilder) scaled(x string, f float32, what string) (string, error) {

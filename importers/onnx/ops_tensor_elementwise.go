@@ -146,7 +146,7 @@ func (c *converter) tensorNot(n *node) error {
 	if err != nil {
 		return err
 	}
-	zero, err := c.add(n.label+"/zero", &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{0})})
+	zero, err := c.fixedConst(n.label+"/zero", []int{}, []float32{0})
 	if err != nil {
 		return err
 	}
@@ -406,7 +406,7 @@ func (c *converter) constantLike(n *node) (bool, error) {
 		}
 		val = float32(t.floats()[0])
 	}
-	v, err := c.add(n.label+"/value", &ir.TensorConstant{Shape: []int{}}, nil, map[string]*ir.Tensor{"value": tensorOf([]int{}, []float32{val})})
+	v, err := c.fixedConst(n.label+"/value", []int{}, []float32{val})
 	if err != nil {
 		return true, err
 	}
