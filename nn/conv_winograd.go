@@ -235,9 +235,9 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		t.packs[xi].release()
 	}
 	if c.pool != nil {
-		for _, b := range [][]F{t.u, t.v, t.m} {
-			c.pool.free = append(c.pool.free, b[:cap(b)])
-		}
+		c.pool.put(t.u)
+		c.pool.put(t.v)
+		c.pool.put(t.m)
 	}
 	t.x, t.w, t.out, t.u, t.v, t.m = nil, nil, nil, nil, nil, nil
 }

@@ -105,8 +105,15 @@ func outBuf[F Float](p *Pass[F], m *Mat[F], shape ...int) *Mat[F] {
 
 // putScratch gives a scratch slice back to an inference network's pool.
 func putScratch[F Float](p *Pass[F], s []F) {
-	if p.pool != nil && cap(s) > 0 {
-		p.pool.free = append(p.pool.free, s[:cap(s)])
+	if p.pool != nil {
+		p.pool.put(s)
+	}
+}
+
+// put takes back a scratch slice that get handed out.
+func (b *bufPool[F]) put(s []F) {
+	if cap(s) > 0 {
+		b.free = append(b.free, s[:cap(s)])
 	}
 }
 

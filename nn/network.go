@@ -66,18 +66,18 @@ type Net[F Float] struct {
 	ins   []*Mat[F] // forward's scratch: one node's inputs
 	outs  []*Mat[F]
 
-	nodes    []*node[F]
-	byName   map[string]*node[F]
-	shapes   map[string][]int
-	full     map[string][]int // full shapes (ir.Graph.FullShapes)
+	nodes  []*node[F]
+	byName map[string]*node[F]
+	shapes map[string][]int
+	full   map[string][]int // full shapes (ir.Graph.FullShapes)
 	// wholePass: Predict runs the graph in one pass (an input without a
 	// batch axis, ops that combine examples); slotNode is each slot's node
 	// (nil for graph inputs)
 	wholePass bool
 	slotNode  []*node[F]
-	inSlots  map[string]int
-	outSlots []int
-	outNodes []*node[F] // nil for an output that is a graph input
+	inSlots   map[string]int
+	outSlots  []int
+	outNodes  []*node[F] // nil for an output that is a graph input
 
 	slots     []*Mat[F] // values: graph inputs then one per node
 	masks     [][]F     // the sequence mask of each slot's value, or nil
