@@ -38,29 +38,39 @@ func TestGradMultiHeadAttention(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := c.a
-			g := attentionGraph(c.name, &a, c.shapes...)
-			if err := InitGraph(g, ir.InitXavierUniform, 5); err != nil {
-				t.Fatal(err)
-			}
-			rng := rand.New(rand.NewSource(3))
-			for _, p := range g.Vertices[0].Params {
-				for i := range p.Data {
-					p.Data[i] += float32(rng.Float64()*0.2 - 0.1)
-				}
-			}
-			var xs []*ir.Tensor
-			for _, s := range c.shapes {
-				xs = append(xs, RandTensor(rng, -1, 1, append([]int{2}, s...)...))
-			}
-			o := GradCheckOptions{}
+			var mask []float32
 			if c.mask {
-				m := ir.NewTensor(2, c.shapes[0][0])
-				copy(m.Data, []float32{1, 1, 0, 0, 1, 1, 1, 1})
-				o.InputMask = m
+				mask = []float32{1, 1, 0, 0, 1, 1, 1, 1}
 			}
-			GradCheck(t, g, xs, nil, o)
+			checkAttentionGrads(t, attentionGraph(c.name, &a, c.shapes...), c.shapes, 0.1, mask)
 		})
 	}
+}
+
+// checkAttentionGrads gradient-checks a one-attention-vertex graph on a
+// batch of 2: parameters Xavier-initialised and jittered by ±jitter (so no
+// bias is exactly zero), random inputs of the given shapes, and the
+// (2, T) step mask when given.
+func checkAttentionGrads(t *testing.T, g *ir.Graph, shapes [][]int, jitter float64, mask []float32) {
+	t.Helper()
+	if err := InitGraph(g, ir.InitXavierUniform, 5); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(3))
+	for _, p := range g.Vertices[0].Params {
+		for i := range p.Data {
+			p.Data[i] += float32((rng.Float64()*2 - 1) * jitter)
+		}
+	}
+	var xs []*ir.Tensor
+	for _, s := range shapes {
+		xs = append(xs, RandTensor(rng, -1, 1, append([]int{2}, s...)...))
+	}
+	o := GradCheckOptions{}
+	if mask != nil {
+		o.InputMask = ir.FromData(mask, 2, shapes[0][0])
+	}
+	GradCheck(t, g, xs, nil, o)
 }
 
 // Dropout on the attention weights: active in training only, and the
