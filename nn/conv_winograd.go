@@ -14,7 +14,7 @@ import "os"
 // WinogradEnv names the environment variable that turns Winograd on ("1").
 // It is off by default: per layer it measured 1.2–1.5× faster than im2col
 // (BenchmarkConvWinograd, batch 8), but inside an inference network VGG16's
-// forward pass was 1.2–1.3× slower with it (bench/speed forward, quiet
+// forward pass was 1.2–1.5× slower with it (bench/speed forward, quiet
 // machine), for a reason not found yet.
 const WinogradEnv = "RETARGET_WINOGRAD"
 
