@@ -44,6 +44,10 @@ type convCore[F Float] struct {
 	// compare them with the im2col path); noWinograd only Winograd
 	generic, noWinograd bool
 	noImplicit          bool        // materialise the im2col columns (benchmarks compare)
+	noPadded            bool        // stride 1: implicit im2col instead of the padded copy (tests compare)
+	pf, pb              paddedConv  // stride 1, groups 1: the forward pass and the input gradient from padded copies
+	wpkT                packedA[F]  // the input gradient's weights, packed for one backward pass
+	wT                  []F         // the input gradient's weights (flipWeights)
 	pool                *bufPool[F] // the inference pool during a pooled call
 	wino                winograd[F]
 	src                 im2colSource // the columns an implicit-im2col product reads
@@ -103,6 +107,7 @@ func (c *convCore[F]) setup(in []int) error {
 	if c.chunk > 1 {
 		c.tmpN = c.filters / c.groups * g.p() * c.chunk
 	}
+	c.setupPadded(in[0], limit)
 	if !c.pooled {
 		c.col = growSlice(c.col, c.colN)
 		c.tmp = growSlice(c.tmp, c.tmpN)
@@ -187,6 +192,16 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 			for s := 0; s < n; s++ {
 				c.wpk.mul(false, P, x[s*inPer:], P, 0, out[s*outPer:], P)
 				c.postPlanes(out, s, s+1, post)
+			}
+			return
+		}
+		if c.usePadded() && c.wpk.packed {
+			x32, out32 := any(x).([]float32), any(out).([]float32)
+			wpk, p, prod := any(&c.wpk).(*packedA[float32]), any(c.col).([]float32), any(c.tmp).([]float32)
+			for s := 0; s < n; {
+				next := c.pf.forward(wpk, x32, out32, s, n, fg, p, prod)
+				c.postPlanes(out, s, next, post)
+				s = next
 			}
 			return
 		}
@@ -327,6 +342,10 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 				}
 			}
 		}
+		return
+	}
+	gW, dx = c.backwardPadded(x, W, dOut, gW, dx)
+	if gW == nil && dx == nil {
 		return
 	}
 	if dx != nil {

@@ -11,52 +11,83 @@ import (
 
 // TestImplicitIm2colMatchesMaterialised runs float32 convolutions whose
 // GEMMs read the im2col columns straight from the input (forward and weight
-// gradient, one sample per product and several) against the float64
-// materialised path.
+// gradient, one sample per product and several) and, for stride 1, from a
+// padded copy (forward, weight and input gradients, bands of rows or
+// several samples per product) against the float64 materialised path, on
+// every GEMM tier.
 func TestImplicitIm2colMatchesMaterialised(t *testing.T) {
+	start := GemmKernel()
+	defer func() { _ = SetGemmKernel(start) }()
 	cases := []struct {
 		name   string
 		core   convCore[float64]
 		in     []int
 		budget int
+		padded bool // the stride-1 padded path applies
 	}{
-		{"same", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 5, 9, 11}, 0},
+		{"same", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 5, 9, 11}, 0, true},
 		{"stride2_dilated", convCore[float64]{rank: 2, filters: 6, groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
-			dil: []int{2, 1}, padding: ir.PadExplicit, pads: []int{2, 1, 0, 3}}, []int{2, 4, 13, 12}, 0},
-		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600},
-		{"runs_inside_the_padding", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadExplicit, pads: []int{2, 2}}, []int{5, 3, 7}, 0},
-		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0},
+			dil: []int{2, 1}, padding: ir.PadExplicit, pads: []int{2, 1, 0, 3}}, []int{2, 4, 13, 12}, 0, false},
+		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600, true},
+		{"runs_inside_the_padding", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadExplicit, pads: []int{2, 2}}, []int{5, 3, 7}, 0, false},
+		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0, true},
+		{"valid_dilated_wide_filters", convCore[float64]{rank: 2, filters: 40, groups: 1, kernel: []int{3, 2}, dil: []int{1, 3}}, []int{3, 17, 12, 14}, 0, true},
+		{"asymmetric_pads_bands", convCore[float64]{rank: 2, filters: 20, groups: 1, kernel: []int{3, 3}, padding: ir.PadExplicit,
+			pads: []int{0, 2, 1, 0}}, []int{2, 18, 13, 9}, 2000, true},
+		{"pads_past_the_kernel", convCore[float64]{rank: 2, filters: 18, groups: 1, kernel: []int{3, 3}, padding: ir.PadExplicit,
+			pads: []int{3, 1, 1, 1}}, []int{2, 17, 6, 7}, 0, true},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewSource(int64(len(tc.name))))
-			ref := tc.core
-			ref.generic, ref.colBudget = true, tc.budget
-			c32 := convCore[float32]{rank: tc.core.rank, filters: tc.core.filters, groups: 1, kernel: tc.core.kernel,
-				strides: tc.core.strides, dil: tc.core.dil, padding: tc.core.padding, pads: tc.core.pads, colBudget: tc.budget}
-			if err := ref.setup(tc.in); err != nil {
-				t.Fatal(err)
-			}
-			if err := c32.setup(tc.in); err != nil {
-				t.Fatal(err)
-			}
-			if tc.budget > 0 && c32.chunk != 1 || tc.budget == 0 && c32.chunk == 1 {
-				t.Fatalf("chunk %d: the case does not test the intended path", c32.chunk)
-			}
-			nx, nw, ny := ir.NumElements(tc.in), ref.filters*ref.geo.c*ref.geo.k(), ir.NumElements(ref.outShape)
-			x, w, d := randFloats(rng, nx), randFloats(rng, nw), randFloats(rng, ny)
-			y := make([]float64, ny)
-			ref.forward(x, w, y, nil)
-			gw := make([]float64, nw)
-			ref.backward(x, w, d, gw, nil)
+	for _, kern := range GemmKernels() {
+		if err := SetGemmKernel(kern); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range cases {
+			for _, padded := range []bool{false, true} {
+				if padded && !tc.padded {
+					continue
+				}
+				t.Run(fmt.Sprintf("%s/%s/padded=%v", kern, tc.name, padded), func(t *testing.T) {
+					rng := rand.New(rand.NewSource(int64(len(tc.name))))
+					ref := tc.core
+					ref.generic, ref.colBudget = true, tc.budget
+					c32 := convCore[float32]{rank: tc.core.rank, filters: tc.core.filters, groups: 1, kernel: tc.core.kernel,
+						strides: tc.core.strides, dil: tc.core.dil, padding: tc.core.padding, pads: tc.core.pads, colBudget: tc.budget,
+						noPadded: !padded}
+					if err := ref.setup(tc.in); err != nil {
+						t.Fatal(err)
+					}
+					if err := c32.setup(tc.in); err != nil {
+						t.Fatal(err)
+					}
+					if c32.usePadded() != padded {
+						t.Fatalf("usePadded %v: the case does not test the intended path", c32.usePadded())
+					}
+					if !padded && (tc.budget > 0 && c32.chunk != 1 || tc.budget == 0 && c32.chunk == 1) {
+						t.Fatalf("chunk %d: the case does not test the intended path", c32.chunk)
+					}
+					if padded && tc.budget > 0 && c32.pf.bands() == 1 {
+						t.Fatalf("one band: the case does not test the intended path")
+					}
+					nx, nw, ny := ir.NumElements(tc.in), ref.filters*ref.geo.c*ref.geo.k(), ir.NumElements(ref.outShape)
+					x, w, d := randFloats(rng, nx), randFloats(rng, nw), randFloats(rng, ny)
+					y := make([]float64, ny)
+					ref.forward(x, w, y, nil)
+					gw, dx := make([]float64, nw), make([]float64, nx)
+					ref.backward(x, w, d, gw, dx)
 
-			x32, w32, d32 := toFloat32(x), toFloat32(w), toFloat32(d)
-			y32, gw32 := make([]float32, ny), make([]float32, nw)
-			c32.forward(x32, w32, y32, nil)
-			c32.backward(x32, w32, d32, gw32, nil)
-			close32(t, "forward", y32, y)
-			close32(t, "dW", gw32, gw)
-		})
+					x32, w32, d32 := toFloat32(x), toFloat32(w), toFloat32(d)
+					y32, gw32, dx32 := make([]float32, ny), make([]float32, nw), make([]float32, nx)
+					for i := range dx32 {
+						dx32[i] = float32(math.NaN()) // written whole, not accumulated
+					}
+					c32.forward(x32, w32, y32, nil)
+					c32.backward(x32, w32, d32, gw32, dx32)
+					close32(t, "forward", y32, y)
+					close32(t, "dW", gw32, gw)
+					close32(t, "dx", dx32, dx)
+				})
+			}
+		}
 	}
 }
 

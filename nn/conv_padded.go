@@ -1,0 +1,321 @@
+package nn
+
+// A stride-1 convolution (1-D or 2-D, groups 1) reads its im2col matrix
+// from a zero-padded copy of its input: im2col row (c, i, j) over a band of
+// output rows, taken at every column of the padded width wp, is the padded
+// band shifted by i·dh·wp + j·dw — one contiguous run. The GEMM packs its B
+// panels from it with plain copies and no bounds tests (implicit im2col's
+// fill spent a fifth of the ResNet block's training step on bounds and
+// row-crossing runs), at the price of wp − ow extra columns per output row,
+// computed and dropped. The input gradient of such a convolution is itself
+// one — the output gradient, padded by the kernel's extent less the
+// forward padding, convolved with the flipped, transposed weights — so it
+// runs the same way instead of through a GEMM into columns and col2im.
+
+// paddedConv is the geometry of one such convolution and its GEMM source.
+type paddedConv struct {
+	ok             bool
+	c, h, w        int // input channels and plane
+	kh, kw, dh, dw int
+	pt, pl         int
+	oh, ow         int
+	wp             int // padded width: pl + w + pr
+	band           int // output rows per unit: oh (a unit is a sample) or fewer (a band of one sample)
+	hb             int // padded rows per unit: band + (kh-1)·dh
+	per            int // elements per unit in the padded buffer, channels hb·wp apart, then the right kernel reach
+	chunk          int // samples per product when a unit is a sample
+	off            []int
+	src            paddedSource
+	task           paddedTask
+}
+
+// setup sets the geometry of a stride-1 convolution of c channels of h×w
+// with the given kernel, dilation and pads into filters output channels,
+// within limit elements for the padded units and the product; ok is false
+// when a pad is negative (the input gradient of a convolution padded past
+// its kernel's extent).
+func (pc *paddedConv) setup(n, c, h, w, kh, kw, dh, dw, pt, pb, pl, pr, filters, limit int) {
+	*pc = paddedConv{off: pc.off[:0], c: c, h: h, w: w, kh: kh, kw: kw, dh: dh, dw: dw, pt: pt, pl: pl}
+	reachY, reachX := (kh-1)*dh, (kw-1)*dw
+	pc.oh, pc.ow = h+pt+pb-reachY, w+pl+pr-reachX
+	if pt < 0 || pb < 0 || pl < 0 || pr < 0 || pc.oh < 1 || pc.ow < 1 {
+		return
+	}
+	pc.ok = true
+	pc.wp = w + pl + pr
+	rowCost := pc.wp * max(c, filters) // a band row: padded input or product columns
+	pc.band = min(pc.oh, max(1, limit/max(rowCost, 1)-reachY))
+	pc.hb = pc.band + reachY
+	pc.per = c*pc.hb*pc.wp + reachX
+	pc.chunk = 1
+	if pc.band == pc.oh {
+		pc.chunk = max(1, min(n, limit/max(pc.per, filters*pc.oh*pc.wp)))
+	}
+	for ch := 0; ch < c; ch++ {
+		for i := 0; i < kh; i++ {
+			for j := 0; j < kw; j++ {
+				pc.off = append(pc.off, ch*pc.hb*pc.wp+i*dh*pc.wp+j*dw)
+			}
+		}
+	}
+}
+
+// units is how many units a product over samples [s, n) covers, and their
+// output rows each.
+func (pc *paddedConv) units(s, n, band int) (nu, rows int) {
+	if pc.band == pc.oh {
+		return min(pc.chunk, n-s), pc.oh
+	}
+	return 1, min(pc.band, pc.oh-band*pc.band)
+}
+
+// bands is the number of bands a sample is cut into.
+func (pc *paddedConv) bands() int { return (pc.oh + pc.band - 1) / pc.band }
+
+// sizes are the elements of the padded buffer and of the product (filters
+// rows) one product needs.
+func (pc *paddedConv) sizes(filters int) (padded, product int) {
+	return pc.chunk * pc.per, filters * pc.chunk * pc.band * pc.wp
+}
+
+// paddedSource is the im2col matrix (or its transpose) of nu units of a
+// paddedConv, for the GEMM to pack from.
+type paddedSource struct {
+	p    []float32
+	per  int   // elements between units
+	cols int   // columns per unit: rows·wp
+	off  []int // im2col row → offset in a unit
+}
+
+func (s *paddedSource) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
+	var off [64]int
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		d := dst[jr*kb : (jr+nr)*kb]
+		if !tb { // panel row p is im2col row p0+p over the panel's positions: a run per unit
+			for q := 0; q < cols; {
+				u, pos := (j0+jr+q)/s.cols, (j0+jr+q)%s.cols
+				n := min(cols-q, s.cols-pos)
+				base := u*s.per + pos
+				for p, o := range s.off[p0 : p0+kb] {
+					copy(d[p*nr+q:p*nr+q+n], s.p[base+o:])
+				}
+				q += n
+			}
+			if cols < nr {
+				for p := 0; p < kb; p++ {
+					clear(d[p*nr+cols : p*nr+nr])
+				}
+			}
+			continue
+		}
+		// transposed: panel row p is position p0+p, column c im2col row j0+jr+c
+		if cols > len(off) {
+			panic("paddedSource: panel wider than 64 columns")
+		}
+		rows := s.off[j0+jr : j0+jr+cols]
+		for p := 0; p < kb; {
+			u, pos := (p0+p)/s.cols, (p0+p)%s.cols
+			n := min(kb-p, s.cols-pos)
+			base := u*s.per + pos
+			for c, o := range rows {
+				off[c] = base + o
+			}
+			packBTAt(d[p*nr:], s.p, off[:cols], n, nr)
+			p += n
+		}
+		if cols < nr {
+			for p := 0; p < kb; p++ {
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+		}
+	}
+}
+
+// paddedTask is one parallel pass over the units × channels of a product.
+type paddedTask struct {
+	pc       *paddedConv
+	kind     int
+	x, out   []float32 // the convolution's input and output (whole batch)
+	p, prod  []float32 // padded units, product (or expanded output gradient)
+	s, band  int       // first unit's sample, band
+	nu, rows int       // units, output rows per unit
+	filters  int
+}
+
+const (
+	paddedFill    = iota // x → p
+	paddedScatter        // prod → out, dropping the extra columns
+	paddedExpand         // out → prod with the extra columns zero: the output gradient as the weight gradient's left operand
+)
+
+func (t *paddedTask) runRange(lo, hi int) {
+	pc := t.pc
+	inPer, outPer := pc.c*pc.h*pc.w, t.filters*pc.oh*pc.ow
+	oy0, rows := t.band*pc.band, t.rows
+	cols, ld := rows*pc.wp, t.nu*rows*pc.wp
+	for i := lo; i < hi; i++ {
+		switch t.kind {
+		case paddedFill:
+			u, ch := i/pc.c, i%pc.c
+			unit := t.p[u*pc.per:][:pc.per]
+			plane := unit[ch*pc.hb*pc.wp:][:pc.hb*pc.wp]
+			src := t.x[(t.s+u)*inPer+ch*pc.h*pc.w:][:pc.h*pc.w]
+			for r := 0; r < pc.hb; r++ {
+				dst := plane[r*pc.wp:][:pc.wp]
+				y := oy0 + r - pc.pt
+				if y < 0 || y >= pc.h {
+					clear(dst)
+					continue
+				}
+				clear(dst[:pc.pl])
+				copy(dst[pc.pl:], src[y*pc.w:][:pc.w])
+				clear(dst[pc.pl+pc.w:])
+			}
+			if ch == pc.c-1 {
+				clear(unit[pc.c*pc.hb*pc.wp:])
+			}
+		default:
+			u, f := i/t.filters, i%t.filters
+			prod := t.prod[f*ld+u*cols:][:cols]
+			o := t.out[(t.s+u)*outPer+f*pc.oh*pc.ow+oy0*pc.ow:][:rows*pc.ow]
+			for r := 0; r < rows; r++ {
+				if t.kind == paddedScatter {
+					copy(o[r*pc.ow:][:pc.ow], prod[r*pc.wp:])
+					continue
+				}
+				row := prod[r*pc.wp:][:pc.wp]
+				copy(row, o[r*pc.ow:][:pc.ow])
+				clear(row[pc.ow:])
+			}
+		}
+	}
+}
+
+// pass runs one parallel pass of kind over nu units of rows output rows
+// from sample s (or over band of sample s).
+func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, rows, filters int) {
+	t := &pc.task
+	*t = paddedTask{pc: pc, kind: kind, x: x, out: out, p: p, prod: prod, s: s, band: band, nu: nu, rows: rows, filters: filters}
+	items, per := nu*pc.c, pc.hb*pc.wp
+	if kind != paddedFill {
+		items, per = nu*filters, rows*pc.wp
+	}
+	parallelRange(items, per, t)
+	*t = paddedTask{}
+}
+
+// forward writes the convolution of the samples [s, next) of x (n in all)
+// by the packed weights w (filters × c·kh·kw) into out and returns next;
+// p and prod are scratch of sizes(filters).
+func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32) (next int) {
+	nu := 1
+	for b := 0; b < pc.bands(); b++ {
+		var rows int
+		nu, rows = pc.units(s, n, b)
+		pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
+		pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off}
+		ld := nu * rows * pc.wp
+		w.mulFrom(ld, &pc.src, 0, prod, ld)
+		pc.src.p = nil
+		pc.pass(paddedScatter, nil, out, nil, prod, s, b, nu, rows, filters)
+	}
+	return s + nu
+}
+
+// weightGrad adds the weight gradient of n samples (dOut: filters planes of
+// oh×ow each) to gW (filters × c·kh·kw).
+func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod []float32) {
+	K := len(pc.off)
+	for s := 0; s < n; {
+		nu := 1
+		for b := 0; b < pc.bands(); b++ {
+			var rows int
+			nu, rows = pc.units(s, n, b)
+			pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
+			pc.pass(paddedExpand, nil, dOut, nil, prod, s, b, nu, rows, filters)
+			pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off}
+			ld := nu * rows * pc.wp
+			sgemmFrom(false, true, filters, K, ld, 1, prod, ld, &pc.src, 1, gW, K)
+			pc.src.p = nil
+		}
+		s += nu
+	}
+}
+
+// flipWeights writes the weights of a convolution's input gradient: wt[c][f,
+// kh-1-i, kw-1-j] = w[f][c, i, j].
+func flipWeights(wt, w []float32, filters, c, kh, kw int) {
+	kk := kh * kw
+	for f := 0; f < filters; f++ {
+		for ch := 0; ch < c; ch++ {
+			src := w[(f*c+ch)*kk:][:kk]
+			dst := wt[(ch*filters+f)*kk:][:kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+}
+
+// setupPadded sets the padded geometries of a stride-1 convolution (groups
+// 1, 1-D or 2-D) of n samples and grows the scratch sizes to fit them.
+func (c *convCore[F]) setupPadded(n, limit int) {
+	c.pf.ok, c.pb.ok = false, false
+	g := &c.geo
+	var z F
+	if _, f32 := any(z).(float32); !f32 || c.generic || c.noImplicit || c.noPadded || g.is3D() || c.groups != 1 || g.sh != 1 || g.sw != 1 {
+		return
+	}
+	reachY, reachX := (g.kh-1)*g.dh, (g.kw-1)*g.dw
+	pb, pr := g.oh+reachY-g.h-g.pt, g.ow+reachX-g.w-g.pl
+	c.pf.setup(n, g.c, g.h, g.w, g.kh, g.kw, g.dh, g.dw, g.pt, pb, g.pl, pr, c.filters, limit)
+	c.pb.setup(n, c.filters, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw, reachY-g.pt, reachY-pb, reachX-g.pl, reachX-pr, g.c, limit)
+	if !c.pf.ok {
+		c.pb.ok = false
+		return
+	}
+	for _, pc := range []*paddedConv{&c.pf, &c.pb} {
+		if pc.ok {
+			padded, prod := pc.sizes(c.filters + g.c - pc.c) // the product's rows: the other side's channels
+			c.colN, c.tmpN = max(c.colN, padded), max(c.tmpN, prod)
+		}
+	}
+}
+
+// usePadded reports whether passes run from padded copies (float32, not
+// switched off before setup).
+func (c *convCore[F]) usePadded() bool { return c.pf.ok }
+
+// backwardPadded accumulates the weight gradient and writes the input
+// gradient from padded copies where it can; it returns the ones left to
+// the im2col path (nil when done).
+func (c *convCore[F]) backwardPadded(x, W, dOut, gW, dx []F) ([]F, []F) {
+	_, fast := gemm32.(fastGemm32)
+	if !c.usePadded() || !fast {
+		return gW, dx
+	}
+	g, n := &c.geo, c.inShape[0]
+	x32, d32 := any(x).([]float32), any(dOut).([]float32)
+	p, prod := any(c.col).([]float32), any(c.tmp).([]float32)
+	if gW != nil && c.filters > sgemmSmallRows {
+		c.pf.weightGrad(x32, d32, any(gW).([]float32), n, c.filters, p, prod)
+		gW = nil
+	}
+	if dx != nil && c.pb.ok {
+		K := c.filters * g.k()
+		c.wT = growSlice(c.wT, g.c*K)
+		wT := any(c.wT).([]float32)
+		flipWeights(wT, any(W).([]float32), c.filters, g.c, g.kh, g.kw)
+		c.wpkT.pack(false, g.c, K, 1, c.wT, K)
+		if c.wpkT.packed {
+			wpk, dx32 := any(&c.wpkT).(*packedA[float32]), any(dx).([]float32)
+			for s := 0; s < n; {
+				s = c.pb.forward(wpk, d32, dx32, s, n, g.c, p, prod)
+			}
+			dx = nil
+		}
+		c.wpkT.release()
+	}
+	return gW, dx
+}
