@@ -284,10 +284,18 @@ func packA(dst, a []float32, lda int, ta bool, alpha float32, i0, mb, p0, kb, mr
 			}
 			continue
 		}
-		for r := 0; r < rows; r++ {
-			src := a[(i0+ir+r)*lda+p0:][:kb]
-			for p, v := range src {
-				d[p*mr+r] = alpha * v
+		if alpha == 1 && rows <= 64 { // row-major A: gather its rows' values for each p, stores contiguous
+			var off [64]int
+			for r := 0; r < rows; r++ {
+				off[r] = (i0+ir+r)*lda + p0
+			}
+			packBTAt(d, a, off[:rows], kb, mr)
+		} else {
+			for r := 0; r < rows; r++ {
+				src := a[(i0+ir+r)*lda+p0:][:kb]
+				for p, v := range src {
+					d[p*mr+r] = alpha * v
+				}
 			}
 		}
 		for r := rows; r < mr; r++ {
@@ -317,9 +325,7 @@ func packB(dst, b []float32, ldb int, tb bool, p0, kb, j0, nb, nr int) {
 }
 
 // packBT is packB's transposed case for one panel: row p of the panel
-// gathers b[(j0+c)·ldb + p0 + p] over its columns c. Four rows at a time,
-// so that every column's four consecutive values are read together and
-// each store is contiguous.
+// gathers b[(j0+c)·ldb + p0 + p] over its columns c.
 func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
 	var off [64]int
 	if cols > len(off) {
@@ -328,6 +334,20 @@ func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
 	for c := 0; c < cols; c++ {
 		off[c] = (j0+c)*ldb + p0
 	}
+	packBTAt(d, b, off[:cols], kb, nr)
+	if cols < nr {
+		for p := 0; p < kb; p++ {
+			clear(d[p*nr+cols : p*nr+nr])
+		}
+	}
+}
+
+// packBTAt writes rows [0, kb) of a panel whose column c reads b from
+// off[c] on: d[p·nr + c] = b[off[c] + p]. Four rows at a time, so that
+// every column's four consecutive values are read together and each store
+// is contiguous.
+func packBTAt(d, b []float32, off []int, kb, nr int) {
+	cols := len(off)
 	p := 0
 	for ; p+4 <= kb; p += 4 {
 		r0 := d[p*nr : p*nr+cols]
@@ -343,11 +363,6 @@ func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
 		r := d[p*nr : p*nr+cols]
 		for c := range r {
 			r[c] = b[off[c]+p]
-		}
-	}
-	if cols < nr {
-		for p := 0; p < kb; p++ {
-			clear(d[p*nr+cols : p*nr+nr])
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // speedGemmShapes are square products and the GEMMs of the convolutions
 // below (conv1/conv2 forward of the CNN, the ResNet block's 3×3 conv forward
-// and its weight gradient).
+// and its weight gradient, VGG16's fc6 on one example).
 var speedGemmShapes = []struct {
 	name    string
 	ta, tb  bool
@@ -27,6 +27,7 @@ var speedGemmShapes = []struct {
 	{"cnn_conv2_fwd", false, false, 64, 256, 288},
 	{"res_conv_fwd", false, false, 64, 784, 576},
 	{"res_conv_dW_NT", false, true, 64, 576, 784},
+	{"vgg_fc6_one_row", false, false, 1, 4096, 25088}, // predict runs VGG16 one example at a time
 }
 
 func benchGemm32(b *testing.B, g gemmer[float32]) {
