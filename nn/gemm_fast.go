@@ -348,7 +348,7 @@ func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
 // is contiguous.
 func packBTAt(d, b []float32, off []int, kb, nr int) {
 	cols := len(off)
-	p := 0
+	p := transposeColsSIMD(d, b, off, kb, nr)
 	for ; p+4 <= kb; p += 4 {
 		r0 := d[p*nr : p*nr+cols]
 		r1 := d[(p+1)*nr : (p+1)*nr+cols]

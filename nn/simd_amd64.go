@@ -8,6 +8,38 @@ import "golang.org/x/sys/cpu"
 // compare them with the portable loops).
 var useSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useTransposeAVX512 enables transposeColsAVX512 for packBTAt (tests turn
+// it off to compare with the portable loop).
+var useTransposeAVX512 = cpu.X86.HasAVX512F
+
+//go:noescape
+func transposeColsAVX512(d *float32, nr int, b *float32, off *int, blocks int, mask int)
+
+// transposeColsSIMD does packBTAt's d[p·nr + c] = b[off[c] + p] for the
+// leading multiple of 16 rows p with 16×16 AVX-512 transposes, and returns
+// how many rows it did.
+func transposeColsSIMD(d, b []float32, off []int, kb, nr int) int {
+	cols, blocks := len(off), kb/16
+	if !useTransposeAVX512 || blocks == 0 || cols == 0 || cols > nr {
+		return 0
+	}
+	hi := 0
+	for _, o := range off {
+		hi = max(hi, o)
+	}
+	_, _ = b[hi+blocks*16-1], d[(blocks*16-1)*nr+cols-1] // bounds the assembly relies on
+	var grp [16]int
+	for g := 0; g < cols; g += 16 {
+		n := min(16, cols-g)
+		copy(grp[:], off[g:g+n])
+		for c := n; c < 16; c++ {
+			grp[c] = off[g] // loaded, not stored
+		}
+		transposeColsAVX512(&d[g], nr, &b[0], &grp[0], blocks, 1<<n-1)
+	}
+	return blocks * 16
+}
+
 //go:noescape
 func clampAVX(x, y *float32, n int, lo, hi float32)
 

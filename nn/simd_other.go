@@ -10,3 +10,7 @@ func reluGradSIMD(x, dy, dx []float32, hi float32) int                  { return
 func max2x2RowSIMD(r0, r1, dst []float32, arg []int32, w, base int) int { return 0 }
 func addSIMD(dst, src []float32) int                                    { return 0 }
 func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool            { return false }
+
+func transposeColsSIMD(d, b []float32, off []int, kb, nr int) int { return 0 }
+
+var useTransposeAVX512 = false
