@@ -1,60 +1,87 @@
 package nn
 
-// A stride-1 convolution (1-D or 2-D, groups 1) reads its im2col matrix
-// from a zero-padded copy of its input: im2col row (c, i, j) over a band of
-// output rows, taken at every column of the padded width wp, is the padded
-// band shifted by i·dh·wp + j·dw — one contiguous run. The GEMM packs its B
+// A convolution (1-D or 2-D, groups 1) reads its im2col matrix from a
+// zero-padded copy of its input: im2col row (c, i, j) over a band of output
+// rows, taken at every column of the padded width wp, is the padded band
+// shifted by i·dh·wp + j·dw — one contiguous run. The GEMM packs its B
 // panels from it with plain copies and no bounds tests (implicit im2col's
 // fill spent a fifth of the ResNet block's training step on bounds and
 // row-crossing runs), at the price of wp − ow extra columns per output row,
-// computed and dropped. The input gradient of such a convolution is itself
-// one — the output gradient, padded by the kernel's extent less the
-// forward padding, convolved with the flipped, transposed weights — so it
-// runs the same way instead of through a GEMM into columns and col2im.
+// computed and dropped. With strides sh×sw the copy is split into sh·sw
+// phase planes (rows ≡ a mod sh, columns ≡ b mod sw) and wp is a phase
+// plane's width: row (c, i, j) is then phase (i·dh mod sh, j·dw mod sw)
+// shifted by ⌊i·dh/sh⌋·wp + ⌊j·dw/sw⌋, contiguous again. The input gradient
+// of a stride-1 convolution is itself one — the output gradient, padded by
+// the kernel's extent less the forward padding, convolved with the
+// flipped, transposed weights — so it runs the same way instead of through
+// a GEMM into columns and col2im.
 
 // paddedConv is the geometry of one such convolution and its GEMM source.
 type paddedConv struct {
 	ok             bool
 	c, h, w        int // input channels and plane
-	kh, kw, dh, dw int
+	kh, kw, sh, sw int
+	dh, dw         int
 	pt, pl         int
 	oh, ow         int
-	wp             int // padded width: pl + w + pr
-	band           int // output rows per unit: oh (a unit is a sample) or fewer (a band of one sample)
-	hb             int // padded rows per unit: band + (kh-1)·dh
-	per            int // elements per unit in the padded buffer, channels hb·wp apart, then the right kernel reach
-	chunk          int // samples per product when a unit is a sample
+	wp             int   // width of a phase plane (stride 1: the padded width pl + w + pr), the product's columns per output row
+	band           int   // output rows per unit: oh (a unit is a sample) or fewer (a band of one sample)
+	hb             int   // phase rows per unit: band + ⌊(kh-1)·dh/sh⌋
+	per            int   // elements per unit in the padded buffer: channels × phases × hb·wp, then the right kernel reach
+	np             int   // phase planes per channel
+	phases         []int // phase (a, b) → its index among the phases some kernel tap reads, or -1 (a 1×1 stride-2 window reads one of four)
+	chunk          int   // samples per product when a unit is a sample
 	off            []int
 	src            paddedSource
 	task           paddedTask
 }
 
-// setup sets the geometry of a stride-1 convolution of c channels of h×w
-// with the given kernel, dilation and pads into filters output channels,
-// within limit elements for the padded units and the product; ok is false
-// when a pad is negative (the input gradient of a convolution padded past
-// its kernel's extent).
-func (pc *paddedConv) setup(n, c, h, w, kh, kw, dh, dw, pt, pb, pl, pr, filters, limit int) {
-	*pc = paddedConv{off: pc.off[:0], c: c, h: h, w: w, kh: kh, kw: kw, dh: dh, dw: dw, pt: pt, pl: pl}
+// setup sets the geometry of a convolution of c channels of h×w with the
+// given kernel, strides, dilation and pads into filters output channels of
+// oh×ow, within limit elements for the padded units and the product; ok is
+// false when a pad is negative (the input gradient of a convolution padded
+// past its kernel's extent) or the sizes disagree.
+func (pc *paddedConv) setup(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow, filters, limit int) {
+	*pc = paddedConv{off: pc.off[:0], phases: pc.phases, c: c, h: h, w: w, kh: kh, kw: kw, sh: sh, sw: sw, dh: dh, dw: dw, pt: pt, pl: pl}
 	reachY, reachX := (kh-1)*dh, (kw-1)*dw
-	pc.oh, pc.ow = h+pt+pb-reachY, w+pl+pr-reachX
-	if pt < 0 || pb < 0 || pl < 0 || pr < 0 || pc.oh < 1 || pc.ow < 1 {
+	hp, wpad := h+pt+pb, w+pl+pr
+	if pt < 0 || pb < 0 || pl < 0 || pr < 0 || hp <= reachY || wpad <= reachX ||
+		(hp-reachY-1)/sh+1 != oh || (wpad-reachX-1)/sw+1 != ow {
 		return
 	}
-	pc.ok = true
-	pc.wp = w + pl + pr
-	rowCost := pc.wp * max(c, filters) // a band row: padded input or product columns
-	pc.band = min(pc.oh, max(1, limit/max(rowCost, 1)-reachY))
-	pc.hb = pc.band + reachY
-	pc.per = c*pc.hb*pc.wp + reachX
+	pc.ok, pc.oh, pc.ow = true, oh, ow
+	pc.wp = (wpad + sw - 1) / sw
+	pc.phases = append(pc.phases[:0], make([]int, sh*sw)...)
+	for i := range pc.phases {
+		pc.phases[i] = -1
+	}
+	for i := 0; i < kh; i++ {
+		for j := 0; j < kw; j++ {
+			pc.phases[(i*dh%sh)*sw+j*dw%sw] = 0
+		}
+	}
+	phases := 0
+	for i, used := range pc.phases {
+		if used == 0 {
+			pc.phases[i] = phases
+			phases++
+		}
+	}
+	rowCost := pc.wp * max(c*phases, filters) // a band row: padded input or product columns
+	pc.band = min(oh, max(1, limit/max(rowCost, 1)-reachY/sh))
+	pc.hb = pc.band + reachY/sh
+	pc.np = phases
+	pc.per = c*phases*pc.hb*pc.wp + reachX/sw
 	pc.chunk = 1
-	if pc.band == pc.oh {
-		pc.chunk = max(1, min(n, limit/max(pc.per, filters*pc.oh*pc.wp)))
+	if pc.band == oh {
+		pc.chunk = max(1, min(n, limit/max(pc.per, filters*oh*pc.wp)))
 	}
 	for ch := 0; ch < c; ch++ {
 		for i := 0; i < kh; i++ {
 			for j := 0; j < kw; j++ {
-				pc.off = append(pc.off, ch*pc.hb*pc.wp+i*dh*pc.wp+j*dw)
+				y, x := i*dh, j*dw
+				phase := ch*phases + pc.phases[(y%sh)*sw+x%sw]
+				pc.off = append(pc.off, phase*pc.hb*pc.wp+y/sh*pc.wp+x/sw)
 			}
 		}
 	}
@@ -159,21 +186,10 @@ func (t *paddedTask) runRange(lo, hi int) {
 		case paddedFill:
 			u, ch := i/pc.c, i%pc.c
 			unit := t.p[u*pc.per:][:pc.per]
-			plane := unit[ch*pc.hb*pc.wp:][:pc.hb*pc.wp]
 			src := t.x[(t.s+u)*inPer+ch*pc.h*pc.w:][:pc.h*pc.w]
-			for r := 0; r < pc.hb; r++ {
-				dst := plane[r*pc.wp:][:pc.wp]
-				y := oy0 + r - pc.pt
-				if y < 0 || y >= pc.h {
-					clear(dst)
-					continue
-				}
-				clear(dst[:pc.pl])
-				copy(dst[pc.pl:], src[y*pc.w:][:pc.w])
-				clear(dst[pc.pl+pc.w:])
-			}
+			pc.fillChannel(unit, src, ch, oy0)
 			if ch == pc.c-1 {
-				clear(unit[pc.c*pc.hb*pc.wp:])
+				clear(unit[pc.c*pc.np*pc.hb*pc.wp:])
 			}
 		default:
 			u, f := i/t.filters, i%t.filters
@@ -192,12 +208,53 @@ func (t *paddedTask) runRange(lo, hi int) {
 	}
 }
 
+// fillChannel writes the phase planes of channel ch (input plane src) of a
+// unit whose first output row is oy0.
+func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
+	plane := pc.hb * pc.wp
+	for a := 0; a < pc.sh; a++ {
+		for b := 0; b < pc.sw; b++ {
+			k := pc.phases[a*pc.sw+b]
+			if k < 0 {
+				continue
+			}
+			ph := unit[(ch*pc.np+k)*plane:][:plane]
+			for r := 0; r < pc.hb; r++ {
+				dst := ph[r*pc.wp:][:pc.wp]
+				y := (oy0+r)*pc.sh + a - pc.pt
+				if y < 0 || y >= pc.h {
+					clear(dst)
+					continue
+				}
+				row := src[y*pc.w:][:pc.w]
+				if pc.sw == 1 {
+					clear(dst[:pc.pl])
+					copy(dst[pc.pl:], row)
+					clear(dst[pc.pl+pc.w:])
+					continue
+				}
+				// columns x read input column x·sw + b − pl, inside for x in [lo, hi)
+				lo := min(max(0, (pc.pl-b+pc.sw-1)/pc.sw), len(dst))
+				hi := lo
+				if last := pc.w - 1 + pc.pl - b; last >= 0 {
+					hi = max(min(len(dst), last/pc.sw+1), lo)
+				}
+				clear(dst[:lo])
+				for x := lo; x < hi; x++ {
+					dst[x] = row[x*pc.sw+b-pc.pl]
+				}
+				clear(dst[hi:])
+			}
+		}
+	}
+}
+
 // pass runs one parallel pass of kind over nu units of rows output rows
 // from sample s (or over band of sample s).
 func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, rows, filters int) {
 	t := &pc.task
 	*t = paddedTask{pc: pc, kind: kind, x: x, out: out, p: p, prod: prod, s: s, band: band, nu: nu, rows: rows, filters: filters}
-	items, per := nu*pc.c, pc.hb*pc.wp
+	items, per := nu*pc.c, pc.np*pc.hb*pc.wp
 	if kind != paddedFill {
 		items, per = nu*filters, rows*pc.wp
 	}
@@ -258,19 +315,23 @@ func flipWeights(wt, w []float32, filters, c, kh, kw int) {
 	}
 }
 
-// setupPadded sets the padded geometries of a stride-1 convolution (groups
-// 1, 1-D or 2-D) of n samples and grows the scratch sizes to fit them.
+// setupPadded sets the padded geometries of a convolution (groups 1, 1-D or
+// 2-D) of n samples — the input gradient's for stride 1 — and grows the
+// scratch sizes to fit them.
 func (c *convCore[F]) setupPadded(n, limit int) {
 	c.pf.ok, c.pb.ok = false, false
 	g := &c.geo
 	var z F
-	if _, f32 := any(z).(float32); !f32 || c.generic || c.noImplicit || c.noPadded || g.is3D() || c.groups != 1 || g.sh != 1 || g.sw != 1 {
+	if _, f32 := any(z).(float32); !f32 || c.generic || c.noImplicit || c.noPadded || g.is3D() || c.groups != 1 {
 		return
 	}
 	reachY, reachX := (g.kh-1)*g.dh, (g.kw-1)*g.dw
-	pb, pr := g.oh+reachY-g.h-g.pt, g.ow+reachX-g.w-g.pl
-	c.pf.setup(n, g.c, g.h, g.w, g.kh, g.kw, g.dh, g.dw, g.pt, pb, g.pl, pr, c.filters, limit)
-	c.pb.setup(n, c.filters, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw, reachY-g.pt, reachY-pb, reachX-g.pl, reachX-pr, g.c, limit)
+	// the pads the windows reach (input rows or columns past the last window are not read)
+	pb, pr := max((g.oh-1)*g.sh+reachY+1-g.h-g.pt, 0), max((g.ow-1)*g.sw+reachX+1-g.w-g.pl, 0)
+	c.pf.setup(n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, pb, g.pl, pr, g.oh, g.ow, c.filters, limit)
+	if g.sh == 1 && g.sw == 1 {
+		c.pb.setup(n, c.filters, g.oh, g.ow, g.kh, g.kw, 1, 1, g.dh, g.dw, reachY-g.pt, reachY-pb, reachX-g.pl, reachX-pr, g.h, g.w, g.c, limit)
+	}
 	if !c.pf.ok {
 		c.pb.ok = false
 		return
