@@ -32,6 +32,7 @@ type paddedConv struct {
 	phases         []int // phase (a, b) → its index among the phases some kernel tap reads, or -1 (a 1×1 stride-2 window reads one of four)
 	chunk          int   // samples per product when a unit is a sample
 	off            []int
+	hi             int // the largest of off
 	src            paddedSource
 	task           paddedTask
 }
@@ -82,6 +83,7 @@ func (pc *paddedConv) setup(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, 
 				y, x := i*dh, j*dw
 				phase := ch*phases + pc.phases[(y%sh)*sw+x%sw]
 				pc.off = append(pc.off, phase*pc.hb*pc.wp+y/sh*pc.wp+x/sw)
+				pc.hi = max(pc.hi, pc.off[len(pc.off)-1])
 			}
 		}
 	}
@@ -112,6 +114,17 @@ type paddedSource struct {
 	per  int   // elements between units
 	cols int   // columns per unit: rows·wp
 	off  []int // im2col row → offset in a unit
+	hi   int   // the largest offset
+}
+
+// rows lets the kernel read a panel within one unit in place: its row p is
+// the unit's padded copy from off[p0+p] on.
+func (s *paddedSource) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
+	u, pos := j/s.cols, j%s.cols
+	if pos+nr > s.cols {
+		return nil, nil, 0, false
+	}
+	return s.p[u*s.per+pos:], s.off[p0 : p0+kb], s.hi, true
 }
 
 func (s *paddedSource) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
@@ -271,7 +284,7 @@ func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filte
 		var rows int
 		nu, rows = pc.units(s, n, b)
 		pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
-		pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off}
+		pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off, hi: pc.hi}
 		ld := nu * rows * pc.wp
 		w.mulFrom(ld, &pc.src, 0, prod, ld)
 		pc.src.p = nil
@@ -291,7 +304,7 @@ func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod 
 			nu, rows = pc.units(s, n, b)
 			pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
 			pc.pass(paddedExpand, nil, dOut, nil, prod, s, b, nu, rows, filters)
-			pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off}
+			pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off, hi: pc.hi}
 			ld := nu * rows * pc.wp
 			sgemmFrom(false, true, filters, K, ld, 1, prod, ld, &pc.src, 1, gW, K)
 			pc.src.p = nil

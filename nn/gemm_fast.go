@@ -21,6 +21,9 @@ type sgemmMicro struct {
 	kc, mc int // blocking when not the defaults sgemmKC, sgemmMC
 	name   string
 	fn     func(k int, a, b, c []float32, ldc int, acc bool)
+	// rows, if not nil, is fn reading row p of B at b[off[p]:][:nr], every
+	// off[p] in [0, hi] (a rowsSource's panels, unpacked)
+	rows func(k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool)
 }
 
 // blocks returns the kc and mc of the kernel, mc a multiple of mr.
@@ -83,6 +86,14 @@ func (j *sgemmJob) runPart(i int) {
 var sgemmJobs = newFreeList()
 
 type sgemmBufs struct{ a, b, t []float32 }
+
+// rowsSource is a bSource some of whose panels a kernel reads in place:
+// row p0+p of op(B) over the columns [j, j+nr) is b[off[p]:][:nr], every
+// off[p] in [0, hi].
+type rowsSource interface {
+	bSource
+	rows(p0, kb, j, nr int) (b []float32, off []int, hi int, ok bool)
+}
 
 // sgemmPool holds the parts' blocks, sgemmPacks the whole packed A of one
 // product: apart, sequential products reuse the same packed buffer instead
@@ -219,14 +230,25 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	bufs.b = growSlice(bufs.b, ncap*kc)
 	bufs.t = growSlice(bufs.t, mr*nr)
 	tile := bufs.t[:mr*nr]
+	rs, _ := j.src.(rowsSource)
+	if j.kern.rows == nil || j.tb {
+		rs = nil
+	}
 	for jc := j0; jc < j1; jc += sgemmNC {
 		nb := min(sgemmNC, j1-jc)
 		for pc := 0; pc < j.k; pc += kcb {
 			kb := min(kcb, j.k-pc)
 			acc := pc > 0 || beta != 0
-			if j.src != nil {
+			switch {
+			case rs != nil: // pack only the panels the kernel cannot read in place
+				for jr := 0; jr < nb; jr += nr {
+					if _, _, _, ok := rs.rows(pc, kb, jc+jr, nr); !ok || jr+nr > nb {
+						j.src.pack(bufs.b[jr*kb:], false, pc, kb, jc+jr, min(nr, nb-jr), nr)
+					}
+				}
+			case j.src != nil:
 				j.src.pack(bufs.b, j.tb, pc, kb, jc, nb, nr)
-			} else {
+			default:
 				packB(bufs.b, j.b, j.ldb, j.tb, pc, kb, jc, nb, nr)
 			}
 			for ic := i0; ic < i1; ic += mc {
@@ -240,15 +262,28 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 				for jr := 0; jr < nb; jr += nr {
 					bp := bufs.b[jr*kb : (jr+nr)*kb]
 					ncols := min(nr, nb-jr)
+					var rb []float32
+					var roff []int
+					hi, direct := 0, false
+					if rs != nil && ncols == nr {
+						rb, roff, hi, direct = rs.rows(pc, kb, jc+jr, nr)
+					}
 					for ir := 0; ir < mb; ir += mr {
 						ap := apk[ir*kb : (ir+mr)*kb]
 						mm := min(mr, mb-ir)
 						off := (ic+ir)*j.ldc + jc + jr
-						if mm == mr && ncols == nr {
+						switch {
+						case mm == mr && direct:
+							j.kern.rows(kb, ap, rb, roff, hi, j.c[off:], j.ldc, acc)
+							continue
+						case mm == mr && ncols == nr:
 							j.kern.fn(kb, ap, bp, j.c[off:], j.ldc, acc)
 							continue
+						case direct:
+							j.kern.rows(kb, ap, rb, roff, hi, tile, nr, false)
+						default:
+							j.kern.fn(kb, ap, bp, tile, nr, false)
 						}
-						j.kern.fn(kb, ap, bp, tile, nr, false)
 						for r := 0; r < mm; r++ {
 							dst := j.c[off+r*j.ldc : off+r*j.ldc+ncols]
 							src := tile[r*nr : r*nr+ncols]

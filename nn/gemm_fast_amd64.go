@@ -14,6 +14,11 @@ func sgemmKern6x16(k int, a, b, c *float32, ldc int, acc int)
 //go:noescape
 func sgemmKern14x32(k int, a, b, c *float32, ldc int, acc int)
 
+// sgemmKern14x32Rows is sgemmKern14x32 reading row p of B at b[off[p]:].
+//
+//go:noescape
+func sgemmKern14x32Rows(k int, a, b *float32, off *int, c *float32, ldc int, acc int)
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -30,6 +35,9 @@ var sgemmAVX2 = sgemmMicro{mr: 6, nr: 16, name: "avx2", fn: func(k int, a, b, c 
 var sgemmAVX512 = sgemmMicro{mr: 14, nr: 32, kc: 128, mc: 280, name: "avx512", fn: func(k int, a, b, c []float32, ldc int, acc bool) {
 	_, _, _ = a[14*k-1], b[32*k-1], c[13*ldc+31]
 	sgemmKern14x32(k, &a[0], &b[0], &c[0], ldc, boolInt(acc))
+}, rows: func(k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool) {
+	_, _, _, _ = a[14*k-1], off[k-1], b[hi+31], c[13*ldc+31]
+	sgemmKern14x32Rows(k, &a[0], &b[0], &off[0], &c[0], ldc, boolInt(acc))
 }}
 
 // sgemmKernels lists the micro-kernels this CPU and OS run, fastest first.
