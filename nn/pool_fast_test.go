@@ -92,3 +92,58 @@ func TestMaxPool2x2Wide(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxPoolPlainMatchesWindow compares the tap-by-tap loop (maxPlain,
+// with and without its AVX2 taps) with the general per-window one
+// (maxWindow) on rows full of ties, signed zeros and NaNs: every output's
+// bits and argmax, with padding, strides below and above the kernel, ceil
+// mode and 1-D windows.
+func TestMaxPoolPlainMatchesWindow(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		for _, p := range []*ir.Pool{
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadExplicit, Pads: []int{1, 1, 1, 1}},
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 2}, Strides: []int{1, 1}, Padding: ir.PadSame},
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{2, 3}, Strides: []int{2, 3}, CeilMode: true},
+			{Rank: 1, Op: ir.PoolMax, Kernel: []int{4}, Strides: []int{2}, Padding: ir.PadExplicit, Pads: []int{2, 1}},
+		} {
+			in := []int{2, 3, 9, 45}
+			if p.Rank == 1 {
+				in = []int{2, 3, 61}
+			}
+			rng := rand.New(rand.NewSource(5))
+			x := make([]float32, ir.NumElements(in))
+			for i := range x {
+				x[i] = float32(rng.Intn(3) - 1)
+				if x[i] == 0 && rng.Intn(2) == 0 {
+					x[i] = float32(math.Copysign(0, -1))
+				}
+			}
+			for i := 7; i < len(x); i += 97 {
+				x[i] = float32(math.NaN())
+			}
+			op, err := newPool[float32](&ir.Vertex{Layer: p}, nil, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := op.(*poolOp[float32])
+			if err := o.setup(in); err != nil {
+				t.Fatal(err)
+			}
+			ip, opl := o.h*o.w, o.oh*o.ow
+			got, gotArg := make([]float32, opl), make([]int32, opl)
+			for pl := 0; pl < in[0]*in[1]; pl++ {
+				src := x[pl*ip : (pl+1)*ip]
+				o.maxPlain(src, got, gotArg)
+				for i := 0; i < o.oh; i++ {
+					for j := 0; j < o.ow; j++ {
+						want, wantArg := o.maxWindow(src, 0, i, j)
+						k := i*o.ow + j
+						if math.Float32bits(got[k]) != math.Float32bits(want) || gotArg[k] != wantArg {
+							t.Fatalf("%v plane %d output (%d,%d): %v at %d, maxWindow %v at %d", p.Kernel, pl, i, j, got[k], gotArg[k], want, wantArg)
+						}
+					}
+				}
+			}
+		}
+	})
+}

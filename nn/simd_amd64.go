@@ -56,6 +56,25 @@ func max2x2AVX(r0, r1, dst *float32, arg *int32, n, w, base int)
 func addAVX(dst, src *float32, n int)
 
 //go:noescape
+func maxTapAVX(d *float32, a *int32, row *float32, n, idx0, s int)
+
+// maxTapSIMD does one tap of max pooling — d[j], a[j] = row[x0 + j·s],
+// base + x0 + j·s where greater — for the leading multiple of 8 outputs
+// whose reads stay in row (s 1 or 2) and returns how many it did.
+func maxTapSIMD(d []float32, a []int32, row []float32, x0, s, base int) int {
+	if !useSIMD || (s != 1 && s != 2) || x0 < 0 || x0 >= len(row) {
+		return 0
+	}
+	n := min(len(d), (len(row)-x0)/s) &^ 7
+	if n == 0 || base+x0+s*n > 1<<31-1 {
+		return 0
+	}
+	_, _ = a[n-1], row[x0+s*n-1]
+	maxTapAVX(&d[0], &a[0], &row[x0], n, base+x0, s)
+	return n
+}
+
+//go:noescape
 func dw3x3s1AVX(dst, r0, r1, r2, w *float32, n int)
 
 //go:noescape

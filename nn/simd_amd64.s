@@ -305,3 +305,73 @@ addLoop:
 addDone:
 	VZEROUPPER
 	RET
+
+DATA tapIota<>+0(SB)/4, $0
+DATA tapIota<>+4(SB)/4, $1
+DATA tapIota<>+8(SB)/4, $2
+DATA tapIota<>+12(SB)/4, $3
+DATA tapIota<>+16(SB)/4, $4
+DATA tapIota<>+20(SB)/4, $5
+DATA tapIota<>+24(SB)/4, $6
+DATA tapIota<>+28(SB)/4, $7
+GLOBL tapIota<>(SB), RODATA|NOPTR, $32
+DATA tapSteps<>+0(SB)/4, $8
+DATA tapSteps<>+4(SB)/4, $16
+GLOBL tapSteps<>(SB), RODATA|NOPTR, $8
+
+// func maxTapAVX(d *float32, a *int32, row *float32, n, idx0, s int)
+//
+// One tap of a max pooling over n outputs (a multiple of 8): where
+// row[j·s] > d[j] (strict, so ties and a NaN already held stay),
+// d[j] = row[j·s] and a[j] = idx0 + j·s; s is 1 or 2.
+TEXT ·maxTapAVX(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), DI
+	MOVQ a+8(FP), R8
+	MOVQ row+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ s+40(FP), DX
+	VPBROADCASTD idx0+32(FP), Y5
+	CMPQ DX, $2
+	JEQ tap2
+	VPADDD tapIota<>(SB), Y5, Y5
+	VPBROADCASTD tapSteps<>+0(SB), Y9
+tap1Loop:
+	VMOVUPS (SI), Y2
+	VMOVUPS (DI), Y3
+	VMOVDQU (R8), Y4
+	VCMPPS $0x0E, Y3, Y2, Y7
+	VBLENDVPS Y7, Y2, Y3, Y3
+	VBLENDVPS Y7, Y5, Y4, Y4
+	VMOVUPS Y3, (DI)
+	VMOVDQU Y4, (R8)
+	VPADDD Y9, Y5, Y5
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JNZ tap1Loop
+	VZEROUPPER
+	RET
+tap2:
+	VPADDD max2x2Cols<>(SB), Y5, Y5
+	VPBROADCASTD tapSteps<>+4(SB), Y9
+tap2Loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS (DI), Y3
+	VMOVDQU (R8), Y4
+	VCMPPS $0x0E, Y3, Y2, Y7
+	VBLENDVPS Y7, Y2, Y3, Y3
+	VBLENDVPS Y7, Y5, Y4, Y4
+	VMOVUPS Y3, (DI)
+	VMOVDQU Y4, (R8)
+	VPADDD Y9, Y5, Y5
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JNZ tap2Loop
+	VZEROUPPER
+	RET

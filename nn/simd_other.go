@@ -14,3 +14,5 @@ func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool            { return
 func transposeColsSIMD(d, b []float32, off []int, kb, nr int) int { return 0 }
 
 var useTransposeAVX512 = false
+
+func maxTapSIMD(d []float32, a []int32, row []float32, x0, s, base int) int { return 0 }
