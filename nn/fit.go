@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -312,32 +313,111 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 		return nil, errors.New("no examples to predict")
 	}
 	outs := make([]*ir.Tensor, len(slots))
+	if n.splits(slots, total) {
+		return outs, n.predictSplit(slots, layouts, inputs, total, outs)
+	}
 	sub := &Batch{Inputs: make([]*ir.Tensor, len(inputs))}
 	for lo := 0; lo < total; lo += n.opts.BatchSize {
 		hi := min(lo+n.opts.BatchSize, total)
-		for i, t := range inputs {
-			per := ir.NumElements(t.Shape[1:])
-			sub.Inputs[i] = &ir.Tensor{Shape: append([]int{hi - lo}, t.Shape[1:]...), Data: t.Data[lo*per : hi*per]}
-		}
+		subInputs(sub, inputs, lo, hi)
 		if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
 			return nil, err
 		}
 		if _, err := n.forward(n.predBuf.in, false, slots); err != nil {
 			return nil, err
 		}
-		for k, s := range slots {
-			y := n.slots[s]
-			if outs[k] == nil {
-				shape := append([]int{total}, y.Shape[1:]...)
-				outs[k] = ir.NewTensor(externalShape(shape, layouts[k])...)
-			}
-			if ir.NumElements(y.Shape[1:])*total != len(outs[k].Data) {
-				return nil, fmt.Errorf("output %d changes shape between batches (%v)", k, y.Shape)
-			}
-			fromInternal(outs[k], y, layouts[k], lo)
+		if err := n.collect(outs, slots, layouts, total, lo); err != nil {
+			return nil, err
 		}
 	}
 	return outs, nil
+}
+
+// subInputs sets sub to the examples [lo, hi) of inputs.
+func subInputs(sub *Batch, inputs []*ir.Tensor, lo, hi int) {
+	for i, t := range inputs {
+		per := ir.NumElements(t.Shape[1:])
+		sub.Inputs[i] = &ir.Tensor{Shape: append([]int{hi - lo}, t.Shape[1:]...), Data: t.Data[lo*per : hi*per]}
+	}
+}
+
+// collect copies the values of slots, examples lo on of total, into outs.
+func (n *Net[F]) collect(outs []*ir.Tensor, slots []int, layouts []ir.Layout, total, lo int) error {
+	for k, s := range slots {
+		y := n.slots[s]
+		if outs[k] == nil {
+			shape := append([]int{total}, y.Shape[1:]...)
+			outs[k] = ir.NewTensor(externalShape(shape, layouts[k])...)
+		}
+		if ir.NumElements(y.Shape[1:])*total != len(outs[k].Data) {
+			return fmt.Errorf("output %d changes shape between batches (%v)", k, y.Shape)
+		}
+		fromInternal(outs[k], y, layouts[k], lo)
+	}
+	return nil
+}
+
+// splits reports whether a Predict of total examples asking for slots
+// runs head and tail apart (inference.go's tailSplit): there is a tail,
+// the examples need several head passes, and the tail makes every value
+// asked for.
+func (n *Net[F]) splits(slots []int, total int) bool {
+	t := &n.tail
+	if t.from == 0 || total <= n.opts.BatchSize {
+		return false
+	}
+	first := len(n.Graph.Inputs) + t.from
+	for _, s := range slots {
+		if s < first {
+			return false
+		}
+	}
+	return true
+}
+
+// predictSplit is predict with the head run on batches of BatchSize
+// examples, their crossing values gathered, and the tail run on each
+// gathered batch of up to tail.batch examples.
+func (n *Net[F]) predictSplit(slots []int, layouts []ir.Layout, inputs []*ir.Tensor, total int, outs []*ir.Tensor) error {
+	t := &n.tail
+	defer func() { t.head = false }()
+	sub := &Batch{Inputs: make([]*ir.Tensor, len(inputs))}
+	keep := append(slices.Clone(slots), t.cross...)
+	t.acc = growSlice(t.acc, len(t.cross))
+	for lo := 0; lo < total; lo += t.batch {
+		hi := min(lo+t.batch, total)
+		t.head = true
+		for s0 := lo; s0 < hi; s0 += n.opts.BatchSize {
+			s1 := min(s0+n.opts.BatchSize, hi)
+			subInputs(sub, inputs, s0, s1)
+			if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
+				return err
+			}
+			if _, err := n.forward(n.predBuf.in, false, t.cross); err != nil {
+				return err
+			}
+			for k, s := range t.cross {
+				y := n.slots[s]
+				if s0 == lo {
+					t.acc[k] = reuse(t.acc[k], append([]int{hi - lo}, y.Shape[1:]...)...)
+				}
+				per := ir.NumElements(y.Shape[1:])
+				copy(t.acc[k].Data[(s0-lo)*per:], y.Data)
+			}
+		}
+		t.head = false
+		n.beginPass(false, hi-lo, keep)
+		for k, s := range t.cross {
+			n.slots[s] = t.acc[k]
+		}
+		if err := n.runNodes(t.from, false); err != nil {
+			return err
+		}
+		if err := n.collect(outs, slots, layouts, total, lo); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unbatched reports whether a pass cannot be split into batches: the

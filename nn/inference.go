@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -135,19 +136,123 @@ func overlaps[F Float](a, b []F) bool {
 // hold 1.5 times its weights, mostly the first convolutions' planes), while
 // dense layers still see several examples at a time.
 func (n *Net[F]) memoryBatch(limit int) int {
-	var params, act int
-	for _, nd := range n.nodes {
-		for _, m := range nd.params.Values {
-			params += len(m.Data)
-		}
-		per := ir.NumElements(n.shapes[nd.v.Name])
-		for _, in := range nd.v.InputShapes(n.shapes) {
-			per += ir.NumElements(in)
-		}
-		act = max(act, per)
+	act := 0
+	for _, a := range n.nodeActivations() {
+		act = max(act, a)
 	}
-	budget := max(params/16, 8<<20) // elements: 32 MiB of float32
-	return min(limit, max(1, budget/max(act, 1)))
+	return min(limit, max(1, n.memoryBudget()/max(act, 1)))
+}
+
+// memoryBudget is the activation memory (elements) memoryBatch allows.
+func (n *Net[F]) memoryBudget() int {
+	return max(n.paramCount()/16, 8<<20) // elements: 32 MiB of float32
+}
+
+func (n *Net[F]) paramCount() int {
+	params := 0
+	for _, nd := range n.nodes {
+		params += nodeParams(nd)
+	}
+	return params
+}
+
+func nodeParams[F Float](nd *node[F]) int {
+	k := 0
+	for _, m := range nd.params.Values {
+		k += len(m.Data)
+	}
+	return k
+}
+
+// nodeActivations is each node's inputs+output per example.
+func (n *Net[F]) nodeActivations() []int {
+	acts := make([]int, len(n.nodes))
+	for i, nd := range n.nodes {
+		acts[i] = ir.NumElements(n.shapes[nd.v.Name])
+		for _, in := range nd.v.InputShapes(n.shapes) {
+			acts[i] += ir.NumElements(in)
+		}
+	}
+	return acts
+}
+
+// tailSplit lets Predict run the nodes after the large activations — the
+// dense layers of VGG16, whose weights a pass of one example reads from
+// memory for a single row — on batches gathered from several smaller
+// passes of the nodes before them (the head).
+type tailSplit[F Float] struct {
+	from  int   // the tail's first node; 0: no split
+	cross []int // slots made by the head (or graph inputs) that the tail reads
+	batch int   // examples per tail pass
+	head  bool  // a head pass is running: runNodes stops at from
+	acc   []*Mat[F]
+}
+
+// findTail picks the split whose tail holds the most parameters among
+// those whose activations at limit examples stay within the memory budget
+// and whose crossing values take at most a quarter of it; none when the
+// head already runs limit examples or a sequence mask could cross.
+func (n *Net[F]) findTail(limit int) {
+	n.tail = tailSplit[F]{}
+	if n.opts.BatchSize >= limit || n.wholePass {
+		return
+	}
+	for i, nd := range n.nodes {
+		if nd.slot != len(n.Graph.Inputs)+i {
+			return // crossing relies on slots following the nodes
+		}
+		switch l := nd.v.Layer.(type) {
+		case *ir.Masking:
+			return
+		case *ir.Embedding:
+			if l.MaskZero {
+				return
+			}
+		}
+	}
+	budget, acts := n.memoryBudget(), n.nodeActivations()
+	inputs := len(n.Graph.Inputs)
+	slotPer := func(s int) int {
+		if s < inputs {
+			return ir.NumElements(n.Graph.Inputs[s].Shape)
+		}
+		return ir.NumElements(n.shapes[n.nodes[s-inputs].v.Name])
+	}
+	bestParams, bestCross := 0, 0
+	tailAct, tailParams := 0, 0
+	for c := len(n.nodes) - 1; c >= 1; c-- {
+		tailAct, tailParams = max(tailAct, acts[c]), tailParams+nodeParams(n.nodes[c])
+		if tailAct*limit > budget {
+			break // an earlier cut only adds activations
+		}
+		cross := n.crossing(c)
+		per := 0
+		for _, s := range cross {
+			per += slotPer(s)
+		}
+		if per*limit > budget/4 || tailParams == 0 {
+			continue
+		}
+		if tailParams > bestParams || tailParams == bestParams && per < bestCross {
+			bestParams, bestCross = tailParams, per
+			n.tail = tailSplit[F]{from: c, cross: cross, batch: limit}
+		}
+	}
+}
+
+// crossing lists the slots made before node c (graph inputs included) that
+// nodes from c on read.
+func (n *Net[F]) crossing(c int) []int {
+	first := len(n.Graph.Inputs) + c // the first slot the tail makes
+	var cross []int
+	for _, nd := range n.nodes[c:] {
+		for _, s := range nd.in {
+			if s < first && !slices.Contains(cross, s) {
+				cross = append(cross, s)
+			}
+		}
+	}
+	return cross
 }
 
 // liveness is the per-pass bookkeeping of an inference network: how many

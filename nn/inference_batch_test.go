@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 
@@ -58,5 +59,64 @@ func TestMemoryBatch(t *testing.T) {
 	}
 	if small.opts.BatchSize != 64 {
 		t.Fatalf("small network: batch %d, want 64", small.opts.BatchSize)
+	}
+}
+
+// TestPredictSplitsTheTail: an inference network with large convolution
+// planes before dense layers runs the convolutions in small batches and
+// the dense layers on the gathered examples (one read of their weights
+// for many rows), with the outputs of one whole pass; values asked for in
+// the head take the unsplit path.
+func TestPredictSplitsTheTail(t *testing.T) {
+	relu := ir.Act(ir.ActReLU)
+	g := Sequential("vgg_like", []int{3, 96, 96},
+		&ir.Conv{Rank: 2, Filters: 64, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: relu},
+		&ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{8, 8}},
+		&ir.Flatten{},
+		&ir.Dense{Units: 300, Activation: relu},
+		&ir.Dense{Units: 10, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}})
+	if err := InitGraph(g, ir.InitHeUniform, 1); err != nil {
+		t.Fatal(err)
+	}
+	net, err := CompileWith[float32](g, Options{Inference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3·96² + 64·96² values per example in the convolution: 13 examples
+	// per head pass; the tail is the two dense layers
+	if net.opts.BatchSize != 13 || net.tail.from == 0 || net.nodes[net.tail.from].v.Layer.Kind() != "Dense" {
+		t.Fatalf("head batch %d, tail from %d: not the split the case is about", net.opts.BatchSize, net.tail.from)
+	}
+	whole, err := CompileWith[float32](g, Options{Inference: true, BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := RandTensor(rand.New(rand.NewSource(2)), -1, 1, 40, 3, 96, 96)
+	for _, vertices := range [][]string{nil, {g.Vertices[1].Name}, {g.Vertices[4].Name, g.Vertices[3].Name}} {
+		var got, want []*ir.Tensor
+		if vertices == nil {
+			got, err = net.Predict(x)
+			if err == nil {
+				want, err = whole.Predict(x)
+			}
+		} else {
+			got, err = net.PredictVertices(vertices, x)
+			if err == nil {
+				want, err = whole.PredictVertices(vertices, x)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			if !ir.SameShape(got[k].Shape, want[k].Shape) {
+				t.Fatalf("%v: shape %v, want %v", vertices, got[k].Shape, want[k].Shape)
+			}
+			for i, w := range want[k].Data {
+				if d := math.Abs(float64(got[k].Data[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
+					t.Fatalf("%v output %d [%d] = %g split, %g in one pass", vertices, k, i, got[k].Data[i], w)
+				}
+			}
+		}
 	}
 }

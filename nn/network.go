@@ -86,9 +86,10 @@ type Net[F Float] struct {
 	slotGrad  []*Mat[F]
 	slotOwned []*Mat[F] // accumulation buffers of slots read more than once
 
-	pool     *bufPool[F] // inference networks only (inference.go)
-	slotUses []int       // consumers of each slot yet to run this pass
-	slotKeep []bool      // read after the pass: never released within it
+	pool     *bufPool[F]  // inference networks only (inference.go)
+	tail     tailSplit[F] // inference networks: Predict's larger batches for the nodes past the big activations
+	slotUses []int        // consumers of each slot yet to run this pass
+	slotKeep []bool       // read after the pass: never released within it
 
 	pass      Pass[F]
 	seed      int64
@@ -274,6 +275,7 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 	if opts.Inference {
 		if autoBatch {
 			n.opts.BatchSize = n.memoryBatch(64)
+			n.findTail(64)
 		}
 		n.pool = newBufPool[F]()
 		n.pass.pool = n.pool
@@ -338,19 +340,43 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 	if batch < 0 {
 		batch = 1
 	}
+	n.beginPass(train, batch, keep)
+	for i := range g.Inputs {
+		n.masks[i] = n.inputMask
+	}
+	if err := n.runNodes(0, train); err != nil {
+		return nil, err
+	}
+	n.outs = growSlice(n.outs, len(n.outSlots))
+	for i, s := range n.outSlots {
+		n.outs[i] = n.slots[s]
+	}
+	return n.outs, nil
+}
+
+// beginPass starts a forward pass of batch examples; keep are the slots
+// read after it.
+func (n *Net[F]) beginPass(train bool, batch int, keep []int) {
 	if n.pool != nil {
 		n.startPass(keep)
 	}
 	p := &n.pass
 	p.Train, p.Batch = train, batch
-	p.RNG.Seed(n.seed*1000003 + g.Step*7919 + 1)
+	p.RNG.Seed(n.seed*1000003 + n.Graph.Step*7919 + 1)
 	n.masks = growSlice(n.masks, len(n.slots))
 	clear(n.masks)
-	for i := range g.Inputs {
-		n.masks[i] = n.inputMask
+}
+
+// runNodes runs the nodes from index from on, up to the tail's first when
+// that is later (a head pass of a split Predict) or to the end.
+func (n *Net[F]) runNodes(from int, train bool) error {
+	p := &n.pass
+	to := len(n.nodes)
+	if n.tail.head {
+		to = n.tail.from
 	}
 	ins := n.ins[:0]
-	for _, nd := range n.nodes {
+	for _, nd := range n.nodes[from:to] {
 		ins = ins[:0]
 		p.InMasks = p.InMasks[:0]
 		p.Mask = nil
@@ -371,7 +397,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 			p.NoGrad = train && !nd.needGrad
 			out, err := n.runForward(nd, ins)
 			if err != nil {
-				return nil, &ir.VertexError{Vertex: nd.v.Name, Err: err}
+				return &ir.VertexError{Vertex: nd.v.Name, Err: err}
 			}
 			n.slots[nd.slot] = out
 		}
@@ -385,11 +411,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 	}
 	p.NoGrad = false
 	n.ins = ins[:0]
-	n.outs = growSlice(n.outs, len(n.outSlots))
-	for i, s := range n.outSlots {
-		n.outs[i] = n.slots[s]
-	}
-	return n.outs, nil
+	return nil
 }
 
 // runForward calls an op, turning a panic in a kernel into an error so that
