@@ -222,6 +222,7 @@ type lnOp[F Float] struct {
 	params           *Params[F]
 
 	rows, d int
+	x       []F // Forward's input while its rows run in parallel
 	xhat, y *Mat[F]
 	dx      *Mat[F]
 	invStd  []float64
@@ -244,9 +245,17 @@ func (o *lnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.xhat = reuse(o.xhat, x.Shape...)
 	o.y = outBuf(p, o.y, x.Shape...)
 	o.invStd = growSlice(o.invStd, o.rows)
+	o.x = x.Data
+	parallelRange(o.rows, 3*o.d, o)
+	o.x = nil
+	return o.y
+}
+
+// runRange normalises rows [lo, hi) of o.x (Forward's parallel body).
+func (o *lnOp[F]) runRange(lo, hi int) {
 	gamma, beta := o.params.Values["gamma"].Data, o.params.Values["beta"].Data
-	for r := 0; r < o.rows; r++ {
-		row := x.Data[r*o.d : (r+1)*o.d]
+	for r := lo; r < hi; r++ {
+		row := o.x[r*o.d : (r+1)*o.d]
 		var s float64
 		for _, v := range row {
 			s += float64(v)
@@ -259,20 +268,31 @@ func (o *lnOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 		is := 1 / math.Sqrt(ss/float64(o.d)+o.eps)
 		o.invStd[r] = is
+		xh, y := o.xhat.Data[r*o.d:][:o.d], o.y.Data[r*o.d:][:o.d]
 		for j, v := range row {
-			h := (float64(v) - mu) * is
-			o.xhat.Data[r*o.d+j] = F(h)
-			g, b := 1.0, 0.0
-			if !o.noScale {
-				g = float64(gamma[j])
+			xh[j] = F((float64(v) - mu) * is)
+		}
+		switch {
+		case !o.noScale && !o.noShift:
+			g, b := gamma[:o.d], beta[:o.d]
+			for j, v := range row {
+				y[j] = F(float64(g[j])*((float64(v)-mu)*is) + float64(b[j]))
 			}
-			if !o.noShift {
-				b = float64(beta[j])
+		case o.noScale && o.noShift:
+			copy(y, xh)
+		default:
+			for j, v := range row {
+				h, g, b := (float64(v)-mu)*is, 1.0, 0.0
+				if !o.noScale {
+					g = float64(gamma[j])
+				}
+				if !o.noShift {
+					b = float64(beta[j])
+				}
+				y[j] = F(g*h + b)
 			}
-			o.y.Data[r*o.d+j] = F(g*h + b)
 		}
 	}
-	return o.y
 }
 
 func (o *lnOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
