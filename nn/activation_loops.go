@@ -29,7 +29,8 @@ func (a activation[F]) forwardRange(x, y []F) {
 	case ir.ActGELU:
 		if x32, ok := any(x).([]float32); ok {
 			y32 := any(y).([]float32)
-			for i, v := range x32 {
+			for i := geluSIMD(x32, y32); i < len(x32); i++ {
+				v := x32[i]
 				y32[i] = 0.5 * v * (1 + erff(v*(1/math.Sqrt2)))
 			}
 			return

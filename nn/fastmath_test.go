@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/retarget-dev/retarget/ir"
 )
 
 // erff against math.Erf (expScaled32 has TestLSTMExpScaled32).
@@ -53,4 +55,30 @@ func BenchmarkErff(b *testing.B) {
 		}
 	}
 	_ = s
+}
+
+// TestGELUSIMDBits checks the AVX2 GELU against the Go loop bit for bit:
+// the whole erff range and past its clamp, signed zeros, infinities, NaN,
+// a length that leaves a tail.
+func TestGELUSIMDBits(t *testing.T) {
+	x := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-30, -1e-30, 5.657, -5.657, 6, -7}
+	for v := float32(-9); v < 9; v += 0.0137 {
+		x = append(x, v)
+	}
+	x = append(x, 3) // a tail past the multiple of 8
+	want := make([]float32, len(x))
+	for i, v := range x {
+		want[i] = 0.5 * v * (1 + erff(v*(1/math.Sqrt2)))
+	}
+	got := make([]float32, len(x))
+	a, _ := newActivation[float32](ir.Act(ir.ActGELU))
+	a.forwardRange(x, got)
+	if useSIMD && geluSIMD(x, make([]float32, len(x))) == 0 {
+		t.Fatal("the AVX2 loop did not run")
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+			t.Fatalf("gelu(%v) = %v (%#x), Go loop %v (%#x)", x[i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
 }

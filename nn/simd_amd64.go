@@ -56,6 +56,22 @@ func max2x2AVX(r0, r1, dst *float32, arg *int32, n, w, base int)
 func addAVX(dst, src *float32, n int)
 
 //go:noescape
+func geluAVX(x, y *float32, n int)
+
+// geluSIMD does y[i] = 0.5·x[i]·(1 + erff(x[i]/√2)) — the same bits as the
+// Go loop — for the leading multiple of 8 elements and returns how many it
+// did.
+func geluSIMD(x, y []float32) int {
+	n := len(x) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = y[n-1]
+	geluAVX(&x[0], &y[0], n)
+	return n
+}
+
+//go:noescape
 func maxTapAVX(d *float32, a *int32, row *float32, n, idx0, s int)
 
 // maxTapSIMD does one tap of max pooling — d[j], a[j] = row[x0 + j·s],

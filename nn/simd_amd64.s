@@ -375,3 +375,90 @@ tap2Loop:
 	JNZ tap2Loop
 	VZEROUPPER
 	RET
+
+// The constants of erff (fastmath.go) as float32, and of GELU.
+DATA geluConsts<>+0(SB)/4, $0xc0800000 // geluLo -4.0
+DATA geluConsts<>+4(SB)/4, $0x40800000 // geluHi 4.0
+DATA geluConsts<>+8(SB)/4, $0x3f3504f3 // geluInvSqrt2 0.7071067811865476
+DATA geluConsts<>+12(SB)/4, $0x3f000000 // geluHalf 0.5
+DATA geluConsts<>+16(SB)/4, $0x3f800000 // geluOne 1.0
+DATA geluConsts<>+20(SB)/4, $0xaf95df0b // geluP0 -2.72614225801306e-10
+DATA geluConsts<>+24(SB)/4, $0x32edffee // geluP1 2.77068142495902e-08
+DATA geluConsts<>+28(SB)/4, $0xb60cff51 // geluP2 -2.10102402082508e-06
+DATA geluConsts<>+32(SB)/4, $0xb86ec2d2 // geluP3 -5.69250639462346e-05
+DATA geluConsts<>+36(SB)/4, $0xba40ac63 // geluP4 -0.000734990630326855
+DATA geluConsts<>+40(SB)/4, $0xbb41a1f6 // geluP5 -0.00295459980854025
+DATA geluConsts<>+44(SB)/4, $0xbc83dbd4 // geluP6 -0.0160960333262415
+DATA geluConsts<>+48(SB)/4, $0xb77460cd // geluQ0 -1.45660718464996e-05
+DATA geluConsts<>+52(SB)/4, $0xb95fbd29 // geluQ1 -0.000213374055278905
+DATA geluConsts<>+56(SB)/4, $0xbadc924e // geluQ2 -0.00168282697438203
+DATA geluConsts<>+60(SB)/4, $0xbbf19bf8 // geluQ3 -0.00737332916720468
+DATA geluConsts<>+64(SB)/4, $0xbc69b6a7 // geluQ4 -0.0142647390514189
+GLOBL geluConsts<>(SB), RODATA|NOPTR, $68
+
+// func geluAVX(x, y *float32, n int)
+//
+// y[i] = 0.5·x[i]·(1 + erff(x[i]/√2)) for n a multiple of 8, with the
+// operations of the Go loop in its order (no FMA): the same bits.
+TEXT ·geluAVX(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS geluConsts<>+0(SB), Y8
+	VBROADCASTSS geluConsts<>+4(SB), Y9
+	VBROADCASTSS geluConsts<>+8(SB), Y10
+	VBROADCASTSS geluConsts<>+12(SB), Y11
+	VBROADCASTSS geluConsts<>+16(SB), Y12
+	TESTQ CX, CX
+	JZ geluDone
+geluLoop:
+	VMOVUPS (SI), Y0
+	VMULPS Y10, Y0, Y1
+	VMAXPS Y1, Y8, Y1
+	VMINPS Y1, Y9, Y1
+	VMULPS Y1, Y1, Y2
+	VBROADCASTSS geluConsts<>+20(SB), Y3
+	VMULPS Y3, Y2, Y3
+	VBROADCASTSS geluConsts<>+24(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VBROADCASTSS geluConsts<>+28(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VBROADCASTSS geluConsts<>+32(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VBROADCASTSS geluConsts<>+36(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VBROADCASTSS geluConsts<>+40(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VMULPS Y2, Y3, Y3
+	VBROADCASTSS geluConsts<>+44(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VBROADCASTSS geluConsts<>+48(SB), Y5
+	VMULPS Y5, Y2, Y5
+	VBROADCASTSS geluConsts<>+52(SB), Y4
+	VADDPS Y4, Y5, Y5
+	VMULPS Y2, Y5, Y5
+	VBROADCASTSS geluConsts<>+56(SB), Y4
+	VADDPS Y4, Y5, Y5
+	VMULPS Y2, Y5, Y5
+	VBROADCASTSS geluConsts<>+60(SB), Y4
+	VADDPS Y4, Y5, Y5
+	VMULPS Y2, Y5, Y5
+	VBROADCASTSS geluConsts<>+64(SB), Y4
+	VADDPS Y4, Y5, Y5
+	VMULPS Y3, Y1, Y3
+	VDIVPS Y5, Y3, Y3
+	VADDPS Y3, Y12, Y3
+	VMULPS Y11, Y0, Y6
+	VMULPS Y3, Y6, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ geluLoop
+geluDone:
+	VZEROUPPER
+	RET
