@@ -127,7 +127,8 @@ func close32(t *testing.T, what string, got []float32, want []float64) {
 }
 
 // BenchmarkConvImplicitIm2col compares the forward pass and the weight
-// gradient with the columns read by the GEMM and materialised:
+// gradient with the columns read from a padded copy, read by the GEMM from
+// the input, and materialised:
 // go test -run XXX -bench ConvImplicit ./nn
 func BenchmarkConvImplicitIm2col(b *testing.B) {
 	for _, s := range []struct {
@@ -135,8 +136,9 @@ func BenchmarkConvImplicitIm2col(b *testing.B) {
 		in   []int
 		k    int
 	}{{"resblock_64x28x28_b32", []int{32, 64, 28, 28}, 64}, {"vgg_64x224x224_b8", []int{8, 64, 224, 224}, 64}, {"cnn_32x16x16_b32", []int{32, 32, 16, 16}, 64}} {
-		for _, implicit := range []bool{true, false} {
-			c := convCore[float32]{rank: 2, filters: s.k, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noImplicit: !implicit, noWinograd: true}
+		for _, mode := range []string{"padded", "implicit", "materialised"} {
+			c := convCore[float32]{rank: 2, filters: s.k, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame,
+				noImplicit: mode == "materialised", noPadded: mode != "padded", noWinograd: true}
 			if err := c.setup(s.in); err != nil {
 				b.Fatal(err)
 			}
@@ -144,12 +146,12 @@ func BenchmarkConvImplicitIm2col(b *testing.B) {
 			w := make([]float32, s.k*s.in[1]*9)
 			y := make([]float32, ir.NumElements(c.outShape))
 			gw := make([]float32, len(w))
-			b.Run(fmt.Sprintf("%s/forward/implicit=%v", s.name, implicit), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/forward/%s", s.name, mode), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					c.forward(x, w, y, nil)
 				}
 			})
-			b.Run(fmt.Sprintf("%s/dW/implicit=%v", s.name, implicit), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/dW/%s", s.name, mode), func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					c.backward(x, w, y, gw, nil)
 				}
