@@ -24,6 +24,10 @@ type sgemmMicro struct {
 	// rows, if not nil, is fn reading row p of B at b[off[p]:][:nr], every
 	// off[p] in [0, hi] (a rowsSource's panels, unpacked)
 	rows func(k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool)
+	// part and partRows, if not nil, are fn and rows for the first
+	// 1 … mr-1 rows of a panel (C has only those)
+	part     func(rows, k int, a, b, c []float32, ldc int, acc bool)
+	partRows func(rows, k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool)
 }
 
 // blocks returns the kc and mc of the kernel, mc a multiple of mr.
@@ -278,6 +282,12 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 							continue
 						case mm == mr && ncols == nr:
 							j.kern.fn(kb, ap, bp, j.c[off:], j.ldc, acc)
+							continue
+						case direct && j.kern.partRows != nil:
+							j.kern.partRows(mm, kb, ap, rb, roff, hi, j.c[off:], j.ldc, acc)
+							continue
+						case ncols == nr && j.kern.part != nil:
+							j.kern.part(mm, kb, ap, bp, j.c[off:], j.ldc, acc)
 							continue
 						case direct:
 							j.kern.rows(kb, ap, rb, roff, hi, tile, nr, false)

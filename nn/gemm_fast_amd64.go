@@ -38,6 +38,12 @@ var sgemmAVX512 = sgemmMicro{mr: 14, nr: 32, kc: 128, mc: 280, name: "avx512", f
 }, rows: func(k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool) {
 	_, _, _, _ = a[14*k-1], off[k-1], b[hi+31], c[13*ldc+31]
 	sgemmKern14x32Rows(k, &a[0], &b[0], &off[0], &c[0], ldc, boolInt(acc))
+}, part: func(rows, k int, a, b, c []float32, ldc int, acc bool) {
+	_, _, _ = a[14*k-1], b[32*k-1], c[(rows-1)*ldc+31]
+	sgemmKern14x32Part[rows](k, &a[0], &b[0], &c[0], ldc, boolInt(acc))
+}, partRows: func(rows, k int, a, b []float32, off []int, hi int, c []float32, ldc int, acc bool) {
+	_, _, _, _ = a[14*k-1], off[k-1], b[hi+31], c[(rows-1)*ldc+31]
+	sgemmKern14x32RowsPart[rows](k, &a[0], &b[0], &off[0], &c[0], ldc, boolInt(acc))
 }}
 
 // sgemmKernels lists the micro-kernels this CPU and OS run, fastest first.

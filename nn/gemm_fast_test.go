@@ -115,6 +115,21 @@ func TestSgemmFastEdges(t *testing.T) {
 	}
 }
 
+// TestSgemmFastPanelRemainders runs every count of rows a last, partial A
+// panel can have (the AVX-512 kernels for the first 1 … 13 rows of a panel,
+// the tile copy of the others) over full and partial column panels, with C
+// overwritten and accumulated.
+func TestSgemmFastPanelRemainders(t *testing.T) {
+	rng := rand.New(rand.NewSource(4))
+	for _, kern := range sgemmKernels() {
+		for r := 1; r < kern.mr; r++ {
+			for _, beta := range []float32{0, 1} {
+				checkSgemm(t, rng, kern, 1+r%2, gemmCase{m: kern.mr + r, n: 2*kern.nr + 5, k: 37, pad: 1, alpha: 1, beta: beta})
+			}
+		}
+	}
+}
+
 // TestSgemmFastBlocks crosses the kc, mc and nc block edges and the
 // goroutine splits.
 func TestSgemmFastBlocks(t *testing.T) {

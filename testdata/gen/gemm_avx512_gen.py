@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
-"""Writes nn/gemm_avx512_amd64.s, the 14x32 AVX-512F SGEMM micro-kernel
-(28 zmm accumulators, k unrolled by 4), and its variant that reads row p of
-B at b + off[p] instead of from a packed panel. Usage:
-python3 testdata/gen/gemm_avx512_gen.py"""
+"""Writes nn/gemm_avx512_amd64.s: the 14x32 AVX-512F SGEMM micro-kernel (28
+zmm accumulators, k unrolled by 4), its variant that reads row p of B at
+b + off[p] instead of from a packed panel, and both for the first 1 ... 13
+rows of a 14-row panel (the last panel of a matrix whose rows are not a
+multiple of 14: its zero rows are not computed and C gets only its rows).
+Usage: python3 testdata/gen/gemm_avx512_gen.py"""
 import os
 
-ROWS = 14
+MR = 14  # rows of a packed A panel
 
 
-def step(aoff, boff, rows=False):
+def step(aoff, boff, rows, R):
     out = ['\tVMOVUPS %d(BX), Z0' % boff, '\tVMOVUPS %d(BX), Z1' % (boff + 64)]
     if rows:  # boff/128 is the step: its row offset is off[step]
         out = ['\tMOVQ %d(R9), R10' % (boff // 16), '\tVMOVUPS (BX)(R10*4), Z0', '\tVMOVUPS 64(BX)(R10*4), Z1']
-    for r in range(ROWS):
+    for r in range(R):
         t = 'Z30' if r % 2 == 0 else 'Z31'
         out += ['\tVBROADCASTSS %d(AX), %s' % (aoff + 4 * r, t),
                 '\tVFMADD231PS Z0, %s, Z%d' % (t, 2 + 2 * r),
@@ -20,52 +22,59 @@ def step(aoff, boff, rows=False):
     return out
 
 
-def kernel(rows):
-    name = 'sgemmKern14x32Rows' if rows else 'sgemmKern14x32'
+def kernel(rows, R):
+    name = 'sgemmKern14x32' + ('Rows' if rows else '') + ('' if R == MR else '_%d' % R)
     if rows:
-        L = ['// func sgemmKern14x32Rows(k int, a, b *float32, off *int, c *float32, ldc int, acc int)', '//',
-             '// sgemmKern14x32 with row p of b read at b[off[p]:][:32] instead of a packed',
-             '// panel: the rows of a padded convolution input (conv_padded.go).',
-             'TEXT ·sgemmKern14x32Rows(SB), NOSPLIT, $0-56',
-             '\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), AX\n\tMOVQ b+16(FP), BX\n\tMOVQ off+24(FP), R9\n\tMOVQ c+32(FP), DX\n\tMOVQ ldc+40(FP), SI\n\tSHLQ $2, SI']
+        L = ['// func %s(k int, a, b *float32, off *int, c *float32, ldc int, acc int)' % name, '//']
+        if R == MR:
+            L += ['// sgemmKern14x32 with row p of b read at b[off[p]:][:32] instead of a packed',
+                  '// panel: the rows of a padded convolution input (conv_padded.go).']
+        else:
+            L += ['// sgemmKern14x32Rows for the first %d rows of the panel only.' % R]
+        L += ['TEXT ·%s(SB), NOSPLIT, $0-56' % name,
+              '\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), AX\n\tMOVQ b+16(FP), BX\n\tMOVQ off+24(FP), R9\n\tMOVQ c+32(FP), DX\n\tMOVQ ldc+40(FP), SI\n\tSHLQ $2, SI']
         acc = 'acc+48(FP)'
     else:
-        L = ['// func sgemmKern14x32(k int, a, b, c *float32, ldc int, acc int)', '//',
-             '// c[14][32] (row stride ldc) = (acc ? c : 0) + sum_p a[p][0:14] ⊗ b[p][0:32],',
-             '// a and b packed: a holds k groups of 14 floats, b k groups of 32; k >= 1.',
-             '// Accumulators: Z2..Z29 (row r in Z(2+2r), Z(3+2r)); Z0, Z1 hold b, Z30, Z31',
-             '// the broadcast a values. AVX-512F.',
-             'TEXT ·sgemmKern14x32(SB), NOSPLIT, $0-48',
-             '\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), AX\n\tMOVQ b+16(FP), BX\n\tMOVQ c+24(FP), DX\n\tMOVQ ldc+32(FP), SI\n\tSHLQ $2, SI']
+        L = ['// func %s(k int, a, b, c *float32, ldc int, acc int)' % name, '//']
+        if R == MR:
+            L += ['// c[14][32] (row stride ldc) = (acc ? c : 0) + sum_p a[p][0:14] ⊗ b[p][0:32],',
+                  '// a and b packed: a holds k groups of 14 floats, b k groups of 32; k >= 1.',
+                  '// Accumulators: Z2..Z29 (row r in Z(2+2r), Z(3+2r)); Z0, Z1 hold b, Z30, Z31',
+                  '// the broadcast a values. AVX-512F.']
+        else:
+            L += ['// sgemmKern14x32 for the first %d rows of the panel only: c[%d][32].' % (R, R)]
+        L += ['TEXT ·%s(SB), NOSPLIT, $0-48' % name,
+              '\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), AX\n\tMOVQ b+16(FP), BX\n\tMOVQ c+24(FP), DX\n\tMOVQ ldc+32(FP), SI\n\tSHLQ $2, SI']
         acc = 'acc+40(FP)'
-    lbl = lambda x: x + ('_rows' if rows else '')
-    L += ['\tVPXORD Z%d, Z%d, Z%d' % (r, r, r) for r in range(2, 30)]
+    sfx = '' if R == MR else '_%d' % R
+    lbl = lambda x: x + ('_rows' if rows else '') + sfx
+    L += ['\tVPXORD Z%d, Z%d, Z%d' % (r, r, r) for r in range(2, 2 + 2 * R)]
     L += ['\tMOVQ CX, DI\n\tSHRQ $2, DI\n\tJZ %s' % lbl('tail'), lbl('loop4') + ':']
     if not rows:
         L += ['\tPREFETCHT0 512(BX)', '\tPREFETCHT0 576(BX)']
     for u in range(4):
-        L += step(4 * ROWS * u, 128 * u, rows)
+        L += step(4 * MR * u, 128 * u, rows, R)
         if u == 1 and not rows:
             L += ['\tPREFETCHT0 640(BX)', '\tPREFETCHT0 704(BX)']
     if rows:
-        L += ['\tADDQ $%d, AX\n\tADDQ $32, R9\n\tDECQ DI\n\tJNZ %s' % (16 * ROWS, lbl('loop4'))]
+        L += ['\tADDQ $%d, AX\n\tADDQ $32, R9\n\tDECQ DI\n\tJNZ %s' % (16 * MR, lbl('loop4'))]
     else:
-        L += ['\tADDQ $%d, AX\n\tADDQ $%d, BX\n\tDECQ DI\n\tJNZ loop4' % (16 * ROWS, 512)]
+        L += ['\tADDQ $%d, AX\n\tADDQ $%d, BX\n\tDECQ DI\n\tJNZ %s' % (16 * MR, 512, lbl('loop4'))]
     L += ['%s:\n\tANDQ $3, CX\n\tJZ %s' % (lbl('tail'), lbl('done')), lbl('loop1') + ':']
-    L += step(0, 0, rows)
+    L += step(0, 0, rows, R)
     if rows:
-        L += ['\tADDQ $%d, AX\n\tADDQ $8, R9\n\tDECQ CX\n\tJNZ %s' % (4 * ROWS, lbl('loop1'))]
+        L += ['\tADDQ $%d, AX\n\tADDQ $8, R9\n\tDECQ CX\n\tJNZ %s' % (4 * MR, lbl('loop1'))]
     else:
-        L += ['\tADDQ $%d, AX\n\tADDQ $128, BX\n\tDECQ CX\n\tJNZ loop1' % (4 * ROWS)]
+        L += ['\tADDQ $%d, AX\n\tADDQ $128, BX\n\tDECQ CX\n\tJNZ %s' % (4 * MR, lbl('loop1'))]
     L += ['%s:\n\tMOVQ %s, DI\n\tTESTQ DI, DI\n\tJZ %s' % (lbl('done'), acc, lbl('store')), '\tMOVQ DX, R8']
-    for r in range(ROWS):
+    for r in range(R):
         L += ['\tVADDPS (R8), Z%d, Z%d' % (2 + 2 * r, 2 + 2 * r), '\tVADDPS 64(R8), Z%d, Z%d' % (3 + 2 * r, 3 + 2 * r)]
-        if r < ROWS - 1:
+        if r < R - 1:
             L.append('\tADDQ SI, R8')
     L.append('%s:\n\tMOVQ DX, R8' % lbl('store'))
-    for r in range(ROWS):
+    for r in range(R):
         L += ['\tVMOVUPS Z%d, (R8)' % (2 + 2 * r), '\tVMOVUPS Z%d, 64(R8)' % (3 + 2 * r)]
-        if r < ROWS - 1:
+        if r < R - 1:
             L.append('\tADDQ SI, R8')
     L.append('\tVZEROUPPER\n\tRET')
     return L
@@ -74,10 +83,23 @@ def kernel(rows):
 def main():
     L = ['//go:build amd64\n\n#include "textflag.h"\n',
          '// Code generated by testdata/gen/gemm_avx512_gen.py. DO NOT EDIT.\n']
-    L += kernel(False) + [''] + kernel(True)
+    L += kernel(False, MR) + [''] + kernel(True, MR)
+    for R in range(1, MR):
+        L += [''] + kernel(False, R) + [''] + kernel(True, R)
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
     with open(os.path.join(root, 'nn', 'gemm_avx512_amd64.s'), 'w') as f:
         f.write('\n'.join(L) + '\n')
+    G = ['// Code generated by testdata/gen/gemm_avx512_gen.py. DO NOT EDIT.', '', '//go:build amd64', '', 'package nn', '']
+    for R in range(1, MR):
+        G += ['//go:noescape\nfunc sgemmKern14x32_%d(k int, a, b, c *float32, ldc int, acc int)\n' % R,
+              '//go:noescape\nfunc sgemmKern14x32Rows_%d(k int, a, b *float32, off *int, c *float32, ldc int, acc int)\n' % R]
+    G += ['// sgemmKern14x32Part and sgemmKern14x32RowsPart are the kernels of the first 1 ... 13 rows.',
+          'var sgemmKern14x32Part = [14]func(k int, a, b, c *float32, ldc int, acc int){nil, ' +
+          ', '.join('sgemmKern14x32_%d' % R for R in range(1, MR)) + '}', '',
+          'var sgemmKern14x32RowsPart = [14]func(k int, a, b *float32, off *int, c *float32, ldc int, acc int){nil, ' +
+          ', '.join('sgemmKern14x32Rows_%d' % R for R in range(1, MR)) + '}']
+    with open(os.path.join(root, 'nn', 'gemm_avx512_part_amd64.go'), 'w') as f:
+        f.write('\n'.join(G) + '\n')
 
 
 if __name__ == '__main__':
