@@ -198,9 +198,12 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		if c.usePadded() && c.wpk.packed {
 			x32, out32 := any(x).([]float32), any(out).([]float32)
 			wpk, p, prod := any(&c.wpk).(*packedA[float32]), any(c.col).([]float32), any(c.tmp).([]float32)
+			post32, _ := any(post).(planeFn[float32])
 			for s := 0; s < n; {
-				next := c.pf.forward(wpk, x32, out32, s, n, fg, p, prod)
-				c.postPlanes(out, s, next, post)
+				next, posted := c.pf.forward(wpk, x32, out32, s, n, fg, p, prod, post32)
+				if !posted {
+					c.postPlanes(out, s, next, post)
+				}
 				s = next
 			}
 			return

@@ -181,6 +181,7 @@ type paddedTask struct {
 	s, band  int       // first unit's sample, band
 	nu, rows int       // units, output rows per unit
 	filters  int
+	post     planeFn[float32] // run on each output plane a whole-sample scatter completes
 }
 
 const (
@@ -216,6 +217,9 @@ func (t *paddedTask) runRange(lo, hi int) {
 				row := prod[r*pc.wp:][:pc.wp]
 				copy(row, o[r*pc.ow:][:pc.ow])
 				clear(row[pc.ow:])
+			}
+			if t.post != nil && t.kind == paddedScatter {
+				t.post((t.s+u)*t.filters+f, o) // the plane is whole (units are samples), and in cache
 			}
 		}
 	}
@@ -264,9 +268,9 @@ func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
 
 // pass runs one parallel pass of kind over nu units of rows output rows
 // from sample s (or over band of sample s).
-func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, rows, filters int) {
+func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, rows, filters int, post planeFn[float32]) {
 	t := &pc.task
-	*t = paddedTask{pc: pc, kind: kind, x: x, out: out, p: p, prod: prod, s: s, band: band, nu: nu, rows: rows, filters: filters}
+	*t = paddedTask{pc: pc, kind: kind, x: x, out: out, p: p, prod: prod, s: s, band: band, nu: nu, rows: rows, filters: filters, post: post}
 	items, per := nu*pc.c, pc.np*pc.hb*pc.wp
 	if kind != paddedFill {
 		items, per = nu*filters, rows*pc.wp
@@ -277,20 +281,25 @@ func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, row
 
 // forward writes the convolution of the samples [s, next) of x (n in all)
 // by the packed weights w (filters × c·kh·kw) into out and returns next;
-// p and prod are scratch of sizes(filters).
-func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32) (next int) {
+// p and prod are scratch of sizes(filters). When the units are whole
+// samples it runs post on each output plane as it is written and reports
+// posted; otherwise the caller runs it.
+func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32, post planeFn[float32]) (next int, posted bool) {
+	if pc.band != pc.oh {
+		post = nil
+	}
 	nu := 1
 	for b := 0; b < pc.bands(); b++ {
 		var rows int
 		nu, rows = pc.units(s, n, b)
-		pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
+		pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters, nil)
 		pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off, hi: pc.hi}
 		ld := nu * rows * pc.wp
 		w.mulFrom(ld, &pc.src, 0, prod, ld)
 		pc.src.p = nil
-		pc.pass(paddedScatter, nil, out, nil, prod, s, b, nu, rows, filters)
+		pc.pass(paddedScatter, nil, out, nil, prod, s, b, nu, rows, filters, post)
 	}
-	return s + nu
+	return s + nu, post != nil
 }
 
 // weightGrad adds the weight gradient of n samples (dOut: filters planes of
@@ -302,8 +311,8 @@ func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod 
 		for b := 0; b < pc.bands(); b++ {
 			var rows int
 			nu, rows = pc.units(s, n, b)
-			pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters)
-			pc.pass(paddedExpand, nil, dOut, nil, prod, s, b, nu, rows, filters)
+			pc.pass(paddedFill, x, nil, p, nil, s, b, nu, rows, filters, nil)
+			pc.pass(paddedExpand, nil, dOut, nil, prod, s, b, nu, rows, filters, nil)
 			pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off, hi: pc.hi}
 			ld := nu * rows * pc.wp
 			sgemmFrom(false, true, filters, K, ld, 1, prod, ld, &pc.src, 1, gW, K)
@@ -385,7 +394,7 @@ func (c *convCore[F]) backwardPadded(x, W, dOut, gW, dx []F) ([]F, []F) {
 		if c.wpkT.packed {
 			wpk, dx32 := any(&c.wpkT).(*packedA[float32]), any(dx).([]float32)
 			for s := 0; s < n; {
-				s = c.pb.forward(wpk, d32, dx32, s, n, g.c, p, prod)
+				s, _ = c.pb.forward(wpk, d32, dx32, s, n, g.c, p, prod, nil)
 			}
 			dx = nil
 		}
