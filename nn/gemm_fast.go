@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"runtime"
-	"sync"
 )
 
 // fastGemm32 is the engine's float32 GEMM: C is split into one rectangle per
@@ -74,7 +73,7 @@ type sgemmJob struct {
 	m          int
 	rows, cols []int
 	slab       []int
-	wg         sync.WaitGroup
+	wg         partsWait
 }
 
 func (j *sgemmJob) runPart(i int) {

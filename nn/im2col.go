@@ -2,7 +2,6 @@ package nn
 
 import (
 	"runtime"
-	"sync"
 )
 
 // convGeom is the geometry of a 2-D sliding window (1-D uses h = kh = 1).
@@ -145,7 +144,7 @@ type tileJob[F Float] struct {
 	ld, p0, p1 int
 	back       bool // col2im
 	parts      int
-	wg         sync.WaitGroup
+	wg         partsWait
 }
 
 func (j *tileJob[F]) runPart(i int) {

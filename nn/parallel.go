@@ -13,7 +13,7 @@ type forJob struct {
 	f        func(lo, hi int)
 	t        ranger
 	n, parts int
-	wg       sync.WaitGroup
+	wg       partsWait
 }
 
 func (j *forJob) runPart(i int) {

@@ -3,7 +3,6 @@ package nn
 import (
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -37,7 +36,7 @@ type rnnLSTMCell[F Float] struct {
 		xw, z, a, cPrev, cell, ac, h []F
 		std                          bool
 		parts                        int
-		wg                           sync.WaitGroup
+		wg                           partsWait
 	}
 }
 

@@ -1,0 +1,79 @@
+package nn
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countParts counts the runs of each part.
+type countParts struct {
+	runs []atomic.Int32
+	w    partsWait
+}
+
+func (c *countParts) runPart(i int) { c.runs[i].Add(1) }
+
+// TestRunPartsOnceEach runs parallel calls back to back (the workers
+// spinning), after pauses longer than the spin (the workers blocked),
+// nested (a part running parts: no worker is free, so the caller runs
+// them) and from two goroutines at once: every part runs exactly once per
+// call, and each call returns only when its parts are done.
+func TestRunPartsOnceEach(t *testing.T) {
+	check := func(c *countParts, want int32) {
+		t.Helper()
+		for i := range c.runs {
+			if got := c.runs[i].Load(); got != want {
+				t.Fatalf("part %d ran %d times, want %d", i, got, want)
+			}
+		}
+	}
+	for n := 1; n <= 5; n++ {
+		c := &countParts{runs: make([]atomic.Int32, n)}
+		for k := int32(1); k <= 200; k++ {
+			runParts(c, n, &c.w)
+			check(c, k)
+			if k%50 == 0 {
+				time.Sleep(3 * workSpin)
+			}
+		}
+	}
+	nested := &nestedParts{outer: countParts{runs: make([]atomic.Int32, 2)}}
+	for i := range nested.inner {
+		nested.inner[i] = &countParts{runs: make([]atomic.Int32, 3)}
+	}
+	for k := int32(1); k <= 50; k++ {
+		runParts(nested, 2, &nested.outer.w)
+		check(&nested.outer, k)
+	}
+	for _, c := range nested.inner {
+		check(c, 50)
+	}
+	var wg sync.WaitGroup
+	cs := []*countParts{{runs: make([]atomic.Int32, 4)}, {runs: make([]atomic.Int32, 4)}}
+	for _, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 300 {
+				runParts(c, 4, &c.w)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range cs {
+		check(c, 300)
+	}
+}
+
+// nestedParts runs, in each of its two parts, three parts of its own.
+type nestedParts struct {
+	outer countParts
+	inner [2]*countParts
+}
+
+func (n *nestedParts) runPart(i int) {
+	n.outer.runs[i].Add(1)
+	runParts(n.inner[i], 3, &n.inner[i].w)
+}
