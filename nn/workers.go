@@ -105,6 +105,17 @@ func (wk *worker) hand(t parter, i int, w *partsWait) bool {
 	return true
 }
 
+// handOff gives part i of t to a worker that waits for one, if any; w
+// counts it already.
+func handOff(t parter, i int, w *partsWait) bool {
+	for _, wk := range workers {
+		if wk.hand(t, i, w) {
+			return true
+		}
+	}
+	return false
+}
+
 // spinUntil spins until cond holds (true) or workSpin has passed (false);
 // it yields to other goroutines now and then and does not spin at all with
 // one thread.
@@ -142,16 +153,8 @@ func runParts(t parter, n int, w *partsWait) {
 	workOnce.Do(startWorkers)
 	w.left.Store(int32(n - 1))
 	w.wg.Add(n - 1)
-	next := 0
 	for i := 1; i < n; i++ {
-		handed := false
-		for k := 0; k < len(workers) && !handed; k++ {
-			handed = workers[(next+k)%len(workers)].hand(t, i, w)
-			if handed {
-				next = (next + k + 1) % len(workers)
-			}
-		}
-		if !handed { // every worker busy (nested or concurrent calls): run it here
+		if !handOff(t, i, w) { // every worker busy (nested or concurrent calls): run it here
 			t.runPart(i)
 			w.done()
 		}
