@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/retarget-dev/retarget/ir"
+	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // forwardRange is y = f(x) for an element-wise kind, with dedicated loops
@@ -116,5 +117,17 @@ func (a activation[F]) backwardRange(x, y, dy, dx []F) {
 		for i := range dx {
 			dx[i] = dy[i] * a.deriv(x[i], y[i])
 		}
+	}
+}
+
+// axpy is y += a·x, with gonum's vectorised loop for float32.
+func axpy[F Float](a F, x, y []F) {
+	y = y[:len(x)]
+	if x32, ok := any(x).([]float32); ok {
+		gonum.Implementation{}.Saxpy(len(x32), float32(a), x32, 1, any(y).([]float32), 1)
+		return
+	}
+	for i, v := range x {
+		y[i] += a * v
 	}
 }

@@ -140,12 +140,8 @@ func (o *bnOp[F]) normalise(lo, hi int) {
 			base := (a*o.c + ch) * o.inner
 			src, dst := x.Data[base:base+o.inner], o.y.Data[base:base+o.inner]
 			affineRange(src, dst, scale, shift)
-			if keep {
-				fm, fis := F(mu), F(is)
-				xh := o.xhat.Data[base : base+o.inner]
-				for k, v := range src {
-					xh[k] = (v - fm) * fis
-				}
+			if keep { // x̂ = (x − μ)/σ as x·(1/σ) − μ/σ, vectorised
+				affineRange(src, o.xhat.Data[base:base+o.inner], F(is), F(-mu*is))
 			}
 		}
 	}
@@ -247,9 +243,10 @@ func (o *bnOp[F]) backward(lo, hi int) {
 			base := (a*o.c + ch) * o.inner
 			d, xh := dOut.Data[base:base+o.inner], o.xhat.Data[base:base+o.inner]
 			dx := o.dx.Data[base : base+o.inner]
-			for k, v := range d {
-				dx[k] = gis * (v - mdy - xh[k]*mdyx)
-			}
+			// dx = γ/σ·(dy − mean dy − x̂·mean(dy·x̂)), as an affine map of dy
+			// plus a multiple of x̂ (both vectorised)
+			affineRange(d, dx, gis, -gis*mdy)
+			axpy(-gis*mdyx, xh, dx)
 		}
 	}
 }
