@@ -3,11 +3,11 @@ package nn
 // A convolution (1-D or 2-D, groups 1) reads its im2col matrix from a
 // zero-padded copy of its input: im2col row (c, i, j) over a band of output
 // rows, taken at every column of the padded width wp, is the padded band
-// shifted by i·dh·wp + j·dw — one contiguous run. The GEMM packs its B
-// panels from it with plain copies and no bounds tests (implicit im2col's
-// fill spent a fifth of the ResNet block's training step on bounds and
-// row-crossing runs), at the price of wp − ow extra columns per output row,
-// computed and dropped. With strides sh×sw the copy is split into sh·sw
+// shifted by i·dh·wp + j·dw — one contiguous run. The AVX-512 kernel reads
+// its B panels there in place (other kernels pack them with plain copies),
+// with no bounds tests (implicit im2col's fill spent a fifth of the ResNet
+// block's training step on bounds and row-crossing runs), at the price of
+// wp − ow extra columns per output row, computed and dropped. With strides sh×sw the copy is split into sh·sw
 // phase planes (rows ≡ a mod sh, columns ≡ b mod sw) and wp is a phase
 // plane's width: row (c, i, j) is then phase (i·dh mod sh, j·dw mod sw)
 // shifted by ⌊i·dh/sh⌋·wp + ⌊j·dw/sw⌋, contiguous again. The input gradient
