@@ -31,6 +31,13 @@ type rnnLSTMCell[F Float] struct {
 	// the right operand at every step.
 	rt, rb packedA[F]
 
+	// the whole-sequence path (rnn_lstm_seq.go), which also keeps a [T, 4U,
+	// N] and ac [T, U, N] in its own layout
+	xh, cT, dT []F
+	wrb        []F // [W; R; b] with the gate columns in the parts' order
+	pk         []packedA[F]
+	sp         lstmSeqPart[F]
+
 	// One forward step's element-wise part, split by rows over the workers
 	// (the gates' exponentials cost about as much as the recurrent product).
 	fw struct {

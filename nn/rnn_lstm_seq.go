@@ -1,0 +1,294 @@
+package nn
+
+import (
+	"math"
+	"runtime"
+	"sync"
+)
+
+// The standard LSTM cell (tanh, sigmoid, no peephole, no mask) runs whole
+// sequences feature-major, one parallel region per step. The units are
+// split into parts and the gate columns of W, R and b reordered so that
+// part p's gate rows [4·u0, 4·u1) are its units' i, f, c, o rows. Each part
+// computes its rows of z_sᵀ = [W; R; b]ᵀ·[x; hPrev; 1]ᵀ with its own packed
+// slice of the weights (the input projection rides along with the
+// recurrent product; the batch is the micro-kernel's 32 columns), then its
+// units' gates. Backward, each part computes its rows of dLoss/dz_s, then
+// multiplies them by its columns of R into its own partial dLoss/dhPrev;
+// the next step sums the parts' partials for its units. Per step, nothing
+// is packed but the product's small right operand, the data a part reads
+// are mostly its own, and the batch-major copies that the outputs and the
+// weight gradients need (r.hs, r.dxw) are transposed from cache.
+//
+// Storage, [·, N] blocks contiguous per step in processing order:
+// xh [T+1, K, N] (K = F+U, +1 with a bias: x at the step's input time,
+// hPrev, a row of ones), a [T, 4U, N] the gates (pre-activations, then
+// gate values, then dLoss/dz), c [T+1, U, N] the cell state before step s,
+// ac [T, U, N] tanh(c) after step s.
+
+// lstmSeqPart is the state of the parallel steps.
+type lstmSeqPart[F Float] struct {
+	c     *rnnLSTMCell[F]
+	r     *rnnSeq[F]
+	s     int
+	parts int
+	back  bool
+	dOut  []F // backward: the layer's output gradient when it is the sequence
+	wg    sync.WaitGroup
+}
+
+func (c *rnnLSTMCell[F]) runsSeq(r *rnnSeq[F]) bool { return c.std() && r.mask == nil }
+
+// units is part i's units [u0, u1).
+func (p *lstmSeqPart[F]) units(i int) (int, int) {
+	u := p.c.u
+	return u * i / p.parts, u * (i + 1) / p.parts
+}
+
+// reorder copies the gate columns of src [rows, 4U] into dst in the parts'
+// order.
+func (p *lstmSeqPart[F]) reorder(dst, src []F, rows int) {
+	u, g := p.c.u, 4*p.c.u
+	for i := range p.parts {
+		u0, u1 := p.units(i)
+		for r := range rows {
+			d, s := dst[r*g+4*u0:], src[r*g:]
+			for q := range 4 {
+				copy(d[q*(u1-u0):(q+1)*(u1-u0)], s[q*u+u0:q*u+u1])
+			}
+		}
+	}
+}
+
+// k is the depth of the forward product: F+U, +1 with a bias.
+func (c *rnnLSTMCell[F]) k(r *rnnSeq[F]) int {
+	if r.b != nil {
+		return r.feat + c.u + 1
+	}
+	return r.feat + c.u
+}
+
+func (c *rnnLSTMCell[F]) forwardSeq(r *rnnSeq[F]) {
+	n, t, u, g, feat, k := r.n, r.t, c.u, 4*c.u, r.feat, c.k(r)
+	nu := n * u
+	sp := &c.sp
+	sp.c, sp.r, sp.back = c, r, false
+	sp.parts = max(1, min(runtime.GOMAXPROCS(0), c.u, n*g*8/parGrain))
+	c.wrb = growSlice(c.wrb, k*g)
+	sp.reorder(c.wrb, r.w.Data, feat)
+	sp.reorder(c.wrb[feat*g:], c.r.Data, u)
+	if r.b != nil {
+		sp.reorder(c.wrb[(feat+u)*g:], r.b.Data[:g], 1)
+	}
+	c.xh = growSlice(c.xh, (t+1)*k*n)
+	for s := range t + 1 {
+		b := c.xh[s*k*n : (s+1)*k*n]
+		if s < t {
+			ti := r.inTime(s)
+			for row := range n {
+				for f, v := range r.x.Data[(row*t+ti)*feat : (row*t+ti+1)*feat] {
+					b[f*n+row] = v
+				}
+			}
+		}
+		if s == 0 {
+			clear(b[feat*n : (feat+u)*n])
+		}
+		if r.b != nil {
+			for i := range b[(k-1)*n:] {
+				b[(k-1)*n+i] = 1
+			}
+		}
+	}
+	r.hs = growSlice(r.hs, (t+1)*nu)
+	clear(r.hs[r.slot(0)*nu:][:nu])
+	c.a = growSlice(c.a, t*g*n)
+	c.cT = growSlice(c.cT, (t+1)*nu)
+	c.ac = growSlice(c.ac, t*nu)
+	clear(c.cT[:nu])
+	c.pk = growSlice(c.pk, sp.parts)
+	for i := range sp.parts {
+		u0, u1 := sp.units(i)
+		c.pk[i].serial = true
+		c.pk[i].pack(true, 4*(u1-u0), k, 1, c.wrb[4*u0:], g)
+	}
+	for s := range t {
+		sp.s = s
+		runParts(sp, sp.parts, &sp.wg)
+	}
+	for i := range c.pk {
+		c.pk[i].release()
+	}
+}
+
+func (c *rnnLSTMCell[F]) backwardSeq(r *rnnSeq[F], dOut *Mat[F]) {
+	n, t, u, g := r.n, r.t, c.u, 4*c.u
+	nu := n * u
+	sp := &c.sp
+	sp.back, sp.dOut = true, nil
+	if r.seqOut {
+		sp.dOut = dOut.Data
+	}
+	// dT: dLoss/dc [U, N], then two sets (alternate steps) of the parts'
+	// partial dLoss/dh [U, N]
+	c.dT = growSlice(c.dT, (1+2*sp.parts)*nu)
+	clear(c.dT)
+	if !r.seqOut {
+		dh := c.dT[nu+t%2*sp.parts*nu:] // read as step t's partials
+		for row := range n {
+			for j, v := range dOut.Data[row*u : (row+1)*u] {
+				dh[j*n+row] = v
+			}
+		}
+	}
+	for i := range sp.parts {
+		u0, u1 := sp.units(i)
+		c.pk[i].serial = true
+		c.pk[i].pack(false, u, 4*(u1-u0), 1, c.wrb[r.feat*g+4*u0:], g)
+	}
+	for s := t - 1; s >= 0; s-- {
+		sp.s = s
+		runParts(sp, sp.parts, &sp.wg)
+	}
+	for i := range c.pk {
+		c.pk[i].release()
+	}
+	sp.dOut = nil
+	if c.gr != nil {
+		// dLoss/dR = Σ hPrevᵀ·dz: r.hs from slot(0) or, backwards, the
+		// slot after it holds each input time's hPrev, as dxw's rows
+		off := 0
+		if r.backward {
+			off = nu
+		}
+		gemm(true, false, u, g, t*n, 1, r.hs[off:], u, r.dxw, g, 1, c.gr.Data, g)
+	}
+}
+
+// runPart is step s of part i.
+func (p *lstmSeqPart[F]) runPart(i int) {
+	c, r := p.c, p.r
+	n, t, u, g, k := r.n, r.t, c.u, 4*c.u, c.k(r)
+	nu, s, ti := n*u, p.s, r.inTime(p.s)
+	u0, u1 := p.units(i)
+	m := u1 - u0
+	z := c.a[(s*g+4*u0)*n : (s*g+4*u1)*n] // this part's gate rows of step s
+	gate := func(q, jj int) []F { return z[(q*m+jj)*n:][:n] }
+	if p.back {
+		// dLoss/dh of these units: the sum of the parts' partials from
+		// step s+1 (or the output gradient at the last step)
+		par := p.parts * nu
+		cur, next := c.dT[nu+(s+1)%2*par:], c.dT[nu+s%2*par:]
+		dh := cur[u0*n : u1*n]
+		for q := 1; q < p.parts; q++ {
+			for x, v := range cur[q*nu+u0*n : q*nu+u1*n] {
+				dh[x] += v
+			}
+		}
+		for j := u0; j < u1; j++ {
+			jj := j - u0
+			var dOut []F
+			if p.dOut != nil {
+				dOut = p.dOut[s*u+j:]
+			}
+			lstmUnitBackward(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
+				c.ac[s*nu+j*n:][:n], c.cT[s*nu+j*n:][:n], dh[jj*n:][:n], c.dT[j*n:][:n], dOut, t*u)
+		}
+		for q := range 4 {
+			transposeTo(r.dxw[ti*n*g+q*u+u0:], g, z[q*m*n:], n, n, m)
+		}
+		c.pk[i].mul(false, n, z, n, 0, next[i*nu:(i+1)*nu], n)
+		return
+	}
+	xh := c.xh[(s+1)*k*n:]
+	c.pk[i].mul(false, n, c.xh[s*k*n:], n, 0, z, n)
+	fwd, ok := any(lstmUnitForward32).(func(zi, zf, zg, zo, cp, cv, ac, h []F))
+	if !ok {
+		fwd = lstmUnitForward[F]
+	}
+	for j := u0; j < u1; j++ {
+		jj := j - u0
+		fwd(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
+			c.cT[s*nu+j*n:][:n], c.cT[(s+1)*nu+j*n:][:n], c.ac[s*nu+j*n:][:n], xh[(r.feat+j)*n:][:n])
+	}
+	transposeTo(r.hs[r.slot(s+1)*nu+u0:], u, xh[(r.feat+u0)*n:], n, n, m)
+}
+
+// lstmUnitForward is one unit's gates over the batch: zi..zo hold the
+// pre-activations and get the gate values; cv = f⊙cp + i⊙g, ac = tanh(cv),
+// h = o⊙ac.
+func lstmUnitForward[F Float](zi, zf, zg, zo, cp, cv, ac, h []F) {
+	for k := range h {
+		i := F(sigmoid(float64(zi[k])))
+		f := F(sigmoid(float64(zf[k])))
+		gg := F(math.Tanh(float64(zg[k])))
+		o := F(sigmoid(float64(zo[k])))
+		zi[k], zf[k], zg[k], zo[k] = i, f, gg, o
+		cv[k] = f*cp[k] + i*gg
+		ac[k] = F(math.Tanh(float64(cv[k])))
+		h[k] = o * ac[k]
+	}
+}
+
+func lstmUnitForward32(zi, zf, zg, zo, cp, cv, ac, h []float32) {
+	expScaled32(zi, zi, -1)
+	expScaled32(zf, zf, -1)
+	expScaled32(zg, zg, 2)
+	expScaled32(zo, zo, -1)
+	for k := range cv {
+		i := 1 / (1 + zi[k])
+		f := 1 / (1 + zf[k])
+		gg := 1 - 2/(1+zg[k])
+		zi[k], zf[k], zg[k] = i, f, gg
+		cv[k] = f*cp[k] + i*gg
+	}
+	expScaled32(ac, cv, 2)
+	for k := range h {
+		t := 1 - 2/(1+ac[k])
+		o := 1 / (1 + zo[k])
+		zo[k], ac[k] = o, t
+		h[k] = o * t
+	}
+}
+
+// lstmUnitBackward is one unit's backward over the batch from the gate
+// values ai..ao (overwritten with dLoss/dz): dh and dc reach h and c, and
+// dc gets dLoss/dcPrev. dOut (rows dOutStride apart), when not nil, adds
+// to dh.
+func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) {
+	for k := range dh {
+		i, f, gg, o, t := ai[k], af[k], ag[k], ao[k], ac[k]
+		d := dh[k]
+		if dOut != nil {
+			d += dOut[k*dOutStride]
+		}
+		dzo := d * t * o * (1 - o)
+		dct := dc[k] + d*o*(1-t*t)
+		ai[k] = dct * gg * i * (1 - i)
+		af[k] = dct * cp[k] * f * (1 - f)
+		ag[k] = dct * i * (1 - gg*gg)
+		ao[k] = dzo
+		dc[k] = dct * f
+	}
+}
+
+// transposeTo writes dst[i·ldd + j] = src[j·lds + i] for i < rows, j <
+// cols, four rows at a time so that each read takes four consecutive
+// values and the writes run along the rows (as packBT).
+func transposeTo[F Float](dst []F, ldd int, src []F, lds, rows, cols int) {
+	i := 0
+	for ; i+4 <= rows; i += 4 {
+		d0, d1 := dst[i*ldd:][:cols], dst[(i+1)*ldd:][:cols]
+		d2, d3 := dst[(i+2)*ldd:][:cols], dst[(i+3)*ldd:][:cols]
+		for j := range d0 {
+			v := src[j*lds+i:][:4]
+			d0[j], d1[j], d2[j], d3[j] = v[0], v[1], v[2], v[3]
+		}
+	}
+	for ; i < rows; i++ {
+		d := dst[i*ldd:][:cols]
+		for j := range d {
+			d[j] = src[j*lds+i]
+		}
+	}
+}
