@@ -3,7 +3,6 @@ package nn
 import (
 	"math"
 	"runtime"
-	"sync"
 )
 
 // The standard LSTM cell (tanh, sigmoid, no peephole, no mask) runs whole
@@ -34,7 +33,7 @@ type lstmSeqPart[F Float] struct {
 	parts int
 	back  bool
 	dOut  []F // backward: the layer's output gradient when it is the sequence
-	wg    sync.WaitGroup
+	team  stepTeam
 }
 
 func (c *rnnLSTMCell[F]) runsSeq(r *rnnSeq[F]) bool { return c.std() && r.mask == nil }
@@ -45,61 +44,41 @@ func (p *lstmSeqPart[F]) units(i int) (int, int) {
 	return u * i / p.parts, u * (i + 1) / p.parts
 }
 
-// reorder copies the gate columns of src [rows, 4U] into dst in the parts'
-// order.
-func (p *lstmSeqPart[F]) reorder(dst, src []F, rows int) {
+// reorder copies part i's gate columns of src [rows, 4U] into dst, in the
+// parts' order.
+func (p *lstmSeqPart[F]) reorder(i int, dst, src []F, rows int) {
 	u, g := p.c.u, 4*p.c.u
-	for i := range p.parts {
-		u0, u1 := p.units(i)
-		for r := range rows {
-			d, s := dst[r*g+4*u0:], src[r*g:]
-			for q := range 4 {
-				copy(d[q*(u1-u0):(q+1)*(u1-u0)], s[q*u+u0:q*u+u1])
-			}
+	u0, u1 := p.units(i)
+	for r := range rows {
+		d, s := dst[r*g+4*u0:], src[r*g:]
+		for q := range 4 {
+			copy(d[q*(u1-u0):(q+1)*(u1-u0)], s[q*u+u0:q*u+u1])
 		}
 	}
 }
 
-// k is the depth of the forward product: F+U, +1 with a bias.
-func (c *rnnLSTMCell[F]) k(r *rnnSeq[F]) int {
-	if r.b != nil {
-		return r.feat + c.u + 1
+// fillX writes rows [f0, f1) of the input at step s's time into xh's block
+// s.
+func (c *rnnLSTMCell[F]) fillX(r *rnnSeq[F], s, f0, f1 int) {
+	n, t, feat := r.n, r.t, r.feat
+	b, ti := c.xh[s*(feat+c.u)*n:], r.inTime(s)
+	for row := range n {
+		for f, v := range r.x.Data[(row*t+ti)*feat+f0 : (row*t+ti)*feat+f1] {
+			b[(f0+f)*n+row] = v
+		}
 	}
-	return r.feat + c.u
 }
 
 func (c *rnnLSTMCell[F]) forwardSeq(r *rnnSeq[F]) {
-	n, t, u, g, feat, k := r.n, r.t, c.u, 4*c.u, r.feat, c.k(r)
+	n, t, u, g, k := r.n, r.t, c.u, 4*c.u, r.feat+c.u
 	nu := n * u
 	sp := &c.sp
 	sp.c, sp.r, sp.back = c, r, false
 	sp.parts = max(1, min(runtime.GOMAXPROCS(0), c.u, n*g*8/parGrain))
-	c.wrb = growSlice(c.wrb, k*g)
-	sp.reorder(c.wrb, r.w.Data, feat)
-	sp.reorder(c.wrb[feat*g:], c.r.Data, u)
-	if r.b != nil {
-		sp.reorder(c.wrb[(feat+u)*g:], r.b.Data[:g], 1)
-	}
+	c.wrb = growSlice(c.wrb, (k+1)*g)
 	c.xh = growSlice(c.xh, (t+1)*k*n)
-	for s := range t + 1 {
-		b := c.xh[s*k*n : (s+1)*k*n]
-		if s < t {
-			ti := r.inTime(s)
-			for row := range n {
-				for f, v := range r.x.Data[(row*t+ti)*feat : (row*t+ti+1)*feat] {
-					b[f*n+row] = v
-				}
-			}
-		}
-		if s == 0 {
-			clear(b[feat*n : (feat+u)*n])
-		}
-		if r.b != nil {
-			for i := range b[(k-1)*n:] {
-				b[(k-1)*n+i] = 1
-			}
-		}
-	}
+	c.fillX(r, 0, 0, r.feat)
+	clear(c.xh[r.feat*n : k*n])
 	r.hs = growSlice(r.hs, (t+1)*nu)
 	clear(r.hs[r.slot(0)*nu:][:nu])
 	c.a = growSlice(c.a, t*g*n)
@@ -107,15 +86,12 @@ func (c *rnnLSTMCell[F]) forwardSeq(r *rnnSeq[F]) {
 	c.ac = growSlice(c.ac, t*nu)
 	clear(c.cT[:nu])
 	c.pk = growSlice(c.pk, sp.parts)
-	for i := range sp.parts {
-		u0, u1 := sp.units(i)
-		c.pk[i].serial = true
-		c.pk[i].pack(true, 4*(u1-u0), k, 1, c.wrb[4*u0:], g)
-	}
+	sp.team.start(sp, sp.parts)
 	for s := range t {
 		sp.s = s
-		runParts(sp, sp.parts, &sp.wg)
+		sp.team.step()
 	}
+	sp.team.stop()
 	for i := range c.pk {
 		c.pk[i].release()
 	}
@@ -141,15 +117,12 @@ func (c *rnnLSTMCell[F]) backwardSeq(r *rnnSeq[F], dOut *Mat[F]) {
 			}
 		}
 	}
-	for i := range sp.parts {
-		u0, u1 := sp.units(i)
-		c.pk[i].serial = true
-		c.pk[i].pack(false, u, 4*(u1-u0), 1, c.wrb[r.feat*g+4*u0:], g)
-	}
+	sp.team.start(sp, sp.parts)
 	for s := t - 1; s >= 0; s-- {
 		sp.s = s
-		runParts(sp, sp.parts, &sp.wg)
+		sp.team.step()
 	}
+	sp.team.stop()
 	for i := range c.pk {
 		c.pk[i].release()
 	}
@@ -165,16 +138,23 @@ func (c *rnnLSTMCell[F]) backwardSeq(r *rnnSeq[F], dOut *Mat[F]) {
 	}
 }
 
-// runPart is step s of part i.
+// runPart is step s of part i. The first step of a pass also reorders and
+// packs the part's weights; each forward step brings in part of the next
+// step's input.
 func (p *lstmSeqPart[F]) runPart(i int) {
 	c, r := p.c, p.r
-	n, t, u, g, k := r.n, r.t, c.u, 4*c.u, c.k(r)
+	n, t, u, g, k := r.n, r.t, c.u, 4*c.u, r.feat+c.u
 	nu, s, ti := n*u, p.s, r.inTime(p.s)
 	u0, u1 := p.units(i)
 	m := u1 - u0
 	z := c.a[(s*g+4*u0)*n : (s*g+4*u1)*n] // this part's gate rows of step s
 	gate := func(q, jj int) []F { return z[(q*m+jj)*n:][:n] }
+	bias := c.wrb[k*g+4*u0:] // reordered b, when there is one
 	if p.back {
+		if s == t-1 {
+			c.pk[i].serial = true
+			c.pk[i].pack(false, u, 4*m, 1, c.wrb[r.feat*g+4*u0:], g)
+		}
 		// dLoss/dh of these units: the sum of the parts' partials from
 		// step s+1 (or the output gradient at the last step)
 		par := p.parts * nu
@@ -191,8 +171,13 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 			if p.dOut != nil {
 				dOut = p.dOut[s*u+j:]
 			}
-			lstmUnitBackward(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
+			db := lstmUnitBackward(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
 				c.ac[s*nu+j*n:][:n], c.cT[s*nu+j*n:][:n], dh[jj*n:][:n], c.dT[j*n:][:n], dOut, t*u)
+			if r.gb != nil {
+				for q, v := range db {
+					r.gb.Data[q*u+j] += v
+				}
+			}
 		}
 		for q := range 4 {
 			transposeTo(r.dxw[ti*n*g+q*u+u0:], g, z[q*m*n:], n, n, m)
@@ -200,29 +185,45 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 		c.pk[i].mul(false, n, z, n, 0, next[i*nu:(i+1)*nu], n)
 		return
 	}
+	if s == 0 {
+		p.reorder(i, c.wrb, r.w.Data, r.feat)
+		p.reorder(i, c.wrb[r.feat*g:], c.r.Data, u)
+		if r.b != nil {
+			p.reorder(i, c.wrb[k*g:], r.b.Data[:g], 1)
+		}
+		c.pk[i].serial = true
+		c.pk[i].pack(true, 4*m, k, 1, c.wrb[4*u0:], g)
+	}
 	xh := c.xh[(s+1)*k*n:]
 	c.pk[i].mul(false, n, c.xh[s*k*n:], n, 0, z, n)
-	fwd, ok := any(lstmUnitForward32).(func(zi, zf, zg, zo, cp, cv, ac, h []F))
+	if s+1 < t {
+		c.fillX(r, s+1, r.feat*i/p.parts, r.feat*(i+1)/p.parts)
+	}
+	fwd, ok := any(lstmUnitForward32).(func(zi, zf, zg, zo, cp, cv, ac, h []F, bi, bf, bg, bo F))
 	if !ok {
 		fwd = lstmUnitForward[F]
 	}
 	for j := u0; j < u1; j++ {
 		jj := j - u0
+		var bi, bf, bg, bo F
+		if r.b != nil {
+			bi, bf, bg, bo = bias[jj], bias[m+jj], bias[2*m+jj], bias[3*m+jj]
+		}
 		fwd(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
-			c.cT[s*nu+j*n:][:n], c.cT[(s+1)*nu+j*n:][:n], c.ac[s*nu+j*n:][:n], xh[(r.feat+j)*n:][:n])
+			c.cT[s*nu+j*n:][:n], c.cT[(s+1)*nu+j*n:][:n], c.ac[s*nu+j*n:][:n], xh[(r.feat+j)*n:][:n], bi, bf, bg, bo)
 	}
 	transposeTo(r.hs[r.slot(s+1)*nu+u0:], u, xh[(r.feat+u0)*n:], n, n, m)
 }
 
 // lstmUnitForward is one unit's gates over the batch: zi..zo hold the
-// pre-activations and get the gate values; cv = f⊙cp + i⊙g, ac = tanh(cv),
-// h = o⊙ac.
-func lstmUnitForward[F Float](zi, zf, zg, zo, cp, cv, ac, h []F) {
+// pre-activations less the biases bi..bo and get the gate values;
+// cv = f⊙cp + i⊙g, ac = tanh(cv), h = o⊙ac.
+func lstmUnitForward[F Float](zi, zf, zg, zo, cp, cv, ac, h []F, bi, bf, bg, bo F) {
 	for k := range h {
-		i := F(sigmoid(float64(zi[k])))
-		f := F(sigmoid(float64(zf[k])))
-		gg := F(math.Tanh(float64(zg[k])))
-		o := F(sigmoid(float64(zo[k])))
+		i := F(sigmoid(float64(zi[k] + bi)))
+		f := F(sigmoid(float64(zf[k] + bf)))
+		gg := F(math.Tanh(float64(zg[k] + bg)))
+		o := F(sigmoid(float64(zo[k] + bo)))
 		zi[k], zf[k], zg[k], zo[k] = i, f, gg, o
 		cv[k] = f*cp[k] + i*gg
 		ac[k] = F(math.Tanh(float64(cv[k])))
@@ -230,12 +231,23 @@ func lstmUnitForward[F Float](zi, zf, zg, zo, cp, cv, ac, h []F) {
 	}
 }
 
-func lstmUnitForward32(zi, zf, zg, zo, cp, cv, ac, h []float32) {
-	expScaled32(zi, zi, -1)
-	expScaled32(zf, zf, -1)
-	expScaled32(zg, zg, 2)
-	expScaled32(zo, zo, -1)
-	for k := range cv {
+func lstmUnitForward32(zi, zf, zg, zo, cp, cv, ac, h []float32, bi, bf, bg, bo float32) {
+	k0 := lstmGatesSIMD(zi, zf, zg, zo, cp, cv, ac, h, bi, bf, bg, bo)
+	if k0 == len(h) {
+		return
+	}
+	zi, zf, zg, zo, cp, cv, ac, h = zi[k0:], zf[k0:], zg[k0:], zo[k0:], cp[k0:], cv[k0:], ac[k0:], h[k0:]
+	for k := range h {
+		zi[k] += bi
+		zf[k] += bf
+		zg[k] += bg
+		zo[k] += bo
+	}
+	expScaled32(zi, zi[:len(h)], -1)
+	expScaled32(zf, zf[:len(h)], -1)
+	expScaled32(zg, zg[:len(h)], 2)
+	expScaled32(zo, zo[:len(h)], -1)
+	for k := range h {
 		i := 1 / (1 + zi[k])
 		f := 1 / (1 + zf[k])
 		gg := 1 - 2/(1+zg[k])
@@ -254,8 +266,9 @@ func lstmUnitForward32(zi, zf, zg, zo, cp, cv, ac, h []float32) {
 // lstmUnitBackward is one unit's backward over the batch from the gate
 // values ai..ao (overwritten with dLoss/dz): dh and dc reach h and c, and
 // dc gets dLoss/dcPrev. dOut (rows dOutStride apart), when not nil, adds
-// to dh.
-func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) {
+// to dh. It returns the sums of dLoss/dz over the batch (the bias
+// gradients).
+func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) (db [4]F) {
 	for k := range dh {
 		i, f, gg, o, t := ai[k], af[k], ag[k], ao[k], ac[k]
 		d := dh[k]
@@ -264,12 +277,12 @@ func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStr
 		}
 		dzo := d * t * o * (1 - o)
 		dct := dc[k] + d*o*(1-t*t)
-		ai[k] = dct * gg * i * (1 - i)
-		af[k] = dct * cp[k] * f * (1 - f)
-		ag[k] = dct * i * (1 - gg*gg)
-		ao[k] = dzo
+		di, df, dg := dct*gg*i*(1-i), dct*cp[k]*f*(1-f), dct*i*(1-gg*gg)
+		ai[k], af[k], ag[k], ao[k] = di, df, dg, dzo
+		db[0], db[1], db[2], db[3] = db[0]+di, db[1]+df, db[2]+dg, db[3]+dzo
 		dc[k] = dct * f
 	}
+	return db
 }
 
 // transposeTo writes dst[i·ldd + j] = src[j·lds + i] for i < rows, j <

@@ -188,3 +188,41 @@ func TestLSTMSeqMatchesSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestLSTMGatesSIMD runs the standard cell's gates over one unit (the AVX2
+// loop where the CPU has it, with a tail for the portable loop) against
+// the portable loop alone, special values included.
+func TestLSTMGatesSIMD(t *testing.T) {
+	saved := useSIMD
+	defer func() { useSIMD = saved }()
+	const n = 37
+	rng := rand.New(rand.NewSource(9))
+	in := make([][]float32, 5) // zi, zf, zg, zo, cp
+	for q := range in {
+		in[q] = make([]float32, n)
+		for k := range in[q] {
+			in[q][k] = float32(rng.Float64()*12 - 6)
+		}
+	}
+	in[0][0], in[1][1], in[2][2], in[3][3] = 100, -100, 50, float32(math.Inf(-1))
+	run := func(simd bool) [][]float32 {
+		useSIMD = simd
+		out := make([][]float32, 7) // the gates, cv, ac, h
+		for q := range out {
+			out[q] = make([]float32, n)
+			if q < 4 {
+				copy(out[q], in[q])
+			}
+		}
+		lstmUnitForward32(out[0], out[1], out[2], out[3], in[4], out[4], out[5], out[6], 0.3, -0.2, 0.1, 0.05)
+		return out
+	}
+	want, got := run(false), run(saved)
+	for q := range want {
+		for k := range want[q] {
+			if d := math.Abs(float64(got[q][k] - want[q][k])); !(d <= 1e-6) {
+				t.Fatalf("output %d row %d: %g, portable loop %g", q, k, got[q][k], want[q][k])
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package nn
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // One pool of long-lived goroutines runs the parts of every parallel kernel
@@ -57,4 +58,145 @@ func runParts(t parter, n int, wg *sync.WaitGroup) {
 	}
 	t.runPart(0)
 	wg.Wait()
+}
+
+// stepTeam runs a sequence of short parallel steps (a recurrence's time
+// steps): the pool's free workers join for the whole sequence and wait
+// for each step spinning a little before they block, instead of being
+// handed every step's parts (a wake-up per step costs about what a step
+// computes). Parts are claimed by whoever comes first, so the steps
+// complete, in order, even when no worker is free or one is descheduled.
+type stepTeam struct {
+	t          parter
+	parts      int
+	gen        atomic.Int64 // step number: bumped when a step's parts may be claimed
+	next, done atomic.Int32 // the current step's next unclaimed part, parts finished
+	quit       atomic.Bool
+	sleepers   atomic.Int32  // workers blocked on wake, less the tokens sent
+	wake       chan struct{} // a token per worker to wake
+	mainSleeps atomic.Bool   // the caller is (about to be) blocked on fin
+	fin        chan struct{}
+	wg         sync.WaitGroup
+}
+
+// teamSpins bounds a wait's spinning (some tens of microseconds; a step
+// is longer) before it blocks: on a loaded machine a spinning thread
+// would take the core from the one it waits for.
+const teamSpins = 1 << 14
+
+// start readies the team for steps of parts parts of t.
+func (m *stepTeam) start(t parter, parts int) {
+	m.t, m.parts = t, parts
+	m.quit.Store(false)
+	m.next.Store(int32(parts))
+	if parts <= 1 {
+		return
+	}
+	if cap(m.wake) < parts {
+		m.wake, m.fin = make(chan struct{}, parts), make(chan struct{}, 1)
+	}
+	workOnce.Do(startWorkers)
+	for range parts - 1 {
+		m.wg.Add(1)
+		select {
+		case workCh <- workReq{m, 0, &m.wg}:
+		default:
+			m.wg.Done()
+		}
+	}
+}
+
+// step runs t's parts once, the caller taking part; whatever the caller
+// wrote before is visible to the parts, and what they wrote is visible
+// after.
+func (m *stepTeam) step() {
+	if m.parts <= 1 {
+		m.t.runPart(0)
+		return
+	}
+	m.done.Store(0)
+	m.next.Store(0)
+	m.gen.Add(1)
+	m.wakeAll()
+	m.claim()
+	for spin := 0; m.done.Load() < int32(m.parts); spin++ {
+		if spin < teamSpins {
+			continue
+		}
+		m.mainSleeps.Store(true)
+		if m.done.Load() < int32(m.parts) || !m.mainSleeps.CompareAndSwap(true, false) {
+			<-m.fin // a part that finished after mainSleeps was set sends one
+		}
+		spin = 0
+	}
+}
+
+func (m *stepTeam) claim() {
+	for {
+		i := int(m.next.Add(1)) - 1
+		if i >= m.parts {
+			return
+		}
+		m.t.runPart(i)
+		m.done.Add(1)
+		if m.mainSleeps.CompareAndSwap(true, false) {
+			m.fin <- struct{}{}
+		}
+	}
+}
+
+// wakeAll sends a token to each blocked worker.
+func (m *stepTeam) wakeAll() {
+	for {
+		k := m.sleepers.Load()
+		if k == 0 {
+			return
+		}
+		if m.sleepers.CompareAndSwap(k, k-1) {
+			m.wake <- struct{}{}
+		}
+	}
+}
+
+// stop sends the workers back to the pool.
+func (m *stepTeam) stop() {
+	m.quit.Store(true)
+	m.wakeAll()
+	m.wg.Wait()
+	m.t = nil
+}
+
+// runPart is a worker's stay in the team.
+func (m *stepTeam) runPart(int) {
+	seen := m.gen.Load()
+	ready := func() bool { return m.gen.Load() != seen || m.quit.Load() }
+	for {
+		for spin := 0; !ready(); spin++ {
+			if spin < teamSpins {
+				continue
+			}
+			m.sleepers.Add(1)
+			if !ready() {
+				<-m.wake
+				continue
+			}
+			// ready after all: take back the count, or take the token
+			// sent for it
+			for {
+				k := m.sleepers.Load()
+				if k == 0 {
+					<-m.wake
+					break
+				}
+				if m.sleepers.CompareAndSwap(k, k-1) {
+					break
+				}
+			}
+		}
+		if m.quit.Load() {
+			return
+		}
+		seen = m.gen.Load()
+		m.claim()
+	}
 }
