@@ -36,6 +36,8 @@ type rnnLSTMCell[F Float] struct {
 	xh, cT, dT []F
 	wrb        []F // [W; R; b] with the gate columns in the parts' order
 	pk         []packedA[F]
+	tail       packedA[F] // dLoss/dzᵀ for the weight gradients
+	dwr        []F        // their transposes
 	sp         lstmSeqPart[F]
 
 	// One forward step's element-wise part, split by rows over the workers

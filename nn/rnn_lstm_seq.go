@@ -127,15 +127,28 @@ func (c *rnnLSTMCell[F]) backwardSeq(r *rnnSeq[F], dOut *Mat[F]) {
 		c.pk[i].release()
 	}
 	sp.dOut = nil
+	// dLoss/dW = Σ xᵀ·dz and dLoss/dR = Σ hPrevᵀ·dz over all steps, as
+	// dzᵀ·x and dzᵀ·hPrev with dzᵀ packed once (the 4U rows suit the
+	// micro-kernel): r.hs from slot(0) or, backwards, the slot after it
+	// holds each input time's hPrev, as dxw's rows.
+	if r.gw == nil && c.gr == nil {
+		return
+	}
+	c.tail.pack(true, g, t*n, 1, r.dxw, g)
+	c.dwr = growSlice(c.dwr, g*(r.feat+u))
+	if r.gw != nil {
+		c.tail.mul(false, r.feat, r.xt, r.feat, 0, c.dwr, r.feat)
+		addTransposed(r.gw.Data, r.gw.Data, c.dwr, r.feat, r.feat, g)
+	}
 	if c.gr != nil {
-		// dLoss/dR = Σ hPrevᵀ·dz: r.hs from slot(0) or, backwards, the
-		// slot after it holds each input time's hPrev, as dxw's rows
 		off := 0
 		if r.backward {
 			off = nu
 		}
-		gemm(true, false, u, g, t*n, 1, r.hs[off:], u, r.dxw, g, 1, c.gr.Data, g)
+		c.tail.mul(false, u, r.hs[off:], u, 0, c.dwr, u)
+		addTransposed(c.gr.Data, c.gr.Data, c.dwr, u, u, g)
 	}
+	c.tail.release()
 }
 
 // runPart is step s of part i. The first step of a pass also reorders and

@@ -238,10 +238,10 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 		r.backwardSteps(dOut)
 	}
 
-	if r.gw != nil {
+	if r.gw != nil && r.whole == nil { // a whole-sequence cell adds its own
 		gemm(true, false, r.feat, gu, n*t, 1, r.xt, r.feat, dxw, gu, 1, r.gw.Data, gu)
 	}
-	if r.gb != nil && r.whole == nil { // a whole-sequence cell adds its own
+	if r.gb != nil && r.whole == nil {
 		g := r.gb.Data[:gu]
 		for row := 0; row < n*t; row++ {
 			for j, v := range dxw[row*gu : (row+1)*gu] {
