@@ -6,24 +6,24 @@ import (
 )
 
 // The standard LSTM cell (tanh, sigmoid, no peephole, no mask) runs whole
-// sequences feature-major, one parallel region per step. The units are
-// split into parts and the gate columns of W, R and b reordered so that
-// part p's gate rows [4·u0, 4·u1) are its units' i, f, c, o rows. Each part
-// computes its rows of z_sᵀ = [W; R; b]ᵀ·[x; hPrev; 1]ᵀ with its own packed
-// slice of the weights (the input projection rides along with the
+// sequences feature-major, one parallel region per step (a stepTeam). The
+// units are split into parts and the gate columns of W, R and b reordered
+// so that part p's gate rows [4·u0, 4·u1) are its units' i, f, c, o rows.
+// Each part computes its rows of z_sᵀ = [W; R]ᵀ·[x; hPrev]ᵀ with its own
+// packed slice of the weights (the input projection rides along with the
 // recurrent product; the batch is the micro-kernel's 32 columns), then its
-// units' gates. Backward, each part computes its rows of dLoss/dz_s, then
-// multiplies them by its columns of R into its own partial dLoss/dhPrev;
-// the next step sums the parts' partials for its units. Per step, nothing
-// is packed but the product's small right operand, the data a part reads
-// are mostly its own, and the batch-major copies that the outputs and the
-// weight gradients need (r.hs, r.dxw) are transposed from cache.
+// units' gates, the bias added there. Backward, each part computes its rows
+// of dLoss/dz_s, then multiplies them by its columns of R into its own
+// partial dLoss/dhPrev; the next step sums the parts' partials for its
+// units. Per step, nothing is packed but the product's small right
+// operand, the data a part reads are mostly its own, and the batch-major
+// copies that the outputs and the weight gradients need (r.hs, r.dxw) are
+// transposed from cache.
 //
 // Storage, [·, N] blocks contiguous per step in processing order:
-// xh [T+1, K, N] (K = F+U, +1 with a bias: x at the step's input time,
-// hPrev, a row of ones), a [T, 4U, N] the gates (pre-activations, then
-// gate values, then dLoss/dz), c [T+1, U, N] the cell state before step s,
-// ac [T, U, N] tanh(c) after step s.
+// xh [T+1, F+U, N] (x at the step's input time, hPrev), a [T, 4U, N] the
+// gates (pre-activations, then gate values, then dLoss/dz), cT [T+1, U, N]
+// the cell state before step s, ac [T, U, N] tanh(c) after step s.
 
 // lstmSeqPart is the state of the parallel steps.
 type lstmSeqPart[F Float] struct {
