@@ -169,3 +169,87 @@ gatesLoop:
 gatesDone:
 	VZEROUPPER
 	RET
+
+// func lstmGatesBackAVX(ai, af, ag, ao, ac, cp, dh, dc *float32, n int, db *float32)
+//
+// One LSTM unit's backward over n (a multiple of 8) batch rows, as
+// lstmUnitBackward without an output gradient; db gets the four sums of
+// dLoss/dz.
+TEXT ·lstmGatesBackAVX(SB), NOSPLIT, $0-80
+	MOVQ ai+0(FP), SI
+	MOVQ af+8(FP), R12
+	MOVQ ag+16(FP), R13
+	MOVQ ao+24(FP), DX
+	MOVQ ac+32(FP), R8
+	MOVQ cp+40(FP), R9
+	MOVQ dh+48(FP), R10
+	MOVQ dc+56(FP), R11
+	MOVQ n+64(FP), CX
+	MOVQ db+72(FP), DI
+	MOVL $0x3f800000, AX // 1
+	MOVQ AX, X15
+	VBROADCASTSS X15, Y15
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ backDone
+backLoop:
+	VMOVUPS (R10)(BX*4), Y0 // d
+	VMOVUPS (R8)(BX*4), Y1  // t
+	VMOVUPS (DX)(BX*4), Y2  // o
+	VMULPS Y1, Y0, Y3
+	VMULPS Y2, Y3, Y3
+	VSUBPS Y2, Y15, Y4
+	VMULPS Y4, Y3, Y3 // dzo = d·t·o·(1-o)
+	VMOVUPS Y3, (DX)(BX*4)
+	VADDPS Y3, Y11, Y11
+	VMULPS Y2, Y0, Y0 // d·o
+	VMULPS Y1, Y1, Y1
+	VSUBPS Y1, Y15, Y1
+	VMULPS Y1, Y0, Y0
+	VADDPS (R11)(BX*4), Y0, Y0 // dct = dc + d·o·(1-t²)
+	VMOVUPS (SI)(BX*4), Y1  // i
+	VMOVUPS (R12)(BX*4), Y2 // f
+	VMOVUPS (R13)(BX*4), Y3 // g
+	VMULPS Y3, Y0, Y4
+	VMULPS Y1, Y4, Y4
+	VSUBPS Y1, Y15, Y5
+	VMULPS Y5, Y4, Y4 // di = dct·g·i·(1-i)
+	VMOVUPS Y4, (SI)(BX*4)
+	VADDPS Y4, Y8, Y8
+	VMULPS (R9)(BX*4), Y0, Y4
+	VMULPS Y2, Y4, Y4
+	VSUBPS Y2, Y15, Y5
+	VMULPS Y5, Y4, Y4 // df = dct·cp·f·(1-f)
+	VMOVUPS Y4, (R12)(BX*4)
+	VADDPS Y4, Y9, Y9
+	VMULPS Y1, Y0, Y4
+	VMULPS Y3, Y3, Y5
+	VSUBPS Y5, Y15, Y5
+	VMULPS Y5, Y4, Y4 // dg = dct·i·(1-g²)
+	VMOVUPS Y4, (R13)(BX*4)
+	VADDPS Y4, Y10, Y10
+	VMULPS Y2, Y0, Y0 // dcPrev = dct·f
+	VMOVUPS Y0, (R11)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT backLoop
+backDone:
+	// horizontal sums of Y8..Y11 into db[0..3]
+	VEXTRACTF128 $1, Y8, X0
+	VADDPS X0, X8, X8
+	VEXTRACTF128 $1, Y9, X0
+	VADDPS X0, X9, X9
+	VEXTRACTF128 $1, Y10, X0
+	VADDPS X0, X10, X10
+	VEXTRACTF128 $1, Y11, X0
+	VADDPS X0, X11, X11
+	VHADDPS X9, X8, X8   // i0+i1, i2+i3, f0+f1, f2+f3
+	VHADDPS X11, X10, X10 // g.., o..
+	VHADDPS X10, X8, X8  // i, f, g, o
+	VMOVUPS X8, (DI)
+	VZEROUPPER
+	RET

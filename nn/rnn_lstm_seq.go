@@ -178,13 +178,17 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 				dh[x] += v
 			}
 		}
+		bwd, ok := any(lstmUnitBackward32).(func(ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) [4]F)
+		if !ok {
+			bwd = lstmUnitBackward[F]
+		}
 		for j := u0; j < u1; j++ {
 			jj := j - u0
 			var dOut []F
 			if p.dOut != nil {
 				dOut = p.dOut[s*u+j:]
 			}
-			db := lstmUnitBackward(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
+			db := bwd(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
 				c.ac[s*nu+j*n:][:n], c.cT[s*nu+j*n:][:n], dh[jj*n:][:n], c.dT[j*n:][:n], dOut, t*u)
 			if r.gb != nil {
 				for q, v := range db {
@@ -294,6 +298,18 @@ func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStr
 		ai[k], af[k], ag[k], ao[k] = di, df, dg, dzo
 		db[0], db[1], db[2], db[3] = db[0]+di, db[1]+df, db[2]+dg, db[3]+dzo
 		dc[k] = dct * f
+	}
+	return db
+}
+
+func lstmUnitBackward32(ai, af, ag, ao, ac, cp, dh, dc, dOut []float32, dOutStride int) (db [4]float32) {
+	if dOut != nil {
+		return lstmUnitBackward(ai, af, ag, ao, ac, cp, dh, dc, dOut, dOutStride)
+	}
+	k := lstmGatesBackSIMD(ai, af, ag, ao, ac, cp, dh, dc, &db)
+	rest := lstmUnitBackward(ai[k:], af[k:], ag[k:], ao[k:], ac[k:], cp[k:], dh[k:], dc[k:], nil, 0)
+	for q := range db {
+		db[q] += rest[q]
 	}
 	return db
 }

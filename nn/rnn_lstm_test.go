@@ -189,9 +189,10 @@ func TestLSTMSeqMatchesSteps(t *testing.T) {
 	}
 }
 
-// TestLSTMGatesSIMD runs the standard cell's gates over one unit (the AVX2
-// loop where the CPU has it, with a tail for the portable loop) against
-// the portable loop alone, special values included.
+// TestLSTMGatesSIMD runs the standard cell's gates over one unit, forward
+// and backward (the AVX2 loops where the CPU has them, with a tail for the
+// portable loops), against the portable loops alone, special values
+// included.
 func TestLSTMGatesSIMD(t *testing.T) {
 	saved := useSIMD
 	defer func() { useSIMD = saved }()
@@ -217,12 +218,33 @@ func TestLSTMGatesSIMD(t *testing.T) {
 		lstmUnitForward32(out[0], out[1], out[2], out[3], in[4], out[4], out[5], out[6], 0.3, -0.2, 0.1, 0.05)
 		return out
 	}
-	want, got := run(false), run(saved)
-	for q := range want {
-		for k := range want[q] {
-			if d := math.Abs(float64(got[q][k] - want[q][k])); !(d <= 1e-6) {
-				t.Fatalf("output %d row %d: %g, portable loop %g", q, k, got[q][k], want[q][k])
+	// backward from the forward's gates, cell and tanh(cell)
+	runBack := func(simd bool, fw [][]float32) ([][]float32, [4]float32) {
+		useSIMD = simd
+		out := make([][]float32, 5) // dLoss/dz of each gate, dLoss/dcPrev
+		for q := range out {
+			out[q] = make([]float32, n)
+			if q < 4 {
+				copy(out[q], fw[q])
+			}
+		}
+		copy(out[4], in[1]) // dLoss/dc
+		db := lstmUnitBackward32(out[0], out[1], out[2], out[3], fw[5], in[4], in[0], out[4], nil, 0)
+		return out, db
+	}
+	same := func(what string, want, got [][]float32, tol float64) {
+		for q := range want {
+			for k := range want[q] {
+				if d := math.Abs(float64(got[q][k] - want[q][k])); !(d <= tol) {
+					t.Fatalf("%s output %d row %d: %g, portable loop %g", what, q, k, got[q][k], want[q][k])
+				}
 			}
 		}
 	}
+	want, got := run(false), run(saved)
+	same("forward", want, got, 1e-6)
+	bwant, dbWant := runBack(false, want)
+	bgot, dbGot := runBack(saved, want)
+	same("backward", bwant, bgot, 1e-6)
+	same("bias gradient", [][]float32{dbWant[:]}, [][]float32{dbGot[:]}, 1e-4)
 }
