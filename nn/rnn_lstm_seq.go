@@ -5,7 +5,7 @@ import (
 	"runtime"
 )
 
-// The standard LSTM cell (tanh, sigmoid, no peephole, no mask) runs whole
+// The standard LSTM cell (tanh, sigmoid, no peephole) runs whole
 // sequences feature-major, one parallel region per step (a stepTeam). The
 // units are split into parts and the gate columns of W, R and b reordered
 // so that part p's gate rows [4·u0, 4·u1) are its units' i, f, c, o rows.
@@ -36,7 +36,11 @@ type lstmSeqPart[F Float] struct {
 	team  stepTeam
 }
 
-func (c *rnnLSTMCell[F]) runsSeq(r *rnnSeq[F]) bool { return c.std() && r.mask == nil }
+// lstmWholeSeq enables the whole-sequence path (tests turn it off to
+// compare it with the per-step one).
+var lstmWholeSeq = true
+
+func (c *rnnLSTMCell[F]) runsSeq(*rnnSeq[F]) bool { return lstmWholeSeq && c.std() }
 
 // units is part i's units [u0, u1).
 func (p *lstmSeqPart[F]) units(i int) (int, int) {
@@ -178,9 +182,13 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 				dh[x] += v
 			}
 		}
-		bwd, ok := any(lstmUnitBackward32).(func(ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) [4]F)
+		bwd, ok := any(lstmUnitBackward32).(func(ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int, keep []F, keepStride int) [4]F)
 		if !ok {
 			bwd = lstmUnitBackward[F]
+		}
+		var keep []F
+		if r.mask != nil {
+			keep = r.mask[ti:]
 		}
 		for j := u0; j < u1; j++ {
 			jj := j - u0
@@ -189,7 +197,7 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 				dOut = p.dOut[s*u+j:]
 			}
 			db := bwd(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
-				c.ac[s*nu+j*n:][:n], c.cT[s*nu+j*n:][:n], dh[jj*n:][:n], c.dT[j*n:][:n], dOut, t*u)
+				c.ac[s*nu+j*n:][:n], c.cT[s*nu+j*n:][:n], dh[jj*n:][:n], c.dT[j*n:][:n], dOut, t*u, keep, t)
 			if r.gb != nil {
 				for q, v := range db {
 					r.gb.Data[q*u+j] += v
@@ -200,6 +208,13 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 			transposeTo(r.dxw[ti*n*g+q*u+u0:], g, z[q*m*n:], n, n, m)
 		}
 		c.pk[i].mul(false, n, z, n, 0, next[i*nu:(i+1)*nu], n)
+		for row := range n {
+			if r.masked(row, s) { // the state passed through (dz is 0)
+				for jj := range m {
+					next[i*nu+(u0+jj)*n+row] = dh[jj*n+row]
+				}
+			}
+		}
 		return
 	}
 	if s == 0 {
@@ -228,6 +243,14 @@ func (p *lstmSeqPart[F]) runPart(i int) {
 		}
 		fwd(gate(0, jj), gate(1, jj), gate(2, jj), gate(3, jj),
 			c.cT[s*nu+j*n:][:n], c.cT[(s+1)*nu+j*n:][:n], c.ac[s*nu+j*n:][:n], xh[(r.feat+j)*n:][:n], bi, bf, bg, bo)
+	}
+	for row := range n {
+		if r.masked(row, s) { // keep the previous state (Keras)
+			for j := u0; j < u1; j++ {
+				xh[(r.feat+j)*n+row] = c.xh[s*k*n+(r.feat+j)*n+row]
+				c.cT[(s+1)*nu+j*n+row] = c.cT[s*nu+j*n+row]
+			}
+		}
 	}
 	transposeTo(r.hs[r.slot(s+1)*nu+u0:], u, xh[(r.feat+u0)*n:], n, n, m)
 }
@@ -283,10 +306,15 @@ func lstmUnitForward32(zi, zf, zg, zo, cp, cv, ac, h []float32, bi, bf, bg, bo f
 // lstmUnitBackward is one unit's backward over the batch from the gate
 // values ai..ao (overwritten with dLoss/dz): dh and dc reach h and c, and
 // dc gets dLoss/dcPrev. dOut (rows dOutStride apart), when not nil, adds
-// to dh. It returns the sums of dLoss/dz over the batch (the bias
-// gradients).
-func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int) (db [4]F) {
+// to dh. A row whose keep (rows keepStride apart, nil for all) is 0 was
+// masked: its dLoss/dz is 0 and dc passes through. It returns the sums of
+// dLoss/dz over the batch (the bias gradients).
+func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStride int, keep []F, keepStride int) (db [4]F) {
 	for k := range dh {
+		if keep != nil && keep[k*keepStride] == 0 {
+			ai[k], af[k], ag[k], ao[k] = 0, 0, 0, 0
+			continue
+		}
 		i, f, gg, o, t := ai[k], af[k], ag[k], ao[k], ac[k]
 		d := dh[k]
 		if dOut != nil {
@@ -302,12 +330,12 @@ func lstmUnitBackward[F Float](ai, af, ag, ao, ac, cp, dh, dc, dOut []F, dOutStr
 	return db
 }
 
-func lstmUnitBackward32(ai, af, ag, ao, ac, cp, dh, dc, dOut []float32, dOutStride int) (db [4]float32) {
-	if dOut != nil {
-		return lstmUnitBackward(ai, af, ag, ao, ac, cp, dh, dc, dOut, dOutStride)
+func lstmUnitBackward32(ai, af, ag, ao, ac, cp, dh, dc, dOut []float32, dOutStride int, keep []float32, keepStride int) (db [4]float32) {
+	if dOut != nil || keep != nil {
+		return lstmUnitBackward(ai, af, ag, ao, ac, cp, dh, dc, dOut, dOutStride, keep, keepStride)
 	}
 	k := lstmGatesBackSIMD(ai, af, ag, ao, ac, cp, dh, dc, &db)
-	rest := lstmUnitBackward(ai[k:], af[k:], ag[k:], ao[k:], ac[k:], cp[k:], dh[k:], dc[k:], nil, 0)
+	rest := lstmUnitBackward(ai[k:], af[k:], ag[k:], ao[k:], ac[k:], cp[k:], dh[k:], dc[k:], nil, 0, nil, 0)
 	for q := range db {
 		db[q] += rest[q]
 	}

@@ -113,77 +113,94 @@ func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 }
 
 // TestLSTMSeqMatchesSteps runs the standard cell's whole-sequence path
-// (rnn_lstm_seq.go) against its per-step path, which an all-ones mask
-// selects, on the same weights and data, with three parts of uneven size
-// (GOMAXPROCS 3): outputs, dLoss/dx and every parameter gradient, twice
-// (the second pass reuses the buffers). The gradient checks see the
-// whole-sequence path in one part only (their layers are small).
+// (rnn_lstm_seq.go) against the per-step path on the same weights and data,
+// with three parts of uneven size (GOMAXPROCS 3), with and without a mask:
+// outputs, dLoss/dx and every parameter gradient, twice (the second pass
+// reuses the buffers). The gradient checks see the whole-sequence path in
+// one part only (their layers are small).
 func TestLSTMSeqMatchesSteps(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	defer func() { lstmWholeSeq = true }()
+	const n, steps, feat = 32, 7, 9
+	mask := make([]float32, n*steps) // padding at the end, at the start, none
+	for row := range n {
+		for ti := range steps {
+			if (row%3 != 0 || ti < steps-row%4) && (row%3 != 1 || ti >= row%5) {
+				mask[row*steps+ti] = 1
+			}
+		}
+	}
 	for _, l := range []*ir.LSTM{
 		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
 		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, GoBackwards: true},
 		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, NoBias: true, GoBackwards: true, ReturnSequences: true},
 	} {
-		const n, steps, feat = 32, 7, 9
-		in := [][]int{{steps, feat}}
-		out, err := l.OutputShape(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rng := rand.New(rand.NewSource(5))
-		var ps [2]*Params[float32]
-		var ops [2]Op[float32]
-		for k := range ps {
-			ps[k] = &Params[float32]{Values: map[string]*Mat[float32]{}, Grads: map[string]*Mat[float32]{}}
-		}
-		for _, s := range l.Params(in) {
-			m := NewMat[float32](s.Shape...)
-			for i := range m.Data {
-				m.Data[i] = float32(rng.Float64()*0.4 - 0.2)
-			}
-			for _, p := range ps {
-				p.Values[s.Name] = &Mat[float32]{Shape: m.Shape, Data: append([]float32(nil), m.Data...)}
-				p.Grads[s.Name] = NewMat[float32](s.Shape...)
-			}
-		}
-		for k, p := range ps {
-			if ops[k], err = newRecurrent[float32](&ir.Vertex{Name: "lstm", Layer: l}, in, out, p); err != nil {
+		for _, mask := range [][]float32{nil, mask} {
+			in := [][]int{{steps, feat}}
+			out, err := l.OutputShape(in)
+			if err != nil {
 				t.Fatal(err)
 			}
-		}
-		ones := make([]float32, n*steps)
-		for i := range ones {
-			ones[i] = 1
-		}
-		x := NewMat[float32](n, steps, feat)
-		for i := range x.Data {
-			x.Data[i] = float32(rng.Float64()*4 - 2)
-		}
-		for pass := range 2 {
-			y := ops[0].Forward(&Pass[float32]{Train: true}, []*Mat[float32]{x})
-			yr := ops[1].Forward(&Pass[float32]{Train: true, Mask: ones}, []*Mat[float32]{x})
-			if ops[0].(*recurrentOp[float32]).seq.whole == nil || ops[1].(*recurrentOp[float32]).seq.whole != nil {
-				t.Fatal("the unmasked layer should run whole, the masked one step by step")
+			rng := rand.New(rand.NewSource(5))
+			var ps [2]*Params[float32]
+			var ops [2]Op[float32]
+			for k := range ps {
+				ps[k] = &Params[float32]{Values: map[string]*Mat[float32]{}, Grads: map[string]*Mat[float32]{}}
 			}
-			d := NewMat[float32](y.Shape...)
-			for i := range d.Data {
-				d.Data[i] = float32(rng.Float64()*2 - 1)
-			}
-			dx := ops[0].Backward(&Pass[float32]{Train: true}, d)[0]
-			dxr := ops[1].Backward(&Pass[float32]{Train: true, Mask: ones}, d)[0]
-			near := func(what string, got, want []float32) {
-				t.Helper()
-				for i := range want {
-					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-5*math.Max(1, math.Abs(float64(want[i])))) {
-						t.Fatalf("%+v pass %d %s[%d] = %g, per step %g", *l, pass, what, i, got[i], want[i])
-					}
+			for _, s := range l.Params(in) {
+				m := NewMat[float32](s.Shape...)
+				for i := range m.Data {
+					m.Data[i] = float32(rng.Float64()*0.4 - 0.2)
+				}
+				for _, p := range ps {
+					p.Values[s.Name] = &Mat[float32]{Shape: m.Shape, Data: append([]float32(nil), m.Data...)}
+					p.Grads[s.Name] = NewMat[float32](s.Shape...)
 				}
 			}
-			near("y", y.Data, yr.Data)
-			near("dx", dx.Data, dxr.Data)
-			for name, g := range ps[1].Grads {
-				near("grad "+name, ps[0].Grads[name].Data, g.Data)
+			for k, p := range ps {
+				if ops[k], err = newRecurrent[float32](&ir.Vertex{Name: "lstm", Layer: l}, in, out, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			x := NewMat[float32](n, steps, feat)
+			for i := range x.Data {
+				x.Data[i] = float32(rng.Float64()*4 - 2)
+			}
+			for pass := range 2 {
+				var y, yr, dx, dxr *Mat[float32]
+				for k, whole := range []bool{true, false} {
+					lstmWholeSeq = whole
+					y1 := ops[k].Forward(&Pass[float32]{Train: true, Mask: mask}, []*Mat[float32]{x})
+					if got := ops[k].(*recurrentOp[float32]).seq.whole != nil; got != whole {
+						t.Fatalf("ran whole: %v, want %v", got, whole)
+					}
+					if k == 0 {
+						y = y1
+						continue
+					}
+					yr = y1
+				}
+				d := NewMat[float32](y.Shape...)
+				for i := range d.Data {
+					d.Data[i] = float32(rng.Float64()*2 - 1)
+				}
+				lstmWholeSeq = true
+				dx = ops[0].Backward(&Pass[float32]{Train: true}, d)[0]
+				lstmWholeSeq = false
+				dxr = ops[1].Backward(&Pass[float32]{Train: true}, d)[0]
+				near := func(what string, got, want []float32) {
+					t.Helper()
+					for i := range want {
+						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-5*math.Max(1, math.Abs(float64(want[i])))) {
+							t.Fatalf("%+v mask %v pass %d %s[%d] = %g, per step %g", *l, mask != nil, pass, what, i, got[i], want[i])
+						}
+					}
+				}
+				near("y", y.Data, yr.Data)
+				near("dx", dx.Data, dxr.Data)
+				for name, g := range ps[1].Grads {
+					near("grad "+name, ps[0].Grads[name].Data, g.Data)
+				}
 			}
 		}
 	}
@@ -229,7 +246,7 @@ func TestLSTMGatesSIMD(t *testing.T) {
 			}
 		}
 		copy(out[4], in[1]) // dLoss/dc
-		db := lstmUnitBackward32(out[0], out[1], out[2], out[3], fw[5], in[4], in[0], out[4], nil, 0)
+		db := lstmUnitBackward32(out[0], out[1], out[2], out[3], fw[5], in[4], in[0], out[4], nil, 0, nil, 0)
 		return out, db
 	}
 	same := func(what string, want, got [][]float32, tol float64) {
