@@ -45,9 +45,10 @@ func TestLSTMExpScaled32(t *testing.T) {
 }
 
 // TestLSTMFloat32MatchesFloat64 runs the float32 fast path of the standard
-// cell (expScaled32 gates, packed recurrent products, rows split over the
-// workers) against the float64 path, which the gradient checks cover, on
-// the same weights and data: outputs, dLoss/dx and every parameter gradient.
+// cell (the whole-sequence path's AVX2 gates and packed products, units
+// split over the workers) against the float64 path, which the gradient
+// checks cover, on the same weights and data: outputs, dLoss/dx and every
+// parameter gradient.
 func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 	for _, l := range []*ir.LSTM{
 		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
