@@ -115,14 +115,15 @@ func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 
 // TestLSTMSeqMatchesSteps runs the standard cell's whole-sequence path
 // (rnn_lstm_seq.go) against the per-step path on the same weights and data,
-// with three parts of uneven size (GOMAXPROCS 3), with and without a mask:
+// with three parts of uneven size (GOMAXPROCS 3; the per-step path splits
+// its rows too), with and without a mask:
 // outputs, dLoss/dx and every parameter gradient, twice (the second pass
 // reuses the buffers). The gradient checks see the whole-sequence path in
 // one part only (their layers are small).
 func TestLSTMSeqMatchesSteps(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	defer func() { lstmWholeSeq = true }()
-	const n, steps, feat = 32, 7, 9
+	const n, steps, feat = 64, 7, 9
 	mask := make([]float32, n*steps) // padding at the end, at the start, none
 	for row := range n {
 		for ti := range steps {
@@ -132,9 +133,9 @@ func TestLSTMSeqMatchesSteps(t *testing.T) {
 		}
 	}
 	for _, l := range []*ir.LSTM{
-		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
-		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, GoBackwards: true},
-		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, NoBias: true, GoBackwards: true, ReturnSequences: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, GoBackwards: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, NoBias: true, GoBackwards: true, ReturnSequences: true},
 	} {
 		for _, mask := range [][]float32{nil, mask} {
 			in := [][]int{{steps, feat}}
