@@ -64,13 +64,17 @@ func runParts(t parter, n int, wg *sync.WaitGroup) {
 // steps): the pool's free workers join for the whole sequence and wait
 // for each step spinning a little before they block, instead of being
 // handed every step's parts (a wake-up per step costs about what a step
-// computes). Parts are claimed by whoever comes first, so the steps
-// complete, in order, even when no worker is free or one is descheduled.
+// computes). Each member takes its own parts first (the same ones every
+// step, so that their data stay in its core's caches), then any left:
+// the steps complete, in order, even when no worker is free or one is
+// descheduled.
 type stepTeam struct {
 	t          parter
 	parts      int
-	gen        atomic.Int64 // step number: bumped when a step's parts may be claimed
-	next, done atomic.Int32 // the current step's next unclaimed part, parts finished
+	members    int            // the caller and the workers that joined
+	gen        atomic.Int64   // step number: bumped when a step's parts may be claimed
+	claimed    []atomic.Int64 // per part, the step that claimed it
+	done       atomic.Int32   // the current step's parts finished
 	quit       atomic.Bool
 	sleepers   atomic.Int32  // workers blocked on wake, less the tokens sent
 	wake       chan struct{} // a token per worker to wake
@@ -86,20 +90,25 @@ const teamSpins = 1 << 14
 
 // start readies the team for steps of parts parts of t.
 func (m *stepTeam) start(t parter, parts int) {
-	m.t, m.parts = t, parts
+	m.t, m.parts, m.members = t, parts, 1
 	m.quit.Store(false)
-	m.next.Store(int32(parts))
 	if parts <= 1 {
 		return
 	}
-	if cap(m.wake) < parts {
+	if len(m.claimed) < parts {
+		m.claimed = make([]atomic.Int64, parts)
 		m.wake, m.fin = make(chan struct{}, parts), make(chan struct{}, 1)
 	}
+	g := m.gen.Load()
+	for i := range parts {
+		m.claimed[i].Store(g)
+	}
 	workOnce.Do(startWorkers)
-	for range parts - 1 {
+	for range min(parts, runtime.GOMAXPROCS(0)) - 1 {
 		m.wg.Add(1)
 		select {
-		case workCh <- workReq{m, 0, &m.wg}:
+		case workCh <- workReq{m, m.members, &m.wg}:
+			m.members++
 		default:
 			m.wg.Done()
 		}
@@ -115,10 +124,9 @@ func (m *stepTeam) step() {
 		return
 	}
 	m.done.Store(0)
-	m.next.Store(0)
-	m.gen.Add(1)
+	g := m.gen.Add(1)
 	m.wakeAll()
-	m.claim()
+	m.claim(0, g)
 	for spin := 0; m.done.Load() < int32(m.parts); spin++ {
 		if spin < teamSpins {
 			continue
@@ -131,16 +139,23 @@ func (m *stepTeam) step() {
 	}
 }
 
-func (m *stepTeam) claim() {
-	for {
-		i := int(m.next.Add(1)) - 1
-		if i >= m.parts {
-			return
+// claim runs the parts of step g that member me gets: its own (me,
+// me+members, …), then any still unclaimed.
+func (m *stepTeam) claim(me int, g int64) {
+	for pass := range 2 {
+		i0, di := me, m.members
+		if pass == 1 {
+			i0, di = 0, 1
 		}
-		m.t.runPart(i)
-		m.done.Add(1)
-		if m.mainSleeps.CompareAndSwap(true, false) {
-			m.fin <- struct{}{}
+		for i := i0; i < m.parts; i += di {
+			if !m.claimed[i].CompareAndSwap(g-1, g) {
+				continue
+			}
+			m.t.runPart(i)
+			m.done.Add(1)
+			if m.mainSleeps.CompareAndSwap(true, false) {
+				m.fin <- struct{}{}
+			}
 		}
 	}
 }
@@ -166,8 +181,8 @@ func (m *stepTeam) stop() {
 	m.t = nil
 }
 
-// runPart is a worker's stay in the team.
-func (m *stepTeam) runPart(int) {
+// runPart is worker me's stay in the team.
+func (m *stepTeam) runPart(me int) {
 	seen := m.gen.Load()
 	ready := func() bool { return m.gen.Load() != seen || m.quit.Load() }
 	for {
@@ -197,6 +212,6 @@ func (m *stepTeam) runPart(int) {
 			return
 		}
 		seen = m.gen.Load()
-		m.claim()
+		m.claim(me, seen)
 	}
 }
