@@ -115,7 +115,7 @@ func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 
 // TestLSTMSeqMatchesSteps runs the standard cell's whole-sequence path
 // (rnn_lstm_seq.go) against the per-step path on the same weights and data,
-// with six parts of uneven size (GOMAXPROCS 3; the per-step path splits
+// with three parts of uneven size (GOMAXPROCS 3; the per-step path splits
 // its rows too), with and without a mask:
 // outputs, dLoss/dx and every parameter gradient, twice (the second pass
 // reuses the buffers). The gradient checks see the whole-sequence path in
