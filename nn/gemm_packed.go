@@ -20,6 +20,7 @@ type packedA[F Float] struct {
 	box     *[]float32 // pk's holder in packedBufs (boxing pk anew would allocate)
 	packed  bool
 	threads int
+	serial  bool // mul runs on the calling goroutine alone (the caller splits the work)
 }
 
 // packedBufs holds the storage of released packed operands.
@@ -54,6 +55,9 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	}
 	p.pk = growSlice(p.pk, mpad*k)
 	p.threads = runtime.GOMAXPROCS(0)
+	if p.serial {
+		p.threads = 1
+	}
 	if p.job == nil {
 		p.job = new(sgemmJob)
 	}

@@ -60,8 +60,8 @@ func (o *bidirectionalOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		}
 		return e
 	}
-	yf := o.fw.forward(x, mask)
-	yb := o.bw.forward(x, mask)
+	yf := o.fw.forward(x, mask, nil)
+	yb := o.bw.forward(x, mask, nil)
 	if o.fw.seqOut {
 		yb = rnnReverseTime(yb)
 	} else {

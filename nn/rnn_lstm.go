@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"runtime"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -30,13 +29,20 @@ type rnnLSTMCell[F Float] struct {
 	// the right operand at every step.
 	rt, rb packedA[F]
 
-	// One forward step's element-wise part, split by rows over the workers
-	// (the gates' exponentials cost about as much as the recurrent product).
+	// the whole-sequence path (rnn_lstm_seq.go), which also keeps a [T, 4U,
+	// N] and ac [T, U, N] in its own layout
+	xh, cT, dT []F
+	wrb        []F // [W; R; b] with the gate columns in the parts' order
+	pk         []packedA[F]
+	tail       packedA[F] // dLoss/dzᵀ for the weight gradients
+	dwr        []F        // their transposes
+	sp         lstmSeqPart[F]
+
+	// One forward step's z = xw + ztᵀ, split by rows over the workers.
 	fw struct {
-		xw, z, a, cPrev, cell, ac, h []F
-		std                          bool
-		parts                        int
-		wg                           partsWait
+		xw, z []F
+		parts int
+		wg    partsWait
 	}
 }
 
@@ -63,18 +69,15 @@ func (c *rnnLSTMCell[F]) forward(s int, xw, hPrev, cPrev, h, cell []F) {
 		c.rt.release()
 	}
 	fw := &c.fw
-	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h, fw.std = xw, z, a, cPrev, cell, ac, h, c.std()
-	parts := min(runtime.GOMAXPROCS(0), c.n, c.n*g*8/parGrain)
+	fw.xw, fw.z = xw, z
+	parts := min(runtime.GOMAXPROCS(0), c.n, c.n*g/parGrain)
 	fw.parts = parts
 	if parts > 1 {
 		runParts(c, parts, &fw.wg)
 	} else {
 		c.runPart(0)
 	}
-	fw.xw, fw.z, fw.a, fw.cPrev, fw.cell, fw.ac, fw.h = nil, nil, nil, nil, nil, nil, nil
-	if fw.std {
-		return
-	}
+	fw.xw, fw.z = nil, nil
 	for row := 0; row < c.n; row++ {
 		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
 		for j := range u {
@@ -110,10 +113,7 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 			c.hp = growSlice(c.hp, c.steps*c.n*u)
 		}
 	}
-	if c.std() {
-		lstmStdBackward(a, ac, cPrev, dh, dc, dxw, dcPrev, c.n, u)
-	}
-	for row := 0; row < c.n && !c.std(); row++ {
+	for row := 0; row < c.n; row++ {
 		zr, ar, dr := z[row*g:(row+1)*g], a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
 		for j := range u {
 			k := row*u + j
@@ -155,17 +155,12 @@ func (c *rnnLSTMCell[F]) backward(s int, hPrev, cPrev, h, cell, dh, dc, dxw, dhP
 	}
 }
 
-// runPart is rows [n·i/parts, n·(i+1)/parts) of the forward step in c.fw:
-// z = xw + ztᵀ, then the standard cell's gates.
+// runPart is rows [n·i/parts, n·(i+1)/parts) of z = xw + ztᵀ in c.fw.
 func (c *rnnLSTMCell[F]) runPart(i int) {
-	fw, u, g := &c.fw, c.u, 4*c.u
+	fw, g := &c.fw, 4*c.u
 	parts := max(fw.parts, 1)
 	lo, hi := c.n*i/parts, c.n*(i+1)/parts
 	addTransposed(fw.z[lo*g:hi*g], fw.xw[lo*g:hi*g], c.zt[lo:], hi-lo, c.n, g)
-	if fw.std {
-		lstmStdForward(fw.z[lo*g:hi*g], fw.a[lo*g:hi*g], fw.cPrev[lo*u:hi*u], fw.cell[lo*u:hi*u],
-			fw.ac[lo*u:hi*u], fw.h[lo*u:hi*u], hi-lo, u)
-	}
 }
 
 // addTransposed writes dst = a + tᵀ for dst and a [n, m] and t [m, ldt]
@@ -179,90 +174,10 @@ func addTransposed[F Float](dst, a, t []F, n, ldt, m int) {
 	}
 }
 
-// std reports the common cell (tanh, sigmoid, no peephole), which has
-// dedicated loops: the per-element activation switch and float64 library
-// calls cost more than the recurrent product.
+// std reports the common cell (tanh, sigmoid, no peephole), which runs
+// whole sequences (rnn_lstm_seq.go) with dedicated loops: the per-element
+// activation switch and float64 library calls cost more than the recurrent
+// product.
 func (c *rnnLSTMCell[F]) std() bool {
 	return c.p == nil && c.act.kind == ir.ActTanh && c.rec.kind == ir.ActSigmoid
-}
-
-// lstmStdForward applies the gates of the standard cell to the
-// pre-activations z [n, 4U] (float32 through expf, float64 through the
-// library).
-func lstmStdForward[F Float](z, a, cPrev, cell, ac, h []F, n, u int) {
-	if z32, ok := any(z).([]float32); ok {
-		lstmStdForward32(z32, any(a).([]float32), any(cPrev).([]float32), any(cell).([]float32),
-			any(ac).([]float32), any(h).([]float32), n, u)
-		return
-	}
-	g := 4 * u
-	for row := range n {
-		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
-		k0 := row * u
-		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
-		for j := range u {
-			i := F(sigmoid(float64(zr[j])))
-			f := F(sigmoid(float64(zr[u+j])))
-			gg := F(math.Tanh(float64(zr[2*u+j])))
-			o := F(sigmoid(float64(zr[3*u+j])))
-			ar[j], ar[u+j], ar[2*u+j], ar[3*u+j] = i, f, gg, o
-			cv := f*cp[j] + i*gg
-			cr[j] = cv
-			t := F(math.Tanh(float64(cv)))
-			acr[j] = t
-			hr[j] = o * t
-		}
-	}
-}
-
-func lstmStdForward32(z, a, cPrev, cell, ac, h []float32, n, u int) {
-	g := 4 * u
-	for row := range n {
-		zr, ar := z[row*g:(row+1)*g], a[row*g:(row+1)*g]
-		k0 := row * u
-		cp, cr, acr, hr := cPrev[k0:k0+u], cell[k0:k0+u], ac[k0:k0+u], h[k0:k0+u]
-		// the exponentials in tight loops first (independent iterations
-		// the CPU overlaps), then the gates from them
-		expScaled32(ar[:2*u], zr[:2*u], -1)
-		expScaled32(ar[2*u:3*u], zr[2*u:3*u], 2)
-		expScaled32(ar[3*u:], zr[3*u:], -1)
-		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
-		for j := range u {
-			i := 1 / (1 + ai[j])
-			f := 1 / (1 + af[j])
-			gg := 1 - 2/(1+ag[j])
-			ai[j], af[j], ag[j] = i, f, gg
-			cr[j] = f*cp[j] + i*gg
-		}
-		expScaled32(acr, cr, 2)
-		for j := range u {
-			t := 1 - 2/(1+acr[j])
-			o := 1 / (1 + ao[j])
-			ao[j], acr[j] = o, t
-			hr[j] = o * t
-		}
-	}
-}
-
-// lstmStdBackward is the standard cell's backward from the cached gate
-// values: sigmoid' = y(1-y), tanh' = 1-y².
-func lstmStdBackward[F Float](a, ac, cPrev, dh, dc, dxw, dcPrev []F, n, u int) {
-	g := 4 * u
-	for row := range n {
-		ar, dr := a[row*g:(row+1)*g], dxw[row*g:(row+1)*g]
-		k0 := row * u
-		acr, cp, dhr, dcr, dcp := ac[k0:k0+u], cPrev[k0:k0+u], dh[k0:k0+u], dc[k0:k0+u], dcPrev[k0:k0+u]
-		ai, af, ag, ao := ar[:u], ar[u:2*u], ar[2*u:3*u], ar[3*u:]
-		di, df, dg, do := dr[:u], dr[u:2*u], dr[2*u:3*u], dr[3*u:]
-		for j := range u {
-			i, f, gg, o, t := ai[j], af[j], ag[j], ao[j], acr[j]
-			dzo := dhr[j] * t * o * (1 - o)
-			dct := dcr[j] + dhr[j]*o*(1-t*t)
-			di[j] = dct * gg * i * (1 - i)
-			df[j] = dct * cp[j] * f * (1 - f)
-			dg[j] = dct * i * (1 - gg*gg)
-			do[j] = dzo
-			dcp[j] += dct * f
-		}
-	}
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -44,9 +45,10 @@ func TestLSTMExpScaled32(t *testing.T) {
 }
 
 // TestLSTMFloat32MatchesFloat64 runs the float32 fast path of the standard
-// cell (expScaled32 gates, packed recurrent products, rows split over the
-// workers) against the float64 path, which the gradient checks cover, on
-// the same weights and data: outputs, dLoss/dx and every parameter gradient.
+// cell (the whole-sequence path's AVX2 gates and packed products, units
+// split over the workers) against the float64 path, which the gradient
+// checks cover, on the same weights and data: outputs, dLoss/dx and every
+// parameter gradient.
 func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 	for _, l := range []*ir.LSTM{
 		{Units: 128, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
@@ -109,4 +111,165 @@ func TestLSTMFloat32MatchesFloat64(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestLSTMSeqMatchesSteps runs the standard cell's whole-sequence path
+// (rnn_lstm_seq.go) against the per-step path on the same weights and data,
+// with three parts of uneven size (GOMAXPROCS 3; the per-step path splits
+// its rows too), with and without a mask:
+// outputs, dLoss/dx and every parameter gradient, twice (the second pass
+// reuses the buffers). The gradient checks see the whole-sequence path in
+// one part only (their layers are small). Both run in float32 and sum in
+// different orders (the bias gradient over batch and steps): 1e-4.
+func TestLSTMSeqMatchesSteps(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	defer func() { lstmWholeSeq = true }()
+	const n, steps, feat = 64, 7, 9
+	mask := make([]float32, n*steps) // padding at the end, at the start, none
+	for row := range n {
+		for ti := range steps {
+			if (row%3 != 0 || ti < steps-row%4) && (row%3 != 1 || ti >= row%5) {
+				mask[row*steps+ti] = 1
+			}
+		}
+	}
+	for ci, l := range []*ir.LSTM{
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, ReturnSequences: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, GoBackwards: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig, NoBias: true, GoBackwards: true, ReturnSequences: true},
+		{Units: 256, Activation: rnnTanh, RecurrentActivation: rnnSig}, // without dLoss/dx
+	} {
+		skipDx := ci == 3
+		for _, mask := range [][]float32{nil, mask} {
+			in := [][]int{{steps, feat}}
+			out, err := l.OutputShape(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewSource(5))
+			var ps [2]*Params[float32]
+			var ops [2]Op[float32]
+			for k := range ps {
+				ps[k] = &Params[float32]{Values: map[string]*Mat[float32]{}, Grads: map[string]*Mat[float32]{}}
+			}
+			for _, s := range l.Params(in) {
+				m := NewMat[float32](s.Shape...)
+				for i := range m.Data {
+					m.Data[i] = float32(rng.Float64()*0.4 - 0.2)
+				}
+				for _, p := range ps {
+					p.Values[s.Name] = &Mat[float32]{Shape: m.Shape, Data: append([]float32(nil), m.Data...)}
+					p.Grads[s.Name] = NewMat[float32](s.Shape...)
+				}
+			}
+			for k, p := range ps {
+				if ops[k], err = newRecurrent[float32](&ir.Vertex{Name: "lstm", Layer: l}, in, out, p); err != nil {
+					t.Fatal(err)
+				}
+				ops[k].(*recurrentOp[float32]).SkipInputGrads([]bool{!skipDx})
+			}
+			x := NewMat[float32](n, steps, feat)
+			for i := range x.Data {
+				x.Data[i] = float32(rng.Float64()*4 - 2)
+			}
+			for pass := range 2 {
+				var y, yr, dx, dxr *Mat[float32]
+				for k, whole := range []bool{true, false} {
+					lstmWholeSeq = whole
+					y1 := ops[k].Forward(&Pass[float32]{Train: true, Mask: mask}, []*Mat[float32]{x})
+					if got := ops[k].(*recurrentOp[float32]).seq.whole != nil; got != whole {
+						t.Fatalf("ran whole: %v, want %v", got, whole)
+					}
+					if k == 0 {
+						y = y1
+						continue
+					}
+					yr = y1
+				}
+				d := NewMat[float32](y.Shape...)
+				for i := range d.Data {
+					d.Data[i] = float32(rng.Float64()*2 - 1)
+				}
+				lstmWholeSeq = true
+				dx = ops[0].Backward(&Pass[float32]{Train: true}, d)[0]
+				lstmWholeSeq = false
+				dxr = ops[1].Backward(&Pass[float32]{Train: true}, d)[0]
+				near := func(what string, got, want []float32) {
+					t.Helper()
+					for i := range want {
+						if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {
+							t.Fatalf("%+v mask %v pass %d %s[%d] = %g, per step %g", *l, mask != nil, pass, what, i, got[i], want[i])
+						}
+					}
+				}
+				near("y", y.Data, yr.Data)
+				if !skipDx {
+					near("dx", dx.Data, dxr.Data)
+				}
+				for name, g := range ps[1].Grads {
+					near("grad "+name, ps[0].Grads[name].Data, g.Data)
+				}
+			}
+		}
+	}
+}
+
+// TestLSTMGatesSIMD runs the standard cell's gates over one unit, forward
+// and backward (the AVX2 loops where the CPU has them, with a tail for the
+// portable loops), against the portable loops alone, special values
+// included.
+func TestLSTMGatesSIMD(t *testing.T) {
+	saved := useSIMD
+	defer func() { useSIMD = saved }()
+	const n = 37
+	rng := rand.New(rand.NewSource(9))
+	in := make([][]float32, 5) // zi, zf, zg, zo, cp
+	for q := range in {
+		in[q] = make([]float32, n)
+		for k := range in[q] {
+			in[q][k] = float32(rng.Float64()*12 - 6)
+		}
+	}
+	in[0][0], in[1][1], in[2][2], in[3][3] = 100, -100, 50, float32(math.Inf(-1))
+	run := func(simd bool) [][]float32 {
+		useSIMD = simd
+		out := make([][]float32, 7) // the gates, cv, ac, h
+		for q := range out {
+			out[q] = make([]float32, n)
+			if q < 4 {
+				copy(out[q], in[q])
+			}
+		}
+		lstmUnitForward32(out[0], out[1], out[2], out[3], in[4], out[4], out[5], out[6], 0.3, -0.2, 0.1, 0.05)
+		return out
+	}
+	// backward from the forward's gates, cell and tanh(cell)
+	runBack := func(simd bool, fw [][]float32) ([][]float32, [4]float32) {
+		useSIMD = simd
+		out := make([][]float32, 5) // dLoss/dz of each gate, dLoss/dcPrev
+		for q := range out {
+			out[q] = make([]float32, n)
+			if q < 4 {
+				copy(out[q], fw[q])
+			}
+		}
+		copy(out[4], in[1]) // dLoss/dc
+		db := lstmUnitBackward32(out[0], out[1], out[2], out[3], fw[5], in[4], in[0], out[4], nil, 0, nil, 0)
+		return out, db
+	}
+	same := func(what string, want, got [][]float32, tol float64) {
+		for q := range want {
+			for k := range want[q] {
+				if d := math.Abs(float64(got[q][k] - want[q][k])); !(d <= tol) {
+					t.Fatalf("%s output %d row %d: %g, portable loop %g", what, q, k, got[q][k], want[q][k])
+				}
+			}
+		}
+	}
+	want, got := run(false), run(saved)
+	same("forward", want, got, 1e-6)
+	bwant, dbWant := runBack(false, want)
+	bgot, dbGot := runBack(saved, want)
+	same("backward", bwant, bgot, 1e-6)
+	same("bias gradient", [][]float32{dbWant[:]}, [][]float32{dbGot[:]}, 1e-4)
 }

@@ -20,6 +20,8 @@ func init() {
 // propagate the mask past such a layer).
 type recurrentOp[F Float] struct {
 	seq *rnnSeq[F]
+	y   *Mat[F]
+	dx  [1]*Mat[F]
 	err error
 }
 
@@ -43,15 +45,17 @@ func (o *recurrentOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if o.err = o.seq.checkInput(in[0], mask); o.err != nil {
 		return rnnEmptyOut(in[0], o.seq)
 	}
-	y := o.seq.forward(in[0], mask)
+	o.y = outBuf(p, o.y, o.seq.outShape(in[0].Shape[0], in[0].Shape[1])...)
+	o.seq.forward(in[0], mask, o.y)
 	if !o.seq.seqOut {
 		p.Mask = nil
 	}
-	return y
+	return o.y
 }
 
 func (o *recurrentOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
-	return []*Mat[F]{o.seq.backwardPass(dOut)}
+	o.dx[0] = o.seq.backwardPass(dOut)
+	return o.dx[:]
 }
 
 // rnnEmptyOut is the zero output returned alongside an error, shaped as far

@@ -18,6 +18,16 @@ type rnnCell[F Float] interface {
 	backward(s int, hPrev, cPrev, h, c, dh, dc, dxw, dhPrev, dcPrev []F)
 }
 
+// seqCell is a cell that can run a whole sequence itself, with its own
+// layout of the per-step state (the standard LSTM, feature-major). Its
+// forwardSeq starts from r.xt and fills r.hs (slots by r.slot);
+// backwardSeq writes r.dxw and the recurrent gradients.
+type seqCell[F Float] interface {
+	runsSeq(r *rnnSeq[F]) bool
+	forwardSeq(r *rnnSeq[F])
+	backwardSeq(r *rnnSeq[F], dOut *Mat[F])
+}
+
 // rnnSeq runs a cell over a sequence [N, T, F]: the input projection x·W+b
 // of every step in one product, the time loop in processing order, the
 // sequence mask, and the input projection's gradient. Step s reads input
@@ -32,10 +42,11 @@ type rnnSeq[F Float] struct {
 	b, gb            *Mat[F] // [G·U] or [2, G·U] (row 0 is the input bias); nil without bias
 
 	// Cache of the latest forward.
-	x      *Mat[F]
+	x, dx  *Mat[F]
 	n, t   int
-	mask   []F // [n, t] in input time order, or nil
-	hs, cs []F // [(t+1), n, U]: hs[0] is the zero initial state
+	mask   []F        // [n, t] in input time order, or nil
+	hs, cs []F        // [(t+1), n, U]: hs[slot(0)] is the zero initial state
+	whole  seqCell[F] // the cell that ran the latest forward whole, or nil
 
 	// Scratch reused across calls. xt, xw and dxw are time-major
 	// [t, n, ·] (input time order), so that a step's rows are contiguous.
@@ -45,6 +56,17 @@ type rnnSeq[F Float] struct {
 func (r *rnnSeq[F]) inTime(s int) int {
 	if r.backward {
 		return r.t - 1 - s
+	}
+	return s
+}
+
+// slot is the index in hs of the state before step s. A cell running the
+// sequence whole keeps the states in input time order (backwards, the
+// initial state last), so that hs[slot(0)+1 if backwards:] lines up with
+// dxw's input-time rows for the recurrent weights' gradient.
+func (r *rnnSeq[F]) slot(s int) int {
+	if r.whole != nil && r.backward {
+		return r.t - s
 	}
 	return s
 }
@@ -66,9 +88,11 @@ func (r *rnnSeq[F]) checkInput(x *Mat[F], mask []F) error {
 	return nil
 }
 
-// forward runs the sequence; x and mask must have passed checkInput.
-func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
-	n, t, u, gu := x.Shape[0], x.Shape[1], r.units, r.cell.gates()*r.units
+// forward runs the sequence; x and mask must have passed checkInput. The
+// output goes to out when it is not nil (shaped [N, U], or [N, T, U] for
+// sequence outputs).
+func (r *rnnSeq[F]) forward(x *Mat[F], mask []F, out *Mat[F]) *Mat[F] {
+	n, t, u := x.Shape[0], x.Shape[1], r.units
 	r.x, r.n, r.t, r.mask = x, n, t, mask
 	r.xt = growSlice(r.xt, n*t*r.feat)
 	for row := range n {
@@ -76,6 +100,45 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 			copy(r.xt[(ti*n+row)*r.feat:(ti*n+row+1)*r.feat], x.Data[(row*t+ti)*r.feat:])
 		}
 	}
+	r.whole = nil
+	if sc, ok := r.cell.(seqCell[F]); ok && sc.runsSeq(r) {
+		r.whole = sc
+		sc.forwardSeq(r)
+	} else {
+		r.forwardSteps()
+	}
+	nu := n * u
+	if out == nil {
+		out = NewMat[F](r.outShape(n, t)...)
+	}
+	if !r.seqOut {
+		copy(out.Data, r.hs[r.slot(t)*nu:])
+		return out
+	}
+	if mask != nil {
+		clear(out.Data)
+	}
+	for s := 0; s < t; s++ {
+		h := r.hs[r.slot(s+1)*nu:]
+		for row := 0; row < n; row++ {
+			if !r.masked(row, s) {
+				copy(out.Data[(row*t+s)*u:(row*t+s+1)*u], h[row*u:])
+			}
+		}
+	}
+	return out
+}
+
+func (r *rnnSeq[F]) outShape(n, t int) []int {
+	if r.seqOut {
+		return []int{n, t, r.units}
+	}
+	return []int{n, r.units}
+}
+
+// forwardSteps is the forward through the cell's per-step interface.
+func (r *rnnSeq[F]) forwardSteps() {
+	n, t, u, gu := r.n, r.t, r.units, r.cell.gates()*r.units
 	r.xw = growSlice(r.xw, n*t*gu)
 	xw := r.xw
 	if r.b == nil {
@@ -113,27 +176,10 @@ func (r *rnnSeq[F]) forward(x *Mat[F], mask []F) *Mat[F] {
 			}
 		}
 	}
-
-	if !r.seqOut {
-		out := NewMat[F](n, u)
-		copy(out.Data, r.hs[t*nu:])
-		return out
-	}
-	out := NewMat[F](n, t, u)
-	for s := 0; s < t; s++ {
-		h := r.hs[(s+1)*nu:]
-		for row := 0; row < n; row++ {
-			if !r.masked(row, s) {
-				copy(out.Data[(row*t+s)*u:(row*t+s+1)*u], h[row*u:])
-			}
-		}
-	}
-	return out
 }
 
-// backwardPass runs backpropagation through time and returns dLoss/dx
-// (nil with skipDx).
-func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
+// backwardSteps is backpropagation through the cell's per-step interface.
+func (r *rnnSeq[F]) backwardSteps(dOut *Mat[F]) {
 	n, t, u, gu := r.n, r.t, r.units, r.cell.gates()*r.units
 	nu := n * u
 	r.dbuf = growSlice(r.dbuf, 4*nu)
@@ -143,7 +189,6 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 	if r.cell.hasCellState() {
 		dc, dcPrev = r.dbuf[2*nu:3*nu], r.dbuf[3*nu:]
 	}
-	r.dxw = growSlice(r.dxw, n*t*gu) // every (row, step) is written below
 	dxw := r.dxw
 	if !r.seqOut {
 		copy(dh, dOut.Data)
@@ -179,11 +224,24 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 		dh, dhPrev = dhPrev, dh
 		dc, dcPrev = dcPrev, dc
 	}
+}
 
-	if r.gw != nil {
+// backwardPass runs backpropagation through time and returns dLoss/dx
+// (nil with skipDx).
+func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
+	n, t, gu := r.n, r.t, r.cell.gates()*r.units
+	r.dxw = growSlice(r.dxw, n*t*gu) // every (row, step) is written
+	dxw := r.dxw
+	if r.whole != nil {
+		r.whole.backwardSeq(r, dOut)
+	} else {
+		r.backwardSteps(dOut)
+	}
+
+	if r.gw != nil && r.whole == nil { // a whole-sequence cell adds its own
 		gemm(true, false, r.feat, gu, n*t, 1, r.xt, r.feat, dxw, gu, 1, r.gw.Data, gu)
 	}
-	if r.gb != nil {
+	if r.gb != nil && r.whole == nil {
 		g := r.gb.Data[:gu]
 		for row := 0; row < n*t; row++ {
 			for j, v := range dxw[row*gu : (row+1)*gu] {
@@ -196,7 +254,8 @@ func (r *rnnSeq[F]) backwardPass(dOut *Mat[F]) *Mat[F] {
 	}
 	r.dxt = growSlice(r.dxt, n*t*r.feat)
 	gemm(false, true, n*t, r.feat, gu, 1, dxw, gu, r.w.Data, gu, 0, r.dxt, r.feat)
-	dx := NewMat[F](r.x.Shape...)
+	r.dx = reuse(r.dx, r.x.Shape...)
+	dx := r.dx
 	for row := range n {
 		for ti := range t {
 			copy(dx.Data[(row*t+ti)*r.feat:(row*t+ti+1)*r.feat], r.dxt[(ti*n+row)*r.feat:])
