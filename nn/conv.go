@@ -43,14 +43,12 @@ type convCore[F Float] struct {
 	// generic disables the depthwise, pointwise and Winograd kernels (tests
 	// compare them with the im2col path); noWinograd only Winograd
 	generic, noWinograd bool
-	noImplicit          bool        // materialise the im2col columns (benchmarks compare)
-	noPadded            bool        // stride 1: implicit im2col instead of the padded copy (tests compare)
+	noPadded            bool        // materialise the im2col columns instead of the padded copy (tests and benchmarks compare)
 	pf, pb              paddedConv  // stride 1, groups 1: the forward pass and the input gradient from padded copies
 	wpkT                packedA[F]  // the input gradient's weights, packed for one backward pass
 	wT                  []F         // the input gradient's weights (flipWeights)
 	pool                *bufPool[F] // the inference pool during a pooled call
 	wino                winograd[F]
-	src                 im2colSource // the columns an implicit-im2col product reads
 	winoU, winoV, winoM []F
 }
 
@@ -211,10 +209,6 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		if c.chunk == 1 {
 			for s := 0; s < n; s++ {
 				img, o := x[s*inPer:], out[s*outPer:]
-				if c.mulIm2col(x, s, P, o, P) {
-					c.postPlanes(out, s, s+1, post)
-					continue
-				}
 				for p0 := 0; p0 < P; p0 += c.tile {
 					p1 := min(p0+c.tile, P)
 					im2colTile(c.tileJob(), g, img, c.col, p1-p0, p0, p1)
@@ -254,7 +248,6 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 			t := &c.task
 			*t = convTask[F]{c: c, kind: convIm2col, x: x, out: out, s0: s0, gr: gr, ld: ld, post: post}
 			switch {
-			case c.groups == 1 && c.mulIm2col(x, s0, ld, c.tmp, ld):
 			case c.groups == 1:
 				parallelRange(nb, K*P, t)
 				c.wpk.mul(false, ld, c.col, ld, 0, c.tmp, ld)
@@ -368,7 +361,7 @@ func (c *convCore[F]) backward(x, W, dOut, gW, dx []F) {
 					copy(c.tmp[f*ld+s*P:][:P], dOut[(s0+s)*outPer+(gr*fg+f)*P:][:P])
 				}
 			}
-			if gW != nil && !(c.groups == 1 && c.gradIm2col(d, ld, x, s0, ld, gW)) {
+			if gW != nil {
 				for s := 0; s < nb; s++ {
 					im2col(g, x[(s0+s)*inPer+gr*cg*g.plane():], c.col[s*P:], ld)
 				}
@@ -394,11 +387,10 @@ func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
 	for s := 0; s < c.inShape[0]; s++ {
 		for gr := 0; gr < c.groups; gr++ {
 			d, wg := dOut[s*outPer+gr*fg*P:], W[gr*fg*K:]
-			gWDone := gW != nil && c.groups == 1 && c.gradIm2col(d, P, x, s, P, gW)
 			for p0 := 0; p0 < P; p0 += c.tile {
 				p1 := min(p0+c.tile, P)
 				ld := p1 - p0
-				if gW != nil && !gWDone {
+				if gW != nil {
 					im2colTile(c.tileJob(), g, x[s*inPer+gr*plane:], c.col, ld, p0, p1)
 					gemm(false, true, fg, K, ld, 1, d[p0:], P, c.col, ld, 1, gW[gr*fg*K:], K)
 				}
@@ -409,37 +401,6 @@ func (c *convCore[F]) backwardTiled(x, W, dOut, gW, dx []F) {
 			}
 		}
 	}
-}
-
-// mulIm2col writes the packed weights times the im2col columns of cols
-// output positions from sample s0 on into dst (row stride ldc), the GEMM
-// reading the columns straight from x; false when it cannot (float64, the
-// weights not packed, a 3-D window): the caller materialises the columns.
-func (c *convCore[F]) mulIm2col(x []F, s0, cols int, dst []F, ldc int) bool {
-	x32, ok := any(x).([]float32)
-	if !ok || c.generic || c.noImplicit || !implicitIm2col(&c.geo) {
-		return false
-	}
-	c.src = im2colSource{g: &c.geo, x: x32, inPer: c.cin * c.geo.plane(), s0: s0}
-	done := c.wpk.mulFrom(cols, &c.src, 0, dst, ldc)
-	c.src.x = nil
-	return done
-}
-
-// gradIm2col adds d (filters × cols, row stride ldd) times the transposed
-// im2col columns of cols positions from sample s0 on to gW, reading the
-// columns straight from x; false when it cannot (see mulIm2col).
-func (c *convCore[F]) gradIm2col(d []F, ldd int, x []F, s0, cols int, gW []F) bool {
-	x32, ok := any(x).([]float32)
-	_, fast := gemm32.(fastGemm32)
-	fg, K := c.filters, c.geo.c*c.geo.k()
-	if !ok || !fast || c.generic || c.noImplicit || !implicitIm2col(&c.geo) || fg <= sgemmSmallRows || cols == 0 {
-		return false
-	}
-	c.src = im2colSource{g: &c.geo, x: x32, inPer: c.cin * c.geo.plane(), s0: s0}
-	sgemmFrom(false, true, fg, K, cols, 1, any(d).([]float32), ldd, &c.src, 1, any(gW).([]float32), K)
-	c.src.x = nil
-	return true
 }
 
 // convOp is Conv1D/Conv2D: convolution, bias, fused activation.

@@ -5,8 +5,8 @@ package nn
 // rows, taken at every column of the padded width wp, is the padded band
 // shifted by i·dh·wp + j·dw — one contiguous run. The AVX-512 kernel reads
 // its B panels there in place (other kernels pack them with plain copies),
-// with no bounds tests (implicit im2col's fill spent a fifth of the ResNet
-// block's training step on bounds and row-crossing runs), at the price of
+// with no bounds tests (filling panels from the unpadded input spent a fifth
+// of the ResNet block's training step on bounds and row-crossing runs), at the price of
 // wp − ow extra columns per output row, computed and dropped. With strides sh×sw the copy is split into sh·sw
 // phase planes (rows ≡ a mod sh, columns ≡ b mod sw) and wp is a phase
 // plane's width: row (c, i, j) is then phase (i·dh mod sh, j·dw mod sw)
@@ -344,7 +344,7 @@ func (c *convCore[F]) setupPadded(n, limit int) {
 	c.pf.ok, c.pb.ok = false, false
 	g := &c.geo
 	var z F
-	if _, f32 := any(z).(float32); !f32 || c.generic || c.noImplicit || c.noPadded || g.is3D() || c.groups != 1 {
+	if _, f32 := any(z).(float32); !f32 || c.generic || c.noPadded || g.is3D() || c.groups != 1 {
 		return
 	}
 	reachY, reachX := (g.kh-1)*g.dh, (g.kw-1)*g.dw

@@ -90,6 +90,12 @@ var sgemmJobs = newFreeList()
 
 type sgemmBufs struct{ a, b, t []float32 }
 
+// bSource packs blocks of op(B) the way packB does, from wherever B comes
+// (a padded convolution input, conv_padded.go).
+type bSource interface {
+	pack(dst []float32, tb bool, p0, kb, j0, nb, nr int)
+}
+
 // rowsSource is a bSource some of whose panels a kernel reads in place:
 // row p0+p of op(B) over the columns [j, j+nr) is b[off[p]:][:nr], every
 // off[p] in [0, hi].

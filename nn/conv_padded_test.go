@@ -9,13 +9,11 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// TestImplicitIm2colMatchesMaterialised runs float32 convolutions whose
-// GEMMs read the im2col columns straight from the input (forward and weight
-// gradient, one sample per product and several) and, for stride 1, from a
-// padded copy (forward, weight and input gradients, bands of rows or
-// several samples per product) against the float64 materialised path, on
-// every GEMM tier.
-func TestImplicitIm2colMatchesMaterialised(t *testing.T) {
+// TestPaddedConvMatchesMaterialised runs float32 convolutions from a
+// padded copy (forward, weight and, for stride 1, input gradients; bands
+// of rows or several samples per product) and through materialised
+// columns against the float64 materialised path, on every GEMM tier.
+func TestPaddedConvMatchesMaterialised(t *testing.T) {
 	start := GemmKernel()
 	defer func() { _ = SetGemmKernel(start) }()
 	cases := []struct {
@@ -23,29 +21,28 @@ func TestImplicitIm2colMatchesMaterialised(t *testing.T) {
 		core   convCore[float64]
 		in     []int
 		budget int
-		padded bool // the stride-1 padded path applies
 	}{
-		{"same", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 5, 9, 11}, 0, true},
+		{"same", convCore[float64]{rank: 2, filters: 8, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{3, 5, 9, 11}, 0},
 		{"stride2_dilated", convCore[float64]{rank: 2, filters: 6, groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
-			dil: []int{2, 1}, padding: ir.PadExplicit, pads: []int{2, 1, 0, 3}}, []int{2, 4, 13, 12}, 0, true},
+			dil: []int{2, 1}, padding: ir.PadExplicit, pads: []int{2, 1, 0, 3}}, []int{2, 4, 13, 12}, 0},
 		{"7x7_stride2_like_resnet_stem", convCore[float64]{rank: 2, filters: 16, groups: 1, kernel: []int{7, 7}, strides: []int{2, 2},
-			padding: ir.PadExplicit, pads: []int{3, 3, 3, 3}}, []int{2, 3, 23, 20}, 0, true},
+			padding: ir.PadExplicit, pads: []int{3, 3, 3, 3}}, []int{2, 3, 23, 20}, 0},
 		{"3x3_stride2_bands", convCore[float64]{rank: 2, filters: 9, groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
-			padding: ir.PadExplicit, pads: []int{1, 1, 1, 1}}, []int{2, 6, 16, 15}, 1500, true},
+			padding: ir.PadExplicit, pads: []int{1, 1, 1, 1}}, []int{2, 6, 16, 15}, 1500},
 		{"1x1_stride2_rows_not_read", convCore[float64]{rank: 2, filters: 12, groups: 1, kernel: []int{1, 1}, strides: []int{2, 2},
-			padding: ir.PadValid}, []int{3, 8, 10, 9}, 0, true},
+			padding: ir.PadValid}, []int{3, 8, 10, 9}, 0},
 		{"1d_stride3_dilated", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, strides: []int{3}, dil: []int{2},
-			padding: ir.PadSame}, []int{3, 4, 29}, 0, true},
+			padding: ir.PadSame}, []int{3, 4, 29}, 0},
 		{"stride_2x1", convCore[float64]{rank: 2, filters: 6, groups: 1, kernel: []int{2, 3}, strides: []int{2, 1},
-			padding: ir.PadValid}, []int{2, 5, 11, 8}, 0, true},
-		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600, true},
-		{"runs_inside_the_padding", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadExplicit, pads: []int{2, 2}}, []int{5, 3, 7}, 0, false},
-		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0, true},
-		{"valid_dilated_wide_filters", convCore[float64]{rank: 2, filters: 40, groups: 1, kernel: []int{3, 2}, dil: []int{1, 3}}, []int{3, 17, 12, 14}, 0, true},
+			padding: ir.PadValid}, []int{2, 5, 11, 8}, 0},
+		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600},
+		{"runs_inside_the_padding", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadExplicit, pads: []int{2, 2}}, []int{5, 3, 7}, 0},
+		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0},
+		{"valid_dilated_wide_filters", convCore[float64]{rank: 2, filters: 40, groups: 1, kernel: []int{3, 2}, dil: []int{1, 3}}, []int{3, 17, 12, 14}, 0},
 		{"asymmetric_pads_bands", convCore[float64]{rank: 2, filters: 20, groups: 1, kernel: []int{3, 3}, padding: ir.PadExplicit,
-			pads: []int{0, 2, 1, 0}}, []int{2, 18, 13, 9}, 2000, true},
+			pads: []int{0, 2, 1, 0}}, []int{2, 18, 13, 9}, 2000},
 		{"pads_past_the_kernel", convCore[float64]{rank: 2, filters: 18, groups: 1, kernel: []int{3, 3}, padding: ir.PadExplicit,
-			pads: []int{3, 1, 1, 1}}, []int{2, 17, 6, 7}, 0, true},
+			pads: []int{3, 1, 1, 1}}, []int{2, 17, 6, 7}, 0},
 	}
 	for _, kern := range GemmKernels() {
 		if err := SetGemmKernel(kern); err != nil {
@@ -53,9 +50,6 @@ func TestImplicitIm2colMatchesMaterialised(t *testing.T) {
 		}
 		for _, tc := range cases {
 			for _, padded := range []bool{false, true} {
-				if padded && !tc.padded {
-					continue
-				}
 				t.Run(fmt.Sprintf("%s/%s/padded=%v", kern, tc.name, padded), func(t *testing.T) {
 					rng := rand.New(rand.NewSource(int64(len(tc.name))))
 					ref := tc.core
@@ -126,19 +120,18 @@ func close32(t *testing.T, what string, got []float32, want []float64) {
 	}
 }
 
-// BenchmarkConvImplicitIm2col compares the forward pass and the weight
-// gradient with the columns read from a padded copy, read by the GEMM from
-// the input, and materialised:
-// go test -run XXX -bench ConvImplicit ./nn
-func BenchmarkConvImplicitIm2col(b *testing.B) {
+// BenchmarkConvPadded compares the forward pass and the weight gradient
+// with the columns read from a padded copy and materialised:
+// go test -run XXX -bench ConvPadded ./nn
+func BenchmarkConvPadded(b *testing.B) {
 	for _, s := range []struct {
 		name string
 		in   []int
 		k    int
 	}{{"resblock_64x28x28_b32", []int{32, 64, 28, 28}, 64}, {"vgg_64x224x224_b8", []int{8, 64, 224, 224}, 64}, {"cnn_32x16x16_b32", []int{32, 32, 16, 16}, 64}} {
-		for _, mode := range []string{"padded", "implicit", "materialised"} {
+		for _, mode := range []string{"padded", "materialised"} {
 			c := convCore[float32]{rank: 2, filters: s.k, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame,
-				noImplicit: mode == "materialised", noPadded: mode != "padded", noWinograd: true}
+				noPadded: mode != "padded", noWinograd: true}
 			if err := c.setup(s.in); err != nil {
 				b.Fatal(err)
 			}
