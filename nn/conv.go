@@ -552,25 +552,8 @@ func channelBiasGrad[F Float](dz *Mat[F], gb *Mat[F]) {
 	n, c := dz.Shape[0], dz.Shape[1]
 	per := len(dz.Data) / max(n*c, 1)
 	for i := 0; i < n*c; i++ {
-		gb.Data[i%c] += sum4(dz.Data[i*per : (i+1)*per])
+		gb.Data[i%c] += F(sumRow(dz.Data[i*per : (i+1)*per]))
 	}
-}
-
-// sum4 adds x in four interleaved partial sums, combined in a fixed order:
-// deterministic, and not bound by the latency of one long chain of adds.
-func sum4[F Float](x []F) F {
-	var s0, s1, s2, s3 F
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i]
-		s1 += x[i+1]
-		s2 += x[i+2]
-		s3 += x[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // applyAct returns act(z), in buf unless the activation is the identity.

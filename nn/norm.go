@@ -147,9 +147,10 @@ func (o *bnOp[F]) normalise(lo, hi int) {
 	}
 }
 
-// sumRow is Σ r in float64, four sums side by side (one chain of adds
-// waits on each add's latency: the batch statistics took a sixth of the
-// ResNet block's training step that way).
+// sumRow is Σ r in float64, four sums side by side combined in a fixed
+// order: deterministic, and not bound by the latency of one chain of adds
+// (BatchNorm's batch statistics took a sixth of the ResNet block's
+// training step that way).
 func sumRow[F Float](r []F) float64 {
 	var s0, s1, s2, s3 float64
 	i := 0
