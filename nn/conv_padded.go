@@ -338,8 +338,8 @@ func flipWeights(wt, w []float32, filters, c, kh, kw int) {
 }
 
 // setupPadded sets the padded geometries of a convolution (groups 1, 1-D or
-// 2-D) of n samples — the input gradient's for stride 1 — and grows the
-// scratch sizes to fit them.
+// 2-D) of n samples — the input gradient's for stride 1, unless it belongs
+// to an inference network — and grows the scratch sizes to fit them.
 func (c *convCore[F]) setupPadded(n, limit int) {
 	c.pf.ok, c.pb.ok = false, false
 	g := &c.geo
@@ -351,7 +351,7 @@ func (c *convCore[F]) setupPadded(n, limit int) {
 	// the pads the windows reach (input rows or columns past the last window are not read)
 	pb, pr := max((g.oh-1)*g.sh+reachY+1-g.h-g.pt, 0), max((g.ow-1)*g.sw+reachX+1-g.w-g.pl, 0)
 	c.pf.setup(n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, pb, g.pl, pr, g.oh, g.ow, c.filters, limit)
-	if g.sh == 1 && g.sw == 1 {
+	if g.sh == 1 && g.sw == 1 && !c.pooled { // an inference network's convolutions run no backward pass
 		c.pb.setup(n, c.filters, g.oh, g.ow, g.kh, g.kw, 1, 1, g.dh, g.dw, reachY-g.pt, reachY-pb, reachX-g.pl, reachX-pr, g.h, g.w, g.c, limit)
 	}
 	if !c.pf.ok {
