@@ -134,16 +134,8 @@ func (c *converter) matchAttention(sm *onnxpb.NodeProto, consumers map[string][]
 	}
 	mix := next[0]
 	take(mix)
-	var pr [3]*projection
-	for i, from := range []string{scores.GetInput()[0], scores.GetInput()[1], mix.GetInput()[1]} {
-		p, ok := c.backToProjection(from)
-		if !ok {
-			return nil, false
-		}
-		pr[i] = p
-		take(p.passed...)
-	}
-	if pr[2].scale != 1 {
+	pr, ok := c.qkvProjections([3]string{scores.GetInput()[0], scores.GetInput()[1], mix.GetInput()[1]}, take)
+	if !ok {
 		return nil, false
 	}
 	scale *= pr[0].scale * pr[1].scale
@@ -316,16 +308,8 @@ func (c *converter) matchAttentionOp(at *onnxpb.NodeProto, consumers map[string]
 	}
 	take(at)
 	m := &attentionMatch{causal: c.attrInt(at, "is_causal", 0) != 0}
-	var pr [3]*projection
-	for i := range pr {
-		p, ok := c.backToProjection(ins[i])
-		if !ok {
-			return nil, false
-		}
-		pr[i] = p
-		take(p.passed...)
-	}
-	if pr[2].scale != 1 {
+	pr, ok := c.qkvProjections([3]string{ins[0], ins[1], ins[2]}, take)
+	if !ok {
 		return nil, false
 	}
 	xs, ok := c.attentionProjections(m, pr, take)
@@ -460,6 +444,22 @@ func (p *projection) top() string {
 		return p.add.GetOutput()[0]
 	}
 	return p.matmul.GetOutput()[0]
+}
+
+// qkvProjections finds the query, key and value projections behind three
+// values (taking the nodes passed on the way); the value's may not be
+// scaled.
+func (c *converter) qkvProjections(from [3]string, take func(...*onnxpb.NodeProto)) ([3]*projection, bool) {
+	var pr [3]*projection
+	for i, name := range from {
+		p, ok := c.backToProjection(name)
+		if !ok {
+			return pr, false
+		}
+		pr[i] = p
+		take(p.passed...)
+	}
+	return pr, pr[2].scale == 1
 }
 
 // backToProjection walks from a value back through Transpose, Reshape and
