@@ -330,36 +330,28 @@ TEXT ·maxTapAVX(SB), NOSPLIT, $0-48
 	MOVQ row+16(FP), SI
 	MOVQ n+24(FP), CX
 	MOVQ s+40(FP), DX
+	MOVQ DX, R10
+	SHLQ $5, R10 // bytes of row per 8 outputs
 	VPBROADCASTD idx0+32(FP), Y5
 	CMPQ DX, $2
-	JEQ tap2
+	JEQ tapStride2
 	VPADDD tapIota<>(SB), Y5, Y5
 	VPBROADCASTD tapSteps<>+0(SB), Y9
-tap1Loop:
-	VMOVUPS (SI), Y2
-	VMOVUPS (DI), Y3
-	VMOVDQU (R8), Y4
-	VCMPPS $0x0E, Y3, Y2, Y7
-	VBLENDVPS Y7, Y2, Y3, Y3
-	VBLENDVPS Y7, Y5, Y4, Y4
-	VMOVUPS Y3, (DI)
-	VMOVDQU Y4, (R8)
-	VPADDD Y9, Y5, Y5
-	ADDQ $32, SI
-	ADDQ $32, DI
-	ADDQ $32, R8
-	SUBQ $8, CX
-	JNZ tap1Loop
-	VZEROUPPER
-	RET
-tap2:
+	JMP tapLoop
+tapStride2:
 	VPADDD max2x2Cols<>(SB), Y5, Y5
 	VPBROADCASTD tapSteps<>+4(SB), Y9
-tap2Loop:
+tapLoop:
+	CMPQ DX, $2
+	JEQ tapLoad2
+	VMOVUPS (SI), Y2
+	JMP tapKeep
+tapLoad2: // the even elements of 16
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VPERMPD $0xD8, Y2, Y2
+tapKeep:
 	VMOVUPS (DI), Y3
 	VMOVDQU (R8), Y4
 	VCMPPS $0x0E, Y3, Y2, Y7
@@ -368,11 +360,11 @@ tap2Loop:
 	VMOVUPS Y3, (DI)
 	VMOVDQU Y4, (R8)
 	VPADDD Y9, Y5, Y5
-	ADDQ $64, SI
+	ADDQ R10, SI
 	ADDQ $32, DI
 	ADDQ $32, R8
 	SUBQ $8, CX
-	JNZ tap2Loop
+	JNZ tapLoop
 	VZEROUPPER
 	RET
 
