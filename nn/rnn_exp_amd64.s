@@ -2,66 +2,23 @@
 
 #include "textflag.h"
 
-// func expScaledAVX(x, y *float32, n int, s float32, c *float32)
-//
-// y[i] = e^(s·x[i]) for n a multiple of 8, the same steps as expScaled32
-// (rnn_lstm.go) 8 at a time with FMA; c is rnnExpConst.
-TEXT ·expScaledAVX(SB), NOSPLIT, $0-40
-	MOVQ x+0(FP), SI
-	MOVQ y+8(FP), DI
-	MOVQ n+16(FP), CX
-	MOVSS s+24(FP), X4
-	MOVQ c+32(FP), AX
-	VBROADCASTSS X4, Y4
-	VBROADCASTSS 0(AX), Y5   // 88
-	VBROADCASTSS 4(AX), Y6   // -87
-	VBROADCASTSS 8(AX), Y7   // log2 e
-	VBROADCASTSS 12(AX), Y8  // 1.5·2²³
-	VBROADCASTSS 16(AX), Y9  // ln2 high
-	VBROADCASTSS 20(AX), Y10 // ln2 low
-	VBROADCASTSS 24(AX), Y11 // polynomial c6 .. c2
-	VBROADCASTSS 28(AX), Y12
-	VBROADCASTSS 32(AX), Y13
-	VBROADCASTSS 36(AX), Y14
+// EXPCONSTS loads the constants of e^x (rnnExpConst at AX) into Y5-Y15.
+#define EXPCONSTS \
+	VBROADCASTSS 0(AX), Y5; \
+	VBROADCASTSS 4(AX), Y6; \
+	VBROADCASTSS 8(AX), Y7; \
+	VBROADCASTSS 12(AX), Y8; \
+	VBROADCASTSS 16(AX), Y9; \
+	VBROADCASTSS 20(AX), Y10; \
+	VBROADCASTSS 24(AX), Y11; \
+	VBROADCASTSS 28(AX), Y12; \
+	VBROADCASTSS 32(AX), Y13; \
+	VBROADCASTSS 36(AX), Y14; \
 	VBROADCASTSS 40(AX), Y15
-	XORQ BX, BX
-	TESTQ CX, CX
-	JZ expDone
-expLoop:
-	VMULPS (SI)(BX*4), Y4, Y0
-	VMINPS Y0, Y5, Y0 // min(88, v), NaN stays (the second source is returned)
-	VMAXPS Y0, Y6, Y0
-	VMOVAPS Y8, Y1
-	VFMADD231PS Y7, Y0, Y1 // k = v·log2e + magic
-	VSUBPS Y8, Y1, Y1
-	VFNMADD231PS Y9, Y1, Y0 // r = v - k·ln2hi + k·ln2lo
-	VFMADD231PS Y10, Y1, Y0
-	VMOVAPS Y11, Y2
-	VFMADD213PS Y12, Y0, Y2
-	VFMADD213PS Y13, Y0, Y2
-	VFMADD213PS Y14, Y0, Y2
-	VFMADD213PS Y15, Y0, Y2
-	VBROADCASTSS 44(AX), Y3 // c1
-	VFMADD213PS Y3, Y0, Y2
-	VMULPS Y0, Y0, Y3
-	VFMADD213PS Y0, Y3, Y2 // p·r² + r
-	VBROADCASTSS 48(AX), Y3 // 1
-	VADDPS Y3, Y2, Y2
-	VCVTPS2DQ Y1, Y1
-	VPBROADCASTD 52(AX), Y3 // 127
-	VPADDD Y3, Y1, Y1
-	VPSLLD $23, Y1, Y1
-	VMULPS Y1, Y2, Y2
-	VMOVUPS Y2, (DI)(BX*4)
-	ADDQ $8, BX
-	CMPQ BX, CX
-	JLT expLoop
-expDone:
-	VZEROUPPER
-	RET
 
-// EXPY0 sets Y2 = e^Y0 as expScaledAVX does (Y0 is clamped, Y1 and Y3 are
-// scratch; the constants are in Y5-Y15 and at AX).
+// EXPY0 sets Y2 = e^Y0: Y0 is clamped to [-87, 88] (NaN stays), k = round(Y0·log2 e)
+// in Y1, r = Y0 − k·ln2 (two parts) in Y0, a degree-6 polynomial of r times 2^k;
+// Y1 and Y3 are scratch, the constants are in Y5-Y15 (EXPCONSTS) and at AX.
 #define EXPY0 \
 	VMINPS Y0, Y5, Y0; \
 	VMAXPS Y0, Y6, Y0; \
@@ -99,6 +56,32 @@ expDone:
 	VADDPS Y2, Y2, Y2; \
 	VSUBPS Y2, Y3, Y2
 
+// func expScaledAVX(x, y *float32, n int, s float32, c *float32)
+//
+// y[i] = e^(s·x[i]) for n a multiple of 8, the same steps as expScaled32
+// (rnn_lstm.go) 8 at a time with FMA; c is rnnExpConst.
+TEXT ·expScaledAVX(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVSS s+24(FP), X4
+	MOVQ c+32(FP), AX
+	VBROADCASTSS X4, Y4
+	EXPCONSTS
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ expDone
+expLoop:
+	VMULPS (SI)(BX*4), Y4, Y0
+	EXPY0
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT expLoop
+expDone:
+	VZEROUPPER
+	RET
+
 // func lstmGatesAVX(zi, zf, zg, zo, cp, cv, ac, h *float32, n int, b, c *float32)
 //
 // One LSTM unit's gates over n (a multiple of 8) batch rows, as
@@ -115,17 +98,7 @@ TEXT ·lstmGatesAVX(SB), NOSPLIT, $0-88
 	MOVQ n+64(FP), CX
 	MOVQ b+72(FP), DI
 	MOVQ c+80(FP), AX
-	VBROADCASTSS 0(AX), Y5   // 88
-	VBROADCASTSS 4(AX), Y6   // -87
-	VBROADCASTSS 8(AX), Y7   // log2 e
-	VBROADCASTSS 12(AX), Y8  // 1.5·2²³
-	VBROADCASTSS 16(AX), Y9  // ln2 high
-	VBROADCASTSS 20(AX), Y10 // ln2 low
-	VBROADCASTSS 24(AX), Y11 // polynomial c6 .. c2
-	VBROADCASTSS 28(AX), Y12
-	VBROADCASTSS 32(AX), Y13
-	VBROADCASTSS 36(AX), Y14
-	VBROADCASTSS 40(AX), Y15
+	EXPCONSTS
 	XORQ BX, BX
 	TESTQ CX, CX
 	JZ gatesDone
