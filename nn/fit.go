@@ -380,20 +380,18 @@ func (n *Net[F]) splits(slots []int, total int) bool {
 // gathered batch of up to tail.batch examples.
 func (n *Net[F]) predictSplit(slots []int, layouts []ir.Layout, inputs []*ir.Tensor, total int, outs []*ir.Tensor) error {
 	t := &n.tail
-	defer func() { t.head = false }()
 	sub := &Batch{Inputs: make([]*ir.Tensor, len(inputs))}
 	keep := append(slices.Clone(slots), t.cross...)
 	t.acc = growSlice(t.acc, len(t.cross))
 	for lo := 0; lo < total; lo += t.batch {
 		hi := min(lo+t.batch, total)
-		t.head = true
 		for s0 := lo; s0 < hi; s0 += n.opts.BatchSize {
 			s1 := min(s0+n.opts.BatchSize, hi)
 			subInputs(sub, inputs, s0, s1)
 			if err := n.convertBatch(sub, &n.predBuf, false); err != nil {
 				return err
 			}
-			if _, err := n.forward(n.predBuf.in, false, t.cross); err != nil {
+			if _, err := n.forwardTo(t.from, n.predBuf.in, false, t.cross); err != nil {
 				return err
 			}
 			for k, s := range t.cross {
@@ -405,12 +403,11 @@ func (n *Net[F]) predictSplit(slots []int, layouts []ir.Layout, inputs []*ir.Ten
 				copy(t.acc[k].Data[(s0-lo)*per:], y.Data)
 			}
 		}
-		t.head = false
 		n.beginPass(false, hi-lo, keep)
 		for k, s := range t.cross {
 			n.slots[s] = t.acc[k]
 		}
-		if err := n.runNodes(t.from, false); err != nil {
+		if err := n.runNodes(t.from, len(n.nodes), false); err != nil {
 			return err
 		}
 		if err := n.collect(outs, slots, layouts, total, lo); err != nil {

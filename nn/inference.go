@@ -184,7 +184,6 @@ type tailSplit[F Float] struct {
 	from  int   // the tail's first node; 0: no split
 	cross []int // slots made by the head (or graph inputs) that the tail reads
 	batch int   // examples per tail pass
-	head  bool  // a head pass is running: runNodes stops at from
 	acc   []*Mat[F]
 }
 

@@ -310,6 +310,12 @@ func (n *Net[F]) Forward(inputs []*Mat[F], train bool) ([]*Mat[F], error) {
 // forward is Forward; an inference network keeps the values of the keep
 // slots (and the graph inputs) until the next pass.
 func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], error) {
+	return n.forwardTo(len(n.nodes), inputs, train, keep)
+}
+
+// forwardTo is forward running the nodes before to only (a split
+// Predict's head pass).
+func (n *Net[F]) forwardTo(to int, inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], error) {
 	if train {
 		if err := n.checkTrainable("training forward pass"); err != nil {
 			return nil, err
@@ -344,7 +350,7 @@ func (n *Net[F]) forward(inputs []*Mat[F], train bool, keep []int) ([]*Mat[F], e
 	for i := range g.Inputs {
 		n.masks[i] = n.inputMask
 	}
-	if err := n.runNodes(0, train); err != nil {
+	if err := n.runNodes(0, to, train); err != nil {
 		return nil, err
 	}
 	n.outs = growSlice(n.outs, len(n.outSlots))
@@ -367,14 +373,9 @@ func (n *Net[F]) beginPass(train bool, batch int, keep []int) {
 	clear(n.masks)
 }
 
-// runNodes runs the nodes from index from on, up to the tail's first when
-// that is later (a head pass of a split Predict) or to the end.
-func (n *Net[F]) runNodes(from int, train bool) error {
+// runNodes runs the nodes [from, to).
+func (n *Net[F]) runNodes(from, to int, train bool) error {
 	p := &n.pass
-	to := len(n.nodes)
-	if n.tail.head {
-		to = n.tail.from
-	}
 	ins := n.ins[:0]
 	for _, nd := range n.nodes[from:to] {
 		ins = ins[:0]
