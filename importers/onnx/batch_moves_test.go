@@ -2,17 +2,14 @@ package onnx
 
 import (
 	"bytes"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 
 	"github.com/retarget-dev/retarget/exporters/native"
 	exponnx "github.com/retarget-dev/retarget/exporters/onnx"
 	"github.com/retarget-dev/retarget/internal/numtest"
-	"github.com/retarget-dev/retarget/internal/testenv"
 	"github.com/retarget-dev/retarget/ir"
 	"github.com/retarget-dev/retarget/nn"
-	"github.com/retarget-dev/retarget/npy"
 )
 
 const batchMovesFile = "../../testdata/onnx/batch_moves_op13.onnx"
@@ -99,34 +96,16 @@ func TestBatchMovesMatchTorchAndORT(t *testing.T) {
 		t.Errorf("kinds %v came back as %v", a, b)
 	}
 
-	if why := testenv.ORTMissing(); why != "" {
-		t.Skip(why)
-	}
-	var paths []string
-	for _, in := range fx.Inputs {
-		p := filepath.Join(dir, in.Name+".npy")
-		tt := tensorFromFixture(in)
-		if err := npy.WriteFile(p, tt.Shape, tt.Data); err != nil {
-			t.Fatal(err)
-		}
-		paths = append(paths, p)
-	}
 	for _, model := range []string{batchMovesFile, ours} {
-		out, err := testenv.RunORT(append([]string{model}, paths...)...)
-		if err != nil {
-			t.Fatalf("onnxruntime on %s: %v", model, err)
-		}
-		var res struct {
-			Outputs []fixtureArray `json:"outputs"`
-		}
-		if err := json.Unmarshal(out, &res); err != nil || len(res.Outputs) != len(fx.Outputs) {
-			t.Fatalf("onnxruntime output of %s: %v (%d outputs)", model, err, len(res.Outputs))
+		res := ortRun(t, model, fx.Inputs)
+		if len(res) != len(fx.Outputs) {
+			t.Fatalf("onnxruntime on %s: %d outputs, want %d", model, len(res), len(fx.Outputs))
 		}
 		outs, _, err := predict(g, fx.Inputs)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for k, o := range res.Outputs {
+		for k, o := range res {
 			d, err := maxAbsDiff(outs[k], o)
 			if err != nil || d > 1e-4 {
 				t.Errorf("onnxruntime on %s: output %s differs from the engine by %g (%v)", filepath.Base(model), o.Name, d, err)
