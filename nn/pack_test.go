@@ -32,6 +32,9 @@ func BenchmarkPackA(b *testing.B) {
 // (where the CPU has them) against the portable loop: any column count up
 // to the panel width, rows not a multiple of 16, scattered offsets.
 func TestPackBTAtTransposes(t *testing.T) {
+	if !useTransposeAVX512 {
+		t.Skip("no AVX-512: packBTAt has only the portable loop")
+	}
 	rng := rand.New(rand.NewSource(3))
 	b := make([]float32, 5000)
 	for i := range b {
