@@ -32,6 +32,11 @@ type ranger interface{ runRange(lo, hi int) }
 
 var forJobs = newFreeList()
 
+// clearRange is a parallelRange body that zeroes d.
+type clearRange[F Float] struct{ d []F }
+
+func (c *clearRange[F]) runRange(lo, hi int) { clear(c.d[lo:hi]) }
+
 // parallelFor splits [0, n) into at most GOMAXPROCS contiguous ranges and
 // runs f on each, concurrently when every range has at least
 // grain/perItem items. perItem is the work of one item (elements).

@@ -116,71 +116,103 @@ func (n *Net[F]) Update() {
 }
 
 func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainConfig, lr float64, step int64, normScale float64, reg bool, w, g []F) {
-	l1, l2, wd := 0.0, 0.0, 0.0
+	u := &n.upd
+	*u = paramUpdate[F]{c: *c, lr: lr, normScale: normScale, w: w, g: g[:len(w)]}
 	if reg {
-		l1, l2, wd = c.L1, c.L2, c.WeightDecay
-	}
-	grad := func(i int) float64 {
-		gi := float64(g[i]) * normScale
-		if c.ClipValue > 0 {
-			gi = math.Max(-c.ClipValue, math.Min(c.ClipValue, gi))
-		}
-		wi := float64(w[i])
-		if l2 != 0 {
-			gi += l2 * wi
-		}
-		if l1 != 0 {
-			if wi > 0 {
-				gi += l1
-			} else if wi < 0 {
-				gi -= l1
-			}
-		}
-		return gi
+		u.l1, u.l2, u.wd = c.L1, c.L2, c.WeightDecay
 	}
 	// Without clipping or L1/L2 the gradient is a plain scaled read; the
-	// loops test this predictable flag rather than call the closure per
-	// element (same arithmetic, so the same bits).
-	plain := c.ClipValue <= 0 && l1 == 0 && l2 == 0
-	g = g[:len(w)]
+	// loops test this predictable flag rather than call grad per element
+	// (same arithmetic, so the same bits).
+	u.plain = c.ClipValue <= 0 && u.l1 == 0 && u.l2 == 0
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
-		vel := n.stateOf(nd, name, "/v", shape)
-		mu := c.Momentum
-		for i := range w {
-			gi := float64(g[i]) * normScale
-			if !plain {
-				gi = grad(i)
-			}
-			v := mu*float64(vel[i]) - lr*gi
-			vel[i] = F(v)
-			if c.Updater == ir.UpdNesterov {
-				w[i] += F(mu*v - lr*gi)
-			} else {
-				w[i] += F(v)
-			}
-		}
+		u.s1 = n.stateOf(nd, name, "/v", shape)
 	case ir.UpdAdam, ir.UpdAdamW:
-		m := n.stateOf(nd, name, "/m", shape)
-		v := n.stateOf(nd, name, "/v", shape)
+		u.s1 = n.stateOf(nd, name, "/m", shape)
+		u.s2 = n.stateOf(nd, name, "/v", shape)
 		// The bias correction counts this parameter's own updates, not the
 		// graph's: a layer re-initialised by an edit restarts its moments,
 		// and its correction must restart with them.
 		ts := n.stateOf(nd, name, "/t", []int{1})
 		ts[0]++
 		t := float64(ts[0])
-		b1, b2 := c.Beta1, c.Beta2
-		alpha := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
+		u.alpha = lr * math.Sqrt(1-math.Pow(c.Beta2, t)) / (1 - math.Pow(c.Beta1, t))
+	case ir.UpdRMSProp, ir.UpdAdaGrad:
+		u.s1 = n.stateOf(nd, name, "/g2", shape)
+	case ir.UpdAdaDelta:
+		u.s1 = n.stateOf(nd, name, "/g2", shape)
+		u.s2 = n.stateOf(nd, name, "/dx2", shape)
+	}
+	// Every element's update is independent, so ranges of them run in
+	// parallel with the bits of one loop (a 100M-weight layer spent longer
+	// in a serial update than in its products).
+	parallelRange(len(w), 8, u)
+	u.w, u.g, u.s1, u.s2 = nil, nil, nil, nil
+}
+
+// paramUpdate is one parameter's updater step, run over ranges of its
+// elements; w, g and the updater's state slices s1, s2 are the parameter's.
+type paramUpdate[F Float] struct {
+	c                    ir.TrainConfig // a copy: a pointer to the caller's would escape
+	lr, normScale, alpha float64
+	l1, l2, wd           float64
+	plain                bool
+	w, g, s1, s2         []F
+}
+
+// adjust is a gradient after clipping and L1/L2, wi its weight (only
+// called when the update is not plain: the loops keep the plain case inline).
+func (u *paramUpdate[F]) adjust(gi, wi float64) float64 {
+	if c := u.c.ClipValue; c > 0 {
+		gi = math.Max(-c, math.Min(c, gi))
+	}
+	if u.l2 != 0 {
+		gi += u.l2 * wi
+	}
+	if u.l1 != 0 {
+		if wi > 0 {
+			gi += u.l1
+		} else if wi < 0 {
+			gi -= u.l1
+		}
+	}
+	return gi
+}
+
+func (u *paramUpdate[F]) runRange(lo, hi int) {
+	c, lr, w, g, ns, plain := &u.c, u.lr, u.w, u.g, u.normScale, u.plain
+	eps, rho, alpha, wd := c.Epsilon, c.Rho, u.alpha, u.wd
+	w, g = w[lo:hi], g[lo:hi]
+	switch c.Updater {
+	case ir.UpdMomentum, ir.UpdNesterov:
+		vel, mu, nesterov := u.s1[lo:hi], c.Momentum, c.Updater == ir.UpdNesterov
 		for i := range w {
-			gi := float64(g[i]) * normScale
+			gi := float64(g[i]) * ns
 			if !plain {
-				gi = grad(i)
+				gi = u.adjust(gi, float64(w[i]))
+			}
+			v := mu*float64(vel[i]) - lr*gi
+			vel[i] = F(v)
+			if nesterov {
+				w[i] += F(mu*v - lr*gi)
+			} else {
+				w[i] += F(v)
+			}
+		}
+	case ir.UpdAdam, ir.UpdAdamW:
+		m, v, b1, b2 := u.s1[lo:hi], u.s2[lo:hi], c.Beta1, c.Beta2
+		decay := c.Updater == ir.UpdAdamW && wd != 0
+		for i := range w {
+			gi := float64(g[i]) * ns
+			if !plain {
+				gi = u.adjust(gi, float64(w[i]))
 			}
 			mi := b1*float64(m[i]) + (1-b1)*gi
 			vi := b2*float64(v[i]) + (1-b2)*gi*gi
 			m[i], v[i] = F(mi), F(vi)
-			upd := alpha * mi / (math.Sqrt(vi) + c.Epsilon)
-			if c.Updater == ir.UpdAdamW && wd != 0 {
+			upd := alpha * mi / (math.Sqrt(vi) + eps)
+			if decay {
 				upd += lr * wd * float64(w[i])
 			}
 			w[i] -= F(upd)
@@ -189,50 +221,47 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 			return
 		}
 	case ir.UpdRMSProp:
-		a := n.stateOf(nd, name, "/g2", shape)
+		a := u.s1[lo:hi]
 		for i := range w {
-			gi := float64(g[i]) * normScale
+			gi := float64(g[i]) * ns
 			if !plain {
-				gi = grad(i)
+				gi = u.adjust(gi, float64(w[i]))
 			}
-			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
+			ai := rho*float64(a[i]) + (1-rho)*gi*gi
 			a[i] = F(ai)
-			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
+			w[i] -= F(lr * gi / (math.Sqrt(ai) + eps))
 		}
 	case ir.UpdAdaGrad:
-		a := n.stateOf(nd, name, "/g2", shape)
+		a := u.s1[lo:hi]
 		for i := range w {
-			gi := float64(g[i]) * normScale
+			gi := float64(g[i]) * ns
 			if !plain {
-				gi = grad(i)
+				gi = u.adjust(gi, float64(w[i]))
 			}
 			ai := float64(a[i]) + gi*gi
 			a[i] = F(ai)
-			w[i] -= F(lr * gi / (math.Sqrt(ai) + c.Epsilon))
+			w[i] -= F(lr * gi / (math.Sqrt(ai) + eps))
 		}
 	case ir.UpdAdaDelta:
-		a := n.stateOf(nd, name, "/g2", shape)
-		d := n.stateOf(nd, name, "/dx2", shape)
+		a, d := u.s1[lo:hi], u.s2[lo:hi]
 		for i := range w {
-			gi := float64(g[i]) * normScale
+			gi := float64(g[i]) * ns
 			if !plain {
-				gi = grad(i)
+				gi = u.adjust(gi, float64(w[i]))
 			}
-			ai := c.Rho*float64(a[i]) + (1-c.Rho)*gi*gi
-			dx := math.Sqrt(float64(d[i])+c.Epsilon) / math.Sqrt(ai+c.Epsilon) * gi
+			ai := rho*float64(a[i]) + (1-rho)*gi*gi
+			dx := math.Sqrt(float64(d[i])+eps) / math.Sqrt(ai+eps) * gi
 			a[i] = F(ai)
-			d[i] = F(c.Rho*float64(d[i]) + (1-c.Rho)*dx*dx)
+			d[i] = F(rho*float64(d[i]) + (1-rho)*dx*dx)
 			w[i] -= F(lr * dx)
 		}
 	default: // SGD
-		if plain {
-			for i := range w {
-				w[i] -= F(lr * (float64(g[i]) * normScale))
-			}
-			break
-		}
 		for i := range w {
-			w[i] -= F(lr * grad(i))
+			gi := float64(g[i]) * ns
+			if !plain {
+				gi = u.adjust(gi, float64(w[i]))
+			}
+			w[i] -= F(lr * gi)
 		}
 	}
 	if wd != 0 {

@@ -134,3 +134,41 @@ func TestAdamBiasCorrectionIsPerParameter(t *testing.T) {
 		t.Fatalf("per-parameter step not recorded: %v", ts)
 	}
 }
+
+// TestUpdateRangesMatchOneLoop: the updater runs over ranges of a
+// parameter's elements in parallel; every updater, plain and with
+// clipping/L1/L2/decay, gives the bits of one loop over all of them.
+func TestUpdateRangesMatchOneLoop(t *testing.T) {
+	const n = 200_003 // several parts, uneven
+	if forParts(n, 8) < 2 {
+		t.Skip("one thread: nothing runs in parallel")
+	}
+	for _, upd := range []ir.Updater{ir.UpdSGD, ir.UpdMomentum, ir.UpdNesterov, ir.UpdAdam, ir.UpdAdamW, ir.UpdRMSProp, ir.UpdAdaGrad, ir.UpdAdaDelta} {
+		for _, plain := range []bool{true, false} {
+			c := withDefaults(&ir.TrainConfig{Updater: upd, WeightDecay: 0.01})
+			u := paramUpdate[float32]{c: c, lr: c.LearningRate, normScale: 0.7, alpha: 3e-3, wd: c.WeightDecay, plain: plain}
+			if !plain {
+				u.c.ClipValue, u.l1, u.l2 = 0.02, 1e-3, 1e-2
+			}
+			fill := func() (w, g, s1, s2 []float32) {
+				w, g, s1, s2 = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range w {
+					w[i], g[i] = float32(i%97-48)*1e-3, float32(i%89-44)*1e-3
+					s1[i], s2[i] = float32(i%13)*1e-4, float32(i%7)*1e-5
+				}
+				return
+			}
+			one := u
+			one.w, one.g, one.s1, one.s2 = fill()
+			one.runRange(0, n)
+			par := u
+			par.w, par.g, par.s1, par.s2 = fill()
+			parallelRange(n, 8, &par)
+			for i := range one.w {
+				if math.Float32bits(one.w[i]) != math.Float32bits(par.w[i]) || one.s1[i] != par.s1[i] || one.s2[i] != par.s2[i] {
+					t.Fatalf("%s plain=%v: element %d differs: w %v vs %v", upd, plain, i, par.w[i], one.w[i])
+				}
+			}
+		}
+	}
+}
