@@ -11,6 +11,17 @@ Environment:
   BENCH_CACHE   folder for the generated models, images and binaries
                 (default $XDG_CACHE_HOME/retarget-bench; never committed)
   BENCH_IMAGES  images in the featurize folder (default 32)
+  BENCH_MALLOC  "default": run the peers with glibc malloc's own settings
+                instead of the tuned ones below
+
+The peers run with glibc malloc tuned (MALLOC_MMAP_THRESHOLD_,
+MALLOC_TRIM_THRESHOLD_): with glibc's defaults a PyTorch process, by chance,
+either keeps its freed activation buffers or gives them back to the kernel
+and page-faults them in again on every step — more than half of the runs
+were the latter here, 2-4x slower (small CNN step 37 against 10 ms, with ~2000
+more page faults per step); ONNX Runtime's predict took 20% longer. Tuned,
+every run is the fast one, so the ratios are against each peer at its best.
+Our engine does not use malloc.
 """
 import datetime
 import json
@@ -33,6 +44,9 @@ ONLY = re.compile(os.environ.get("BENCH_ONLY", ""))
 CACHE = os.environ.get("BENCH_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "retarget-bench")
 ENV = dict(os.environ, GOMAXPROCS="2", OMP_NUM_THREADS="2")
+MALLOC_DEFAULT = os.environ.get("BENCH_MALLOC", "") == "default"
+if not MALLOC_DEFAULT:  # see the docstring: keep freed memory mapped, never trim it
+    ENV.update(MALLOC_MMAP_THRESHOLD_=str(1 << 30), MALLOC_TRIM_THRESHOLD_=str(1 << 32))
 
 
 def log(*a):
@@ -195,6 +209,8 @@ def write_results(rows, gemm, have_ort):
              "- ours: %s, GOMAXPROCS=2, GEMM kernel %s" % (subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip(), gemm),
              "- PyTorch %s, 2 threads (torch.set_num_threads); ONNX Runtime: onnxruntime-node, 2 intra-op threads%s" % (
                  torch_v, "" if have_ort else " (missing: no ORT rows)"),
+             "- peers' glibc malloc: %s" % ("glibc's defaults (BENCH_MALLOC=default)" if MALLOC_DEFAULT else
+                                            "MALLOC_MMAP_THRESHOLD_=2^30 MALLOC_TRIM_THRESHOLD_=2^32 (freed memory stays mapped; see bench.py)"),
              "- runs per side: %d%s" % (RUNS, " (quick mode)" if QUICK else ""), "",
              "| workload | ours | peer | peer | ratio | goal |", "|---|---|---|---|---|---|"]
     for r in rows:
