@@ -18,3 +18,11 @@ var useTransposeAVX512 = false
 func maxTapSIMD(d []float32, a []int32, row []float32, x0, s, base int) int { return 0 }
 
 func geluSIMD(x, y []float32) int { return 0 }
+
+type adamConsts struct {
+	ns, b1, c1, b2, c2, alpha, eps, lrwd float64
+	decay                                int
+}
+
+func momentumSIMD(w, g, vel []float32, ns, mu, lr float64, nesterov bool) int { return 0 }
+func adamSIMD(w, g, m, v []float32, k *adamConsts) int                        { return 0 }

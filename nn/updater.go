@@ -187,7 +187,11 @@ func (u *paramUpdate[F]) runRange(lo, hi int) {
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
 		vel, mu, nesterov := u.s1[lo:hi], c.Momentum, c.Updater == ir.UpdNesterov
-		for i := range w {
+		i0 := 0
+		if w32, ok := any(w).([]float32); ok && plain {
+			i0 = momentumSIMD(w32, any(g).([]float32), any(vel).([]float32), ns, mu, lr, nesterov)
+		}
+		for i := i0; i < len(w); i++ {
 			gi := float64(g[i]) * ns
 			if !plain {
 				gi = u.adjust(gi, float64(w[i]))
@@ -203,7 +207,15 @@ func (u *paramUpdate[F]) runRange(lo, hi int) {
 	case ir.UpdAdam, ir.UpdAdamW:
 		m, v, b1, b2 := u.s1[lo:hi], u.s2[lo:hi], c.Beta1, c.Beta2
 		decay := c.Updater == ir.UpdAdamW && wd != 0
-		for i := range w {
+		i0 := 0
+		if w32, ok := any(w).([]float32); ok && plain {
+			k := adamConsts{ns: ns, b1: b1, c1: 1 - b1, b2: b2, c2: 1 - b2, alpha: alpha, eps: eps}
+			if decay {
+				k.lrwd, k.decay = lr*wd, 1
+			}
+			i0 = adamSIMD(w32, any(g).([]float32), any(m).([]float32), any(v).([]float32), &k)
+		}
+		for i := i0; i < len(w); i++ {
 			gi := float64(g[i]) * ns
 			if !plain {
 				gi = u.adjust(gi, float64(w[i]))
