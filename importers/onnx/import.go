@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/retarget-dev/retarget/internal/boundedio"
 	"github.com/retarget-dev/retarget/internal/layout"
 	"github.com/retarget-dev/retarget/internal/onnxpb"
 	"github.com/retarget-dev/retarget/ir"
@@ -35,7 +35,7 @@ type Options struct {
 
 // Import reads an .onnx file (and any external data next to it).
 func Import(path string, opts Options) (*ir.Graph, error) {
-	b, err := os.ReadFile(path)
+	b, err := boundedio.ReadFile(path)
 	if err != nil {
 		return nil, &FormatError{File: path, Err: err}
 	}

@@ -44,3 +44,32 @@ func TestUnexpectedEOF(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+// TestReadFile reads a small file and one large enough for the huge-page
+// advice byte for byte, and refuses a folder and a missing file.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 5, hugeMin + 3<<20 + 17} {
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte(i*7 + i>>13)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("f%d", n))
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("%d bytes: read back differs (len %d)", n, len(got))
+		}
+	}
+	if _, err := ReadFile(dir); err == nil || !strings.Contains(err.Error(), "folder") {
+		t.Fatalf("folder: %v", err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("missing file read")
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package boundedio
+
+func adviseHuge(b []byte) {}
