@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math"
 )
 
@@ -13,7 +14,7 @@ type Tensor struct {
 
 // NewTensor allocates a zero tensor of the given shape.
 func NewTensor(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, NumElements(shape))}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: hugemem.Make[float32](NumElements(shape))}
 }
 
 // FromData wraps data (not copied) with a shape; it panics if the sizes differ,
@@ -33,7 +34,9 @@ func (t *Tensor) Clone() *Tensor {
 	if t == nil {
 		return nil
 	}
-	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+	d := hugemem.Make[float32](len(t.Data))
+	copy(d, t.Data)
+	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: d}
 }
 
 // Equal reports bit-identical shape and data.

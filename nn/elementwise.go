@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -86,7 +87,7 @@ func (d *dropoutOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 // the contents are not cleared.
 func growSlice[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]T, n)
+		return hugemem.Make[T](n)
 	}
 	return s[:n]
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"slices"
 	"unsafe"
 
@@ -45,7 +46,7 @@ func (b *bufPool[F]) get(n int) []F {
 		}
 	}
 	if best < 0 {
-		return make([]F, n)
+		return hugemem.Make[F](n)
 	}
 	s := b.free[best]
 	last := len(b.free) - 1

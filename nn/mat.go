@@ -1,6 +1,10 @@
 package nn
 
-import "github.com/retarget-dev/retarget/ir"
+import (
+	"github.com/retarget-dev/retarget/ir"
+
+	"github.com/retarget-dev/retarget/internal/hugemem"
+)
 
 // reuse returns m resized to shape, keeping its storage when it is large
 // enough, so ops allocate their buffers once for the largest batch. The
@@ -11,7 +15,7 @@ func reuse[F Float](m *Mat[F], shape ...int) *Mat[F] {
 		m = &Mat[F]{}
 	}
 	if cap(m.Data) < n {
-		m.Data = make([]F, n)
+		m.Data = hugemem.Make[F](n)
 	}
 	m.Data = m.Data[:n]
 	m.Shape = append(m.Shape[:0], shape...)

@@ -3,6 +3,7 @@ package nn
 import (
 	"errors"
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math/rand"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -619,7 +620,7 @@ func (n *Net[F]) Params(vertex string) *Params[F] {
 func allocGrads[F Float](p *Params[F]) {
 	for _, g := range p.Grads {
 		if g.Data == nil {
-			g.Data = make([]F, ir.NumElements(g.Shape))
+			g.Data = hugemem.Make[F](ir.NumElements(g.Shape))
 		}
 	}
 }

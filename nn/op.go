@@ -7,6 +7,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math/rand"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -23,7 +24,7 @@ type Mat[F Float] struct {
 
 // NewMat allocates a zero tensor.
 func NewMat[F Float](shape ...int) *Mat[F] {
-	return &Mat[F]{Shape: append([]int(nil), shape...), Data: make([]F, ir.NumElements(shape))}
+	return &Mat[F]{Shape: append([]int(nil), shape...), Data: hugemem.Make[F](ir.NumElements(shape))}
 }
 
 // Pass carries per-step state shared by every op of one forward/backward.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/retarget-dev/retarget/internal/hugemem"
 )
 
 func TestOpen(t *testing.T) {
@@ -49,7 +51,7 @@ func TestUnexpectedEOF(t *testing.T) {
 // advice byte for byte, and refuses a folder and a missing file.
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []int{0, 5, hugeMin + 3<<20 + 17} {
+	for _, n := range []int{0, 5, hugemem.Min + 3<<20 + 17} {
 		want := make([]byte, n)
 		for i := range want {
 			want[i] = byte(i*7 + i>>13)

@@ -3,16 +3,13 @@ package boundedio
 import (
 	"fmt"
 	"io"
+
+	"github.com/retarget-dev/retarget/internal/hugemem"
 )
 
-// hugeMin is the least file size whose buffer ReadFile asks huge pages for.
-const hugeMin = 8 << 20
-
 // ReadFile is os.ReadFile for model files, which run to hundreds of MB:
-// the buffer is sized once from the file and, on Linux, advised for
-// transparent huge pages before it is filled. Faulting memory in page by
-// page cost about 10 µs a page on the development VM, 1.7 s of a 528 MB
-// VGG16's 3.9 s predict; huge pages fill it in 0.8–1.0 s.
+// the buffer is sized once from the file and, where it is large, put on
+// huge pages (hugemem) before it is filled.
 func ReadFile(path string) ([]byte, error) {
 	f, size, err := Open(path, "a file")
 	if err != nil {
@@ -22,10 +19,7 @@ func ReadFile(path string) ([]byte, error) {
 	if size != int64(int(size)) {
 		return nil, fmt.Errorf("%s: %d bytes do not fit in memory", path, size)
 	}
-	b := make([]byte, size)
-	if size >= hugeMin {
-		adviseHuge(b)
-	}
+	b := hugemem.Make[byte](int(size))
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,4 +1,4 @@
-package boundedio
+package hugemem
 
 import (
 	"unsafe"
@@ -6,10 +6,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// adviseHuge asks for transparent huge pages over the whole 2 MiB pages
+// Advise asks for transparent huge pages over the whole 2 MiB pages
 // inside b (THP "madvise" mode grants them only where asked). It is advice:
 // an error changes nothing but the speed.
-func adviseHuge(b []byte) {
+func Advise(b []byte) {
 	const huge = 2 << 20
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	lo := (p + huge - 1) &^ (huge - 1)

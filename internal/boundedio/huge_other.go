@@ -1,5 +1,0 @@
-//go:build !linux
-
-package boundedio
-
-func adviseHuge(b []byte) {}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package hugemem
+
+// Advise does nothing outside Linux.
+func Advise(b []byte) {}
