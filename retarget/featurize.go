@@ -118,7 +118,7 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 	if opt.ShardSize <= 0 {
 		opt.ShardSize = 4096
 	}
-	head, err := HeadGraph(g, boundary...)
+	head, err := headGraph(g, true, boundary) // only its inputs are read
 	if err != nil {
 		return nil, err
 	}

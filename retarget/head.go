@@ -66,6 +66,13 @@ func FrozenGraph(g *ir.Graph, boundary []string) (*ir.Graph, error) {
 // same name and shape (internal layout), original inputs the head reads
 // directly stay inputs, and the outputs are g's. Train it, then MergeHead.
 func HeadGraph(g *ir.Graph, boundary ...string) (*ir.Graph, error) {
+	return headGraph(g, false, boundary)
+}
+
+// headGraph is HeadGraph; with share its vertices are g's own, not copies
+// (for a caller that only reads the head's inputs: a VGG16's head holds
+// 470 MB of weights).
+func headGraph(g *ir.Graph, share bool, boundary []string) (*ir.Graph, error) {
 	if len(boundary) == 0 {
 		boundary = Boundary(g)
 	}
@@ -126,7 +133,10 @@ func HeadGraph(g *ir.Graph, boundary ...string) (*ir.Graph, error) {
 				probs = append(probs, &ir.VertexError{Vertex: v.Name, Err: fmt.Errorf("reads %q, which is before the boundary: add it to the boundary", in)})
 			}
 		}
-		h.Vertices = append(h.Vertices, v.Clone())
+		if !share {
+			v = v.Clone()
+		}
+		h.Vertices = append(h.Vertices, v)
 	}
 	if len(probs) > 0 {
 		return nil, &ir.ValidationError{Problems: probs}
