@@ -2,8 +2,9 @@ package ir
 
 import (
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math"
+
+	"github.com/retarget-dev/retarget/internal/hugemem"
 )
 
 // Tensor is a dense float32 array in row-major order.

@@ -2,9 +2,9 @@ package nn
 
 import (
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math"
 
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"github.com/retarget-dev/retarget/ir"
 )
 

@@ -3,10 +3,10 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/hugemem"
 	"slices"
 	"unsafe"
 
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"github.com/retarget-dev/retarget/ir"
 )
 

@@ -1,9 +1,8 @@
 package nn
 
 import (
-	"github.com/retarget-dev/retarget/ir"
-
 	"github.com/retarget-dev/retarget/internal/hugemem"
+	"github.com/retarget-dev/retarget/ir"
 )
 
 // reuse returns m resized to shape, keeping its storage when it is large

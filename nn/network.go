@@ -3,9 +3,9 @@ package nn
 import (
 	"errors"
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math/rand"
 
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"github.com/retarget-dev/retarget/ir"
 )
 

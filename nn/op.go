@@ -7,9 +7,9 @@ package nn
 
 import (
 	"fmt"
-	"github.com/retarget-dev/retarget/internal/hugemem"
 	"math/rand"
 
+	"github.com/retarget-dev/retarget/internal/hugemem"
 	"github.com/retarget-dev/retarget/ir"
 )
 

@@ -122,8 +122,9 @@ func (n *Net[F]) updateParam(nd *node[F], name string, shape []int, c *ir.TrainC
 		u.l1, u.l2, u.wd = c.L1, c.L2, c.WeightDecay
 	}
 	// Without clipping or L1/L2 the gradient is a plain scaled read; the
-	// loops test this predictable flag rather than call grad per element
-	// (same arithmetic, so the same bits).
+	// loops test this predictable flag and call adjust only without it (same
+	// arithmetic, so the same bits; a method call per element, not inlined in
+	// the generic loop, had made the update 2.5× slower).
 	u.plain = c.ClipValue <= 0 && u.l1 == 0 && u.l2 == 0
 	switch c.Updater {
 	case ir.UpdMomentum, ir.UpdNesterov:
