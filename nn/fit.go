@@ -312,6 +312,10 @@ func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) 
 	if total <= 0 {
 		return nil, errors.New("no examples to predict")
 	}
+	if l := min(total, maxTailBatch); n.tailFor > 0 && l != n.tailFor {
+		n.findTail(l) // fewer examples than the most: a longer tail fits the memory budget
+		n.tailFor = l
+	}
 	outs := make([]*ir.Tensor, len(slots))
 	if n.splits(slots, total) {
 		return outs, n.predictSplit(slots, layouts, inputs, total, outs)

@@ -188,9 +188,13 @@ type tailSplit[F Float] struct {
 	acc   []*Mat[F]
 }
 
+// maxTailBatch is the most examples a tail pass runs.
+const maxTailBatch = 64
+
 // findTail picks the split whose tail holds the most parameters among
-// those whose activations at limit examples stay within the memory budget
-// and whose crossing values take at most a quarter of it; none when the
+// those whose activations at limit examples stay within the memory budget,
+// whose crossing values take at most a quarter of it and which together
+// take no more than the largest activation of a head pass; none when the
 // head already runs limit examples or a sequence mask could cross.
 func (n *Net[F]) findTail(limit int) {
 	n.tail = tailSplit[F]{}
@@ -218,6 +222,10 @@ func (n *Net[F]) findTail(limit int) {
 		}
 		return ir.NumElements(n.shapes[n.nodes[s-inputs].v.Name])
 	}
+	headAct := make([]int, len(acts)) // headAct[c]: the largest activation before node c
+	for c := 1; c < len(acts); c++ {
+		headAct[c] = max(headAct[c-1], acts[c-1])
+	}
 	bestParams, bestCross := 0, 0
 	tailAct, tailParams := 0, 0
 	for c := len(n.nodes) - 1; c >= 1; c-- {
@@ -230,7 +238,8 @@ func (n *Net[F]) findTail(limit int) {
 		for _, s := range cross {
 			per += slotPer(s)
 		}
-		if per*limit > budget/4 || tailParams == 0 {
+		// the tail's values and the gathered head values take no more than a head pass does
+		if per*limit > budget/4 || (tailAct+per)*limit > headAct[c]*n.opts.BatchSize || tailParams == 0 {
 			continue
 		}
 		if tailParams > bestParams || tailParams == bestParams && per < bestCross {

@@ -120,3 +120,53 @@ func TestPredictSplitsTheTail(t *testing.T) {
 		}
 	}
 }
+
+// TestPredictTailFollowsTheExamples: the fewer examples a Predict gets,
+// the longer a tail fits the memory budget; with 20 examples the second
+// convolution (a small plane) joins the dense layers, with 64 its gathered
+// input would take more than a quarter of the budget and the tail is the dense
+// layers. Either way the outputs are those of one whole pass.
+func TestPredictTailFollowsTheExamples(t *testing.T) {
+	relu := ir.Act(ir.ActReLU)
+	g := Sequential("tail_follows", []int{3, 96, 96},
+		&ir.Conv{Rank: 2, Filters: 64, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: relu},
+		&ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{4, 4}},
+		&ir.Conv{Rank: 2, Filters: 32, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: relu},
+		&ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{4, 4}},
+		&ir.Flatten{},
+		&ir.Dense{Units: 300, Activation: relu},
+		&ir.Dense{Units: 10, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}})
+	if err := InitGraph(g, ir.InitHeUniform, 1); err != nil {
+		t.Fatal(err)
+	}
+	net, err := CompileWith[float32](g, Options{Inference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := CompileWith[float32](g, Options{Inference: true, BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		examples int
+		first    string // the tail's first layer
+	}{{20, "Conv2D"}, {64, "Dense"}, {20, "Conv2D"}} {
+		x := RandTensor(rand.New(rand.NewSource(int64(c.examples))), -1, 1, c.examples, 3, 96, 96)
+		got, err := net.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if net.opts.BatchSize != 13 || net.tail.from == 0 || net.nodes[net.tail.from].v.Layer.Kind() != c.first {
+			t.Fatalf("%d examples: head batch %d, tail from %d, want a tail from a %s", c.examples, net.opts.BatchSize, net.tail.from, c.first)
+		}
+		want, err := whole.Predict(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want[0].Data {
+			if d := math.Abs(float64(got[0].Data[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
+				t.Fatalf("%d examples: [%d] = %g split, %g in one pass", c.examples, i, got[0].Data[i], w)
+			}
+		}
+	}
+}

@@ -91,6 +91,7 @@ type Net[F Float] struct {
 
 	pool     *bufPool[F]  // inference networks only (inference.go)
 	tail     tailSplit[F] // inference networks: Predict's larger batches for the nodes past the big activations
+	tailFor  int          // the examples per tail pass the tail was picked for; 0: the tail is not picked by memory
 	slotUses []int        // consumers of each slot yet to run this pass
 	slotKeep []bool       // read after the pass: never released within it
 
@@ -277,8 +278,9 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 	}
 	if opts.Inference {
 		if autoBatch {
-			n.opts.BatchSize = n.memoryBatch(64)
-			n.findTail(64)
+			n.opts.BatchSize = n.memoryBatch(maxTailBatch)
+			n.findTail(maxTailBatch)
+			n.tailFor = maxTailBatch
 		}
 		n.pool = newBufPool[F]()
 		n.pass.pool = n.pool
