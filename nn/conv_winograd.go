@@ -58,7 +58,76 @@ type winograd[F Float] struct {
 	k       int            // filters
 	tw, th  int            // tiles per row, tile rows per sample
 	r0, tc  int            // first tile row of the chunk (counted over all samples), tiles in it
+	pw      int            // tiles per panel of V (see winogradV)
+	src     winogradV
 	stage   int
+}
+
+// winogradV is one V[ξ] (C × tc) laid out as the GEMM's packed B panels:
+// panel q holds tiles [q·pw, (q+1)·pw) as C rows of pw values, so a kernel
+// with a rows form reads a full panel in place and the others copy whole
+// runs (packing V from rows of tc values cost more than the input
+// transform). pw is the kernel's nr when U is packed, else tc: V[ξ] is
+// then the plain row-major matrix a gemm takes.
+type winogradV struct {
+	v             []float32
+	c, tc, pw, ps int // ps: elements from one panel to the next (panelStride)
+}
+
+// panelStride is the elements from one panel of V to the next: c·pw and,
+// for a multi-panel V, one cache line more, so that panels 2^k bytes apart
+// (c·pw·4 is 64 KiB for VGG16's 512 channels) do not share the cache sets
+// the kernel reads them through.
+func panelStride(c, pw, tc int) int {
+	if pw >= tc {
+		return c * pw
+	}
+	return c*pw + 16
+}
+
+// vSize is the elements of one V[ξ].
+func vSize(c, pw, tc int) int { return (tc + pw - 1) / pw * panelStride(c, pw, tc) }
+
+// winogradRowOff is off[p] = p·32 for the rows form: a panel's row p is
+// pw = 32 values from p·pw on.
+var winogradRowOff = func() []int {
+	off := make([]int, sgemmKC)
+	for p := range off {
+		off[p] = 32 * p
+	}
+	return off
+}()
+
+func (s *winogradV) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
+	if nr != s.pw || nr != 32 || j%nr != 0 || j+nr > s.tc || kb > len(winogradRowOff) {
+		return nil, nil, 0, false
+	}
+	return s.v[j/nr*s.ps+p0*nr:], winogradRowOff[:kb], (kb - 1) * nr, true
+}
+
+func (s *winogradV) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
+	if tb {
+		panic("winogradV: transposed B")
+	}
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		d := dst[jr*kb : (jr+nr)*kb]
+		for q := 0; q < cols; { // a run of tiles within one panel of V
+			j := j0 + jr + q
+			lane := j % s.pw
+			n := min(cols-q, s.pw-lane)
+			base := j/s.pw*s.ps + p0*s.pw + lane
+			for p := 0; p < kb; p++ {
+				copy(d[p*nr+q:p*nr+q+n], s.v[base+p*s.pw:])
+			}
+			q += n
+		}
+		if cols < nr {
+			for p := 0; p < kb; p++ {
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+		}
+	}
 }
 
 // winogradRows keeps the row buffers of the input stage.
@@ -104,11 +173,12 @@ func (t *winograd[F]) filters(lo, hi int) {
 }
 
 // input transforms the tiles of channels [lo, hi) of the chunk:
-// V[ξ][c][tile] = (Bᵀ·d·B)[ξ]. Per tile row, the four input rows (zero
+// V[ξ][c][tile] = (Bᵀ·d·B)[ξ], in winogradV's layout. Per tile row, the four input rows (zero
 // padded) combine first (Bᵀ·d over whole rows), then each tile's columns.
 func (t *winograd[F]) input(lo, hi int) {
 	g := &t.c.geo
-	C, H, W, tc, tw := g.c, g.h, g.w, t.tc, t.tw
+	C, H, W, tc, tw, pw := g.c, g.h, g.w, t.tc, t.tw, t.pw
+	per, ps := vSize(C, pw, tc), panelStride(C, pw, tc)
 	wp := 2*tw + 2 // the padded width the tiles of a row read
 	box := takeFree[[]F](winogradRows)
 	defer winogradRows.put(box)
@@ -136,15 +206,23 @@ func (t *winograd[F]) input(lo, hi int) {
 				c0[x], c1[x], c2[x], c3[x] = r0[x]-r2[x], r1[x]+r2[x], r2[x]-r1[x], r1[x]-r3[x]
 			}
 			for r, a := range comb {
-				base := (r*4*C+ch)*tc + i0
-				v0 := t.v[base:][:tw]
-				v1 := t.v[base+C*tc:][:tw]
-				v2 := t.v[base+2*C*tc:][:tw]
-				v3 := t.v[base+3*C*tc:][:tw]
-				for tx := range v0 {
-					x := 2 * tx
-					a0, a1, a2, a3 := a[x], a[x+1], a[x+2], a[x+3]
-					v0[tx], v1[tx], v2[tx], v3[tx] = a0-a2, a1+a2, a2-a1, a1-a3
+				v := t.v[r*4*per:]
+				for tx := 0; tx < tw; {
+					// the tiles up to the end of V's panel are a run
+					tile := i0 + tx
+					lane := tile % pw
+					n := min(tw-tx, pw-lane)
+					base := tile/pw*ps + ch*pw + lane
+					v0 := v[base:][:n]
+					v1 := v[base+per:][:n]
+					v2 := v[base+2*per:][:n]
+					v3 := v[base+3*per:][:n]
+					for q := range v0 {
+						x := 2 * (tx + q)
+						a0, a1, a2, a3 := a[x], a[x+1], a[x+2], a[x+3]
+						v0[q], v1[q], v2[q], v3[q] = a0-a2, a1+a2, a2-a1, a1-a3
+					}
+					tx += n
 				}
 			}
 		}
@@ -213,16 +291,32 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 	for xi := range t.packs {
 		t.packs[xi].pack(false, K, C, 1, u[xi*K*C:], C)
 	}
-	t.v = c.scratch(&c.winoV, 16*C*rows*tw)
+	nr := 0
+	if t.packs[0].packed {
+		nr = sgemmKernel.nr
+	}
+	t.v = c.scratch(&c.winoV, 16*vSize(C, max(nr, 1), rows*tw))
 	t.m = c.scratch(&c.winoM, 16*K*rows*tw)
 	done := 0
 	for r0 := 0; r0 < n*th; r0 += rows {
 		t.r0, t.tc = r0, min(rows, n*th-r0)*tw
+		t.pw = t.tc
+		if nr > 0 {
+			t.pw = nr
+		}
 		t.stage = wgInput
 		parallelRange(C, 16*t.tc, t)
+		per := vSize(C, t.pw, t.tc)
 		for xi := range t.packs {
-			t.packs[xi].mul(false, t.tc, t.v[xi*C*t.tc:], t.tc, 0, t.m[xi*K*t.tc:], t.tc)
+			v, m := t.v[xi*per:][:per], t.m[xi*K*t.tc:]
+			if nr == 0 {
+				t.packs[xi].mul(false, t.tc, v, t.tc, 0, m, t.tc)
+				continue
+			}
+			t.src = winogradV{v: any(v).([]float32), c: C, tc: t.tc, pw: t.pw, ps: panelStride(C, t.pw, t.tc)}
+			t.packs[xi].mulFrom(t.tc, &t.src, 0, m, t.tc)
 		}
+		t.src.v = nil
 		t.stage = wgOutput
 		parallelRange(K, 16*t.tc, t)
 		if s1 := (r0 + rows) / th; s1 > done {
