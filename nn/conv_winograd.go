@@ -12,10 +12,11 @@ import "os"
 // direct sum (F(4×4)'s larger constants lose about two digits).
 
 // WinogradEnv names the environment variable that turns Winograd on ("1").
-// It is off by default: per layer it measured 1.2–1.5× faster than im2col
-// (BenchmarkConvWinograd, batch 8), but inside an inference network VGG16's
-// forward pass was 1.2–1.5× slower with it (bench/speed forward, quiet
-// machine), for a reason not found yet.
+// It is off by default: per layer it measured 1.1–1.4× faster than im2col
+// (BenchmarkConvWinograd, batch 8), but inside an inference network, whose
+// large planes run one image per pass, VGG16's forward pass is no faster
+// with it (bench/speed forward): the scalar input transform takes what
+// the products save.
 const WinogradEnv = "RETARGET_WINOGRAD"
 
 var winogradOn = os.Getenv(WinogradEnv) == "1"
