@@ -174,8 +174,9 @@ func (t *winograd[F]) filters(lo, hi int) {
 }
 
 // input transforms the tiles of channels [lo, hi) of the chunk:
-// V[ξ][c][tile] = (Bᵀ·d·B)[ξ], in winogradV's layout. Per tile row, the four input rows (zero
-// padded) combine first (Bᵀ·d over whole rows), then each tile's columns.
+// V[ξ][c][tile] = (Bᵀ·d·B)[ξ], in winogradV's layout. Per tile row, the
+// four input rows are copied with their padding, then each run of tiles
+// within one panel of V is transformed.
 func (t *winograd[F]) input(lo, hi int) {
 	g := &t.c.geo
 	C, H, W, tc, tw, pw := g.c, g.h, g.w, t.tc, t.tw, t.pw
@@ -183,10 +184,9 @@ func (t *winograd[F]) input(lo, hi int) {
 	wp := 2*tw + 2 // the padded width the tiles of a row read
 	box := takeFree[[]F](winogradRows)
 	defer winogradRows.put(box)
-	*box = growSlice(*box, 8*wp)
+	*box = growSlice(*box, 4*wp)
 	buf := *box
 	rows := [4][]F{buf[:wp], buf[wp : 2*wp], buf[2*wp : 3*wp], buf[3*wp : 4*wp]}
-	comb := [4][]F{buf[4*wp : 5*wp], buf[5*wp : 6*wp], buf[6*wp : 7*wp], buf[7*wp : 8*wp]}
 	for ch := lo; ch < hi; ch++ {
 		for i0 := 0; i0 < tc; i0 += tw {
 			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
@@ -201,31 +201,36 @@ func (t *winograd[F]) input(lo, hi int) {
 					copy(row[g.pl:], img[y*W:(y+1)*W])
 				}
 			}
-			r0, r1, r2, r3 := rows[0], rows[1], rows[2][:wp], rows[3][:wp]
-			c0, c1, c2, c3 := comb[0], comb[1], comb[2][:wp], comb[3][:wp]
-			for x := 0; x < wp; x++ {
-				c0[x], c1[x], c2[x], c3[x] = r0[x]-r2[x], r1[x]+r2[x], r2[x]-r1[x], r1[x]-r3[x]
+			for tx := 0; tx < tw; {
+				tile := i0 + tx
+				lane := tile % pw
+				n := min(tw-tx, pw-lane)
+				winogradTiles(&rows, tx, n, t.v[tile/pw*ps+ch*pw+lane:], per)
+				tx += n
 			}
-			for r, a := range comb {
-				v := t.v[r*4*per:]
-				for tx := 0; tx < tw; {
-					// the tiles up to the end of V's panel are a run
-					tile := i0 + tx
-					lane := tile % pw
-					n := min(tw-tx, pw-lane)
-					base := tile/pw*ps + ch*pw + lane
-					v0 := v[base:][:n]
-					v1 := v[base+per:][:n]
-					v2 := v[base+2*per:][:n]
-					v3 := v[base+3*per:][:n]
-					for q := range v0 {
-						x := 2 * (tx + q)
-						a0, a1, a2, a3 := a[x], a[x+1], a[x+2], a[x+3]
-						v0[q], v1[q], v2[q], v3[q] = a0-a2, a1+a2, a2-a1, a1-a3
-					}
-					tx += n
-				}
-			}
+		}
+	}
+}
+
+// winogradTiles transforms tiles [tx, tx+n) of a tile row, read from its
+// four padded input rows, into v[ξ·per + q] for the q-th: Bᵀ·d combines the
+// rows, ·B the columns.
+func winogradTiles[F Float](rows *[4][]F, tx, n int, v []F, per int) {
+	done := 0
+	if r32, ok := any(rows).(*[4][]float32); ok {
+		done = winogradInputSIMD(r32, tx, n, any(v).([]float32), per)
+	}
+	r0, r1, r2, r3 := rows[0], rows[1], rows[2], rows[3]
+	for q := done; q < n; q++ {
+		x := 2 * (tx + q)
+		var c [4][4]F // Bᵀ·d: the combined rows at columns x … x+3
+		for j := 0; j < 4; j++ {
+			d0, d1, d2, d3 := r0[x+j], r1[x+j], r2[x+j], r3[x+j]
+			c[0][j], c[1][j], c[2][j], c[3][j] = d0-d2, d1+d2, d2-d1, d1-d3
+		}
+		for i, a := range c {
+			o := v[i*4*per+q:]
+			o[0], o[per], o[2*per], o[3*per] = a[0]-a[2], a[1]+a[2], a[2]-a[1], a[1]-a[3]
 		}
 	}
 }
@@ -239,37 +244,48 @@ func (t *winograd[F]) output(lo, hi int) {
 		for i0 := 0; i0 < tc; i0 += tw {
 			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
 			o := t.out[(s*K+f)*oh*ow:][:oh*ow]
-			var m [16][]F
-			for xi := range m {
-				m[xi] = t.m[(xi*K+f)*tc+i0:][:tw]
-			}
 			y := 2 * ty
 			top := o[y*ow:][:ow]
 			var bot []F
 			if y+1 < oh {
 				bot = o[(y+1)*ow:][:ow]
 			}
-			for tx := 0; tx < tw; tx++ {
-				// Aᵀ·M: two rows of four
-				s0 := m[0][tx] + m[4][tx] + m[8][tx]
-				s1 := m[1][tx] + m[5][tx] + m[9][tx]
-				s2 := m[2][tx] + m[6][tx] + m[10][tx]
-				s3 := m[3][tx] + m[7][tx] + m[11][tx]
-				u0 := m[4][tx] - m[8][tx] - m[12][tx]
-				u1 := m[5][tx] - m[9][tx] - m[13][tx]
-				u2 := m[6][tx] - m[10][tx] - m[14][tx]
-				u3 := m[7][tx] - m[11][tx] - m[15][tx]
-				x := 2 * tx
-				top[x] = s0 + s1 + s2
-				if x+1 < ow {
-					top[x+1] = s1 - s2 - s3
-				}
-				if bot != nil {
-					bot[x] = u0 + u1 + u2
-					if x+1 < ow {
-						bot[x+1] = u1 - u2 - u3
-					}
-				}
+			winogradOutputs(t.m[f*tc+i0:], K*tc, top, bot, tw)
+		}
+	}
+}
+
+// winogradOutputs writes the output rows top and bot (nil past an odd
+// plane's end) of a tile row of tw tiles, M[ξ] of tile t at m[ξ·stride+t].
+func winogradOutputs[F Float](m []F, stride int, top, bot []F, tw int) {
+	ow := len(top)
+	done := 0
+	if m32, ok := any(m).([]float32); ok { // the tiles whose two columns are inside
+		done = winogradOutputSIMD(m32, stride, any(top).([]float32), any(bot).([]float32), ow/2)
+	}
+	for tx := done; tx < tw; tx++ {
+		var v [16]F
+		for xi := range v {
+			v[xi] = m[xi*stride+tx]
+		}
+		// Aᵀ·M: two rows of four
+		s0 := v[0] + v[4] + v[8]
+		s1 := v[1] + v[5] + v[9]
+		s2 := v[2] + v[6] + v[10]
+		s3 := v[3] + v[7] + v[11]
+		u0 := v[4] - v[8] - v[12]
+		u1 := v[5] - v[9] - v[13]
+		u2 := v[6] - v[10] - v[14]
+		u3 := v[7] - v[11] - v[15]
+		x := 2 * tx
+		top[x] = s0 + s1 + s2
+		if x+1 < ow {
+			top[x+1] = s1 - s2 - s3
+		}
+		if bot != nil {
+			bot[x] = u0 + u1 + u2
+			if x+1 < ow {
+				bot[x+1] = u1 - u2 - u3
 			}
 		}
 	}

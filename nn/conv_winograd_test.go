@@ -122,3 +122,68 @@ func BenchmarkConvWinograd(b *testing.B) {
 		}
 	}
 }
+
+// TestWinogradTilesSIMDMatchesPortable: the vector input transform does
+// the portable loop's operations in its order, so V is bit-identical, for
+// runs that are and are not multiples of its 8 tiles.
+func TestWinogradTilesSIMDMatchesPortable(t *testing.T) {
+	defer func(on bool) { useSIMD = on }(useSIMD)
+	rng := rand.New(rand.NewSource(3))
+	const tw, per = 37, 50
+	var rows [4][]float32
+	for r := range rows {
+		rows[r] = make([]float32, 2*tw+2)
+		for i := range rows[r] {
+			rows[r][i] = float32(rng.NormFloat64())
+		}
+	}
+	for _, run := range [][2]int{{0, 37}, {3, 16}, {5, 7}, {20, 17}} {
+		tx, n := run[0], run[1]
+		var got [2][]float32
+		for k, simd := range []bool{false, true} {
+			useSIMD = simd
+			got[k] = make([]float32, 16*per)
+			winogradTiles(&rows, tx, n, got[k], per)
+		}
+		for i, want := range got[0] {
+			if got[1][i] != want || (i%per < n) != (want != 0) {
+				t.Fatalf("tiles %d+%d: V[%d][%d] = %g with SIMD, %g without", tx, n, i/per, i%per, got[1][i], want)
+			}
+		}
+	}
+}
+
+// TestWinogradOutputsSIMDMatchesPortable: the vector output transform is
+// bit-identical to the portable loop, for even and odd planes, with and
+// without the bottom row, and tile counts that are and are not multiples
+// of its 8.
+func TestWinogradOutputsSIMDMatchesPortable(t *testing.T) {
+	defer func(on bool) { useSIMD = on }(useSIMD)
+	rng := rand.New(rand.NewSource(4))
+	const stride = 40
+	m := make([]float32, 16*stride)
+	for i := range m {
+		m[i] = float32(rng.NormFloat64())
+	}
+	for _, c := range []struct {
+		ow  int
+		bot bool
+	}{{16, true}, {34, true}, {37, false}, {21, true}, {9, true}, {7, true}} {
+		tw := (c.ow + 1) / 2
+		var got [2][]float32
+		for k, simd := range []bool{false, true} {
+			useSIMD = simd
+			got[k] = make([]float32, 2*c.ow)
+			top, bot := got[k][:c.ow], got[k][c.ow:]
+			if !c.bot {
+				bot = nil
+			}
+			winogradOutputs(m, stride, top, bot, tw)
+		}
+		for i, want := range got[0] {
+			if got[1][i] != want || (want == 0) != (!c.bot && i >= c.ow) {
+				t.Fatalf("ow %d bottom %v: output [%d] = %g with SIMD, %g without", c.ow, c.bot, i, got[1][i], want)
+			}
+		}
+	}
+}

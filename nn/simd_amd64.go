@@ -174,3 +174,53 @@ func dwRow3x3SIMD(dst, r0, r1, r2, w []float32, sw int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func winogradInputAVX(r0, r1, r2, r3, v *float32, per, n int)
+
+// winogradInputSIMD transforms the n tiles from tile tx of a tile row (see
+// winogradTiles) when n >= 8, the last 8 again when n is not a multiple of
+// 8 (the same values: a run's tiles are its own), and returns how many it
+// did.
+func winogradInputSIMD(rows *[4][]float32, tx, n int, v []float32, per int) int {
+	if !useSIMD || n < 8 {
+		return 0
+	}
+	x, last := 2*tx, 2*(tx+n)+1 // the last column read
+	_, _, _, _ = rows[0][last], rows[1][last], rows[2][last], rows[3][last]
+	_ = v[15*per+n-1]
+	winogradInputAVX(&rows[0][x], &rows[1][x], &rows[2][x], &rows[3][x], &v[0], per, n&^7)
+	if k := n - 8; n%8 != 0 {
+		x += 2 * k
+		winogradInputAVX(&rows[0][x], &rows[1][x], &rows[2][x], &rows[3][x], &v[k], per, 8)
+	}
+	return n
+}
+
+//go:noescape
+func winogradOutputAVX(m *float32, stride int, top, bot *float32, n, hasBot int)
+
+// winogradOutputSIMD writes the 2×2 outputs of tiles [0, n) of a tile row
+// (M[ξ] of tile t at m[ξ·stride + t]; bot nil on an odd plane's last row)
+// when n >= 8, the last 8 again when n is not a multiple of 8, and returns
+// how many it did.
+func winogradOutputSIMD(m []float32, stride int, top, bot []float32, n int) int {
+	if !useSIMD || n < 8 {
+		return 0
+	}
+	_, _ = m[15*stride+n-1], top[2*n-1]
+	hasBot, b := 0, &top[0]
+	if bot != nil {
+		_ = bot[2*n-1]
+		hasBot, b = 1, &bot[0]
+	}
+	winogradOutputAVX(&m[0], stride, &top[0], b, n&^7, hasBot)
+	if k := n - 8; n%8 != 0 {
+		bk := b
+		if bot != nil {
+			bk = &bot[2*k]
+		}
+		winogradOutputAVX(&m[k], stride, &top[2*k], bk, 8, hasBot)
+	}
+	return n
+}

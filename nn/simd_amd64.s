@@ -454,3 +454,266 @@ geluLoop:
 geluDone:
 	VZEROUPPER
 	RET
+
+// func winogradInputAVX(r0, r1, r2, r3, v *float32, per, n int)
+//
+// Winograd F(2×2, 3×3) input transform of n tiles (a multiple of 8) of
+// one tile row: tile t reads columns 2t … 2t+3 of the four (padded) input
+// rows r0…r3 and writes V[ξ] at v[ξ·per + t], ξ = 4i + j, with
+// Bᵀ·d (comb row i: r0−r2, r1+r2, r2−r1, r1−r3) and then ·B (the same
+// combination of comb columns 2t … 2t+3), in the portable loop's order.
+// Even and odd columns are split with VSHUFPS, which leaves the tiles in
+// the order 0 1 4 5 2 3 6 7; VPERMPD restores it before each store.
+TEXT ·winogradInputAVX(SB), NOSPLIT, $0-56
+	MOVQ r0+0(FP), R8
+	MOVQ r1+8(FP), R9
+	MOVQ r2+16(FP), R10
+	MOVQ r3+24(FP), R11
+	MOVQ v+32(FP), DI
+	MOVQ per+40(FP), R12
+	MOVQ n+48(FP), CX
+	SHLQ $2, R12            // per in bytes
+	LEAQ (DI)(R12*4), DX    // comb row 1's V planes: ξ = 4 …
+	LEAQ (DX)(R12*4), R13   // ξ = 8 …
+	LEAQ (R13)(R12*4), R14  // ξ = 12 …
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE wgInDone
+wgInLoop:
+	// comb row 0
+	VMOVUPS (R8)(BX*8), Y0
+	VMOVUPS 32(R8)(BX*8), Y1
+	VMOVUPS 8(R8)(BX*8), Y2
+	VMOVUPS 40(R8)(BX*8), Y3
+	VMOVUPS (R10)(BX*8), Y4
+	VMOVUPS 32(R10)(BX*8), Y5
+	VMOVUPS 8(R10)(BX*8), Y6
+	VMOVUPS 40(R10)(BX*8), Y7
+	VSUBPS Y4, Y0, Y0
+	VSUBPS Y5, Y1, Y1
+	VSUBPS Y6, Y2, Y2
+	VSUBPS Y7, Y3, Y3
+	VSHUFPS $0x88, Y1, Y0, Y8
+	VSHUFPS $0xDD, Y1, Y0, Y9
+	VSHUFPS $0x88, Y3, Y2, Y10
+	VSHUFPS $0xDD, Y3, Y2, Y11
+	VSUBPS Y10, Y8, Y12
+	VADDPS Y10, Y9, Y13
+	VSUBPS Y9, Y10, Y14
+	VSUBPS Y11, Y9, Y15
+	VPERMPD $0xD8, Y12, Y12
+	VPERMPD $0xD8, Y13, Y13
+	VPERMPD $0xD8, Y14, Y14
+	VPERMPD $0xD8, Y15, Y15
+	VMOVUPS Y12, (DI)(BX*4)
+	LEAQ (DI)(R12*1), AX
+	VMOVUPS Y13, (AX)(BX*4)
+	LEAQ (DI)(R12*2), AX
+	VMOVUPS Y14, (AX)(BX*4)
+	ADDQ R12, AX
+	VMOVUPS Y15, (AX)(BX*4)
+	// comb row 1
+	VMOVUPS (R9)(BX*8), Y0
+	VMOVUPS 32(R9)(BX*8), Y1
+	VMOVUPS 8(R9)(BX*8), Y2
+	VMOVUPS 40(R9)(BX*8), Y3
+	VMOVUPS (R10)(BX*8), Y4
+	VMOVUPS 32(R10)(BX*8), Y5
+	VMOVUPS 8(R10)(BX*8), Y6
+	VMOVUPS 40(R10)(BX*8), Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VSHUFPS $0x88, Y1, Y0, Y8
+	VSHUFPS $0xDD, Y1, Y0, Y9
+	VSHUFPS $0x88, Y3, Y2, Y10
+	VSHUFPS $0xDD, Y3, Y2, Y11
+	VSUBPS Y10, Y8, Y12
+	VADDPS Y10, Y9, Y13
+	VSUBPS Y9, Y10, Y14
+	VSUBPS Y11, Y9, Y15
+	VPERMPD $0xD8, Y12, Y12
+	VPERMPD $0xD8, Y13, Y13
+	VPERMPD $0xD8, Y14, Y14
+	VPERMPD $0xD8, Y15, Y15
+	VMOVUPS Y12, (DX)(BX*4)
+	LEAQ (DX)(R12*1), AX
+	VMOVUPS Y13, (AX)(BX*4)
+	LEAQ (DX)(R12*2), AX
+	VMOVUPS Y14, (AX)(BX*4)
+	ADDQ R12, AX
+	VMOVUPS Y15, (AX)(BX*4)
+	// comb row 2
+	VMOVUPS (R10)(BX*8), Y0
+	VMOVUPS 32(R10)(BX*8), Y1
+	VMOVUPS 8(R10)(BX*8), Y2
+	VMOVUPS 40(R10)(BX*8), Y3
+	VMOVUPS (R9)(BX*8), Y4
+	VMOVUPS 32(R9)(BX*8), Y5
+	VMOVUPS 8(R9)(BX*8), Y6
+	VMOVUPS 40(R9)(BX*8), Y7
+	VSUBPS Y4, Y0, Y0
+	VSUBPS Y5, Y1, Y1
+	VSUBPS Y6, Y2, Y2
+	VSUBPS Y7, Y3, Y3
+	VSHUFPS $0x88, Y1, Y0, Y8
+	VSHUFPS $0xDD, Y1, Y0, Y9
+	VSHUFPS $0x88, Y3, Y2, Y10
+	VSHUFPS $0xDD, Y3, Y2, Y11
+	VSUBPS Y10, Y8, Y12
+	VADDPS Y10, Y9, Y13
+	VSUBPS Y9, Y10, Y14
+	VSUBPS Y11, Y9, Y15
+	VPERMPD $0xD8, Y12, Y12
+	VPERMPD $0xD8, Y13, Y13
+	VPERMPD $0xD8, Y14, Y14
+	VPERMPD $0xD8, Y15, Y15
+	VMOVUPS Y12, (R13)(BX*4)
+	LEAQ (R13)(R12*1), AX
+	VMOVUPS Y13, (AX)(BX*4)
+	LEAQ (R13)(R12*2), AX
+	VMOVUPS Y14, (AX)(BX*4)
+	ADDQ R12, AX
+	VMOVUPS Y15, (AX)(BX*4)
+	// comb row 3
+	VMOVUPS (R9)(BX*8), Y0
+	VMOVUPS 32(R9)(BX*8), Y1
+	VMOVUPS 8(R9)(BX*8), Y2
+	VMOVUPS 40(R9)(BX*8), Y3
+	VMOVUPS (R11)(BX*8), Y4
+	VMOVUPS 32(R11)(BX*8), Y5
+	VMOVUPS 8(R11)(BX*8), Y6
+	VMOVUPS 40(R11)(BX*8), Y7
+	VSUBPS Y4, Y0, Y0
+	VSUBPS Y5, Y1, Y1
+	VSUBPS Y6, Y2, Y2
+	VSUBPS Y7, Y3, Y3
+	VSHUFPS $0x88, Y1, Y0, Y8
+	VSHUFPS $0xDD, Y1, Y0, Y9
+	VSHUFPS $0x88, Y3, Y2, Y10
+	VSHUFPS $0xDD, Y3, Y2, Y11
+	VSUBPS Y10, Y8, Y12
+	VADDPS Y10, Y9, Y13
+	VSUBPS Y9, Y10, Y14
+	VSUBPS Y11, Y9, Y15
+	VPERMPD $0xD8, Y12, Y12
+	VPERMPD $0xD8, Y13, Y13
+	VPERMPD $0xD8, Y14, Y14
+	VPERMPD $0xD8, Y15, Y15
+	VMOVUPS Y12, (R14)(BX*4)
+	LEAQ (R14)(R12*1), AX
+	VMOVUPS Y13, (AX)(BX*4)
+	LEAQ (R14)(R12*2), AX
+	VMOVUPS Y14, (AX)(BX*4)
+	ADDQ R12, AX
+	VMOVUPS Y15, (AX)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT wgInLoop
+wgInDone:
+	VZEROUPPER
+	RET
+
+// func winogradOutputAVX(m *float32, stride int, top, bot *float32, n, hasBot int)
+//
+// Winograd F(2×2, 3×3) output transform of n tiles (a multiple of 8):
+// M[ξ] of tile t is m[ξ·stride + t]; Y = Aᵀ·M·A gives top[2t], top[2t+1]
+// and, when hasBot is not 0, bot[2t], bot[2t+1], with the portable loop's
+// operations in its order. The even and odd outputs are interleaved with
+// VUNPCKLPS/VUNPCKHPS and VPERM2F128.
+TEXT ·winogradOutputAVX(SB), NOSPLIT, $0-48
+	MOVQ m+0(FP), SI
+	MOVQ stride+8(FP), R12
+	MOVQ top+16(FP), DI
+	MOVQ bot+24(FP), DX
+	MOVQ n+32(FP), CX
+	MOVQ hasBot+40(FP), R13
+	SHLQ $2, R12               // stride in bytes
+	LEAQ (SI)(R12*4), R8       // ξ = 4 …
+	LEAQ (R8)(R12*4), R9       // ξ = 8 …
+	LEAQ (R9)(R12*4), R10      // ξ = 12 …
+	LEAQ (R12)(R12*2), R11     // 3·stride
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE wgOutDone
+wgOutLoop:
+	// s0 = m[0]+m[4]+m[8], u0 = m[4]−m[8]−m[12]
+	VMOVUPS (SI)(BX*4), Y0
+	VMOVUPS (R8)(BX*4), Y1
+	VMOVUPS (R9)(BX*4), Y2
+	VMOVUPS (R10)(BX*4), Y3
+	VADDPS Y1, Y0, Y4
+	VADDPS Y2, Y4, Y4
+	VSUBPS Y2, Y1, Y8
+	VSUBPS Y3, Y8, Y8
+	// s1 = m[1]+m[5]+m[9], u1 = m[5]−m[9]−m[13]
+	LEAQ (SI)(R12*1), AX
+	VMOVUPS (AX)(BX*4), Y0
+	LEAQ (R8)(R12*1), AX
+	VMOVUPS (AX)(BX*4), Y1
+	LEAQ (R9)(R12*1), AX
+	VMOVUPS (AX)(BX*4), Y2
+	LEAQ (R10)(R12*1), AX
+	VMOVUPS (AX)(BX*4), Y3
+	VADDPS Y1, Y0, Y5
+	VADDPS Y2, Y5, Y5
+	VSUBPS Y2, Y1, Y9
+	VSUBPS Y3, Y9, Y9
+	// s2 = m[2]+m[6]+m[10], u2 = m[6]−m[10]−m[14]
+	LEAQ (SI)(R12*2), AX
+	VMOVUPS (AX)(BX*4), Y0
+	LEAQ (R8)(R12*2), AX
+	VMOVUPS (AX)(BX*4), Y1
+	LEAQ (R9)(R12*2), AX
+	VMOVUPS (AX)(BX*4), Y2
+	LEAQ (R10)(R12*2), AX
+	VMOVUPS (AX)(BX*4), Y3
+	VADDPS Y1, Y0, Y6
+	VADDPS Y2, Y6, Y6
+	VSUBPS Y2, Y1, Y10
+	VSUBPS Y3, Y10, Y10
+	// s3 = m[3]+m[7]+m[11], u3 = m[7]−m[11]−m[15]
+	LEAQ (SI)(R11*1), AX
+	VMOVUPS (AX)(BX*4), Y0
+	LEAQ (R8)(R11*1), AX
+	VMOVUPS (AX)(BX*4), Y1
+	LEAQ (R9)(R11*1), AX
+	VMOVUPS (AX)(BX*4), Y2
+	LEAQ (R10)(R11*1), AX
+	VMOVUPS (AX)(BX*4), Y3
+	VADDPS Y1, Y0, Y7
+	VADDPS Y2, Y7, Y7
+	VSUBPS Y2, Y1, Y11
+	VSUBPS Y3, Y11, Y11
+	// top: even s0+s1+s2, odd s1−s2−s3
+	VADDPS Y5, Y4, Y0
+	VADDPS Y6, Y0, Y0
+	VSUBPS Y6, Y5, Y1
+	VSUBPS Y7, Y1, Y1
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y12
+	VPERM2F128 $0x31, Y3, Y2, Y13
+	VMOVUPS Y12, (DI)(BX*8)
+	VMOVUPS Y13, 32(DI)(BX*8)
+	TESTQ R13, R13
+	JZ wgOutNext
+	// bottom: even u0+u1+u2, odd u1−u2−u3
+	VADDPS Y9, Y8, Y0
+	VADDPS Y10, Y0, Y0
+	VSUBPS Y10, Y9, Y1
+	VSUBPS Y11, Y1, Y1
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y12
+	VPERM2F128 $0x31, Y3, Y2, Y13
+	VMOVUPS Y12, (DX)(BX*8)
+	VMOVUPS Y13, 32(DX)(BX*8)
+wgOutNext:
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT wgOutLoop
+wgOutDone:
+	VZEROUPPER
+	RET

@@ -19,6 +19,10 @@ func maxTapSIMD(d []float32, a []int32, row []float32, x0, s, base int) int { re
 
 func geluSIMD(x, y []float32) int { return 0 }
 
+func winogradInputSIMD(rows *[4][]float32, tx, n int, v []float32, per int) int { return 0 }
+
+func winogradOutputSIMD(m []float32, stride int, top, bot []float32, n int) int { return 0 }
+
 type adamConsts struct {
 	ns, b1, c1, b2, c2, alpha, eps, lrwd float64
 	decay                                int
