@@ -39,11 +39,20 @@ func (p *packedA[F]) release() {
 	p.a = nil
 }
 
+// canPack reports whether pack packs an m×k operand (with alpha not 0)
+// instead of keeping it.
+func canPack[F Float](m, k int) bool {
+	var z F
+	_, f32 := any(z).(float32)
+	_, fast := gemm32.(fastGemm32)
+	return f32 && fast && m > sgemmSmallRows && k > 0
+}
+
 // pack sets the operand (a is kept, not copied, when it cannot be packed).
 func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	p.ta, p.m, p.k, p.alpha, p.a, p.lda, p.packed = ta, m, k, alpha, a, lda, false
-	a32, ok := any(a).([]float32)
-	if _, fast := gemm32.(fastGemm32); !ok || !fast || m <= sgemmSmallRows || k == 0 || alpha == 0 {
+	a32, _ := any(a).([]float32)
+	if !canPack[F](m, k) || alpha == 0 {
 		return
 	}
 	sgemmCheck(ta, false, m, 1, k, len(a), lda, k, 1, m, 1) // A only
