@@ -20,10 +20,13 @@ const WinogradEnv = "RETARGET_WINOGRAD"
 
 var winogradOn = os.Getenv(WinogradEnv) != "0"
 
-// winogradMinC and winogradMinP are the least input channels and output
-// plane for which the transforms pay for themselves (BenchmarkConvWinograd,
-// batch 8: 1.2–1.5× faster from 128 channels on VGG16's layers, even at 64
-// channels, slower below and on 7×7 planes). Tests lower them.
+// winogradMinC and winogradMinCW are the least input channels, and input
+// channels × output width, for which the transforms pay for themselves:
+// BenchmarkConvWinograd (batch 8) measured Winograd 1.3–1.75× faster at
+// C·ow ≥ 7168 (64 channels on 112 and 224 planes, 128 on 56 and 112, 256
+// on 28), even at 3584 (128 on 28) and 0.6–0.9× below (64 on 28 and 56,
+// 256 on 14): a tile row's transforms cost the same however few channels
+// share its products. Tests lower them.
 //
 // winogradMinTiles: a pass needs at least this many 2×2 tiles per input
 // channel, else transforming and packing the filters (16·K·C values per
@@ -31,8 +34,8 @@ var winogradOn = os.Getenv(WinogradEnv) != "0"
 // VGG16 one image at a time (its memory-bounded batches) was 1.4× slower
 // with Winograd on every layer.
 var (
-	winogradMinC     = 128
-	winogradMinP     = 100
+	winogradMinC     = 64
+	winogradMinCW    = 7168
 	winogradMinTiles = 2
 )
 
@@ -45,7 +48,7 @@ const winogradTileBudget = 1 << 20
 func (c *convCore[F]) isWinograd() bool {
 	g := &c.geo
 	return winogradOn && !c.generic && !c.noWinograd && c.rank == 2 && c.groups == 1 && g.kh == 3 && g.kw == 3 &&
-		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && g.p() >= winogradMinP &&
+		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && g.c*g.ow >= winogradMinCW &&
 		c.inShape[0]*((g.oh+1)/2)*((g.ow+1)/2) >= winogradMinTiles*g.c
 }
 
@@ -61,7 +64,8 @@ type winograd[F Float] struct {
 	r0, tc  int            // first tile row of the chunk (counted over all samples), tiles in it
 	i0, i1  int            // the rows of the 4×4 tile whose U the filter stage makes
 	pw      int            // tiles per panel of V (see winogradV)
-	src     winogradV
+	srcs    [16]winogradV  // V[ξ] as the products' right operands
+	serial  bool           // the 16 packs and products run one per goroutine
 	stage   int
 }
 
@@ -137,7 +141,9 @@ var winogradRows = newFreeList()
 
 const (
 	wgFilters = iota
+	wgPack
 	wgInput
+	wgMul
 	wgOutput
 )
 
@@ -145,6 +151,16 @@ func (t *winograd[F]) runRange(lo, hi int) {
 	switch t.stage {
 	case wgFilters:
 		t.filters(lo, hi)
+	case wgPack: // U[ξ] of the row of ξ being made
+		C, K := t.c.geo.c, t.k
+		for xi := 4*t.i0 + lo; xi < 4*t.i0+hi; xi++ {
+			t.packs[xi].pack(false, K, C, 1, t.u[(xi-4*t.i0)*K*C:], C)
+		}
+	case wgMul:
+		K, tc := t.k, t.tc
+		for xi := lo; xi < hi; xi++ {
+			t.packs[xi].mulFrom(tc, &t.srcs[xi], 0, t.m[xi*K*tc:], tc)
+		}
 	case wgInput:
 		t.input(lo, hi)
 	case wgOutput:
@@ -310,14 +326,24 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 	if !canPack[F](K, C) {
 		step = 1 // the packs keep U itself
 	}
+	// Packed, the 16 products of a chunk run whole on a goroutine each
+	// instead of each being split: a 64-channel layer's products are too
+	// small to share (two barriers each).
+	t.serial = step == 4
+	for xi := range t.packs {
+		t.packs[xi].serial = t.serial
+	}
 	u := c.scratch(&c.winoU, 16/step*K*C)
 	t.u = u
-	t.stage = wgFilters
 	for i := 0; i < 4; i += 4 / step {
 		t.i0, t.i1 = i, i+4/step
+		t.stage = wgFilters
 		parallelRange(K, 16/step*C*9, t)
-		for xi := 4 * i; xi < 4*t.i1; xi++ {
-			t.packs[xi].pack(false, K, C, 1, u[(xi-4*i)*K*C:], C)
+		t.stage = wgPack
+		if t.serial {
+			parallelRange(4, K*C, t)
+		} else {
+			t.runRange(0, 16)
 		}
 	}
 	nr := 0
@@ -336,16 +362,18 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		t.stage = wgInput
 		parallelRange(C, 16*t.tc, t)
 		per := vSize(C, t.pw, t.tc)
-		for xi := range t.packs {
-			v, m := t.v[xi*per:][:per], t.m[xi*K*t.tc:]
-			if nr == 0 {
-				t.packs[xi].mul(false, t.tc, v, t.tc, 0, m, t.tc)
-				continue
+		if nr == 0 {
+			for xi := range t.packs {
+				t.packs[xi].mul(false, t.tc, t.v[xi*per:][:per], t.tc, 0, t.m[xi*K*t.tc:], t.tc)
 			}
-			t.src = winogradV{v: any(v).([]float32), c: C, tc: t.tc, pw: t.pw, ps: panelStride(C, t.pw, t.tc)}
-			t.packs[xi].mulFrom(t.tc, &t.src, 0, m, t.tc)
+		} else {
+			for xi := range t.srcs {
+				t.srcs[xi] = winogradV{v: any(t.v[xi*per:][:per]).([]float32), c: C, tc: t.tc, pw: t.pw, ps: panelStride(C, t.pw, t.tc)}
+			}
+			t.stage = wgMul
+			parallelRange(16, 2*K*C*t.tc, t)
+			t.srcs = [16]winogradV{}
 		}
-		t.src.v = nil
 		t.stage = wgOutput
 		parallelRange(K, 16*t.tc, t)
 		if s1 := (r0 + rows) / th; s1 > done {

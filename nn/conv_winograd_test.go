@@ -92,9 +92,9 @@ func TestGradConvWinograd(t *testing.T) {
 
 // lowerWinogradThresholds lets small test convolutions take Winograd.
 func lowerWinogradThresholds(t *testing.T) {
-	c, p, n, on := winogradMinC, winogradMinP, winogradMinTiles, winogradOn
-	winogradMinC, winogradMinP, winogradMinTiles, winogradOn = 16, 100, 0, true
-	t.Cleanup(func() { winogradMinC, winogradMinP, winogradMinTiles, winogradOn = c, p, n, on })
+	c, cw, n, on := winogradMinC, winogradMinCW, winogradMinTiles, winogradOn
+	winogradMinC, winogradMinCW, winogradMinTiles, winogradOn = 16, 0, 0, true
+	t.Cleanup(func() { winogradMinC, winogradMinCW, winogradMinTiles, winogradOn = c, cw, n, on })
 }
 
 // BenchmarkConvWinograd compares Winograd with im2col on VGG16-like
@@ -102,7 +102,7 @@ func lowerWinogradThresholds(t *testing.T) {
 func BenchmarkConvWinograd(b *testing.B) {
 	defer func(on bool) { winogradOn = on }(winogradOn)
 	winogradOn = true
-	for _, s := range [][3]int{{64, 64, 224}, {64, 128, 112}, {128, 128, 112}, {128, 256, 56}, {256, 256, 56}, {256, 512, 28}, {512, 512, 28}, {512, 512, 14}, {512, 512, 7}, {16, 16, 32}} {
+	for _, s := range [][3]int{{64, 64, 224}, {64, 128, 112}, {64, 64, 56}, {64, 64, 28}, {128, 128, 56}, {128, 128, 28}, {256, 256, 28}, {256, 256, 14}, {128, 128, 112}, {128, 256, 56}, {256, 256, 56}, {256, 512, 28}, {512, 512, 28}, {512, 512, 14}, {512, 512, 7}, {16, 16, 32}} {
 		in := []int{8, s[0], s[2], s[2]}
 		for _, wino := range []bool{true, false} {
 			c := convCore[float32]{rank: 2, filters: s[1], groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noWinograd: !wino}

@@ -59,7 +59,7 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	kern := sgemmKernel
 	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
 	if p.pk == nil {
-		p.box = takeFree[[]float32](packedBufs)
+		p.box = takeFitting[float32](packedBufs, mpad*k)
 		p.pk = *p.box
 	}
 	p.pk = growSlice(p.pk, mpad*k)

@@ -66,3 +66,19 @@ func TestPackBTAtTransposes(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeFitting: the least buffer that holds the request, else the
+// largest, else a new one; values of another type are passed over.
+func TestTakeFitting(t *testing.T) {
+	l := newFreeList()
+	for _, n := range []int{10, 1000, 100} {
+		b := make([]float32, n)
+		l.put(&b)
+	}
+	l.put(new(int))
+	for _, c := range []struct{ n, want int }{{50, 100}, {5000, 1000}, {5, 10}, {1, 0}} {
+		if got := cap(*takeFitting[float32](l, c.n)); got != c.want {
+			t.Fatalf("takeFitting(%d): capacity %d, want %d", c.n, got, c.want)
+		}
+	}
+}

@@ -108,6 +108,42 @@ func takeFree[T any](l *freeList) *T {
 	return new(T)
 }
 
+// takeFitting returns the kept buffer of the least capacity that holds n
+// values, else the largest (to be grown), else a new one: buffers of many
+// sizes (a Winograd layer's 16 packed filter sets beside whole packed
+// weight matrices) then keep their sizes instead of all growing toward the
+// largest, as the stack order of takeFree would make them.
+func takeFitting[T any](l *freeList, n int) *[]T {
+	l.mu.Lock()
+	best := -1
+	for i, x := range l.s {
+		b, ok := x.(*[]T)
+		if !ok {
+			continue
+		}
+		if best < 0 {
+			best = i
+			continue
+		}
+		c, bc := cap(*b), cap(*l.s[best].(*[]T))
+		if (c >= n && (bc < n || c < bc)) || (bc < n && c > bc) {
+			best = i
+		}
+	}
+	var x any
+	if best >= 0 {
+		x = l.s[best]
+		last := len(l.s) - 1
+		l.s[best], l.s[last] = l.s[last], nil
+		l.s = l.s[:last]
+	}
+	l.mu.Unlock()
+	if b, ok := x.(*[]T); ok {
+		return b
+	}
+	return new([]T)
+}
+
 func (l *freeList) put(x any) {
 	l.mu.Lock()
 	if len(l.s) < cap(l.s) {
