@@ -64,6 +64,7 @@ type sgemmJob struct {
 	alpha, beta float32
 	a, b, c     []float32
 	src         bSource // packs op(B) when b is nil
+	bOnce       bool    // A is one row panel, so each panel of B is read once (set by start)
 	lda, ldb    int
 	ldc         int
 
@@ -88,7 +89,29 @@ func (j *sgemmJob) runPart(i int) {
 
 var sgemmJobs = newFreeList()
 
-type sgemmBufs struct{ a, b, t []float32 }
+type sgemmBufs struct {
+	a, b, t []float32
+	inPlace stridedB
+}
+
+// stridedB is a plain row-major op(B) read in place by a kernel's rows
+// form (row p of a panel is nr values ldb apart from the next). It serves
+// the products of a single row panel (a dense layer on a few examples),
+// which read each B panel once: packing it would copy all of B (VGG16's
+// 411 MB fc1 per Predict) for nothing.
+type stridedB struct {
+	b   []float32
+	ldb int
+	off []int // p·ldb for p < kc
+}
+
+func (s *stridedB) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
+	packB(dst, s.b, s.ldb, tb, p0, kb, j0, nb, nr)
+}
+
+func (s *stridedB) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
+	return s.b[p0*s.ldb+j:], s.off[:kb], (kb - 1) * s.ldb, true
+}
 
 // bSource packs blocks of op(B) the way packB does, from wherever B comes
 // (a padded convolution input, conv_padded.go).
@@ -148,6 +171,7 @@ func sgemmFrom(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, sr
 // by side), A is packed once for all of them, unless it came packed.
 func (job *sgemmJob) start(threads, m, n int) {
 	kern, k := job.kern, job.k
+	job.bOnce = m <= kern.mr
 	if w := m * n * k / sgemmGrain; w < threads {
 		threads = max(w, 1)
 	}
@@ -240,6 +264,17 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	bufs.t = growSlice(bufs.t, mr*nr)
 	tile := bufs.t[:mr*nr]
 	rs, _ := j.src.(rowsSource)
+	src := j.src
+	if j.src == nil && j.kern.rows != nil && !j.tb && j.bOnce {
+		st := &bufs.inPlace
+		st.b, st.ldb = j.b, j.ldb
+		st.off = growSlice(st.off, kc)
+		for p := range st.off {
+			st.off[p] = p * j.ldb
+		}
+		rs, src = st, st
+		defer func() { st.b = nil }()
+	}
 	if j.kern.rows == nil || j.tb {
 		rs = nil
 	}
@@ -252,7 +287,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 			case rs != nil: // pack only the panels the kernel cannot read in place
 				for jr := 0; jr < nb; jr += nr {
 					if _, _, _, ok := rs.rows(pc, kb, jc+jr, nr); !ok || jr+nr > nb {
-						j.src.pack(bufs.b[jr*kb:], false, pc, kb, jc+jr, min(nr, nb-jr), nr)
+						src.pack(bufs.b[jr*kb:], false, pc, kb, jc+jr, min(nr, nb-jr), nr)
 					}
 				}
 			case j.src != nil:
