@@ -170,23 +170,29 @@ func (t *winograd[F]) runRange(lo, hi int) {
 
 // filters transforms the filters [lo, hi) for the ξ of rows [i0, i1) of
 // the 4×4 tile: U[ξ][f][c] = (G·g·Gᵀ)[ξ], ξ = 4i + j, in t.u from the
-// first of those rows on.
+// first of those rows on. Row i of G·g is made alone (a pass makes one
+// row of ξ at a time), then its (G·g)[i]·Gᵀ.
 func (t *winograd[F]) filters(lo, hi int) {
 	C, K, i0, i1 := t.c.geo.c, t.k, t.i0, t.i1
 	for f := lo; f < hi; f++ {
-		for ch := 0; ch < C; ch++ {
-			g := t.w[(f*C+ch)*9:][:9]
-			var a [12]F // G·g: 4×3
-			for j := 0; j < 3; j++ {
-				g0, g1, g2 := g[j], g[3+j], g[6+j]
-				a[j], a[3+j], a[6+j], a[9+j] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
-			}
-			for i := i0; i < i1; i++ { // (G·g)·Gᵀ
-				g0, g1, g2 := a[i*3], a[i*3+1], a[i*3+2]
-				r := [4]F{g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2}
-				for j := 0; j < 4; j++ {
-					t.u[(((i-i0)*4+j)*K+f)*C+ch] = r[j]
+		w := t.w[f*C*9:][:C*9]
+		for i := i0; i < i1; i++ {
+			u := t.u[(i-i0)*4*K*C:]
+			u0, u1, u2, u3 := u[f*C:][:C], u[(K+f)*C:][:C], u[(2*K+f)*C:][:C], u[(3*K+f)*C:][:C]
+			for ch := range u0 {
+				g := w[ch*9:][:9]
+				var a0, a1, a2 F // (G·g)[i]
+				switch i {
+				case 0:
+					a0, a1, a2 = g[0], g[1], g[2]
+				case 1:
+					a0, a1, a2 = (g[0]+g[3]+g[6])/2, (g[1]+g[4]+g[7])/2, (g[2]+g[5]+g[8])/2
+				case 2:
+					a0, a1, a2 = (g[0]-g[3]+g[6])/2, (g[1]-g[4]+g[7])/2, (g[2]-g[5]+g[8])/2
+				default:
+					a0, a1, a2 = g[6], g[7], g[8]
 				}
+				u0[ch], u1[ch], u2[ch], u3[ch] = a0, (a0+a1+a2)/2, (a0-a1+a2)/2, a2
 			}
 		}
 	}
