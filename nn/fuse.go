@@ -1,12 +1,20 @@
 package nn
 
-import "math"
+import (
+	"math"
+	"slices"
+
+	"github.com/retarget-dev/retarget/ir"
+)
 
 // Inference fusion: a convolution whose only consumer is a channel
 // BatchNorm, optionally followed by an element-wise activation that is the
 // BatchNorm's only consumer, applies both to each output plane as soon as
 // the plane is computed, and the BatchNorm and activation vertices pass
-// their input through. The arithmetic is the unfused one (bias, the
+// their input through. A BatchNorm whose only consumer is a two-input Add
+// of its shape (a residual block's sum) fuses the Add too, and an
+// activation after it, when the Add's other input is made before the
+// convolution runs (its skip connection). The arithmetic is the unfused one (bias, the
 // convolution's activation, x·scale + shift, activation), so the outputs are
 // identical; only inference passes fuse (training needs every value).
 
@@ -14,6 +22,9 @@ import "math"
 type convFusion[F Float] struct {
 	bn           *bnOp[F]
 	act          *activation[F] // nil: none
+	addSlot      int            // the fused Add's other input, or -1
+	skip         *Mat[F]        // its value in the pass being run
+	afterAdd     *activation[F] // the activation after the Add; nil: none
 	scale, shift []F
 }
 
@@ -61,6 +72,13 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		if fu.act != nil {
 			fu.act.forwardRange(row, row)
 		}
+		if fu.skip == nil {
+			return
+		}
+		addTo(row, fu.skip.Data[plane*len(row):][:len(row)]) // post runs on whole planes
+		if fu.afterAdd != nil {
+			fu.afterAdd.forwardRange(row, row)
+		}
 	}
 }
 
@@ -96,7 +114,7 @@ func (n *Net[F]) fuseInference() {
 		if !ok || bn.axis != 0 {
 			continue
 		}
-		fu := &convFusion[F]{bn: bn}
+		fu := &convFusion[F]{bn: bn, addSlot: -1}
 		bnNode.fused = true
 		if actNode := consumer(bnNode.slot); actNode != nil {
 			if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
@@ -104,6 +122,50 @@ func (n *Net[F]) fuseInference() {
 				actNode.fused = true
 			}
 		}
+		if fu.act == nil {
+			n.fuseAdd(fu, nd, bnNode, consumer)
+		}
 		conv.fused = fu
+	}
+}
+
+// fuseAdd fuses into fu the residual Add that is bnNode's only consumer
+// (and an activation that is the Add's), when the Add's other input is
+// made before the convolution conv (or is a graph input).
+func (n *Net[F]) fuseAdd(fu *convFusion[F], conv, bnNode *node[F], consumer func(int) *node[F]) {
+	if n.slotEdges[bnNode.slot] != 1 || slices.Contains(n.outSlots, bnNode.slot) {
+		return
+	}
+	made := map[int]int{} // slot → the index of the node that makes it
+	var add *node[F]
+	for i, nd := range n.nodes {
+		made[nd.slot] = i
+		if slices.Contains(nd.in, bnNode.slot) {
+			add = nd
+		}
+	}
+	if add == nil || len(add.in) != 2 {
+		return
+	}
+	m, ok := add.op.(*mergeOp[F])
+	if !ok || m.op != ir.MergeAdd {
+		return
+	}
+	k := slices.Index(add.in, bnNode.slot)
+	other := add.in[1-k]
+	if i, ok := made[other]; (ok && i >= made[conv.slot]) || other == bnNode.slot {
+		return // the skip is made after the convolution, or is the same value
+	}
+	shapes := add.v.InputShapes(n.shapes)
+	if !ir.SameShape(shapes[0], shapes[1]) {
+		return
+	}
+	fu.addSlot = other
+	add.fused, add.through = true, k
+	if actNode := consumer(add.slot); actNode != nil {
+		if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
+			fu.afterAdd = &a.act
+			actNode.fused = true
+		}
 	}
 }

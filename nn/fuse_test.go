@@ -9,8 +9,9 @@ import (
 
 // TestInferenceFusionIsExact runs conv → BatchNorm → activation chains
 // (im2col, batched im2col, pointwise and depthwise convolutions, with and
-// without bias and a convolution activation) fused and unfused: inference
-// outputs must be identical, and training must not fuse.
+// without bias and a convolution activation) and residual conv → BatchNorm
+// → Add → activation blocks fused and unfused: inference outputs must be
+// identical, and training must not fuse.
 func TestInferenceFusionIsExact(t *testing.T) {
 	bn := func() ir.Layer { return &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9} }
 	relu6 := &ir.ActivationLayer{Activation: ir.Act(ir.ActReLU6)}
@@ -24,6 +25,27 @@ func TestInferenceFusionIsExact(t *testing.T) {
 				&ir.Conv{Rank: 2, Filters: 4, Groups: 4, Kernel: []int{3, 3}, Strides: []int{2, 2}}, bn(),
 				&ir.Conv{Rank: 2, Filters: 2, Kernel: []int{1, 1}}, bn(), &ir.ActivationLayer{Activation: ir.Act(ir.ActSigmoid)})
 		},
+	}
+	graphs["downsample"] = func() *ir.Graph {
+		// the shortcut's convolution runs after the main branch's BatchNorm:
+		// the Add fuses into the shortcut (its second input), not the main branch
+		g := &ir.Graph{Name: "downsample", Inputs: []ir.Input{{Name: "input", Shape: []int{3, 9, 8}}}}
+		add := func(name string, l ir.Layer, in ...string) {
+			g.Vertices = append(g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: in})
+		}
+		add("conva", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadSame}, "input")
+		add("bna", bn(), "conva")
+		add("convd", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{1, 1}, Strides: []int{2, 2}}, "input")
+		add("bnd", bn(), "convd")
+		add("sum", &ir.Merge{Op: ir.MergeAdd}, "bna", "bnd")
+		add("out", relu6, "sum")
+		g.Outputs = []ir.GraphOutput{{Name: "out", Vertex: "out"}}
+		return g
+	}
+	// the vertices each graph must fuse
+	wantFused := map[string][]string{
+		"resblock":   {"bn1", "relu1", "bn2", "sum", "out"},
+		"downsample": {"bna", "bnd", "sum", "out"},
 	}
 	for name, mk := range graphs {
 		t.Run(name, func(t *testing.T) {
@@ -59,6 +81,11 @@ func TestInferenceFusionIsExact(t *testing.T) {
 			}
 			if nFused == 0 {
 				t.Fatal("nothing was fused")
+			}
+			for _, v := range wantFused[name] {
+				if !fused.byName[v].fused {
+					t.Fatalf("%s is not fused", v)
+				}
 			}
 			a, err := fused.Forward(x, false)
 			if err != nil {

@@ -45,9 +45,10 @@ type Options struct {
 	// a graph with per-sample constants always runs its fixed batch).
 	BatchSize int
 	// NoFusion keeps every vertex separate at inference. By default a
-	// convolution followed by a BatchNorm (and an activation) computes all
-	// three in one pass when not training, and Value then returns the fused
-	// result for the convolution and the absorbed vertices.
+	// convolution followed by a BatchNorm (and an activation, or a
+	// residual Add and an activation) computes them in one pass when not
+	// training, and Value then returns the fused result for the
+	// convolution and the absorbed vertices.
 	NoFusion bool
 	// Inference compiles for forward passes only (predict, featurize,
 	// evaluate): no gradient buffers are allocated, ops keep no training
@@ -151,6 +152,7 @@ type node[F Float] struct {
 	train     bool // its parameters are updated
 	lossSet   bool // ComputeLoss ran since the last Forward
 	fused     bool // absorbed into its producer at inference (fuse.go)
+	through   int  // the input a fused node passes on
 	cfg       *ir.TrainConfig
 	maskAnd   []F                  // a merge's combined input masks
 	state     map[string]*Mat[F]   // updater state of a non-float32 Net
@@ -398,10 +400,14 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 		}
 		nd.lossSet = false
 		if nd.fused && !train {
-			n.slots[nd.slot] = ins[0]
+			n.slots[nd.slot] = ins[nd.through]
 		} else {
+			fu := n.residual(nd, train)
 			p.NoGrad = train && !nd.needGrad
 			out, err := n.runForward(nd, ins)
+			if fu != nil {
+				fu.skip = nil
+			}
 			if err != nil {
 				return &ir.VertexError{Vertex: nd.v.Name, Err: err}
 			}
@@ -418,6 +424,17 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 	p.NoGrad = false
 	n.ins = ins[:0]
 	return nil
+}
+
+// residual hands a convolution with a fused residual Add (fuse.go) the
+// Add's other input for an inference pass, and returns its fusion.
+func (n *Net[F]) residual(nd *node[F], train bool) *convFusion[F] {
+	c, ok := nd.op.(*convOp[F])
+	if !ok || train || c.fused == nil || c.fused.addSlot < 0 {
+		return nil
+	}
+	c.fused.skip = n.slots[c.fused.addSlot]
+	return c.fused
 }
 
 // runForward calls an op, turning a panic in a kernel into an error so that
