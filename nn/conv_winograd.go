@@ -12,10 +12,10 @@ import "os"
 // direct sum (F(4×4)'s larger constants lose about two digits).
 
 // WinogradEnv names the environment variable that turns Winograd off
-// ("0"). It is on: per layer it measured 1.6–1.9× faster than im2col
-// (BenchmarkConvWinograd, batch 8) and VGG16's forward pass 6–9% faster
-// (bench/speed forward, interleaved), within float32 rounding of the
-// direct sum.
+// ("0"). It is on: where winogradMinCW lets it run it measured 1.3–1.75×
+// faster per layer than im2col (BenchmarkConvWinograd, batch 8) and made
+// VGG16's forward pass 6–9% faster (bench/speed forward, interleaved),
+// within float32 rounding of the direct sum.
 const WinogradEnv = "RETARGET_WINOGRAD"
 
 var winogradOn = os.Getenv(WinogradEnv) != "0"
@@ -326,25 +326,26 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 	rows := max(1, min(n*th, winogradTileBudget/(16*(C+K)*tw)))
 	t := &c.wino
 	t.c, t.x, t.w, t.out, t.k, t.tw, t.th = c, x, W, out, K, tw, th
-	// Packed, U[ξ] is needed only until it is packed: one row of ξ at a
-	// time keeps 4 of the 16 (a 512×512 layer's U is 16 MiB).
-	step := 4
+	// Packed, U[ξ] is needed only until it is packed: the filter stage
+	// makes one row of ξ (4 of the 16 U[ξ]) at a time, and a 512×512
+	// layer keeps 4 MiB of U instead of 16. Unpacked, the packs keep U.
+	rowsPerPass := 1
 	if !canPack[F](K, C) {
-		step = 1 // the packs keep U itself
+		rowsPerPass = 4
 	}
 	// Packed, the 16 products of a chunk run whole on a goroutine each
 	// instead of each being split: a 64-channel layer's products are too
 	// small to share (two barriers each).
-	t.serial = step == 4
+	t.serial = rowsPerPass == 1
 	for xi := range t.packs {
 		t.packs[xi].serial = t.serial
 	}
-	u := c.scratch(&c.winoU, 16/step*K*C)
+	u := c.scratch(&c.winoU, 4*rowsPerPass*K*C)
 	t.u = u
-	for i := 0; i < 4; i += 4 / step {
-		t.i0, t.i1 = i, i+4/step
+	for i := 0; i < 4; i += rowsPerPass {
+		t.i0, t.i1 = i, i+rowsPerPass
 		t.stage = wgFilters
-		parallelRange(K, 16/step*C*9, t)
+		parallelRange(K, 4*rowsPerPass*C*9, t)
 		t.stage = wgPack
 		if t.serial {
 			parallelRange(4, K*C, t)

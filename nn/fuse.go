@@ -13,10 +13,11 @@ import (
 // the plane is computed, and the BatchNorm and activation vertices pass
 // their input through. A BatchNorm whose only consumer is a two-input Add
 // of its shape (a residual block's sum) fuses the Add too, and an
-// activation after it, when the Add's other input is made before the
-// convolution runs (its skip connection). The arithmetic is the unfused one (bias, the
-// convolution's activation, x·scale + shift, activation), so the outputs are
-// identical; only inference passes fuse (training needs every value).
+// activation after it, when the Add's other input (the skip connection) is
+// made before the convolution runs. The arithmetic is the unfused one
+// (bias, the convolution's activation, x·scale + shift, activation, + skip,
+// activation; a sum of two is the same either way round), so the outputs
+// are identical; only inference passes fuse (training needs every value).
 
 // convFusion is what a convolution applies after itself at inference.
 type convFusion[F Float] struct {
