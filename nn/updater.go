@@ -269,7 +269,11 @@ func (u *paramUpdate[F]) runRange(lo, hi int) {
 			w[i] -= F(lr * dx)
 		}
 	default: // SGD
-		for i := range w {
+		i0 := 0
+		if w32, ok := any(w).([]float32); ok && plain {
+			i0 = sgdSIMD(w32, any(g).([]float32), ns, lr)
+		}
+		for i := i0; i < len(w); i++ {
 			gi := float64(g[i]) * ns
 			if !plain {
 				gi = u.adjust(gi, float64(w[i]))

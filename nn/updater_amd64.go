@@ -37,3 +37,18 @@ func adamSIMD(w, g, m, v []float32, k *adamConsts) int {
 	adamAVX(&w[0], &g[0], &m[0], &v[0], n, k)
 	return n
 }
+
+//go:noescape
+func sgdAVX(w, grad *float32, n int, ns, lr float64)
+
+// sgdSIMD runs the plain SGD loop over the leading multiple of 4 elements
+// and returns how many it did.
+func sgdSIMD(w, g []float32, ns, lr float64) int {
+	n := len(w) &^ 3
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	_ = g[n-1]
+	sgdAVX(&w[0], &g[0], n, ns, lr)
+	return n
+}

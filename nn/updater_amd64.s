@@ -99,3 +99,31 @@ adamNoDecay:
 adamDone:
 	VZEROUPPER
 	RET
+
+// func sgdAVX(w, grad *float32, n int, ns, lr float64)
+//
+// w −= float32(lr·(g·ns)) over n elements (a multiple of 4), the Go loop's
+// operations in float64 and its order.
+TEXT ·sgdAVX(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSD ns+24(FP), Y13
+	VBROADCASTSD lr+32(FP), Y15
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ sgdDone
+sgdLoop:
+	VCVTPS2PD (SI)(BX*4), Y0 // g
+	VMULPD Y13, Y0, Y0       // gi = g·ns
+	VMULPD Y15, Y0, Y0       // lr·gi
+	VCVTPD2PSY Y0, X3
+	VMOVUPS (DI)(BX*4), X5
+	VSUBPS X3, X5, X5        // w − float32(lr·gi)
+	VMOVUPS X5, (DI)(BX*4)
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT sgdLoop
+sgdDone:
+	VZEROUPPER
+	RET
