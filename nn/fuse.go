@@ -45,7 +45,7 @@ func (o *bnOp[F]) storedAffine(ch int) (F, F) {
 // activation and any fused vertices, in place), or nil when Forward must
 // run them as separate passes.
 func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
-	if p.Train || o.act.isSoftmax() {
+	if p.Train || p.unfused || o.act.isSoftmax() {
 		return nil
 	}
 	fu, c := o.fused, o.core.filters
@@ -116,11 +116,11 @@ func (n *Net[F]) fuseInference() {
 			continue
 		}
 		fu := &convFusion[F]{bn: bn, addSlot: -1}
-		bnNode.fused = true
+		bnNode.fused, nd.overwrite = true, true
 		if actNode := consumer(bnNode.slot); actNode != nil {
 			if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
 				fu.act = &a.act
-				actNode.fused = true
+				actNode.fused, bnNode.overwrite = true, true
 			}
 		}
 		if fu.act == nil {
@@ -162,11 +162,11 @@ func (n *Net[F]) fuseAdd(fu *convFusion[F], conv, bnNode *node[F], consumer func
 		return
 	}
 	fu.addSlot = other
-	add.fused, add.through = true, k
+	add.fused, add.through, bnNode.overwrite = true, k, true
 	if actNode := consumer(add.slot); actNode != nil {
 		if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
 			fu.afterAdd = &a.act
-			actNode.fused = true
+			actNode.fused, add.overwrite = true, true
 		}
 	}
 }

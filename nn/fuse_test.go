@@ -104,3 +104,50 @@ func TestInferenceFusionIsExact(t *testing.T) {
 		})
 	}
 }
+
+// TestPredictVerticesSeesUnfusedValues: asking for a value that fusion
+// overwrites (a BatchNorm before its fused activation or residual Add, the
+// Add before its activation) runs the pass unfused, so it is the vertex's
+// own value; the chain's last value is the same either way.
+func TestPredictVerticesSeesUnfusedValues(t *testing.T) {
+	g := speedResBlock()
+	coreInit(t, g, 9)
+	rng := rand.New(rand.NewSource(4))
+	for _, v := range g.Vertices {
+		if _, ok := v.Layer.(*ir.BatchNorm); ok {
+			for i := range v.Params["mean"].Data {
+				v.Params["mean"].Data[i] = float32(rng.Float64() - 0.5)
+				v.Params["var"].Data[i] = float32(rng.Float64() + 0.5)
+			}
+		}
+	}
+	x := RandTensor(rng, -2, 2, 2, 64, 28, 28)
+	fused, err := CompileWith[float32](g, Options{Inference: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := CompileWith[float32](g, Options{Inference: true, NoFusion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, vs := range [][]string{{"bn1"}, {"bn2"}, {"sum"}, {"conv2", "out"}, {"out"}} {
+		got, err := fused.PredictVertices(vs, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.PredictVertices(vs, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			for i, w := range want[k].Data {
+				if got[k].Data[i] != w {
+					t.Fatalf("%v: %s[%d] = %v fused, %v unfused", vs, vs[k], i, got[k].Data[i], w)
+				}
+			}
+		}
+	}
+	if _, err := fused.Predict(x); err != nil || !fused.byName["sum"].fused {
+		t.Fatalf("the fusion is gone after an unfused pass (%v)", err)
+	}
+}

@@ -48,7 +48,8 @@ type Options struct {
 	// convolution followed by a BatchNorm (and an activation, or a
 	// residual Add and an activation) computes them in one pass when not
 	// training, and Value then returns the fused result for the
-	// convolution and the absorbed vertices.
+	// convolution and the absorbed vertices. PredictVertices asking for
+	// one of those but the last runs that pass unfused.
 	NoFusion bool
 	// Inference compiles for forward passes only (predict, featurize,
 	// evaluate): no gradient buffers are allocated, ops keep no training
@@ -152,6 +153,7 @@ type node[F Float] struct {
 	train     bool // its parameters are updated
 	lossSet   bool // ComputeLoss ran since the last Forward
 	fused     bool // absorbed into its producer at inference (fuse.go)
+	overwrite bool // a later vertex's fusion overwrites its value at inference
 	through   int  // the input a fused node passes on
 	cfg       *ir.TrainConfig
 	maskAnd   []F                  // a merge's combined input masks
@@ -399,7 +401,7 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 			p.Mask = mergeMasks(&nd.maskAnd, nd.v.Layer, p.InMasks, ins)
 		}
 		nd.lossSet = false
-		if nd.fused && !train {
+		if nd.fused && !train && !p.unfused {
 			n.slots[nd.slot] = ins[nd.through]
 		} else {
 			fu := n.residual(nd, train)
@@ -430,7 +432,7 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 // Add's other input for an inference pass, and returns its fusion.
 func (n *Net[F]) residual(nd *node[F], train bool) *convFusion[F] {
 	c, ok := nd.op.(*convOp[F])
-	if !ok || train || c.fused == nil || c.fused.addSlot < 0 {
+	if !ok || train || n.pass.unfused || c.fused == nil || c.fused.addSlot < 0 {
 		return nil
 	}
 	c.fused.skip = n.slots[c.fused.addSlot]

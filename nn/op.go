@@ -49,6 +49,9 @@ type Pass[F Float] struct {
 	InMasks [][]F
 
 	pool *bufPool[F] // an inference network's buffer pool (outBuf)
+	// unfused runs an inference pass without the fusions of fuse.go (a
+	// value they overwrite is asked for)
+	unfused bool
 }
 
 // Params are the parameter tensors of one vertex and their gradients, by
