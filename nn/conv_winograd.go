@@ -200,8 +200,9 @@ func (t *winograd[F]) filters(lo, hi int) {
 
 // input transforms the tiles of channels [lo, hi) of the chunk:
 // V[ξ][c][tile] = (Bᵀ·d·B)[ξ], in winogradV's layout. Per tile row, the
-// four input rows are copied with their padding, then each run of tiles
-// within one panel of V is transformed.
+// four input rows are copied with their padding (two of them are the
+// previous tile row's last two), then each run of tiles within one panel
+// of V is transformed.
 func (t *winograd[F]) input(lo, hi int) {
 	g := &t.c.geo
 	C, H, W, tc, tw, pw := g.c, g.h, g.w, t.tc, t.tw, t.pw
@@ -213,19 +214,31 @@ func (t *winograd[F]) input(lo, hi int) {
 	buf := *box
 	rows := [4][]F{buf[:wp], buf[wp : 2*wp], buf[2*wp : 3*wp], buf[3*wp : 4*wp]}
 	for ch := lo; ch < hi; ch++ {
+		prev := -1 // the tile row (over all samples) the rows hold
 		for i0 := 0; i0 < tc; i0 += tw {
-			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
+			tr := t.r0 + i0/tw
+			s, ty := tr/t.th, tr%t.th
 			img := t.x[(s*C+ch)*H*W:][:H*W]
 			y0 := 2*ty - g.pt
-			for r := 0; r < 4; r++ {
-				row := rows[r]
-				clear(row)
-				if y := y0 + r; y >= 0 && y < H {
-					// columns x of the row land at x+pl; pl ≥ 0 for a
-					// convolution's begin padding
-					copy(row[g.pl:], img[y*W:(y+1)*W])
-				}
+			r := 0
+			if tr == prev+1 && ty > 0 { // the next tile row of a sample reads two of these rows again
+				rows[0], rows[1], rows[2], rows[3] = rows[2], rows[3], rows[0], rows[1]
+				r = 2
 			}
+			for ; r < 4; r++ {
+				row := rows[r]
+				y := y0 + r
+				if y < 0 || y >= H {
+					clear(row)
+					continue
+				}
+				// columns x of the row land at x+pl; pl ≥ 0 for a
+				// convolution's begin padding
+				n := copy(row[g.pl:], img[y*W:(y+1)*W])
+				clear(row[:g.pl])
+				clear(row[g.pl+n:])
+			}
+			prev = tr
 			for tx := 0; tx < tw; {
 				tile := i0 + tx
 				lane := tile % pw
