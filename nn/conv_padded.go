@@ -257,7 +257,11 @@ func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
 					hi = max(min(len(dst), last/pc.sw+1), lo)
 				}
 				clear(dst[:lo])
-				for x := lo; x < hi; x++ {
+				x := lo
+				if pc.sw == 2 && hi > lo {
+					x += evensSIMD(dst[lo:hi], row[2*lo+b-pc.pl:])
+				}
+				for ; x < hi; x++ {
 					dst[x] = row[x*pc.sw+b-pc.pl]
 				}
 				clear(dst[hi:])

@@ -152,3 +152,29 @@ func BenchmarkConvPadded(b *testing.B) {
 		}
 	}
 }
+
+// TestEvensSIMD: the vector stride-2 gather of the phase planes copies
+// src[2i] for the multiple of 8 of dst whose pairs src holds, nothing past.
+func TestEvensSIMD(t *testing.T) {
+	src := make([]float32, 41)
+	for i := range src {
+		src[i] = float32(i + 1)
+	}
+	for _, c := range []struct{ dst, src int }{{3, 41}, {20, 41}, {20, 33}, {20, 32}, {16, 31}} {
+		dst := make([]float32, c.dst)
+		n := evensSIMD(dst, src[:c.src])
+		if useSIMD && n != min(c.dst, c.src/2)&^7 || n > c.dst || 2*n > c.src {
+			t.Fatalf("dst %d src %d: did %d", c.dst, c.src, n)
+		}
+		for i, v := range dst {
+			if want := float32(0); i < n {
+				want = src[2*i]
+				if v != want {
+					t.Fatalf("dst %d src %d: [%d] = %v, want %v", c.dst, c.src, i, v, want)
+				}
+			} else if v != 0 {
+				t.Fatalf("dst %d src %d: [%d] written past %d", c.dst, c.src, i, n)
+			}
+		}
+	}
+}

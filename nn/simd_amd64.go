@@ -224,3 +224,17 @@ func winogradOutputSIMD(m []float32, stride int, top, bot []float32, n int) int 
 	}
 	return n
 }
+
+//go:noescape
+func evensAVX(dst, src *float32, n int)
+
+// evensSIMD does dst[i] = src[2i] for the leading multiple of 8 of dst
+// whose pairs src holds, and returns how many it did.
+func evensSIMD(dst, src []float32) int {
+	n := min(len(dst), len(src)/2) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	evensAVX(&dst[0], &src[0], n)
+	return n
+}

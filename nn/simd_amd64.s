@@ -629,3 +629,26 @@ wgOutNext:
 wgOutDone:
 	VZEROUPPER
 	RET
+
+// func evensAVX(dst, src *float32, n int)
+//
+// dst[i] = src[2i] for n values (a multiple of 8), reading src[0 … 2n).
+TEXT ·evensAVX(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE evensDone
+evensLoop:
+	VMOVUPS (SI)(BX*8), Y0
+	VMOVUPS 32(SI)(BX*8), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT evensLoop
+evensDone:
+	VZEROUPPER
+	RET

@@ -23,6 +23,8 @@ func winogradInputSIMD(rows *[4][]float32, tx, n int, v []float32, per int) int 
 
 func winogradOutputSIMD(m []float32, stride int, top, bot []float32, n int) int { return 0 }
 
+func evensSIMD(dst, src []float32) int { return 0 }
+
 type adamConsts struct {
 	ns, b1, c1, b2, c2, alpha, eps, lrwd float64
 	decay                                int
