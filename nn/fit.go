@@ -290,12 +290,8 @@ func (n *Net[F]) PredictVertices(vertices []string, inputs ...*ir.Tensor) ([]*ir
 
 func (n *Net[F]) predict(slots []int, layouts []ir.Layout, inputs []*ir.Tensor) ([]*ir.Tensor, error) {
 	g := n.Graph
-	n.pass.unfused = false
-	for _, s := range slots {
-		if nd := n.slotNode[s]; nd != nil && nd.overwrite {
-			n.pass.unfused = true // a value fusion would overwrite is asked for
-		}
-	}
+	// a value a fusion overwrites is asked for: run this pass unfused
+	n.pass.unfused = slices.ContainsFunc(slots, func(s int) bool { return n.slotNode[s] != nil && n.slotNode[s].overwrite })
 	defer func() { n.pass.unfused = false }()
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("the graph takes %d input(s), got %d", len(g.Inputs), len(inputs))

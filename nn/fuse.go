@@ -24,7 +24,7 @@ type convFusion[F Float] struct {
 	bn           *bnOp[F]
 	act          *activation[F] // nil: none
 	addSlot      int            // the fused Add's other input, or -1
-	skip         *Mat[F]        // its value in the pass being run
+	slots        []*Mat[F]      // the network's values, where the pass finds that input
 	afterAdd     *activation[F] // the activation after the Add; nil: none
 	scale, shift []F
 }
@@ -52,10 +52,14 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 	if fu == nil && o.act.identity() && b == nil {
 		return nil
 	}
+	var skip *Mat[F] // a fused residual Add's other input, made before this convolution
 	if fu != nil {
 		fu.scale, fu.shift = growSlice(fu.scale, c), growSlice(fu.shift, c)
 		for ch := range c {
 			fu.scale[ch], fu.shift[ch] = fu.bn.storedAffine(ch)
+		}
+		if fu.addSlot >= 0 {
+			skip = fu.slots[fu.addSlot]
 		}
 	}
 	return func(plane int, row []F) {
@@ -73,10 +77,10 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		if fu.act != nil {
 			fu.act.forwardRange(row, row)
 		}
-		if fu.skip == nil {
+		if skip == nil {
 			return
 		}
-		addTo(row, fu.skip.Data[plane*len(row):][:len(row)]) // post runs on whole planes
+		addTo(row, skip.Data[plane*len(row):][:len(row)]) // post runs on whole planes
 		if fu.afterAdd != nil {
 			fu.afterAdd.forwardRange(row, row)
 		}
@@ -86,28 +90,46 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 // fuseInference finds the chains of inferencePost and marks the absorbed
 // vertices.
 func (n *Net[F]) fuseInference() {
-	consumer := func(slot int) *node[F] {
-		if n.slotEdges[slot] != 1 {
+	made := make([]int, len(n.slots)) // slot → the index of the node that makes it; -1: a graph input
+	for i := range made {
+		made[i] = -1
+	}
+	for i, nd := range n.nodes {
+		made[nd.slot] = i
+	}
+	// reader is the one node that reads slot, or nil (none, several, or
+	// the slot is a graph output, whose value must stay its own)
+	reader := func(slot int) *node[F] {
+		if n.slotEdges[slot] != 1 || slices.Contains(n.outSlots, slot) {
 			return nil
 		}
-		for _, o := range n.outSlots {
-			if o == slot {
-				return nil
-			}
-		}
 		for _, nd := range n.nodes {
-			if len(nd.in) == 1 && nd.in[0] == slot {
+			if slices.Contains(nd.in, slot) {
 				return nd
 			}
 		}
 		return nil
 	}
-	for _, nd := range n.nodes {
+	// fuseAct absorbs the element-wise activation that is the one reader
+	// of from's value, if there is one
+	fuseAct := func(from *node[F]) *activation[F] {
+		nd := reader(from.slot)
+		if nd == nil {
+			return nil
+		}
+		a, ok := nd.op.(*actOp[F])
+		if !ok || a.act.isSoftmax() || a.act.identity() {
+			return nil
+		}
+		nd.fused, from.overwrite = true, true
+		return &a.act
+	}
+	for i, nd := range n.nodes {
 		conv, ok := nd.op.(*convOp[F])
 		if !ok || conv.act.isSoftmax() {
 			continue
 		}
-		bnNode := consumer(nd.slot)
+		bnNode := reader(nd.slot)
 		if bnNode == nil {
 			continue
 		}
@@ -115,58 +137,34 @@ func (n *Net[F]) fuseInference() {
 		if !ok || bn.axis != 0 {
 			continue
 		}
-		fu := &convFusion[F]{bn: bn, addSlot: -1}
+		fu := &convFusion[F]{bn: bn, addSlot: -1, slots: n.slots}
 		bnNode.fused, nd.overwrite = true, true
-		if actNode := consumer(bnNode.slot); actNode != nil {
-			if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
-				fu.act = &a.act
-				actNode.fused, bnNode.overwrite = true, true
+		if fu.act = fuseAct(bnNode); fu.act == nil {
+			if add := reader(bnNode.slot); add != nil && n.fuseAdd(fu, bnNode, add, made, i) {
+				fu.afterAdd = fuseAct(add)
 			}
-		}
-		if fu.act == nil {
-			n.fuseAdd(fu, nd, bnNode, consumer)
 		}
 		conv.fused = fu
 	}
 }
 
-// fuseAdd fuses into fu the residual Add that is bnNode's only consumer
-// (and an activation that is the Add's), when the Add's other input is
-// made before the convolution conv (or is a graph input).
-func (n *Net[F]) fuseAdd(fu *convFusion[F], conv, bnNode *node[F], consumer func(int) *node[F]) {
-	if n.slotEdges[bnNode.slot] != 1 || slices.Contains(n.outSlots, bnNode.slot) {
-		return
-	}
-	made := map[int]int{} // slot → the index of the node that makes it
-	var add *node[F]
-	for i, nd := range n.nodes {
-		made[nd.slot] = i
-		if slices.Contains(nd.in, bnNode.slot) {
-			add = nd
-		}
-	}
-	if add == nil || len(add.in) != 2 {
-		return
-	}
+// fuseAdd fuses into fu the residual Add add, the one reader of bnNode's
+// value, when it has two inputs of one shape and the other is made before
+// the convolution (node convAt) runs; made is each slot's node index.
+func (n *Net[F]) fuseAdd(fu *convFusion[F], bnNode, add *node[F], made []int, convAt int) bool {
 	m, ok := add.op.(*mergeOp[F])
-	if !ok || m.op != ir.MergeAdd {
-		return
+	if !ok || m.op != ir.MergeAdd || len(add.in) != 2 {
+		return false
 	}
 	k := slices.Index(add.in, bnNode.slot)
 	other := add.in[1-k]
-	if i, ok := made[other]; (ok && i >= made[conv.slot]) || other == bnNode.slot {
-		return // the skip is made after the convolution, or is the same value
+	if made[other] >= convAt {
+		return false // the skip is made after the convolution
 	}
-	shapes := add.v.InputShapes(n.shapes)
-	if !ir.SameShape(shapes[0], shapes[1]) {
-		return
+	if shapes := add.v.InputShapes(n.shapes); !ir.SameShape(shapes[0], shapes[1]) {
+		return false
 	}
 	fu.addSlot = other
 	add.fused, add.through, bnNode.overwrite = true, k, true
-	if actNode := consumer(add.slot); actNode != nil {
-		if a, ok := actNode.op.(*actOp[F]); ok && !a.act.isSoftmax() && !a.act.identity() {
-			fu.afterAdd = &a.act
-			actNode.fused, add.overwrite = true, true
-		}
-	}
+	return true
 }

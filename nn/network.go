@@ -404,12 +404,8 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 		if nd.fused && !train && !p.unfused {
 			n.slots[nd.slot] = ins[nd.through]
 		} else {
-			fu := n.residual(nd, train)
 			p.NoGrad = train && !nd.needGrad
 			out, err := n.runForward(nd, ins)
-			if fu != nil {
-				fu.skip = nil
-			}
 			if err != nil {
 				return &ir.VertexError{Vertex: nd.v.Name, Err: err}
 			}
@@ -426,17 +422,6 @@ func (n *Net[F]) runNodes(from, to int, train bool) error {
 	p.NoGrad = false
 	n.ins = ins[:0]
 	return nil
-}
-
-// residual hands a convolution with a fused residual Add (fuse.go) the
-// Add's other input for an inference pass, and returns its fusion.
-func (n *Net[F]) residual(nd *node[F], train bool) *convFusion[F] {
-	c, ok := nd.op.(*convOp[F])
-	if !ok || train || n.pass.unfused || c.fused == nil || c.fused.addSlot < 0 {
-		return nil
-	}
-	c.fused.skip = n.slots[c.fused.addSlot]
-	return c.fused
 }
 
 // runForward calls an op, turning a panic in a kernel into an error so that
