@@ -7,21 +7,23 @@ import (
 	"github.com/retarget-dev/retarget/ir"
 )
 
-// Inference fusion: a convolution whose only consumer is a channel
-// BatchNorm, optionally followed by an element-wise activation that is the
-// BatchNorm's only consumer, applies both to each output plane as soon as
-// the plane is computed, and the BatchNorm and activation vertices pass
-// their input through. A BatchNorm whose only consumer is a two-input Add
-// of its shape (a residual block's sum) fuses the Add too, and an
-// activation after it, when the Add's other input (the skip connection) is
-// made before the convolution runs. The arithmetic is the unfused one
-// (bias, the convolution's activation, x·scale + shift, activation, + skip,
-// activation; a sum of two is the same either way round), so the outputs
-// are identical; only inference passes fuse (training needs every value).
+// Inference fusion: a convolution applies to each output plane as soon as
+// it is computed the chain of vertices that follow it, each the only
+// reader of the one before: a channel BatchNorm (optional), then either an
+// element-wise activation, or a two-input Add of one shape (a residual
+// block's sum; its other input, the skip connection, must be made before
+// the convolution runs) and an optional activation after it. The absorbed
+// vertices pass their input through. Exported ONNX models have the
+// BatchNorm folded into the convolution (VGG16: conv → ReLU, ResNet50: conv
+// → ReLU and conv → Add → ReLU); Keras ones keep it. The arithmetic is the
+// unfused one (bias, the convolution's activation, x·scale + shift,
+// activation, + skip, activation; a sum of two is the same either way
+// round), so the outputs are identical; only inference passes fuse
+// (training needs every value).
 
 // convFusion is what a convolution applies after itself at inference.
 type convFusion[F Float] struct {
-	bn           *bnOp[F]
+	bn           *bnOp[F]       // nil: none
 	act          *activation[F] // nil: none
 	addSlot      int            // the fused Add's other input, or -1
 	slots        []*Mat[F]      // the network's values, where the pass finds that input
@@ -54,9 +56,11 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 	}
 	var skip *Mat[F] // a fused residual Add's other input, made before this convolution
 	if fu != nil {
-		fu.scale, fu.shift = growSlice(fu.scale, c), growSlice(fu.shift, c)
-		for ch := range c {
-			fu.scale[ch], fu.shift[ch] = fu.bn.storedAffine(ch)
+		if fu.bn != nil {
+			fu.scale, fu.shift = growSlice(fu.scale, c), growSlice(fu.shift, c)
+			for ch := range c {
+				fu.scale[ch], fu.shift[ch] = fu.bn.storedAffine(ch)
+			}
 		}
 		if fu.addSlot >= 0 {
 			skip = fu.slots[fu.addSlot]
@@ -73,7 +77,9 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		if fu == nil {
 			return
 		}
-		affineRange(row, row, fu.scale[ch], fu.shift[ch])
+		if fu.bn != nil {
+			affineRange(row, row, fu.scale[ch], fu.shift[ch])
+		}
 		if fu.act != nil {
 			fu.act.forwardRange(row, row)
 		}
@@ -129,34 +135,34 @@ func (n *Net[F]) fuseInference() {
 		if !ok || conv.act.isSoftmax() {
 			continue
 		}
-		bnNode := reader(nd.slot)
-		if bnNode == nil {
-			continue
+		fu := &convFusion[F]{addSlot: -1, slots: n.slots}
+		last := nd // the vertex whose value the chain has reached
+		if bnNode := reader(nd.slot); bnNode != nil {
+			if bn, ok := bnNode.op.(*bnOp[F]); ok && bn.axis == 0 {
+				fu.bn, last = bn, bnNode
+				bnNode.fused, nd.overwrite = true, true
+			}
 		}
-		bn, ok := bnNode.op.(*bnOp[F])
-		if !ok || bn.axis != 0 {
-			continue
-		}
-		fu := &convFusion[F]{bn: bn, addSlot: -1, slots: n.slots}
-		bnNode.fused, nd.overwrite = true, true
-		if fu.act = fuseAct(bnNode); fu.act == nil {
-			if add := reader(bnNode.slot); add != nil && n.fuseAdd(fu, bnNode, add, made, i) {
+		if fu.act = fuseAct(last); fu.act == nil {
+			if add := reader(last.slot); add != nil && n.fuseAdd(fu, last, add, made, i) {
 				fu.afterAdd = fuseAct(add)
 			}
 		}
-		conv.fused = fu
+		if fu.bn != nil || fu.act != nil || fu.addSlot >= 0 {
+			conv.fused = fu
+		}
 	}
 }
 
-// fuseAdd fuses into fu the residual Add add, the one reader of bnNode's
+// fuseAdd fuses into fu the residual Add add, the one reader of from's
 // value, when it has two inputs of one shape and the other is made before
 // the convolution (node convAt) runs; made is each slot's node index.
-func (n *Net[F]) fuseAdd(fu *convFusion[F], bnNode, add *node[F], made []int, convAt int) bool {
+func (n *Net[F]) fuseAdd(fu *convFusion[F], from, add *node[F], made []int, convAt int) bool {
 	m, ok := add.op.(*mergeOp[F])
 	if !ok || m.op != ir.MergeAdd || len(add.in) != 2 {
 		return false
 	}
-	k := slices.Index(add.in, bnNode.slot)
+	k := slices.Index(add.in, from.slot)
 	other := add.in[1-k]
 	if made[other] >= convAt {
 		return false // the skip is made after the convolution
@@ -165,6 +171,6 @@ func (n *Net[F]) fuseAdd(fu *convFusion[F], bnNode, add *node[F], made []int, co
 		return false
 	}
 	fu.addSlot = other
-	add.fused, add.through, bnNode.overwrite = true, k, true
+	add.fused, add.through, from.overwrite = true, k, true
 	return true
 }

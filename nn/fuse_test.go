@@ -9,8 +9,9 @@ import (
 
 // TestInferenceFusionIsExact runs conv → BatchNorm → activation chains
 // (im2col, batched im2col, pointwise and depthwise convolutions, with and
-// without bias and a convolution activation) and residual conv → BatchNorm
-// → Add → activation blocks fused and unfused: inference outputs must be
+// without bias and a convolution activation), residual conv → BatchNorm
+// → Add → activation blocks and BatchNorm-less chains as exporters write
+// them fused and unfused: inference outputs must be
 // identical, and training must not fuse.
 func TestInferenceFusionIsExact(t *testing.T) {
 	bn := func() ir.Layer { return &ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9} }
@@ -42,10 +43,27 @@ func TestInferenceFusionIsExact(t *testing.T) {
 		g.Outputs = []ir.GraphOutput{{Name: "out", Vertex: "out"}}
 		return g
 	}
+	graphs["exported"] = func() *ir.Graph {
+		// as torch exports a ResNet: BatchNorm folded into biased convolutions,
+		// conv → ReLU and conv → Add → ReLU
+		g := &ir.Graph{Name: "exported", Inputs: []ir.Input{{Name: "input", Shape: []int{6, 9, 8}}}}
+		add := func(name string, l ir.Layer, in ...string) {
+			g.Vertices = append(g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: in})
+		}
+		relu := func() ir.Layer { return &ir.ActivationLayer{Activation: ir.Act(ir.ActReLU)} }
+		add("conv1", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{3, 3}, Padding: ir.PadSame}, "input")
+		add("relu1", relu(), "conv1")
+		add("conv2", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{3, 3}, Padding: ir.PadSame}, "relu1")
+		add("sum", &ir.Merge{Op: ir.MergeAdd}, "input", "conv2")
+		add("out", relu(), "sum")
+		g.Outputs = []ir.GraphOutput{{Name: "out", Vertex: "out"}}
+		return g
+	}
 	// the vertices each graph must fuse
 	wantFused := map[string][]string{
 		"resblock":   {"bn1", "relu1", "bn2", "sum", "out"},
 		"downsample": {"bna", "bnd", "sum", "out"},
+		"exported":   {"relu1", "sum", "out"},
 	}
 	for name, mk := range graphs {
 		t.Run(name, func(t *testing.T) {

@@ -45,8 +45,8 @@ type Options struct {
 	// a graph with per-sample constants always runs its fixed batch).
 	BatchSize int
 	// NoFusion keeps every vertex separate at inference. By default a
-	// convolution followed by a BatchNorm (and an activation, or a
-	// residual Add and an activation) computes them in one pass when not
+	// convolution followed by a BatchNorm, an activation, or a residual
+	// Add and an activation (fuse.go) computes them in one pass when not
 	// training, and Value then returns the fused result for the
 	// convolution and the absorbed vertices. PredictVertices asking for
 	// one of those but the last runs that pass unfused.
