@@ -41,18 +41,14 @@ func (b *bufPool[F]) get(n int) []F {
 	}
 	best := -1
 	for i, s := range b.free {
-		if cap(s) >= n && (best < 0 || cap(s) < cap(b.free[best])) {
+		if best < 0 || fitsBetter(cap(s), cap(b.free[best]), n) {
 			best = i
 		}
 	}
-	if best < 0 {
+	if best < 0 || cap(b.free[best]) < n {
 		return hugemem.Make[F](n)
 	}
-	s := b.free[best]
-	last := len(b.free) - 1
-	b.free[best], b.free[last] = b.free[last], nil
-	b.free = b.free[:last]
-	return s[:n]
+	return swapRemove(&b.free, best)[:n]
 }
 
 // release returns m's buffer to the pool if the pool handed it out; the

@@ -115,33 +115,40 @@ func takeFree[T any](l *freeList) *T {
 // largest, as the stack order of takeFree would make them.
 func takeFitting[T any](l *freeList, n int) *[]T {
 	l.mu.Lock()
-	best := -1
+	best, bc := -1, 0
 	for i, x := range l.s {
-		b, ok := x.(*[]T)
-		if !ok {
-			continue
-		}
-		if best < 0 {
-			best = i
-			continue
-		}
-		c, bc := cap(*b), cap(*l.s[best].(*[]T))
-		if (c >= n && (bc < n || c < bc)) || (bc < n && c > bc) {
-			best = i
+		if b, ok := x.(*[]T); ok && (best < 0 || fitsBetter(cap(*b), bc, n)) {
+			best, bc = i, cap(*b)
 		}
 	}
 	var x any
 	if best >= 0 {
-		x = l.s[best]
-		last := len(l.s) - 1
-		l.s[best], l.s[last] = l.s[last], nil
-		l.s = l.s[:last]
+		x = swapRemove(&l.s, best)
 	}
 	l.mu.Unlock()
 	if b, ok := x.(*[]T); ok {
 		return b
 	}
 	return new([]T)
+}
+
+// fitsBetter reports whether a buffer of capacity c serves a request for n
+// values better than one of capacity best: it holds them and best does not
+// or is larger, or neither holds them and c is larger (less to grow).
+func fitsBetter(c, best, n int) bool {
+	if c >= n {
+		return best < n || c < best
+	}
+	return best < n && c > best
+}
+
+// swapRemove takes element i out of *s, moving the last into its place.
+func swapRemove[E any](s *[]E, i int) E {
+	var zero E
+	x, last := (*s)[i], len(*s)-1
+	(*s)[i], (*s)[last] = (*s)[last], zero
+	*s = (*s)[:last]
+	return x
 }
 
 func (l *freeList) put(x any) {
