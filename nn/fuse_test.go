@@ -69,18 +69,8 @@ func TestInferenceFusionIsExact(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			g := mk()
 			coreInit(t, g, 7)
-			// non-trivial running statistics
 			rng := rand.New(rand.NewSource(3))
-			for _, v := range g.Vertices {
-				if _, ok := v.Layer.(*ir.BatchNorm); ok {
-					for i := range v.Params["mean"].Data {
-						v.Params["mean"].Data[i] = float32(rng.Float64() - 0.5)
-						v.Params["var"].Data[i] = float32(rng.Float64() + 0.5)
-						v.Params["gamma"].Data[i] = float32(rng.Float64() + 0.5)
-						v.Params["beta"].Data[i] = float32(rng.Float64() - 0.5)
-					}
-				}
-			}
+			randomBatchNorms(g, rng)
 			shape := append([]int{3}, g.Inputs[0].Shape...)
 			x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
 			fused, err := CompileWith[float32](g, Options{})
@@ -131,14 +121,7 @@ func TestPredictVerticesSeesUnfusedValues(t *testing.T) {
 	g := speedResBlock()
 	coreInit(t, g, 9)
 	rng := rand.New(rand.NewSource(4))
-	for _, v := range g.Vertices {
-		if _, ok := v.Layer.(*ir.BatchNorm); ok {
-			for i := range v.Params["mean"].Data {
-				v.Params["mean"].Data[i] = float32(rng.Float64() - 0.5)
-				v.Params["var"].Data[i] = float32(rng.Float64() + 0.5)
-			}
-		}
-	}
+	randomBatchNorms(g, rng)
 	x := RandTensor(rng, -2, 2, 2, 64, 28, 28)
 	fused, err := CompileWith[float32](g, Options{Inference: true})
 	if err != nil {
@@ -167,5 +150,20 @@ func TestPredictVerticesSeesUnfusedValues(t *testing.T) {
 	}
 	if _, err := fused.Predict(x); err != nil || !fused.byName["sum"].fused {
 		t.Fatalf("the fusion is gone after an unfused pass (%v)", err)
+	}
+}
+
+// randomBatchNorms gives g's BatchNorms non-trivial running statistics and
+// affine parameters.
+func randomBatchNorms(g *ir.Graph, rng *rand.Rand) {
+	for _, v := range g.Vertices {
+		if _, ok := v.Layer.(*ir.BatchNorm); ok {
+			for i := range v.Params["mean"].Data {
+				v.Params["mean"].Data[i] = float32(rng.Float64() - 0.5)
+				v.Params["var"].Data[i] = float32(rng.Float64() + 0.5)
+				v.Params["gamma"].Data[i] = float32(rng.Float64() + 0.5)
+				v.Params["beta"].Data[i] = float32(rng.Float64() - 0.5)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -75,22 +76,13 @@ func TestPredictSplitsTheTail(t *testing.T) {
 		&ir.Flatten{},
 		&ir.Dense{Units: 300, Activation: relu},
 		&ir.Dense{Units: 10, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}})
-	if err := InitGraph(g, ir.InitHeUniform, 1); err != nil {
-		t.Fatal(err)
-	}
-	net, err := CompileWith[float32](g, Options{Inference: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	net, whole := splitAndWhole(t, g)
 	// 3·96² + 64·96² values per example in the convolution: 13 examples
 	// per head pass; the tail is the two dense layers
 	if net.opts.BatchSize != 13 || net.tail.from == 0 || net.nodes[net.tail.from].v.Layer.Kind() != "Dense" {
 		t.Fatalf("head batch %d, tail from %d: not the split the case is about", net.opts.BatchSize, net.tail.from)
 	}
-	whole, err := CompileWith[float32](g, Options{Inference: true, BatchSize: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var err error
 	x := RandTensor(rand.New(rand.NewSource(2)), -1, 1, 40, 3, 96, 96)
 	for _, vertices := range [][]string{nil, {g.Vertices[1].Name}, {g.Vertices[4].Name, g.Vertices[3].Name}} {
 		var got, want []*ir.Tensor
@@ -112,11 +104,7 @@ func TestPredictSplitsTheTail(t *testing.T) {
 			if !ir.SameShape(got[k].Shape, want[k].Shape) {
 				t.Fatalf("%v: shape %v, want %v", vertices, got[k].Shape, want[k].Shape)
 			}
-			for i, w := range want[k].Data {
-				if d := math.Abs(float64(got[k].Data[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
-					t.Fatalf("%v output %d [%d] = %g split, %g in one pass", vertices, k, i, got[k].Data[i], w)
-				}
-			}
+			nearOnePass(t, fmt.Sprintf("%v output %d", vertices, k), got[k].Data, want[k].Data)
 		}
 	}
 }
@@ -136,17 +124,7 @@ func TestPredictTailFollowsTheExamples(t *testing.T) {
 		&ir.Flatten{},
 		&ir.Dense{Units: 300, Activation: relu},
 		&ir.Dense{Units: 10, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: -1}})
-	if err := InitGraph(g, ir.InitHeUniform, 1); err != nil {
-		t.Fatal(err)
-	}
-	net, err := CompileWith[float32](g, Options{Inference: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	whole, err := CompileWith[float32](g, Options{Inference: true, BatchSize: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	net, whole := splitAndWhole(t, g)
 	for _, c := range []struct {
 		examples int
 		first    string // the tail's first layer
@@ -163,10 +141,35 @@ func TestPredictTailFollowsTheExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, w := range want[0].Data {
-			if d := math.Abs(float64(got[0].Data[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
-				t.Fatalf("%d examples: [%d] = %g split, %g in one pass", c.examples, i, got[0].Data[i], w)
-			}
+		nearOnePass(t, fmt.Sprintf("%d examples", c.examples), got[0].Data, want[0].Data)
+	}
+}
+
+// splitAndWhole initialises g and compiles it for inference twice: with
+// the batches (and tail) its memory budget picks, and in whole batches of
+// 64.
+func splitAndWhole(t *testing.T, g *ir.Graph) (split, whole *Net[float32]) {
+	t.Helper()
+	if err := InitGraph(g, ir.InitHeUniform, 1); err != nil {
+		t.Fatal(err)
+	}
+	split, err := CompileWith[float32](g, Options{Inference: true})
+	if err == nil {
+		whole, err = CompileWith[float32](g, Options{Inference: true, BatchSize: 64})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return split, whole
+}
+
+// nearOnePass fails unless a split pass's values got are those of one
+// whole pass, want, within float32 rounding.
+func nearOnePass(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i, w := range want {
+		if d := math.Abs(float64(got[i] - w)); d > 1e-5*(1+math.Abs(float64(w))) {
+			t.Fatalf("%s [%d] = %g split, %g in one pass", what, i, got[i], w)
 		}
 	}
 }
