@@ -142,11 +142,7 @@ func (s *paddedSource) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 				}
 				q += n
 			}
-			if cols < nr {
-				for p := 0; p < kb; p++ {
-					clear(d[p*nr+cols : p*nr+nr])
-				}
-			}
+			clearPanelPad(d, kb, cols, nr)
 			continue
 		}
 		// transposed: panel row p is position p0+p, column c im2col row j0+jr+c
@@ -164,11 +160,7 @@ func (s *paddedSource) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 			packBTAt(d[p*nr:], s.p, off[:cols], n, nr)
 			p += n
 		}
-		if cols < nr {
-			for p := 0; p < kb; p++ {
-				clear(d[p*nr+cols : p*nr+nr])
-			}
-		}
+		clearPanelPad(d, kb, cols, nr)
 	}
 }
 

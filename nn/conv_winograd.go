@@ -128,11 +128,7 @@ func (s *winogradV) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 			}
 			q += n
 		}
-		if cols < nr {
-			for p := 0; p < kb; p++ {
-				clear(d[p*nr+cols : p*nr+nr])
-			}
-		}
+		clearPanelPad(d, kb, cols, nr)
 	}
 }
 

@@ -267,11 +267,13 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	src := j.src
 	if j.src == nil && j.kern.rows != nil && !j.tb && j.bOnce {
 		st := &bufs.inPlace
-		st.b, st.ldb = j.b, j.ldb
-		st.off = growSlice(st.off, kc)
-		for p := range st.off {
-			st.off[p] = p * j.ldb
+		if st.ldb != j.ldb || len(st.off) < kc { // the offsets of the last such product are kept
+			st.off = growSlice(st.off, kc)
+			for p := range st.off {
+				st.off[p] = p * j.ldb
+			}
 		}
+		st.b, st.ldb = j.b, j.ldb
 		rs, src = st, st
 		defer func() { st.b = nil }()
 	}
@@ -420,6 +422,12 @@ func packBT(d, b []float32, ldb, p0, kb, j0, cols, nr int) {
 		off[c] = (j0+c)*ldb + p0
 	}
 	packBTAt(d, b, off[:cols], kb, nr)
+	clearPanelPad(d, kb, cols, nr)
+}
+
+// clearPanelPad zeroes the columns [cols, nr) of a kb-row panel d that has
+// fewer columns of B than the kernel's nr.
+func clearPanelPad(d []float32, kb, cols, nr int) {
 	if cols < nr {
 		for p := 0; p < kb; p++ {
 			clear(d[p*nr+cols : p*nr+nr])

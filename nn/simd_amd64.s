@@ -537,6 +537,32 @@ wgInDone:
 	VMOVUPS Y12, (DST)(BX*8); \
 	VMOVUPS Y13, 32(DST)(BX*8)
 
+// WG_OUT_SU loads M[j], M[4+j], M[8+j], M[12+j] of 8 tiles (OFF: j·stride
+// in bytes as an index expression) and makes S = M[j]+M[4+j]+M[8+j] and
+// U = M[4+j]−M[8+j]−M[12+j].
+#define WG_OUT_SU(OFF, S, U) \
+	LEAQ (SI)(OFF), AX; \
+	VMOVUPS (AX)(BX*4), Y0; \
+	LEAQ (R8)(OFF), AX; \
+	VMOVUPS (AX)(BX*4), Y1; \
+	LEAQ (R9)(OFF), AX; \
+	VMOVUPS (AX)(BX*4), Y2; \
+	LEAQ (R10)(OFF), AX; \
+	VMOVUPS (AX)(BX*4), Y3; \
+	VADDPS Y1, Y0, S; \
+	VADDPS Y2, S, S; \
+	VSUBPS Y2, Y1, U; \
+	VSUBPS Y3, U, U
+
+// WG_OUT_ROW makes an output row pair's even (A+B+C) and odd (B−C−D)
+// values and stores them interleaved at DST[2t].
+#define WG_OUT_ROW(A, B, C, D, DST) \
+	VADDPS B, A, Y0; \
+	VADDPS C, Y0, Y0; \
+	VSUBPS C, B, Y1; \
+	VSUBPS D, Y1, Y1; \
+	WG_OUT_STORE(DST)
+
 // func winogradOutputAVX(m *float32, stride int, top, bot *float32, n, hasBot int)
 //
 // Winograd F(2×2, 3×3) output transform of n tiles (a multiple of 8):
@@ -556,72 +582,19 @@ TEXT ·winogradOutputAVX(SB), NOSPLIT, $0-48
 	LEAQ (R8)(R12*4), R9       // ξ = 8 …
 	LEAQ (R9)(R12*4), R10      // ξ = 12 …
 	LEAQ (R12)(R12*2), R11     // 3·stride
+	XORQ R14, R14              // 0·stride
 	XORQ BX, BX
 	TESTQ CX, CX
 	JLE wgOutDone
 wgOutLoop:
-	// s0 = m[0]+m[4]+m[8], u0 = m[4]−m[8]−m[12]
-	VMOVUPS (SI)(BX*4), Y0
-	VMOVUPS (R8)(BX*4), Y1
-	VMOVUPS (R9)(BX*4), Y2
-	VMOVUPS (R10)(BX*4), Y3
-	VADDPS Y1, Y0, Y4
-	VADDPS Y2, Y4, Y4
-	VSUBPS Y2, Y1, Y8
-	VSUBPS Y3, Y8, Y8
-	// s1 = m[1]+m[5]+m[9], u1 = m[5]−m[9]−m[13]
-	LEAQ (SI)(R12*1), AX
-	VMOVUPS (AX)(BX*4), Y0
-	LEAQ (R8)(R12*1), AX
-	VMOVUPS (AX)(BX*4), Y1
-	LEAQ (R9)(R12*1), AX
-	VMOVUPS (AX)(BX*4), Y2
-	LEAQ (R10)(R12*1), AX
-	VMOVUPS (AX)(BX*4), Y3
-	VADDPS Y1, Y0, Y5
-	VADDPS Y2, Y5, Y5
-	VSUBPS Y2, Y1, Y9
-	VSUBPS Y3, Y9, Y9
-	// s2 = m[2]+m[6]+m[10], u2 = m[6]−m[10]−m[14]
-	LEAQ (SI)(R12*2), AX
-	VMOVUPS (AX)(BX*4), Y0
-	LEAQ (R8)(R12*2), AX
-	VMOVUPS (AX)(BX*4), Y1
-	LEAQ (R9)(R12*2), AX
-	VMOVUPS (AX)(BX*4), Y2
-	LEAQ (R10)(R12*2), AX
-	VMOVUPS (AX)(BX*4), Y3
-	VADDPS Y1, Y0, Y6
-	VADDPS Y2, Y6, Y6
-	VSUBPS Y2, Y1, Y10
-	VSUBPS Y3, Y10, Y10
-	// s3 = m[3]+m[7]+m[11], u3 = m[7]−m[11]−m[15]
-	LEAQ (SI)(R11*1), AX
-	VMOVUPS (AX)(BX*4), Y0
-	LEAQ (R8)(R11*1), AX
-	VMOVUPS (AX)(BX*4), Y1
-	LEAQ (R9)(R11*1), AX
-	VMOVUPS (AX)(BX*4), Y2
-	LEAQ (R10)(R11*1), AX
-	VMOVUPS (AX)(BX*4), Y3
-	VADDPS Y1, Y0, Y7
-	VADDPS Y2, Y7, Y7
-	VSUBPS Y2, Y1, Y11
-	VSUBPS Y3, Y11, Y11
-	// top: even s0+s1+s2, odd s1−s2−s3
-	VADDPS Y5, Y4, Y0
-	VADDPS Y6, Y0, Y0
-	VSUBPS Y6, Y5, Y1
-	VSUBPS Y7, Y1, Y1
-	WG_OUT_STORE(DI)
+	WG_OUT_SU(R14*1, Y4, Y8)   // s0 = m[0]+m[4]+m[8], u0 = m[4]−m[8]−m[12]
+	WG_OUT_SU(R12*1, Y5, Y9)   // s1, u1 from m[1], m[5], m[9], m[13]
+	WG_OUT_SU(R12*2, Y6, Y10)  // s2, u2
+	WG_OUT_SU(R11*1, Y7, Y11)  // s3, u3
+	WG_OUT_ROW(Y4, Y5, Y6, Y7, DI)   // top: even s0+s1+s2, odd s1−s2−s3
 	TESTQ R13, R13
 	JZ wgOutNext
-	// bottom: even u0+u1+u2, odd u1−u2−u3
-	VADDPS Y9, Y8, Y0
-	VADDPS Y10, Y0, Y0
-	VSUBPS Y10, Y9, Y1
-	VSUBPS Y11, Y1, Y1
-	WG_OUT_STORE(DX)
+	WG_OUT_ROW(Y8, Y9, Y10, Y11, DX) // bottom: even u0+u1+u2, odd u1−u2−u3
 wgOutNext:
 	ADDQ $8, BX
 	CMPQ BX, CX
