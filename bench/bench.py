@@ -97,6 +97,10 @@ def main():
     log("== building into", CACHE)
     subprocess.run(["go", "build", "-o", rt, "./cmd/retarget"], check=True, cwd=ROOT)
     subprocess.run(["go", "build", "-o", speed, "./bench/speed"], check=True, cwd=ROOT)
+    _, blas = torch_versions()
+    if not any("openblas" in b or "mkl" in b for b in blas):
+        log("bench: warning: PyTorch loads %s, not OpenBLAS: its Linear layers run single-threaded on the "
+            "reference BLAS; install libopenblas0-pthread (bench/README.md)" % (" ".join(blas) or "no BLAS"))
     log("== models (first run exports VGG16 and ResNet50: about a minute)")
     subprocess.run([PY, os.path.join(ROOT, "bench", "models.py"), CACHE, "--images", str(IMAGES)], check=True)
     node = shutil.which("node")
@@ -197,9 +201,25 @@ def ratio(r):
     return med(r["ours"]) / med(r["peer"]) if r["peer"] else None
 
 
+TORCH_BLAS = r"""
+import os, torch
+libs = sorted({os.path.realpath(l.split()[-1]) for l in open("/proc/self/maps") if "blas" in l.split()[-1]})
+print(torch.__version__, " ".join(libs))
+"""
+
+
+def torch_versions():
+    """PyTorch's version and the BLAS library it loaded: Debian's python3-torch
+    takes whichever libblas.so.3 is installed, and netlib's reference BLAS
+    (what --no-install-recommends leaves) is single-threaded and many times
+    slower than OpenBLAS on the Linear layers (ViT, the head)."""
+    out = subprocess.run([PY, "-c", TORCH_BLAS], capture_output=True, text=True).stdout.split()
+    return (out[0], out[1:]) if out else ("?", [])
+
+
 def write_results(rows, gemm, have_ort):
     model, flags, ncpu = cpu_info()
-    torch_v = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True).stdout.strip()
+    torch_v, blas = torch_versions()
     lines = ["# Benchmark results", "",
              "Written by `make bench` (bench/bench.py); rerun it to refresh. Ratios are ours/peer of",
              "the medians (< 1: we are faster).", "",
@@ -207,8 +227,8 @@ def write_results(rows, gemm, have_ort):
              "- CPU: %s, %d logical CPUs; flags: %s" % (model, ncpu, " ".join(flags)),
              "- load average at the start: %s, at the end: %s" % (" ".join("%.2f" % x for x in LOAD0), " ".join("%.2f" % x for x in os.getloadavg())),
              "- ours: %s, GOMAXPROCS=2, GEMM kernel %s" % (subprocess.run(["go", "version"], capture_output=True, text=True).stdout.strip(), gemm),
-             "- PyTorch %s, 2 threads (torch.set_num_threads); ONNX Runtime: onnxruntime-node, 2 intra-op threads%s" % (
-                 torch_v, "" if have_ort else " (missing: no ORT rows)"),
+             "- PyTorch %s, 2 threads (torch.set_num_threads), BLAS %s; ONNX Runtime: onnxruntime-node, 2 intra-op threads%s" % (
+                 torch_v, " ".join(blas) or "?", "" if have_ort else " (missing: no ORT rows)"),
              "- peers' glibc malloc: %s" % ("glibc's defaults (BENCH_MALLOC=default)" if MALLOC_DEFAULT else
                                             "MALLOC_MMAP_THRESHOLD_=2^30 MALLOC_TRIM_THRESHOLD_=2^32 (freed memory stays mapped; see bench.py)"),
              "- runs per side: %d%s" % (RUNS, " (quick mode)" if QUICK else ""), "",
