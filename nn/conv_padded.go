@@ -1,5 +1,7 @@
 package nn
 
+import "runtime"
+
 // A convolution (1-D or 2-D, groups 1) reads its im2col matrix from a
 // zero-padded copy of its input: im2col row (c, i, j) over a band of output
 // rows, taken at every column of the padded width wp, is the padded band
@@ -35,6 +37,7 @@ type paddedConv struct {
 	hi             int // the largest of off
 	src            paddedSource
 	task           paddedTask
+	split          *paddedSplit
 }
 
 // setup sets the geometry of a convolution of c channels of h×w with the
@@ -281,6 +284,10 @@ func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, row
 // samples it runs post on each output plane as it is written and reports
 // posted; otherwise the caller runs it.
 func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32, post planeFn[float32]) (next int, posted bool) {
+	if pc.bySample(n - s) {
+		pc.runSplit(splitPass{kind: splitForward, w: w, x: x, out: out, p: p, prod: prod, s: s, n: n, filters: filters, post: post})
+		return n, true
+	}
 	if pc.band != pc.oh {
 		post = nil
 	}
@@ -302,6 +309,10 @@ func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filte
 // oh×ow each) to gW (filters × c·kh·kw).
 func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod []float32) {
 	K := len(pc.off)
+	if pc.bySample(n) {
+		pc.runSplit(splitPass{kind: splitWeightGrad, x: x, out: dOut, p: p, prod: prod, gW: gW, n: n, filters: filters})
+		return
+	}
 	for s := 0; s < n; {
 		nu := 1
 		for b := 0; b < pc.bands(); b++ {
@@ -311,7 +322,7 @@ func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod 
 			pc.pass(paddedExpand, nil, dOut, nil, prod, s, b, nu, rows, filters, nil)
 			pc.src = paddedSource{p: p, per: pc.per, cols: rows * pc.wp, off: pc.off, hi: pc.hi}
 			ld := nu * rows * pc.wp
-			sgemmFrom(false, true, filters, K, ld, 1, prod, ld, &pc.src, 1, gW, K)
+			sgemmFrom(runtime.GOMAXPROCS(0), false, true, filters, K, ld, 1, prod, ld, &pc.src, 1, gW, K)
 			pc.src.p = nil
 		}
 		s += nu
@@ -397,4 +408,113 @@ func (c *convCore[F]) backwardPadded(x, W, dOut, gW, dx []F) ([]F, []F) {
 		c.wpkT.release()
 	}
 	return gW, dx
+}
+
+// A pass over whole-sample units of a batch with at least a unit per
+// goroutine runs by sample: each goroutine fills, multiplies (alone) and
+// scatters its own range of samples in its own share of the scratch, and
+// the weight gradient sums one product per goroutine at the end. The
+// batch-wide passes instead wait on each other three times per chunk
+// (fill, product, scatter): on the small planes of training (a ResNet
+// block's 28×28, a small CNN's 32×32) those waits and the hand-offs cost
+// as much as a fifth of the step.
+
+const (
+	splitForward    = iota // x by the packed weights into out
+	splitWeightGrad        // the weight gradient of x and the output gradient (out) into gW
+)
+
+// splitPass is what one sample-parallel pass computes.
+type splitPass struct {
+	kind                int
+	w                   *packedA[float32]
+	x, out, p, prod, gW []float32
+	s, n, filters       int
+	post                planeFn[float32]
+}
+
+// paddedSplit runs a splitPass (its parts are goroutines).
+type paddedSplit struct {
+	splitPass
+	pc      *paddedConv
+	parts   int
+	workers []paddedWorker
+	wg      partsWait
+}
+
+// paddedWorker is one goroutine's state in a paddedSplit.
+type paddedWorker struct {
+	task paddedTask
+	src  paddedSource
+	job  sgemmJob
+	gw   []float32 // its weight-gradient sum (part 0 adds into the layer's)
+	used bool      // gw holds this pass's sum
+}
+
+// bySample reports whether a pass over n samples runs by sample.
+func (pc *paddedConv) bySample(n int) bool {
+	t := runtime.GOMAXPROCS(0)
+	return t > 1 && pc.band == pc.oh && pc.chunk >= t && n >= t
+}
+
+func (pc *paddedConv) runSplit(sp splitPass) {
+	if pc.split == nil {
+		pc.split = new(paddedSplit)
+	}
+	t := pc.split
+	t.splitPass, t.pc, t.parts = sp, pc, runtime.GOMAXPROCS(0)
+	if len(t.workers) < t.parts {
+		t.workers = append(t.workers, make([]paddedWorker, t.parts-len(t.workers))...)
+	}
+	runParts(t, t.parts, &t.wg)
+	if t.kind == splitWeightGrad {
+		for i := 1; i < t.parts; i++ {
+			if w := &t.workers[i]; w.used {
+				addTo(t.gW, w.gw[:len(t.gW)])
+				w.used = false
+			}
+		}
+	}
+	t.splitPass = splitPass{}
+}
+
+func (t *paddedSplit) runPart(i int) {
+	pc, wk := t.pc, &t.workers[i]
+	lo, hi := t.s+(t.n-t.s)*i/t.parts, t.s+(t.n-t.s)*(i+1)/t.parts
+	cw := pc.chunk / t.parts
+	cols := pc.oh * pc.wp
+	p := t.p[i*cw*pc.per:][:cw*pc.per]
+	prod := t.prod[i*cw*t.filters*cols:][:cw*t.filters*cols]
+	gW := t.gW
+	if t.kind == splitWeightGrad && i > 0 {
+		wk.gw = growSlice(wk.gw, len(t.gW))
+		gW = wk.gw[:len(t.gW)]
+	}
+	task := &wk.task
+	for s := lo; s < hi; s += cw {
+		nu := min(cw, hi-s)
+		ld := nu * cols
+		*task = paddedTask{pc: pc, kind: paddedFill, x: t.x, p: p, s: s, nu: nu, rows: pc.oh, filters: t.filters}
+		task.runRange(0, nu*pc.c)
+		wk.src = paddedSource{p: p, per: pc.per, cols: cols, off: pc.off, hi: pc.hi}
+		switch t.kind {
+		case splitForward:
+			t.w.mulFromWith(&wk.job, 1, ld, &wk.src, 0, prod, ld)
+			task.kind, task.out, task.prod, task.post = paddedScatter, t.out, prod, t.post
+		default:
+			task.kind, task.out, task.prod = paddedExpand, t.out, prod
+		}
+		task.runRange(0, nu*t.filters)
+		if t.kind == splitWeightGrad {
+			beta := float32(1)
+			if i > 0 && s == lo {
+				beta = 0
+			}
+			K := len(pc.off)
+			sgemmFrom(1, false, true, t.filters, K, ld, 1, prod, ld, &wk.src, beta, gW, K)
+		}
+		wk.src.p = nil
+	}
+	wk.used = t.kind == splitWeightGrad && i > 0 && hi > lo
+	*task = paddedTask{}
 }

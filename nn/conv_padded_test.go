@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -175,6 +176,65 @@ func TestEvensSIMD(t *testing.T) {
 			} else if v != 0 {
 				t.Fatalf("dst %d src %d: [%d] written past %d", c.dst, c.src, i, n)
 			}
+		}
+	}
+}
+
+// TestPaddedConvBySample runs the sample-parallel passes (one range of
+// samples per goroutine, the weight gradient summed per goroutine) on
+// batches that do not split evenly, with a weight gradient that already
+// holds a sum (backward adds to it), against the float64 im2col path.
+func TestPaddedConvBySample(t *testing.T) {
+	cases := []struct {
+		name string
+		core convCore[float64]
+		in   []int
+	}{
+		{"same_3x3", convCore[float64]{rank: 2, filters: 16, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame}, []int{7, 5, 9, 11}},
+		{"stride2", convCore[float64]{rank: 2, filters: 20, groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
+			padding: ir.PadExplicit, pads: []int{1, 1, 1, 1}}, []int{5, 6, 16, 15}},
+		{"1d", convCore[float64]{rank: 1, filters: 9, groups: 1, kernel: []int{5}, padding: ir.PadSame}, []int{4, 3, 40}},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		for _, tc := range cases {
+			t.Run(fmt.Sprintf("%s/procs=%d", tc.name, procs), func(t *testing.T) {
+				rng := rand.New(rand.NewSource(int64(len(tc.name))))
+				ref := tc.core
+				ref.generic = true
+				c32 := convCore[float32]{rank: tc.core.rank, filters: tc.core.filters, groups: 1, kernel: tc.core.kernel,
+					strides: tc.core.strides, dil: tc.core.dil, padding: tc.core.padding, pads: tc.core.pads}
+				if err := ref.setup(tc.in); err != nil {
+					t.Fatal(err)
+				}
+				if err := c32.setup(tc.in); err != nil {
+					t.Fatal(err)
+				}
+				if _, fast := gemm32.(fastGemm32); !fast {
+					t.Skip("the padded passes need the fast GEMM")
+				}
+				if !c32.usePadded() || !c32.pf.bySample(tc.in[0]) {
+					t.Fatalf("padded %v, chunk %d: the case does not test the sample-parallel path", c32.usePadded(), c32.pf.chunk)
+				}
+				if wantPB := tc.core.strides == nil; c32.pb.ok != wantPB || wantPB && !c32.pb.bySample(tc.in[0]) {
+					t.Fatalf("the input gradient does not run by sample")
+				}
+				nx, nw, ny := ir.NumElements(tc.in), ref.filters*ref.geo.c*ref.geo.k(), ir.NumElements(ref.outShape)
+				x, w, d := randFloats(rng, nx), randFloats(rng, nw), randFloats(rng, ny)
+				y, gw, dx := make([]float64, ny), randFloats(rng, nw), make([]float64, nx)
+				gw32 := toFloat32(gw)
+				ref.forward(x, w, y, nil)
+				ref.backward(x, w, d, gw, dx)
+
+				x32, w32, d32 := toFloat32(x), toFloat32(w), toFloat32(d)
+				y32, dx32 := make([]float32, ny), make([]float32, nx)
+				c32.forward(x32, w32, y32, nil)
+				c32.backward(x32, w32, d32, gw32, dx32)
+				close32(t, "forward", y32, y)
+				close32(t, "dW", gw32, gw)
+				close32(t, "dx", dx32, dx)
+			})
 		}
 	}
 }

@@ -153,14 +153,14 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 	sgemmJobs.put(job)
 }
 
-// sgemmFrom is sgemmFast with op(B) packed from src (m > sgemmSmallRows,
+// sgemmFrom is sgemmFast on up to threads goroutines with op(B) packed from src (m > sgemmSmallRows,
 // k > 0: the callers' shapes).
-func sgemmFrom(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, src bSource, beta float32, c []float32, ldc int) {
+func sgemmFrom(threads int, ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, src bSource, beta float32, c []float32, ldc int) {
 	sgemmCheck(ta, tb, m, n, k, len(a), lda, 0, max(1, n, k), len(c), ldc)
 	job := takeFree[sgemmJob](sgemmJobs)
 	*job = sgemmJob{kern: sgemmKernel, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc,
 		rows: job.rows, cols: job.cols, slab: job.slab}
-	job.start(runtime.GOMAXPROCS(0), m, n)
+	job.start(threads, m, n)
 	job.a, job.src, job.c, job.apk = nil, nil, nil, nil
 	sgemmJobs.put(job)
 }

@@ -100,11 +100,24 @@ func (p *packedA[F]) mulFrom(n int, src bSource, beta F, c []F, ldc int) bool {
 	if n == 0 {
 		return true
 	}
+	p.mulFromWith(p.job, p.threads, n, src, beta, c, ldc)
+	return true
+}
+
+// mulFromWith is mulFrom (A packed, n > 0) run as job on up to threads
+// goroutines: products on other goroutines at the same time each bring
+// their own job.
+func (p *packedA[F]) mulFromWith(job *sgemmJob, threads, n int, src bSource, beta F, c []F, ldc int) {
 	c32 := any(c).([]float32)
 	sgemmCheck(false, false, p.m, n, p.k, p.m*p.k, p.k, 0, n, len(c32), ldc)
-	job := p.job
+	if job != p.job {
+		*job = sgemmJob{kern: p.job.kern, ta: p.job.ta, k: p.job.k, alpha: p.job.alpha, apk: p.job.apk, mpad: p.job.mpad,
+			rows: job.rows, cols: job.cols, slab: job.slab}
+	}
 	job.tb, job.b, job.src, job.beta, job.c, job.ldc = false, nil, src, float32(beta), c32, ldc
-	job.start(p.threads, p.m, n)
+	job.start(threads, p.m, n)
 	job.src, job.c = nil, nil
-	return true
+	if job != p.job {
+		job.apk = nil
+	}
 }
