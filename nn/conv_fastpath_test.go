@@ -28,12 +28,17 @@ func TestConvFastPathsMatchIm2col(t *testing.T) {
 		{"pw", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid}, []int{3, 4, 16, 17}},
 		{"pw_grouped", convCore[float64]{rank: 2, filters: 6, groups: 2, kernel: []int{1, 1}, padding: ir.PadSame}, []int{2, 4, 16, 16}},
 		{"pw_1d", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadValid}, []int{2, 5, 300}},
+		// under pointwiseMinP: forward per sample, backward batched through im2col
+		{"pw_small_plane", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid}, []int{3, 4, 5, 6}},
+		{"pw_grouped_small_plane", convCore[float64]{rank: 2, filters: 6, groups: 2, kernel: []int{1, 1}, padding: ir.PadValid}, []int{3, 4, 5, 6}},
+		// an inference network's: forward per sample with no im2col buffers
+		{"pw_small_plane_inference", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid, pooled: true}, []int{3, 4, 5, 6}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewSource(int64(len(tc.name))))
 			fast, slow := tc.core, tc.core
-			slow.generic = true
+			slow.generic, slow.pooled = true, false
 			if err := fast.setup(tc.in); err != nil {
 				t.Fatal(err)
 			}
@@ -58,6 +63,12 @@ func TestConvFastPathsMatchIm2col(t *testing.T) {
 			fast.forward(x, w, yf, nil)
 			slow.forward(x, w, ys, nil)
 			near(t, "forward", yf, ys)
+			if fast.pooled {
+				if fast.col != nil || fast.tmp != nil {
+					t.Fatal("an inference pointwise convolution holds im2col buffers")
+				}
+				return // inference networks run no backward pass
+			}
 			gwf, gws := randv(len(w)), make([]float64, len(w))
 			copy(gws, gwf) // weight gradients accumulate
 			dxf, dxs := randv(len(x)), randv(len(x))
