@@ -153,6 +153,11 @@ func (o *bnOp[F]) normalise(lo, hi int) {
 // training step that way).
 func sumRow[F Float](r []F) float64 {
 	var s0, s1, s2, s3 float64
+	if r32, ok := any(r).([]float32); ok {
+		var n int
+		s0, n = sumRowSIMD(r32)
+		r = r[n:]
+	}
 	i := 0
 	for ; i+4 <= len(r); i += 4 {
 		s0 += float64(r[i])
@@ -169,6 +174,11 @@ func sumRow[F Float](r []F) float64 {
 // sqDevRow is Σ (r − mu)² in float64, as sumRow.
 func sqDevRow[F Float](r []F, mu float64) float64 {
 	var s0, s1, s2, s3 float64
+	if r32, ok := any(r).([]float32); ok {
+		var n int
+		s0, n = sqDevRowSIMD(r32, mu)
+		r = r[n:]
+	}
 	i := 0
 	for ; i+4 <= len(r); i += 4 {
 		d0, d1, d2, d3 := float64(r[i])-mu, float64(r[i+1])-mu, float64(r[i+2])-mu, float64(r[i+3])-mu
@@ -188,6 +198,11 @@ func sqDevRow[F Float](r []F, mu float64) float64 {
 func sumDotRow[F Float](d, x []F) (s, sx F) {
 	x = x[:len(d)]
 	var s0, s1, s2, s3, t0, t1, t2, t3 F
+	if d32, ok := any(d).([]float32); ok {
+		s, sx, n := sumDotRowSIMD(d32, any(x).([]float32))
+		s0, t0 = F(s), F(sx)
+		d, x = d[n:], x[n:]
+	}
 	i := 0
 	for ; i+4 <= len(d); i += 4 {
 		s0 += d[i]

@@ -41,6 +41,47 @@ func transposeColsSIMD(d, b []float32, off []int, kb, nr int) int {
 }
 
 //go:noescape
+func sumF64AVX(x *float32, n int) float64
+
+//go:noescape
+func sqDevF64AVX(x *float32, n int, mu float64) float64
+
+//go:noescape
+func sumDotAVX(d, x *float32, n int) (s, sx float32)
+
+// sumRowSIMD is Σ r in float64 over the leading multiple of 16 elements,
+// and how many it summed.
+func sumRowSIMD(r []float32) (float64, int) {
+	n := len(r) &^ 15
+	if !useSIMD || n == 0 {
+		return 0, 0
+	}
+	return sumF64AVX(&r[0], n), n
+}
+
+// sqDevRowSIMD is Σ (r − mu)² in float64 over the leading multiple of 16
+// elements, and how many it summed.
+func sqDevRowSIMD(r []float32, mu float64) (float64, int) {
+	n := len(r) &^ 15
+	if !useSIMD || n == 0 {
+		return 0, 0
+	}
+	return sqDevF64AVX(&r[0], n, mu), n
+}
+
+// sumDotRowSIMD is Σ d and Σ d·x over the leading multiple of 16 elements
+// of d (x at least as long), and how many it summed.
+func sumDotRowSIMD(d, x []float32) (s, sx float32, n int) {
+	n = len(d) &^ 15
+	if !useSIMD || n == 0 {
+		return 0, 0, 0
+	}
+	_ = x[n-1]
+	s, sx = sumDotAVX(&d[0], &x[0], n)
+	return s, sx, n
+}
+
+//go:noescape
 func clampAVX(x, y *float32, n int, lo, hi float32)
 
 //go:noescape

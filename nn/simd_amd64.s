@@ -625,3 +625,121 @@ evensLoop:
 evensDone:
 	VZEROUPPER
 	RET
+
+// func sumF64AVX(x *float32, n int) float64
+//
+// Σ x[i] in float64 over n values (a multiple of 16), sixteen partial sums.
+TEXT ·sumF64AVX(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE sumF64Done
+sumF64Loop:
+	VCVTPS2PD (SI)(BX*4), Y4
+	VCVTPS2PD 16(SI)(BX*4), Y5
+	VCVTPS2PD 32(SI)(BX*4), Y6
+	VCVTPS2PD 48(SI)(BX*4), Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JLT sumF64Loop
+sumF64Done:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+16(FP)
+	RET
+
+// func sqDevF64AVX(x *float32, n int, mu float64) float64
+//
+// Σ (x[i] − mu)² in float64 over n values (a multiple of 16).
+TEXT ·sqDevF64AVX(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mu+16(FP), Y8
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE sqDevDone
+sqDevLoop:
+	VCVTPS2PD (SI)(BX*4), Y4
+	VCVTPS2PD 16(SI)(BX*4), Y5
+	VCVTPS2PD 32(SI)(BX*4), Y6
+	VCVTPS2PD 48(SI)(BX*4), Y7
+	VSUBPD Y8, Y4, Y4
+	VSUBPD Y8, Y5, Y5
+	VSUBPD Y8, Y6, Y6
+	VSUBPD Y8, Y7, Y7
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	VFMADD231PD Y6, Y6, Y2
+	VFMADD231PD Y7, Y7, Y3
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JLT sqDevLoop
+sqDevDone:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+24(FP)
+	RET
+
+// func sumDotAVX(d, x *float32, n int) (s, sx float32)
+//
+// Σ d[i] and Σ d[i]·x[i] over n values (a multiple of 16), sixteen
+// partial sums of each.
+TEXT ·sumDotAVX(SB), NOSPLIT, $0-32
+	MOVQ d+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ BX, BX
+	TESTQ CX, CX
+	JLE sumDotDone
+sumDotLoop:
+	VMOVUPS (SI)(BX*4), Y4
+	VMOVUPS 32(SI)(BX*4), Y5
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VFMADD231PS (DI)(BX*4), Y4, Y2
+	VFMADD231PS 32(DI)(BX*4), Y5, Y3
+	ADDQ $16, BX
+	CMPQ BX, CX
+	JLT sumDotLoop
+sumDotDone:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VZEROUPPER
+	MOVSS X0, s+24(FP)
+	MOVSS X2, sx+28(FP)
+	RET

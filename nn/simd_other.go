@@ -4,6 +4,10 @@ package nn
 
 var useSIMD = false
 
+func sumRowSIMD(r []float32) (float64, int)               { return 0, 0 }
+func sqDevRowSIMD(r []float32, mu float64) (float64, int) { return 0, 0 }
+func sumDotRowSIMD(d, x []float32) (s, sx float32, n int) { return 0, 0, 0 }
+
 func clampSIMD(x, y []float32, lo, hi float32) int                      { return 0 }
 func affineSIMD(x, y []float32, sc, sh float32) int                     { return 0 }
 func reluGradSIMD(x, dy, dx []float32, hi float32) int                  { return 0 }
