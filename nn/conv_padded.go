@@ -284,9 +284,12 @@ func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, row
 // samples it runs post on each output plane as it is written and reports
 // posted; otherwise the caller runs it.
 func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32, post planeFn[float32]) (next int, posted bool) {
-	if pc.bySample(n - s) {
-		pc.runSplit(splitPass{kind: splitForward, w: w, x: x, out: out, p: p, prod: prod, s: s, n: n, filters: filters, post: post})
-		return n, true
+	// whole samples per goroutine up to a multiple of their count; the rest
+	// (an inference network's batches of 3 on 2 cores) split each product
+	// instead of leaving a goroutine idle while another runs two
+	if m := n - s - (n-s)%runtime.GOMAXPROCS(0); pc.bySample(m) {
+		pc.runSplit(splitPass{kind: splitForward, w: w, x: x, out: out, p: p, prod: prod, s: s, n: s + m, filters: filters, post: post})
+		return s + m, true
 	}
 	if pc.band != pc.oh {
 		post = nil
