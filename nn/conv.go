@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"runtime"
 
 	"github.com/retarget-dev/retarget/ir"
 )
@@ -14,15 +15,14 @@ import (
 // BenchmarkConvVGG16Block1).
 const colLimit = 1 << 18
 
-// inferColLimit is colLimit for an inference network, whose convolutions
-// run forward only: four times more samples per product let the padded
-// path hand whole samples to each goroutine (paddedConv.bySample) on
+// inferColLimit caps the column buffer of an inference network's
+// convolutions, which run forward only, where a batch gives each goroutine
+// whole samples (paddedConv.bySample) within it: on
 // ResNet50's 3×3 and 1×1 stride-2 layers and its stem, which with one
 // sample per product split every GEMM across the goroutines at 130-200
 // GFLOP/s. Interleaved on an AMD EPYC (Zen 5), ResNet50 forward at batch 8:
-// its stride-2 layers 92 → 82 ms, the whole pass 3-8% faster; VGG16
-// predict's peak 643 → 647 MB (file 553 MB). The ResNet block's training
-// step was 4% slower with it, hence inference only.
+// its stride-2 layers 92 → 82 ms, the whole pass 3-8% faster. The ResNet
+// block's training step was 4% slower with it, hence inference only.
 const inferColLimit = 1 << 20
 
 // convCore is a grouped 1-D/2-D convolution without bias via im2col + GEMM.
@@ -104,8 +104,13 @@ func (c *convCore[F]) setup(in []int) error {
 	}
 	rows := g.c * g.k()
 	limit := colLimit
-	if c.pooled {
-		limit = inferColLimit
+	// span is about a sample's padded copy or its product: enough for one
+	// sample per goroutine (or bands as tall as fit), no more (all of inferColLimit made VGG16's
+	// block5, on 8 gathered images, take 7 per product: 5.5 MB more peak
+	// and no measurable speed)
+	span := max(g.c*(g.h+g.kh)*(g.w+g.kw), c.filters*g.oh*(g.ow+g.kw))
+	if t := runtime.GOMAXPROCS(0); c.pooled && in[0] >= t {
+		limit = max(limit, min(t*span, inferColLimit))
 	}
 	if c.colBudget > 0 {
 		limit = c.colBudget
