@@ -626,24 +626,41 @@ evensDone:
 	VZEROUPPER
 	RET
 
+// The float64 sums below keep sixteen partial sums in Y0-Y3: F64_ZERO
+// clears them, F64_LOAD16 widens x[BX .. BX+16) into Y4-Y7 and F64_TOTAL
+// leaves their total in the low lane of X0.
+#define F64_ZERO \
+	VXORPD Y0, Y0, Y0 \
+	VXORPD Y1, Y1, Y1 \
+	VXORPD Y2, Y2, Y2 \
+	VXORPD Y3, Y3, Y3
+
+#define F64_LOAD16 \
+	VCVTPS2PD (SI)(BX*4), Y4 \
+	VCVTPS2PD 16(SI)(BX*4), Y5 \
+	VCVTPS2PD 32(SI)(BX*4), Y6 \
+	VCVTPS2PD 48(SI)(BX*4), Y7
+
+#define F64_TOTAL \
+	VADDPD Y1, Y0, Y0 \
+	VADDPD Y3, Y2, Y2 \
+	VADDPD Y2, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPD X1, X0, X0 \
+	VHADDPD X0, X0, X0
+
 // func sumF64AVX(x *float32, n int) float64
 //
 // Σ x[i] in float64 over n values (a multiple of 16), sixteen partial sums.
 TEXT ·sumF64AVX(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	F64_ZERO
 	XORQ BX, BX
 	TESTQ CX, CX
 	JLE sumF64Done
 sumF64Loop:
-	VCVTPS2PD (SI)(BX*4), Y4
-	VCVTPS2PD 16(SI)(BX*4), Y5
-	VCVTPS2PD 32(SI)(BX*4), Y6
-	VCVTPS2PD 48(SI)(BX*4), Y7
+	F64_LOAD16
 	VADDPD Y4, Y0, Y0
 	VADDPD Y5, Y1, Y1
 	VADDPD Y6, Y2, Y2
@@ -652,12 +669,7 @@ sumF64Loop:
 	CMPQ BX, CX
 	JLT sumF64Loop
 sumF64Done:
-	VADDPD Y1, Y0, Y0
-	VADDPD Y3, Y2, Y2
-	VADDPD Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VHADDPD X0, X0, X0
+	F64_TOTAL
 	VZEROUPPER
 	MOVSD X0, ret+16(FP)
 	RET
@@ -669,18 +681,12 @@ TEXT ·sqDevF64AVX(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	VBROADCASTSD mu+16(FP), Y8
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
+	F64_ZERO
 	XORQ BX, BX
 	TESTQ CX, CX
 	JLE sqDevDone
 sqDevLoop:
-	VCVTPS2PD (SI)(BX*4), Y4
-	VCVTPS2PD 16(SI)(BX*4), Y5
-	VCVTPS2PD 32(SI)(BX*4), Y6
-	VCVTPS2PD 48(SI)(BX*4), Y7
+	F64_LOAD16
 	VSUBPD Y8, Y4, Y4
 	VSUBPD Y8, Y5, Y5
 	VSUBPD Y8, Y6, Y6
@@ -693,12 +699,7 @@ sqDevLoop:
 	CMPQ BX, CX
 	JLT sqDevLoop
 sqDevDone:
-	VADDPD Y1, Y0, Y0
-	VADDPD Y3, Y2, Y2
-	VADDPD Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VHADDPD X0, X0, X0
+	F64_TOTAL
 	VZEROUPPER
 	MOVSD X0, ret+24(FP)
 	RET
