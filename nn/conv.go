@@ -17,10 +17,9 @@ const colLimit = 1 << 18
 
 // inferColLimit caps the column buffer of an inference network's
 // convolutions, which run forward only, where a batch gives each goroutine
-// whole samples (paddedConv.bySample) within it: on
-// ResNet50's 3×3 and 1×1 stride-2 layers and its stem, which with one
-// sample per product split every GEMM across the goroutines at 130-200
-// GFLOP/s. Interleaved on an AMD EPYC (Zen 5), ResNet50 forward at batch 8:
+// whole samples (paddedConv.bySample) within it: ResNet50's 3×3 and 1×1
+// stride-2 layers and its stem, with one sample per product, split every
+// GEMM across the goroutines at 130-200 GFLOP/s. Interleaved on an AMD EPYC (Zen 5), ResNet50 forward at batch 8:
 // its stride-2 layers 92 → 82 ms, the whole pass 3-8% faster. The ResNet
 // block's training step was 4% slower with it, hence inference only.
 const inferColLimit = 1 << 20
@@ -104,12 +103,12 @@ func (c *convCore[F]) setup(in []int) error {
 	}
 	rows := g.c * g.k()
 	limit := colLimit
-	// span is about a sample's padded copy or its product: enough for one
-	// sample per goroutine (or bands as tall as fit), no more (all of inferColLimit made VGG16's
-	// block5, on 8 gathered images, take 7 per product: 5.5 MB more peak
-	// and no measurable speed)
-	span := max(g.c*(g.h+g.kh)*(g.w+g.kw), c.filters*g.oh*(g.ow+g.kw))
 	if t := runtime.GOMAXPROCS(0); c.pooled && in[0] >= t {
+		// about a sample's padded copy or its product, once per goroutine
+		// (or bands as tall as fit), no more: all of inferColLimit made
+		// VGG16's block5, on 8 gathered images, take 7 per product, 5.5 MB
+		// more peak and no measurable speed
+		span := max(g.c*(g.h+g.kh)*(g.w+g.kw), c.filters*g.oh*(g.ow+g.kw))
 		limit = max(limit, min(t*span, inferColLimit))
 	}
 	if c.colBudget > 0 {
@@ -188,10 +187,15 @@ func (c *convCore[F]) pointwiseSamples() bool {
 }
 
 // needsColumns reports whether some pass of the convolution goes through
-// im2col buffers: not a depthwise one, nor a pointwise one whose passes all
-// run per sample (an inference network's ungrouped one runs forward only).
+// im2col buffers.
 func (c *convCore[F]) needsColumns() bool {
-	return !c.isDepthwise() && !c.pointwiseSamples() && !(c.isPointwise() && c.pooled && c.groups == 1)
+	switch {
+	case c.isDepthwise(), c.pointwiseSamples():
+		return false
+	case c.isPointwise(): // batched: the backward pass and a grouped forward pass
+		return !c.pooled || c.groups > 1
+	}
+	return true
 }
 
 func (c *convCore[F]) tileJob() *tileJob[F] {

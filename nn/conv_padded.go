@@ -284,10 +284,7 @@ func (pc *paddedConv) pass(kind int, x, out, p, prod []float32, s, band, nu, row
 // samples it runs post on each output plane as it is written and reports
 // posted; otherwise the caller runs it.
 func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filters int, p, prod []float32, post planeFn[float32]) (next int, posted bool) {
-	// whole samples per goroutine up to a multiple of their count; the rest
-	// (an inference network's batches of 3 on 2 cores) split each product
-	// instead of leaving a goroutine idle while another runs two
-	if m := n - s - (n-s)%runtime.GOMAXPROCS(0); pc.bySample(m) {
+	if m := pc.bySample(n - s); m > 0 {
 		pc.runSplit(splitPass{kind: splitForward, w: w, x: x, out: out, p: p, prod: prod, s: s, n: s + m, filters: filters, post: post})
 		return s + m, true
 	}
@@ -312,11 +309,11 @@ func (pc *paddedConv) forward(w *packedA[float32], x, out []float32, s, n, filte
 // oh×ow each) to gW (filters × c·kh·kw).
 func (pc *paddedConv) weightGrad(x, dOut, gW []float32, n, filters int, p, prod []float32) {
 	K := len(pc.off)
-	if pc.bySample(n) {
-		pc.runSplit(splitPass{kind: splitWeightGrad, x: x, out: dOut, p: p, prod: prod, gW: gW, n: n, filters: filters})
-		return
+	s := pc.bySample(n)
+	if s > 0 {
+		pc.runSplit(splitPass{kind: splitWeightGrad, x: x, out: dOut, p: p, prod: prod, gW: gW, n: s, filters: filters})
 	}
-	for s := 0; s < n; {
+	for s < n {
 		nu := 1
 		for b := 0; b < pc.bands(); b++ {
 			var rows int
@@ -454,10 +451,16 @@ type paddedWorker struct {
 	used bool      // gw holds this pass's sum
 }
 
-// bySample reports whether a pass over n samples runs by sample.
-func (pc *paddedConv) bySample(n int) bool {
+// bySample is how many of n samples a pass runs by sample (0: none): the
+// largest multiple of the goroutines' count, so that none idles while
+// another runs one more (an inference network's batches of 3 on 2 cores);
+// the rest split their products across the goroutines.
+func (pc *paddedConv) bySample(n int) int {
 	t := runtime.GOMAXPROCS(0)
-	return t > 1 && pc.band == pc.oh && pc.chunk >= t && n >= t
+	if t < 2 || pc.band != pc.oh || pc.chunk < t {
+		return 0
+	}
+	return n - n%t
 }
 
 func (pc *paddedConv) runSplit(sp splitPass) {

@@ -214,10 +214,10 @@ func TestPaddedConvBySample(t *testing.T) {
 				if _, fast := gemm32.(fastGemm32); !fast {
 					t.Skip("the padded passes need the fast GEMM")
 				}
-				if !c32.usePadded() || !c32.pf.bySample(tc.in[0]) {
+				if !c32.usePadded() || c32.pf.bySample(tc.in[0]) == 0 {
 					t.Fatalf("padded %v, chunk %d: the case does not test the sample-parallel path", c32.usePadded(), c32.pf.chunk)
 				}
-				if wantPB := tc.core.strides == nil; c32.pb.ok != wantPB || wantPB && !c32.pb.bySample(tc.in[0]) {
+				if wantPB := tc.core.strides == nil; c32.pb.ok != wantPB || wantPB && c32.pb.bySample(tc.in[0]) == 0 {
 					t.Fatalf("the input gradient does not run by sample")
 				}
 				nx, nw, ny := ir.NumElements(tc.in), ref.filters*ref.geo.c*ref.geo.k(), ir.NumElements(ref.outShape)
