@@ -704,6 +704,14 @@ sqDevDone:
 	MOVSD X0, ret+24(FP)
 	RET
 
+// F32_TOTAL leaves the total of Y's eight float32 lanes in the low lane
+// of X (Y's low half), using T.
+#define F32_TOTAL(Y, X, T) \
+	VEXTRACTF128 $1, Y, T \
+	VADDPS T, X, X \
+	VHADDPS X, X, X \
+	VHADDPS X, X, X
+
 // func sumDotAVX(d, x *float32, n int) (s, sx float32)
 //
 // Σ d[i] and Σ d[i]·x[i] over n values (a multiple of 16), sixteen
@@ -732,14 +740,8 @@ sumDotLoop:
 sumDotDone:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VEXTRACTF128 $1, Y2, X3
-	VADDPS X3, X2, X2
-	VHADDPS X2, X2, X2
-	VHADDPS X2, X2, X2
+	F32_TOTAL(Y0, X0, X1)
+	F32_TOTAL(Y2, X2, X3)
 	VZEROUPPER
 	MOVSS X0, s+24(FP)
 	MOVSS X2, sx+28(FP)
