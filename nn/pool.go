@@ -376,6 +376,8 @@ type globalPoolOp[F Float] struct {
 	mask      []F // the [N, T] mask of the latest Forward, or nil
 	dIns      [1]*Mat[F]
 	err       error
+	x, dOut   *Mat[F] // the pass's operand while runRange works on it
+	back      bool    // runRange spreads dOut instead of pooling x
 }
 
 func (o *globalPoolOp[F]) Err() error { return o.err }
@@ -410,8 +412,23 @@ func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	if o.max && cap(o.argmax) < planes {
 		o.argmax = make([]int, planes)
 	}
-	for pl := 0; pl < planes; pl++ {
-		src := x.Data[pl*per : (pl+1)*per]
+	o.x, o.back = x, false
+	parallelRange(planes, per, o)
+	o.x = nil
+	return o.out
+}
+
+// runRange pools (or, in Backward, spreads the gradient of) planes
+// [lo, hi): planes are independent, and one goroutine's scalar loop over a
+// ResNet block's 32×64 planes of 28×28 took 2.3% of its training step.
+func (o *globalPoolOp[F]) runRange(lo, hi int) {
+	per := ir.NumElements(o.inShape[2:])
+	if o.back {
+		o.spread(lo, hi, per)
+		return
+	}
+	for pl := lo; pl < hi; pl++ {
+		src := o.x.Data[pl*per : (pl+1)*per]
 		if o.max {
 			bi := 0
 			for k, v := range src {
@@ -424,7 +441,7 @@ func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			continue
 		}
 		if o.mask != nil {
-			m := o.mask[pl/x.Shape[1]*per:][:per]
+			m := o.mask[pl/o.inShape[1]*per:][:per]
 			var s, c F
 			for k, v := range src {
 				s += v * m[k]
@@ -436,23 +453,26 @@ func (o *globalPoolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 			}
 			continue
 		}
-		var s F
-		for _, v := range src {
-			s += v
-		}
-		o.out.Data[pl] = s / F(per)
+		o.out.Data[pl] = F(sumRow(src) / float64(per))
 	}
-	return o.out
 }
 
 func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
-	o.dx = reuseZero(o.dx, o.inShape...)
-	planes := o.inShape[0] * o.inShape[1]
-	per := len(o.dx.Data) / max(planes, 1)
-	for pl := 0; pl < planes; pl++ {
-		g := dOut.Data[pl]
+	o.dx = reuse(o.dx, o.inShape...)
+	o.dOut, o.back = dOut, true
+	parallelRange(o.inShape[0]*o.inShape[1], ir.NumElements(o.inShape[2:]), o)
+	o.dOut = nil
+	o.dIns[0] = o.dx
+	return o.dIns[:]
+}
+
+// spread writes every value of the input gradient's planes [lo, hi).
+func (o *globalPoolOp[F]) spread(lo, hi, per int) {
+	for pl := lo; pl < hi; pl++ {
+		g := o.dOut.Data[pl]
 		dst := o.dx.Data[pl*per : (pl+1)*per]
 		if o.max {
+			clear(dst)
 			dst[o.argmax[pl]] = g
 			continue
 		}
@@ -462,10 +482,12 @@ func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 			for _, v := range m {
 				c += v
 			}
-			if c > 0 {
-				for k := range dst {
-					dst[k] = g * m[k] / c
-				}
+			if c == 0 {
+				clear(dst)
+				continue
+			}
+			for k := range dst {
+				dst[k] = g * m[k] / c
 			}
 			continue
 		}
@@ -474,8 +496,6 @@ func (o *globalPoolOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 			dst[k] = g
 		}
 	}
-	o.dIns[0] = o.dx
-	return o.dIns[:]
 }
 
 func init() {

@@ -72,3 +72,47 @@ func TestGradGlobalAvgPoolMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestGlobalPoolPlanesInParallel: on a batch big enough to split its planes
+// across goroutines, global max and average pooling give each plane's
+// maximum and mean, and spread the gradient to its argmax or evenly.
+func TestGlobalPoolPlanesInParallel(t *testing.T) {
+	const n, c, per = 8, 64, 16 * 16
+	rng := rand.New(rand.NewSource(5))
+	x := MatFromTensor[float32](RandTensor(rng, -1, 1, n, c, 16, 16))
+	d := MatFromTensor[float32](RandTensor(rng, -1, 1, n, c))
+	for _, isMax := range []bool{false, true} {
+		op := &globalPoolOp[float32]{max: isMax}
+		y := op.Forward(&Pass[float32]{Train: true}, []*Mat[float32]{x})
+		dx := op.Backward(&Pass[float32]{Train: true}, d)[0]
+		for pl := 0; pl < n*c; pl++ {
+			src, g := x.Data[pl*per:][:per], dx.Data[pl*per:][:per]
+			want, arg := 0.0, 0
+			for k, v := range src {
+				if isMax && v > src[arg] {
+					arg = k
+				}
+				want += float64(v)
+			}
+			want /= per
+			if isMax {
+				want = float64(src[arg])
+			}
+			if math.Abs(float64(y.Data[pl])-want) > 1e-6 {
+				t.Fatalf("max=%v plane %d pools to %v, want %v", isMax, pl, y.Data[pl], want)
+			}
+			for k, v := range g {
+				w := d.Data[pl] / per
+				if isMax {
+					w = 0
+					if k == arg {
+						w = d.Data[pl]
+					}
+				}
+				if v != w {
+					t.Fatalf("max=%v plane %d gradient[%d] = %v, want %v", isMax, pl, k, v, w)
+				}
+			}
+		}
+	}
+}
