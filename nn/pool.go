@@ -18,6 +18,7 @@ type poolOp[F Float] struct {
 	out     *Mat[F]
 	dx      *Mat[F]
 	argmax  []int32
+	rowArgs bool // the latest Forward kept no argmax (an inference pass)
 	// depth, height, width (fewer axes use size-1 leading ones)
 	ax [3]poolAxis
 	// the 2-D names of ax[1] and ax[2] (the fast 2×2 path and the plane loops)
@@ -110,7 +111,11 @@ func (o *poolOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 	o.out = outBuf(p, o.out, o.outShape()...)
 	planes := x.Shape[0] * x.Shape[1]
 	ip, op := o.ax[0].n*o.h*o.w, o.ax[0].o*o.oh*o.ow
-	if o.max {
+	// A pass whose Backward will not run keeps no argmax: the plain loops
+	// write each row's into a scratch row (VGG16's five pools held 9.6 MB
+	// of it at inference).
+	o.rowArgs = o.max && (!p.Train || p.NoGrad) && o.plain()
+	if o.max && !o.rowArgs {
 		if cap(o.argmax) < len(o.out.Data) {
 			o.argmax = make([]int32, len(o.out.Data))
 		}
@@ -149,13 +154,21 @@ func (o *poolOp[F]) plain() bool {
 // forwardPlane pools one [d, h, w] volume into dst; off is the volume's
 // first output element (its argmax entries).
 func (o *poolOp[F]) forwardPlane(src, dst []F, off int) {
-	if o.max && o.plain() && o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 &&
-		2*o.oh <= o.h && 2*o.ow <= o.w {
-		o.max2x2(src, dst, o.argmax[off:off+len(dst)])
-		return
-	}
 	if o.max && o.plain() {
-		o.maxPlain(src, dst, o.argmax[off:off+len(dst)])
+		var arg []int32
+		if o.rowArgs {
+			box := takeFree[[]int32](poolRowArgs)
+			defer poolRowArgs.put(box)
+			*box = growSlice(*box, o.ow)
+			arg = *box
+		} else {
+			arg = o.argmax[off : off+len(dst)]
+		}
+		if o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 && 2*o.oh <= o.h && 2*o.ow <= o.w {
+			o.max2x2(src, dst, arg)
+		} else {
+			o.maxPlain(src, dst, arg)
+		}
 		return
 	}
 	D, H, W := &o.ax[0], &o.ax[1], &o.ax[2]
@@ -243,7 +256,7 @@ func (o *poolOp[F]) maxPlain(src, dst []F, arg []int32) {
 	H, W := &o.ax[1], &o.ax[2]
 	for i := 0; i < H.o; i++ {
 		y0, y1, _ := H.span(i)
-		d, a := dst[i*o.ow:][:o.ow], arg[i*o.ow:][:o.ow]
+		d, a := dst[i*o.ow:][:o.ow], o.argRow(arg, i)
 		for j, sp := range o.wspan {
 			if y0 < y1 && sp[0] < sp[1] {
 				d[j], a[j] = src[y0*o.w+sp[0]], int32(y0*o.w+sp[0])
@@ -277,6 +290,18 @@ func (o *poolOp[F]) maxPlain(src, dst []F, arg []int32) {
 	}
 }
 
+// poolRowArgs keeps the scratch argmax rows of inference passes.
+var poolRowArgs = newFreeList()
+
+// argRow is the argmax entries of output row i of a plane's arg: its own,
+// or the one scratch row that an inference pass reuses for every row.
+func (o *poolOp[F]) argRow(arg []int32, i int) []int32 {
+	if o.rowArgs {
+		return arg[:o.ow]
+	}
+	return arg[i*o.ow:][:o.ow]
+}
+
 // max2x2 is max pooling with 2×2 windows, stride 2, every window inside
 // the input. Ties go to the first element in row-major order, as the
 // general loop does.
@@ -284,7 +309,7 @@ func (o *poolOp[F]) max2x2(src, dst []F, arg []int32) {
 	w := o.w
 	for i := 0; i < o.oh; i++ {
 		r0, r1 := src[2*i*w:(2*i+1)*w], src[(2*i+1)*w:(2*i+2)*w]
-		d, a := dst[i*o.ow:(i+1)*o.ow], arg[i*o.ow:(i+1)*o.ow]
+		d, a := dst[i*o.ow:(i+1)*o.ow], o.argRow(arg, i)
 		j := 0
 		if d32, ok := any(d).([]float32); ok {
 			j = max2x2RowSIMD(any(r0).([]float32), any(r1).([]float32), d32, a, w, 2*i*w)

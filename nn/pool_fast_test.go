@@ -147,3 +147,33 @@ func TestMaxPoolPlainMatchesWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxPoolInferenceKeepsNoArgmax: a pass that will not run Backward
+// (inference, or a frozen vertex's NoGrad) pools to the same bits as a
+// training pass, 2×2/2 and 3×3/2 windows, with and without AVX2, and
+// allocates no argmax.
+func TestMaxPoolInferenceKeepsNoArgmax(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		rng := rand.New(rand.NewSource(4))
+		x := NewMat[float32](3, 4, 23, 37)
+		for i := range x.Data {
+			x.Data[i] = float32(rng.Intn(5))
+		}
+		for _, l := range []ir.Pool{{Rank: 2, Op: ir.PoolMax, Kernel: []int{2, 2}}, {Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadSame}} {
+			train, _ := newPool[float32](&ir.Vertex{Layer: &l}, nil, nil, nil)
+			want := train.Forward(&Pass[float32]{Train: true}, []*Mat[float32]{x})
+			for _, p := range []*Pass[float32]{{}, {Train: true, NoGrad: true}} {
+				op, _ := newPool[float32](&ir.Vertex{Layer: &l}, nil, nil, nil)
+				got := op.Forward(p, []*Mat[float32]{x})
+				for i := range want.Data {
+					if !sameF32(got.Data[i], want.Data[i]) {
+						t.Fatalf("%v kernel %v output %d = %v, training pass %v", *p, l.Kernel, i, got.Data[i], want.Data[i])
+					}
+				}
+				if n := len(op.(*poolOp[float32]).argmax); n != 0 {
+					t.Fatalf("%v kernel %v keeps %d argmax entries", *p, l.Kernel, n)
+				}
+			}
+		}
+	})
+}
