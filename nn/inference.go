@@ -188,10 +188,14 @@ type tailSplit[F Float] struct {
 const maxTailBatch = 64
 
 // findTail picks the split whose tail holds the most parameters among
-// those whose activations at limit examples stay within the memory budget,
-// whose crossing values take at most a quarter of it and which together
-// take no more than the largest activation of a head pass; none when the
-// head already runs limit examples or a sequence mask could cross.
+// those whose activations at limit examples stay within the memory budget
+// and within the largest activation of a head pass (the tail reuses the
+// head's buffers), and whose crossing values (held through both) take at
+// most a quarter of the budget; none when the head already runs limit
+// examples or a sequence mask could cross. VGG16's tail at batch 8 then
+// starts at its 28×28 layers, whose planes take what one 224×224 image's
+// do: their Winograd passes transform the filters once for 8 images
+// instead of once for each.
 func (n *Net[F]) findTail(limit int) {
 	n.tail = tailSplit[F]{}
 	if n.opts.BatchSize >= limit || n.wholePass {
@@ -234,8 +238,7 @@ func (n *Net[F]) findTail(limit int) {
 		for _, s := range cross {
 			per += slotPer(s)
 		}
-		// the tail's values and the gathered head values take no more than a head pass does
-		if per*limit > budget/4 || (tailAct+per)*limit > headAct[c]*n.opts.BatchSize || tailParams == 0 {
+		if per*limit > budget/4 || tailAct*limit > headAct[c]*n.opts.BatchSize || tailParams == 0 {
 			continue
 		}
 		if tailParams > bestParams || tailParams == bestParams && per < bestCross {
