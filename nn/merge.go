@@ -192,12 +192,13 @@ func (o *mergeOp[F]) Backward(p *Pass[F], dOut *Mat[F]) []*Mat[F] {
 	clear(o.dIns)
 	out := o.dIns
 	if o.op == ir.MergeAdd && o.sameShapes() {
-		// dLoss/dx_i = dLoss/dy for every input
-		for i, x := range o.xs {
+		// dLoss/dx_i = dLoss/dy for every input: dOut itself, as a
+		// pass-through op gives it (no op writes into the gradient it
+		// receives, and the network copies a gradient before summing
+		// into it); the copy per input took a ResNet block's step 1.2%
+		for i := range o.xs {
 			if o.need[i] {
-				o.dxs[i] = reuse(o.dxs[i], x.Shape...)
-				copy(o.dxs[i].Data, dOut.Data)
-				out[i] = o.dxs[i]
+				out[i] = dOut
 			}
 		}
 		return out

@@ -101,7 +101,7 @@ func TestGradConcat(t *testing.T) {
 	}
 }
 
-// A vertex read by two consumers (and by itself twice) accumulates both
+// A vertex read by two consumers (and by one twice) accumulates both
 // gradients.
 func TestGradFanOut(t *testing.T) {
 	rng := rand.New(rand.NewSource(3))
@@ -110,7 +110,8 @@ func TestGradFanOut(t *testing.T) {
 			{Name: "d", Layer: &ir.Dense{Units: 3, Activation: ir.Act(ir.ActTanh)}, Inputs: []string{"x"}},
 			{Name: "e", Layer: &ir.Dense{Units: 3}, Inputs: []string{"d"}},
 			{Name: "sq", Layer: &ir.Merge{Op: ir.MergeMultiply}, Inputs: []string{"d", "d"}},
-			{Name: "s", Layer: &ir.Merge{Op: ir.MergeAdd}, Inputs: []string{"e", "sq", "x2"}},
+			{Name: "dd", Layer: &ir.Merge{Op: ir.MergeAdd}, Inputs: []string{"d", "d"}}, // one gradient, passed to both inputs
+			{Name: "s", Layer: &ir.Merge{Op: ir.MergeAdd}, Inputs: []string{"e", "sq", "x2", "dd"}},
 			{Name: "x2", Layer: &ir.Reshape{Shape: []int{3}}, Inputs: []string{"d"}},
 			{Name: "out", Layer: &ir.Output{Units: 2, Loss: ir.LossMSE}, Inputs: []string{"s"}},
 		},
