@@ -457,6 +457,8 @@ type convOp[F Float] struct {
 	dz, dx  *Mat[F]
 	dIns    [1]*Mat[F]
 	fused   *convFusion[F] // vertices applied in place at inference
+	trainFn planeFn[F]     // trainPlane as a value, made once (a step allocates nothing)
+	postB   *Mat[F]        // the bias trainPlane adds during a training Forward
 }
 
 func newConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -497,9 +499,39 @@ func (o *convOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		o.core.forward(x.Data, W, o.z.Data, post)
 		return o.z
 	}
+	if p.Train && !o.act.isSoftmax() && (b != nil || !o.act.identity()) {
+		// bias and activation on each plane as it is finished, while it is
+		// in cache, instead of two more passes over the output (z keeps
+		// the pre-activation for Backward)
+		if o.act.identity() {
+			o.y = o.z
+		} else {
+			if o.y == o.z {
+				o.y = nil // an identity's output of an earlier pass
+			}
+			o.y = reuse(o.y, o.z.Shape...)
+		}
+		if o.trainFn == nil {
+			o.trainFn = o.trainPlane
+		}
+		o.postB = b
+		o.core.forward(x.Data, W, o.z.Data, o.trainFn)
+		o.postB = nil
+		return o.y
+	}
 	o.core.forward(x.Data, W, o.z.Data, nil)
 	o.y = biasAct(p, o.act, b, o.z, o.y)
 	return o.y
+}
+
+// trainPlane is a training Forward's planeFn: z += b, y = act(z).
+func (o *convOp[F]) trainPlane(plane int, row []F) {
+	if o.postB != nil {
+		affineRange(row, row, 1, o.postB.Data[plane%o.core.filters])
+	}
+	if !o.act.identity() {
+		o.act.forwardRange(row, o.y.Data[plane*len(row):][:len(row)])
+	}
 }
 
 // biasAct adds the channel bias b (may be nil) to z [N, C, ...] and applies

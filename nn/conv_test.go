@@ -41,6 +41,8 @@ func TestGradConv2D(t *testing.T) {
 		{Kernel: []int{3, 3}, Padding: ir.PadSame, Groups: 2, Activation: ir.Act(ir.ActTanh)},
 		{Kernel: []int{3, 3}, Padding: ir.PadSame, Groups: 4, Filters: 8, Strides: []int{2, 2}}, // depthwise ×2
 		{Kernel: []int{3, 3}, Padding: ir.PadValid, Activation: ir.Activation{Kind: ir.ActSoftmax, Axis: 0}},
+		{Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActSwish)}, // Backward reads the pre-activation
+		{Kernel: []int{1, 1}, Padding: ir.PadValid, Activation: ir.Act(ir.ActELU)},
 	}
 	for i, c := range cases {
 		c := c
