@@ -201,20 +201,29 @@ func TestSgemmFastBadArgsPanic(t *testing.T) {
 // gonum one on a conv-shaped product.
 func TestSgemmFastMatchesGonum(t *testing.T) {
 	rng := rand.New(rand.NewSource(4))
-	m, n, k := 64, 300, 144
-	a, b := make([]float32, m*k), make([]float32, k*n)
-	for i := range a {
-		a[i] = float32(rng.NormFloat64())
-	}
-	for i := range b {
-		b[i] = float32(rng.NormFloat64())
-	}
-	c1, c2 := make([]float32, m*n), make([]float32, m*n)
-	fastGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
-	gonumGemm32{}.Gemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
-	for i := range c1 {
-		if d := math.Abs(float64(c1[i] - c2[i])); !(d <= 1e-4*(1+math.Abs(float64(c2[i])))) {
-			t.Fatalf("element %d: fast %g, gonum %g", i, c1[i], c2[i])
+	// 64 rows pack B; 33 and 56 read it in place (several row panels, a
+	// partial last one); B's rows are wider than n in the strided cases
+	for _, s := range []struct{ m, n, k, ldb int }{{64, 300, 144, 300}, {33, 300, 144, 300}, {56, 97, 600, 130}, {20, 64, 300, 70}} {
+		a, b := make([]float32, s.m*s.k), make([]float32, s.k*s.ldb)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		for _, beta := range []float32{0, 1} {
+			c1, c2 := make([]float32, s.m*s.n), make([]float32, s.m*s.n)
+			for i := range c1 {
+				c1[i] = float32(i % 7)
+				c2[i] = c1[i]
+			}
+			fastGemm32{}.Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.ldb, beta, c1, s.n)
+			gonumGemm32{}.Gemm(false, false, s.m, s.n, s.k, 1, a, s.k, b, s.ldb, beta, c2, s.n)
+			for i := range c1 {
+				if d := math.Abs(float64(c1[i] - c2[i])); !(d <= 1e-4*(1+math.Abs(float64(c2[i])))) {
+					t.Fatalf("%+v beta %v element %d: fast %g, gonum %g", s, beta, i, c1[i], c2[i])
+				}
+			}
 		}
 	}
 }
