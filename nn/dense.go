@@ -19,6 +19,9 @@ type denseOp[F Float] struct {
 	rows, k int
 	oshape  []int
 	dIns    [1]*Mat[F]
+	// overwrite: Backward writes the parameter gradients instead of adding
+	// to them (the network then does not clear them; see overwriteGrads)
+	overwrite bool
 }
 
 func newDense[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -74,10 +77,17 @@ func (d *denseOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 func (d *denseOp[F]) backwardZ(dz *Mat[F]) []*Mat[F] {
 	W := d.params.Values["W"]
 	u, k, rows := d.units, d.k, d.rows
+	beta := F(1)
+	if d.overwrite {
+		beta = 0
+	}
 	if gW := d.params.Grads["W"]; gW != nil {
-		gemm(true, false, k, u, rows, 1, d.x.Data, k, dz.Data, u, 1, gW.Data, u)
+		gemm(true, false, k, u, rows, 1, d.x.Data, k, dz.Data, u, beta, gW.Data, u)
 	}
 	if gb := d.params.Grads["b"]; gb != nil {
+		if d.overwrite {
+			clear(gb.Data)
+		}
 		for r := 0; r < rows; r++ {
 			addTo(gb.Data, dz.Data[r*u:(r+1)*u])
 		}

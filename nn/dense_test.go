@@ -155,3 +155,57 @@ func TestComputeLossValues(t *testing.T) {
 		t.Fatal("out-of-range sparse label accepted")
 	}
 }
+
+// TestDenseWritesItsGradients: a dense layer's Backward writes its
+// gradients instead of adding to cleared ones, so they hold this step's
+// gradient only, and a layer no gradient reaches (an output without a seed)
+// holds zeros, not the previous step's.
+func TestDenseWritesItsGradients(t *testing.T) {
+	g := &ir.Graph{Name: "two_heads", Inputs: []ir.Input{{Name: "x", Shape: []int{6}}},
+		Vertices: []*ir.Vertex{
+			{Name: "d1", Layer: &ir.Dense{Units: 4, Activation: ir.Act(ir.ActTanh)}, Inputs: []string{"x"}},
+			{Name: "d2", Layer: &ir.Dense{Units: 3}, Inputs: []string{"x"}},
+		},
+		Outputs: []ir.GraphOutput{{Name: "d1", Vertex: "d1"}, {Name: "d2", Vertex: "d2"}}}
+	coreInit(t, g, 3)
+	net, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(8))
+	x := MatFromTensor[float32](RandTensor(rng, -1, 1, 5, 6))
+	s1 := MatFromTensor[float32](RandTensor(rng, -1, 1, 5, 4))
+	s2 := MatFromTensor[float32](RandTensor(rng, -1, 1, 5, 3))
+	grads := func(name string) []float32 {
+		return append([]float32(nil), net.byName[name].params.Grads["W"].Data...)
+	}
+	step := func(seeds ...*Mat[float32]) {
+		if _, err := net.Forward([]*Mat[float32]{x}, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := net.Backward(seeds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(s1, s2)
+	once1, once2 := grads("d1"), grads("d2")
+	step(s1, s2)
+	for i, v := range grads("d1") {
+		if v != once1[i] {
+			t.Fatalf("second identical step: d1 gradient[%d] = %v, want %v (not a sum of both steps)", i, v, once1[i])
+		}
+	}
+	nonzero := false
+	for _, v := range once2 {
+		nonzero = nonzero || v != 0
+	}
+	step(s1, nil)
+	for i, v := range grads("d2") {
+		if v != 0 {
+			t.Fatalf("no seed for d2: its gradient[%d] = %v, want 0", i, v)
+		}
+	}
+	if !nonzero {
+		t.Fatal("d2's gradient was zero to begin with: the test checks nothing")
+	}
+}

@@ -154,6 +154,8 @@ type node[F Float] struct {
 	lossSet   bool // ComputeLoss ran since the last Forward
 	fused     bool // absorbed into its producer at inference (fuse.go)
 	overwrite bool // a later vertex's fusion overwrites its value at inference
+	freshGrad bool // its Backward writes its gradients whole: Backward does not clear them first
+	ranBack   bool // its Backward ran in the latest Backward
 	through   int  // the input a fused node passes on
 	cfg       *ir.TrainConfig
 	maskAnd   []F                  // a merge's combined input masks
@@ -249,6 +251,7 @@ func CompileWith[F Float](g *ir.Graph, opts Options) (*Net[F], error) {
 		if d, ok := nd.op.(dropoutSetter); ok && nd.cfg.Dropout != nil {
 			d.setDropout(*nd.cfg.Dropout)
 		}
+		nd.freshGrad = overwriteGrads(nd.op)
 		n.nodes = append(n.nodes, nd)
 		n.byName[v.Name] = nd
 	}
@@ -537,12 +540,11 @@ func (n *Net[F]) Backward(seeds []*Mat[F]) (err error) {
 	}()
 	for _, nd := range n.nodes {
 		allocGrads(nd.params)
-		for _, gr := range nd.params.Grads {
-			n.clr.d = gr.Data
-			parallelRange(len(gr.Data), 1, &n.clr) // the head's 100M-weight layer: 430 MB a step
+		nd.ranBack = false
+		if !nd.freshGrad {
+			n.clearGrads(nd)
 		}
 	}
-	n.clr.d = nil
 	clear(n.slotGrad)
 	for i, s := range seeds {
 		if s != nil && i < len(n.outSlots) && n.slotNeed[n.outSlots[i]] {
@@ -561,13 +563,48 @@ func (n *Net[F]) Backward(seeds []*Mat[F]) (err error) {
 			continue
 		}
 		dIns := nd.op.Backward(p, d)
+		nd.ranBack = true
 		for k, s := range nd.in {
 			if k < len(dIns) && dIns[k] != nil && n.slotNeed[s] {
 				n.accumulate(s, dIns[k])
 			}
 		}
 	}
+	for _, nd := range n.nodes {
+		if nd.freshGrad && !nd.ranBack { // no gradient reached it: zero, not the last step's
+			n.clearGrads(nd)
+		}
+	}
 	return nil
+}
+
+// clearGrads zeroes a node's parameter gradients.
+func (n *Net[F]) clearGrads(nd *node[F]) {
+	for _, gr := range nd.params.Grads {
+		n.clr.d = gr.Data
+		parallelRange(len(gr.Data), 1, &n.clr)
+	}
+	n.clr.d = nil
+}
+
+// overwriteGrads reports whether op writes every parameter gradient whole
+// in its one Backward of a step, and tells it to: a dense layer's weight
+// gradient is then the product itself (beta 0) instead of a sum into a
+// cleared matrix, which cost the seed's head two passes over its 411 MB
+// gradient a step. Only a vertex's own dense op qualifies, not one inside
+// another op (attention's projections).
+func overwriteGrads[F Float](op Op[F]) bool {
+	var d *denseOp[F]
+	switch o := op.(type) {
+	case *denseOp[F]:
+		d = o
+	case *outputOp[F]:
+		d = o.denseOp
+	default:
+		return false
+	}
+	d.overwrite = true
+	return true
 }
 
 func (n *Net[F]) accumulate(slot int, d *Mat[F]) {
