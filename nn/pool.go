@@ -18,7 +18,7 @@ type poolOp[F Float] struct {
 	out     *Mat[F]
 	dx      *Mat[F]
 	argmax  []int32
-	rowArgs bool // the latest Forward kept no argmax (an inference pass)
+	rowArgs bool // the latest Forward kept no argmax (its Backward will not run)
 	// depth, height, width (fewer axes use size-1 leading ones)
 	ax [3]poolAxis
 	// the 2-D names of ax[1] and ax[2] (the fast 2×2 path and the plane loops)

@@ -18,7 +18,8 @@ import (
 const predictChunk = 256
 
 // predictGCPercent is predict's GOGC once the model is loaded: VGG16's
-// peak (batch 8) measured 661 MB at the default 100, 646 MB at 5.
+// peak on 8 images measured 660,180 KiB (1.22× the file) at the default
+// 100 and 645,660 KiB (1.19×) at 5, in the same time.
 const predictGCPercent = 5
 
 func newPredictCmd() *cobra.Command {
