@@ -453,12 +453,13 @@ type convOp[F Float] struct {
 	wName  string
 	needIn bool
 
-	x, z, y *Mat[F]
-	dz, dx  *Mat[F]
-	dIns    [1]*Mat[F]
-	fused   *convFusion[F] // vertices applied in place at inference
-	trainFn planeFn[F]     // trainPlane as a value, made once (a step allocates nothing)
-	postB   *Mat[F]        // the bias trainPlane adds during a training Forward
+	x, z, y   *Mat[F]
+	dz, dx    *Mat[F]
+	dIns      [1]*Mat[F]
+	fused     *convFusion[F] // vertices applied in place at inference
+	yOwn      *Mat[F]        // y's buffer when it is not z (a training pass, softmax)
+	biasActFn planeFn[F]     // biasActPlane as a value, made once (a step allocates nothing)
+	postB     *Mat[F]        // the bias biasActPlane adds during a Forward
 }
 
 func newConv[F Float](v *ir.Vertex, in [][]int, out []int, params *Params[F]) (Op[F], error) {
@@ -499,86 +500,43 @@ func (o *convOp[F]) Forward(p *Pass[F], in []*Mat[F]) *Mat[F] {
 		o.core.forward(x.Data, W, o.z.Data, post)
 		return o.z
 	}
-	if p.Train && !o.act.isSoftmax() && (b != nil || !o.act.identity()) {
-		// bias and activation on each plane as it is finished, while it is
-		// in cache, instead of two more passes over the output (z keeps
-		// the pre-activation for Backward)
-		if o.act.identity() {
-			o.y = o.z
-		} else {
-			if o.y == o.z {
-				o.y = nil // an identity's output of an earlier pass
-			}
-			o.y = reuse(o.y, o.z.Shape...)
-		}
-		if o.trainFn == nil {
-			o.trainFn = o.trainPlane
-		}
-		o.postB = b
-		o.core.forward(x.Data, W, o.z.Data, o.trainFn)
-		o.postB = nil
+	switch {
+	case o.act.isSoftmax(): // over channels: after the whole output
+		o.core.forward(x.Data, W, o.z.Data, nil)
+		addChannelBias(o.z, b)
+		o.yOwn = applyAct(o.act, o.z, o.yOwn)
+		o.y = o.yOwn
 		return o.y
+	case b == nil && o.act.identity():
+		o.core.forward(x.Data, W, o.z.Data, nil)
+		o.y = o.z
+		return o.z
 	}
-	o.core.forward(x.Data, W, o.z.Data, nil)
-	o.y = biasAct(p, o.act, b, o.z, o.y)
+	// bias and activation on each plane as it is finished, while it is in
+	// cache, instead of more passes over the output; a training pass keeps
+	// z, the pre-activation, for Backward, an inference pass (one whose
+	// fusions are off) overwrites it
+	o.y = o.z
+	if p.Train && !o.act.identity() {
+		o.yOwn = reuse(o.yOwn, o.z.Shape...)
+		o.y = o.yOwn
+	}
+	if o.biasActFn == nil {
+		o.biasActFn = o.biasActPlane
+	}
+	o.postB = b
+	o.core.forward(x.Data, W, o.z.Data, o.biasActFn)
+	o.postB = nil
 	return o.y
 }
 
-// trainPlane is a training Forward's planeFn: z += b, y = act(z).
-func (o *convOp[F]) trainPlane(plane int, row []F) {
+// biasActPlane is Forward's planeFn: z += b, y = act(z).
+func (o *convOp[F]) biasActPlane(plane int, row []F) {
 	if o.postB != nil {
 		affineRange(row, row, 1, o.postB.Data[plane%o.core.filters])
 	}
 	if !o.act.identity() {
 		o.act.forwardRange(row, o.y.Data[plane*len(row):][:len(row)])
-	}
-}
-
-// biasAct adds the channel bias b (may be nil) to z [N, C, ...] and applies
-// act in the same pass over each plane. At inference the activation
-// overwrites z (Backward, which needs z, follows only training passes);
-// otherwise the output goes to buf. It returns the output.
-func biasAct[F Float](p *Pass[F], act activation[F], b, z, buf *Mat[F]) *Mat[F] {
-	if act.isSoftmax() {
-		addChannelBias(z, b)
-		return applyAct(act, z, buf)
-	}
-	if act.identity() && b == nil {
-		return z
-	}
-	y := z
-	if p.Train && !act.identity() {
-		y = reuse(buf, z.Shape...)
-	}
-	n, c := z.Shape[0], z.Shape[1]
-	t := takeFree[biasActTask[F]](biasActTasks)
-	*t = biasActTask[F]{act: act, b: b, z: z.Data, y: y.Data, c: c, per: len(z.Data) / max(n*c, 1)}
-	parallelRange(n*c, t.per, t)
-	*t = biasActTask[F]{}
-	biasActTasks.put(t)
-	return y
-}
-
-// biasActTask is biasAct over a range of planes.
-type biasActTask[F Float] struct {
-	act    activation[F]
-	b      *Mat[F]
-	z, y   []F
-	c, per int
-}
-
-var biasActTasks = newFreeList()
-
-func (t *biasActTask[F]) runRange(lo, hi int) {
-	per := t.per
-	for i := lo; i < hi; i++ {
-		zr, yr := t.z[i*per:(i+1)*per], t.y[i*per:(i+1)*per]
-		if t.b != nil {
-			affineRange(zr, zr, 1, t.b.Data[i%t.c])
-		}
-		if !t.act.identity() {
-			t.act.forwardRange(zr, yr)
-		}
 	}
 }
 

@@ -43,28 +43,24 @@ func (o *bnOp[F]) storedAffine(ch int) (F, F) {
 	return bnAffine[F](float64(mean[ch]), 1/math.Sqrt(float64(variance[ch])+o.eps), o.gamma(ch), o.beta(ch))
 }
 
-// inferencePost returns the per-plane epilogue of an inference pass (bias,
-// activation and any fused vertices, in place), or nil when Forward must
-// run them as separate passes.
+// inferencePost returns the per-plane epilogue of an inference pass with
+// fused vertices (bias, activation and those vertices, in place), or nil
+// when none are fused or the pass runs unfused (Forward then applies the
+// bias and activation alone).
 func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
-	if p.Train || p.unfused || o.act.isSoftmax() {
+	fu, c := o.fused, o.core.filters
+	if p.Train || p.unfused || o.act.isSoftmax() || fu == nil {
 		return nil
 	}
-	fu, c := o.fused, o.core.filters
-	if fu == nil && o.act.identity() && b == nil {
-		return nil
+	if fu.bn != nil {
+		fu.scale, fu.shift = growSlice(fu.scale, c), growSlice(fu.shift, c)
+		for ch := range c {
+			fu.scale[ch], fu.shift[ch] = fu.bn.storedAffine(ch)
+		}
 	}
 	var skip *Mat[F] // a fused residual Add's other input, made before this convolution
-	if fu != nil {
-		if fu.bn != nil {
-			fu.scale, fu.shift = growSlice(fu.scale, c), growSlice(fu.shift, c)
-			for ch := range c {
-				fu.scale[ch], fu.shift[ch] = fu.bn.storedAffine(ch)
-			}
-		}
-		if fu.addSlot >= 0 {
-			skip = fu.slots[fu.addSlot]
-		}
+	if fu.addSlot >= 0 {
+		skip = fu.slots[fu.addSlot]
 	}
 	return func(plane int, row []F) {
 		ch := plane % c
@@ -73,9 +69,6 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		}
 		if !o.act.identity() {
 			o.act.forwardRange(row, row)
-		}
-		if fu == nil {
-			return
 		}
 		if fu.bn != nil {
 			affineRange(row, row, fu.scale[ch], fu.shift[ch])
