@@ -32,19 +32,19 @@ var winogradOn = os.Getenv(WinogradEnv) != "0"
 // 2.4%), 64 on 56 the same, while 256 on 14 and 512 on 7 stayed 0.85–0.9×
 // at batches 8 and 16. Tests lower them.
 //
-// winogradMinTiles is the least 2×2 tiles a pass needs per input channel,
-// in quarters: below it transforming and packing the filters (16·K·C
-// values per pass) costs more than the products save. On the AMD EPYC
+// winogradChannelsPerTile: a pass needs a 2×2 tile per this many input
+// channels, else transforming and packing the filters (16·K·C values per
+// pass) costs more than the products save. On the AMD EPYC
 // (BenchmarkConvWinograd) 512 channels on 14×14 one sample at a time (49
 // tiles, a tenth of a tile per channel) ran 0.65× as fast as im2col, three
 // samples (0.29) and eight (0.77) the same; on 28×28 one sample (0.38)
 // was 1.3× faster, for 256 and for 512 channels. VGG16's predict runs its
 // 28×28 layers one image at a time.
 var (
-	winogradMinC     = 64
-	winogradMinCW    = 7168
-	winogradWideW    = 28
-	winogradMinTiles = 1 // a quarter tile per channel
+	winogradMinC            = 64
+	winogradMinCW           = 7168
+	winogradWideW           = 28
+	winogradChannelsPerTile = 4
 )
 
 // winogradTileBudget bounds the transformed tiles of one chunk (elements of
@@ -57,7 +57,7 @@ func (c *convCore[F]) isWinograd() bool {
 	g := &c.geo
 	return winogradOn && !c.generic && !c.noWinograd && c.rank == 2 && c.groups == 1 && g.kh == 3 && g.kw == 3 &&
 		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && (g.c*g.ow >= winogradMinCW || g.ow >= winogradWideW && 2*g.c*g.ow >= winogradMinCW) &&
-		4*c.inShape[0]*((g.oh+1)/2)*((g.ow+1)/2) >= winogradMinTiles*g.c
+		c.inShape[0]*((g.oh+1)/2)*((g.ow+1)/2)*winogradChannelsPerTile >= g.c
 }
 
 // winograd holds one pass's buffers and its parallel stages.
@@ -414,9 +414,7 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		t.packs[xi].release()
 	}
 	if c.pool != nil {
-		if t.u != nil {
-			c.pool.put(t.u)
-		}
+		c.pool.put(t.u) // nil when given back early: put skips it
 		c.pool.put(t.v)
 		c.pool.put(t.m)
 	}

@@ -92,9 +92,9 @@ func TestGradConvWinograd(t *testing.T) {
 
 // lowerWinogradThresholds lets small test convolutions take Winograd.
 func lowerWinogradThresholds(t *testing.T) {
-	c, cw, n, on := winogradMinC, winogradMinCW, winogradMinTiles, winogradOn
-	winogradMinC, winogradMinCW, winogradMinTiles, winogradOn = 16, 0, 0, true
-	t.Cleanup(func() { winogradMinC, winogradMinCW, winogradMinTiles, winogradOn = c, cw, n, on })
+	c, cw, n, on := winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn
+	winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = 16, 0, 1<<20, true
+	t.Cleanup(func() { winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = c, cw, n, on })
 }
 
 // BenchmarkConvWinograd compares Winograd with im2col on VGG16-like
