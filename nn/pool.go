@@ -137,11 +137,18 @@ type poolTask[F Float] struct {
 
 func (t *poolTask[F]) runRange(lo, hi int) {
 	o, ip, op := t.o, t.ip, t.op
+	var row []int32 // the scratch argmax row of a pass that keeps none
+	if !t.back && o.rowArgs {
+		box := takeFree[[]int32](poolRowArgs)
+		defer poolRowArgs.put(box)
+		*box = growSlice(*box, o.ow)
+		row = *box
+	}
 	for pl := lo; pl < hi; pl++ {
 		if t.back {
 			o.backwardPlane(o.dx.Data[pl*ip:(pl+1)*ip], t.src[pl*op:(pl+1)*op], pl*op)
 		} else {
-			o.forwardPlane(t.src[pl*ip:(pl+1)*ip], o.out.Data[pl*op:(pl+1)*op], pl*op)
+			o.forwardPlane(t.src[pl*ip:(pl+1)*ip], o.out.Data[pl*op:(pl+1)*op], pl*op, row)
 		}
 	}
 }
@@ -152,16 +159,12 @@ func (o *poolOp[F]) plain() bool {
 }
 
 // forwardPlane pools one [d, h, w] volume into dst; off is the volume's
-// first output element (its argmax entries).
-func (o *poolOp[F]) forwardPlane(src, dst []F, off int) {
+// first output element (its argmax entries), row the scratch argmax row
+// when the pass keeps none.
+func (o *poolOp[F]) forwardPlane(src, dst []F, off int, row []int32) {
 	if o.max && o.plain() {
-		var arg []int32
-		if o.rowArgs {
-			box := takeFree[[]int32](poolRowArgs)
-			defer poolRowArgs.put(box)
-			*box = growSlice(*box, o.ow)
-			arg = *box
-		} else {
+		arg := row
+		if !o.rowArgs {
 			arg = o.argmax[off : off+len(dst)]
 		}
 		if o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 && 2*o.oh <= o.h && 2*o.ow <= o.w {
