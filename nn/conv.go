@@ -19,9 +19,10 @@ const colLimit = 1 << 18
 // convolutions, which run forward only, where a batch gives each goroutine
 // whole samples (paddedConv.bySample) within it: ResNet50's 3×3 and 1×1
 // stride-2 layers and its stem, with one sample per product, split every
-// GEMM across the goroutines at 130-200 GFLOP/s. Interleaved on an AMD EPYC (Zen 5), ResNet50 forward at batch 8:
-// its stride-2 layers 92 → 82 ms, the whole pass 3-8% faster. The ResNet
-// block's training step was 4% slower with it, hence inference only.
+// GEMM across the goroutines at 130-200 GFLOP/s. Interleaved on an AMD
+// EPYC (Zen 5), ResNet50 forward at batch 8: its stride-2 layers 92 → 82
+// ms, the whole pass 3-8% faster. The ResNet block's training step was 4%
+// slower with it, hence inference only.
 const inferColLimit = 1 << 20
 
 // convCore is a grouped 1-D/2-D convolution without bias via im2col + GEMM.
@@ -167,10 +168,11 @@ func (c *convCore[F]) giveBack(p *Pass[F]) {
 // straight on the input; smaller planes batch samples through the im2col
 // path (a plain copy for 1×1) for a wider GEMM: the weight gradient of a
 // 7×7 plane would sum over 49 positions per product (0.75× per sample on
-// ResNet50's 7×7 layers, 1.3× faster on its 14×14 ones; 128 lies between). An ungrouped forward
-// pass runs per sample at every size: on ResNet50's 1×1 layers (batch 8,
-// AVX-512) that measured 1.1-1.3× faster on 14×14 and 7×7 planes than the
-// copy and one wide product (the copy costs more than the narrower N).
+// ResNet50's 7×7 layers, 1.3× faster on its 14×14 ones; 128 lies
+// between). An ungrouped forward pass runs per sample at every size: on
+// ResNet50's 1×1 layers (batch 8, AVX-512) that measured 1.1-1.3× faster
+// on 14×14 and 7×7 planes than the copy and one wide product (the copy
+// costs more than the narrower N).
 const pointwiseMinP = 128
 
 // isPointwise reports whether the convolution is a 1×1, stride-1, unpadded

@@ -314,7 +314,7 @@ func TestFloat32BackwardMatchesFloat64(t *testing.T) {
 		{"conv_pointwise", []int{8, 9, 11}, []ir.Layer{&ir.Conv{Rank: 2, Filters: 16, Kernel: []int{1, 1}, Padding: ir.PadValid, Activation: ir.Activation{Kind: ir.ActClip, Alpha: -0.3, Beta: 0.4}}}},
 		{"conv_dw3x3", []int{6, 13, 17}, []ir.Layer{&ir.Conv{Rank: 2, Filters: 6, Groups: 6, Kernel: []int{3, 3}, Padding: ir.PadSame},
 			&ir.Conv{Rank: 2, Filters: 6, Groups: 6, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadValid, Activation: ir.Act(ir.ActReLU)}}},
-		{"conv_bias_swish", []int{4, 10, 10}, []ir.Layer{&ir.Conv{Rank: 2, Filters: 16, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActSwish)}, // bias and activation per plane, the pre-activation kept
+		{"conv_bias_swish", []int{4, 10, 10}, []ir.Layer{&ir.Conv{Rank: 2, Filters: 16, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: ir.Act(ir.ActSwish)}, // the padded path's per-plane bias and activation against float64's im2col
 			&ir.Conv{Rank: 2, Filters: 16, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadSame, Activation: ir.Act(ir.ActELU)}}},
 		{"conv_bn_rescale", []int{4, 10, 10}, []ir.Layer{&ir.Conv{Rank: 2, Filters: 8, Kernel: []int{3, 3}, Padding: ir.PadSame, NoBias: true}, // a bias before BN has gradient 0
 			&ir.BatchNorm{Epsilon: 1e-3, Momentum: 0.9}, &ir.Rescaling{Scale: 0.7, Offset: 0.1}, &ir.ActivationLayer{Activation: ir.Act(ir.ActReLU6)}}},
