@@ -60,6 +60,7 @@ type convCore[F Float] struct {
 	wT                  []F         // the input gradient's weights (flipWeights)
 	pool                *bufPool[F] // the inference pool during a pooled call
 	wino                winograd[F]
+	pwB                 stridedB // a pointwise forward pass's sample, read in place
 	winoU, winoV, winoM []F
 }
 
@@ -232,7 +233,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		defer c.wpk.release()
 		if c.isPointwise() {
 			for s := 0; s < n; s++ {
-				c.wpk.mul(false, P, x[s*inPer:], P, 0, out[s*outPer:], P)
+				c.pointwiseProduct(x[s*inPer:][:inPer], out[s*outPer:][:outPer], P)
 				c.postPlanes(out, s, s+1, post)
 			}
 			return
@@ -304,6 +305,30 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 			*t = convTask[F]{}
 		}
 	}
+}
+
+// pointwiseProduct writes one sample's pointwise convolution, the packed
+// weights times its input [C, P], into out. The kernel reads the input
+// where it lies: packing it copied the whole of it per product, a row of
+// 32 columns at a time (6% of ResNet50's forward pass); in place, its
+// stride-1 1×1 layers took 2-8% less time (124 → 115-122 ms of a batch of
+// 8, two interleaved rounds, AMD EPYC Zen 5).
+func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
+	x32, ok := any(x).([]float32)
+	if !ok || !c.wpk.packed {
+		c.wpk.mul(false, P, x, P, 0, out, P)
+		return
+	}
+	b := &c.pwB
+	if kc, _ := sgemmKernel.blocks(); b.ldb != P || len(b.off) < min(kc, c.geo.c) {
+		b.off = growSlice(b.off, min(kc, c.geo.c))
+		for q := range b.off {
+			b.off[q] = q * P
+		}
+	}
+	b.b, b.ldb = x32, P
+	c.wpk.mulFrom(P, b, 0, out, P)
+	b.b = nil
 }
 
 const (

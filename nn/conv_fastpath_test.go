@@ -101,3 +101,46 @@ func TestGradConvFastPaths(t *testing.T) {
 		})
 	}
 }
+
+// TestPointwiseConvFloat32 runs float32 pointwise convolutions, whose
+// kernel reads each sample's input in place (full panels) or packed (the
+// last columns), against the float64 im2col path on every GEMM tier: two
+// kc-deep blocks of input channels, rows short of a micro-tile, columns
+// short of a panel.
+func TestPointwiseConvFloat32(t *testing.T) {
+	start := GemmKernel()
+	defer func() { _ = SetGemmKernel(start) }()
+	shapes := []struct{ filters, c, h, w int }{{30, 300, 5, 10}, {64, 8, 7, 7}, {17, 33, 1, 40}}
+	for _, kern := range GemmKernels() {
+		if err := SetGemmKernel(kern); err != nil {
+			t.Fatal(err)
+		}
+		for _, sh := range shapes {
+			t.Run(fmt.Sprintf("%s/%dx%dx%dx%d", kern, sh.filters, sh.c, sh.h, sh.w), func(t *testing.T) {
+				in := []int{3, sh.c, sh.h, sh.w}
+				ref := convCore[float64]{rank: 2, filters: sh.filters, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid, generic: true}
+				c32 := convCore[float32]{rank: 2, filters: sh.filters, groups: 1, kernel: []int{1, 1}, padding: ir.PadValid, pooled: true}
+				if err := ref.setup(in); err != nil {
+					t.Fatal(err)
+				}
+				if err := c32.setup(in); err != nil {
+					t.Fatal(err)
+				}
+				if !c32.isPointwise() {
+					t.Fatal("the case does not take the pointwise path")
+				}
+				rng := rand.New(rand.NewSource(int64(sh.c)))
+				x, w := randFloats(rng, ir.NumElements(in)), randFloats(rng, sh.filters*sh.c)
+				y := make([]float64, ir.NumElements(ref.outShape))
+				ref.forward(x, w, y, nil)
+				y32 := make([]float32, len(y))
+				c32.forward(toFloat32(x), toFloat32(w), y32, nil)
+				for i := range y {
+					if math.Abs(float64(y32[i])-y[i]) > 1e-4*(1+math.Abs(y[i])) {
+						t.Fatalf("y[%d] = %v, float64 im2col %v", i, y32[i], y[i])
+					}
+				}
+			})
+		}
+	}
+}
