@@ -27,7 +27,7 @@ func benchPool(b *testing.B, p *ir.Pool, in []int) {
 	}
 }
 
-// BenchmarkMaxPool3x3S2 is ResNet's stem pool (the general window loop).
+// BenchmarkMaxPool3x3S2 is ResNet's stem pool at inference (maxValues).
 func BenchmarkMaxPool3x3S2(b *testing.B) {
 	benchPool(b, &ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadExplicit, Pads: []int{1, 1, 1, 1}}, []int{8, 64, 56, 56})
 }

@@ -177,3 +177,49 @@ func TestMaxPoolInferenceKeepsNoArgmax(t *testing.T) {
 		}
 	})
 }
+
+// TestMaxPoolValuesMatchTraining: an inference pass's max pooling
+// (maxValues: rows, then columns, no argmax) gives a training pass's
+// values — ties and signed zeros equal as numbers, the planes holding a
+// NaN pooled again tap by tap to the same bits — with padding, strides 1,
+// 2 and 3, ceil mode and 1-D windows, with and without AVX2.
+func TestMaxPoolValuesMatchTraining(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		for _, l := range []ir.Pool{
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadExplicit, Pads: []int{1, 1, 1, 1}},
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{1, 1}, Padding: ir.PadSame},
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 2}, Strides: []int{1, 1}, Padding: ir.PadSame},
+			{Rank: 2, Op: ir.PoolMax, Kernel: []int{2, 3}, Strides: []int{2, 3}, CeilMode: true},
+			{Rank: 1, Op: ir.PoolMax, Kernel: []int{4}, Strides: []int{2}, Padding: ir.PadExplicit, Pads: []int{2, 1}},
+		} {
+			in := []int{2, 3, 9, 45}
+			if l.Rank == 1 {
+				in = []int{2, 3, 61}
+			}
+			rng := rand.New(rand.NewSource(6))
+			x := NewMat[float32](in...)
+			for i := range x.Data {
+				x.Data[i] = float32(rng.Intn(7) - 3)
+				if x.Data[i] == 0 && rng.Intn(2) == 0 {
+					x.Data[i] = float32(math.Copysign(0, -1))
+				}
+			}
+			plane := len(x.Data) / (in[0] * in[1])
+			for _, i := range []int{plane + 7, 3*plane + plane/2, 6*plane - 1} { // planes 1, 3 and 5
+				x.Data[i] = float32(math.NaN())
+			}
+			train, _ := newPool[float32](&ir.Vertex{Layer: &l}, nil, nil, nil)
+			want := train.Forward(&Pass[float32]{Train: true}, []*Mat[float32]{x})
+			op, _ := newPool[float32](&ir.Vertex{Layer: &l}, nil, nil, nil)
+			got := op.Forward(&Pass[float32]{}, []*Mat[float32]{x})
+			if !op.(*poolOp[float32]).windowsFull {
+				t.Fatalf("kernel %v: the case does not take maxValues", l.Kernel)
+			}
+			for i := range want.Data {
+				if g, w := got.Data[i], want.Data[i]; g != w && !(g != g && sameF32(g, w)) {
+					t.Fatalf("kernel %v output %d = %v, training pass %v", l.Kernel, i, g, w)
+				}
+			}
+		}
+	})
+}

@@ -279,3 +279,31 @@ func evensSIMD(dst, src []float32) int {
 	evensAVX(&dst[0], &src[0], n)
 	return n
 }
+
+//go:noescape
+func maxIntoAVX(d, s *float32, n int) bool
+
+//go:noescape
+func max3s2AVX(d, m *float32, n int)
+
+// maxIntoSIMD does d[i] = max(d[i], s[i]) for the leading multiple of 8
+// values, returns how many it did and whether either held a NaN (its
+// results are then unspecified).
+func maxIntoSIMD(d, s []float32) (int, bool) {
+	n := min(len(d), len(s)) &^ 7
+	if !useSIMD || n == 0 {
+		return 0, false
+	}
+	return n, maxIntoAVX(&d[0], &s[0], n)
+}
+
+// max3s2SIMD does d[j] = max(m[2j], m[2j+1], m[2j+2]) for the leading
+// multiple of 8 outputs whose reads stay in m and returns how many it did.
+func max3s2SIMD(d, m []float32) int {
+	n := min(len(d), (len(m)-2)/2) &^ 7
+	if !useSIMD || n <= 0 {
+		return 0
+	}
+	max3s2AVX(&d[0], &m[0], n)
+	return n
+}

@@ -746,3 +746,56 @@ sumDotDone:
 	MOVSS X0, s+24(FP)
 	MOVSS X2, sx+28(FP)
 	RET
+
+// func maxIntoAVX(d, s *float32, n int) (nan bool)
+//
+// d[i] = max(d[i], s[i]) for n values (a multiple of 8); nan reports
+// whether either operand held a NaN anywhere (the result is then
+// unspecified: the caller redoes the work in order).
+TEXT ·maxIntoAVX(SB), NOSPLIT, $0-25
+	MOVQ d+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+	VXORPS Y3, Y3, Y3
+maxIntoLoop:
+	VMOVUPS (SI)(BX*4), Y0
+	VMOVUPS (DI)(BX*4), Y1
+	VCMPPS $3, Y0, Y1, Y2 // unordered: either is NaN
+	VORPS Y2, Y3, Y3
+	VMAXPS Y0, Y1, Y1
+	VMOVUPS Y1, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT maxIntoLoop
+	VPTEST Y3, Y3
+	SETNE ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func max3s2AVX(d, m *float32, n int)
+//
+// d[j] = max(m[2j], m[2j+1], m[2j+2]) for n values (a multiple of 8),
+// reading m[0 … 2n+2): a 3-wide, stride-2 window across a row.
+TEXT ·max3s2AVX(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ BX, BX
+max3s2Loop:
+	VMOVUPS (SI)(BX*8), Y0
+	VMOVUPS 32(SI)(BX*8), Y1
+	VMOVUPS 8(SI)(BX*8), Y4
+	VMOVUPS 40(SI)(BX*8), Y5
+	VSHUFPS $0x88, Y1, Y0, Y2 // m[2j], in lane order 0 1 4 5 2 3 6 7
+	VSHUFPS $0xDD, Y1, Y0, Y3 // m[2j+1]
+	VSHUFPS $0x88, Y5, Y4, Y6 // m[2j+2]
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y6, Y2, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT max3s2Loop
+	VZEROUPPER
+	RET

@@ -37,3 +37,7 @@ type adamConsts struct {
 func momentumSIMD(w, g, vel []float32, ns, mu, lr float64, nesterov bool) int { return 0 }
 func adamSIMD(w, g, m, v []float32, k *adamConsts) int                        { return 0 }
 func sgdSIMD(w, g []float32, ns, lr float64) int                              { return 0 }
+
+func maxIntoSIMD(d, s []float32) (int, bool) { return 0, false }
+
+func max3s2SIMD(d, m []float32) int { return 0 }
