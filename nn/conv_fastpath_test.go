@@ -144,3 +144,34 @@ func TestPointwiseConvFloat32(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkConvPointwise is ResNet50's 1×1 stride-1 layers at inference
+// on 8 images, alone and with the epilogue of a residual block's last
+// convolution (bias, the skip's sum, ReLU): go test -bench ConvPointwise ./nn
+func BenchmarkConvPointwise(b *testing.B) {
+	for _, s := range [][3]int{{64, 256, 56}, {256, 64, 56}, {128, 512, 28}, {512, 128, 28}, {256, 1024, 14}, {1024, 256, 14}, {512, 2048, 7}, {2048, 512, 7}} {
+		in := []int{8, s[0], s[2], s[2]}
+		c := convCore[float32]{rank: 2, filters: s[1], groups: 1, kernel: []int{1, 1}, padding: ir.PadValid, pooled: true}
+		if err := c.setup(in); err != nil {
+			b.Fatal(err)
+		}
+		x := make([]float32, ir.NumElements(in))
+		w := make([]float32, s[1]*s[0])
+		y := make([]float32, ir.NumElements(c.outShape))
+		skip := make([]float32, len(y))
+		P := s[2] * s[2]
+		post := planeFn[float32](func(plane int, row []float32) {
+			affineRange(row, row, 1, 0.5)
+			addTo(row, skip[plane*P:][:len(row)])
+			clampRange(row, row, 0, float32(math.Inf(1)))
+		})
+		for _, epi := range []planeFn[float32]{nil, post} {
+			b.Run(fmt.Sprintf("C%d_K%d_%dx%d/post=%v", s[0], s[1], s[2], s[2], epi != nil), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.forward(x, w, y, epi)
+				}
+				b.ReportMetric(float64(8*2*s[0]*s[1]*P)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -223,6 +223,10 @@ func (t *paddedTask) runRange(lo, hi int) {
 // fillChannel writes the phase planes of channel ch (input plane src) of a
 // unit whose first output row is oy0.
 func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
+	if pc.sh == 2 && pc.sw == 2 && pc.np == 4 {
+		pc.fillStride2(unit, src, ch, oy0)
+		return
+	}
 	plane := pc.hb * pc.wp
 	for a := 0; a < pc.sh; a++ {
 		for b := 0; b < pc.sw; b++ {
@@ -261,6 +265,52 @@ func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
 				}
 				clear(dst[hi:])
 			}
+		}
+	}
+}
+
+// fillStride2 is fillChannel for 2×2 strides whose taps read all four
+// phases (a 3×3 window): each input row is split into its even and odd
+// columns, the two column phases of its row phase, in one pass. Phase by
+// phase, a row at a time, the calls per row took a fifth of ResNet50's
+// 3×3 stride-2 layers (128 channels on 56×56).
+func (pc *paddedConv) fillStride2(unit, src []float32, ch, oy0 int) {
+	plane := pc.hb * pc.wp
+	// input column x lands on padded column x + pl: phase (x+pl) mod 2 at
+	// (x+pl)/2, so the even columns start at eo in one phase, the odd ones
+	// at oo in the other
+	ne, no := (pc.w+1)/2, pc.w/2
+	eo, oo, swap := pc.pl/2, pc.pl/2, pc.pl%2 == 1
+	if swap {
+		oo++
+	}
+	for a := 0; a < 2; a++ {
+		p0 := unit[(ch*pc.np+pc.phases[a*2])*plane:][:plane]
+		p1 := unit[(ch*pc.np+pc.phases[a*2+1])*plane:][:plane]
+		for r := 0; r < pc.hb; r++ {
+			ev, od := p0[r*pc.wp:][:pc.wp], p1[r*pc.wp:][:pc.wp]
+			if swap {
+				ev, od = od, ev
+			}
+			y := (oy0+r)*2 + a - pc.pt
+			if y < 0 || y >= pc.h {
+				clear(ev)
+				clear(od)
+				continue
+			}
+			row := src[y*pc.w:][:pc.w]
+			clear(ev[:eo])
+			clear(od[:oo])
+			e, o := ev[eo:][:ne], od[oo:][:no]
+			i := deinterleaveSIMD(e, o, row)
+			for ; i < no; i++ {
+				e[i], o[i] = row[2*i], row[2*i+1]
+			}
+			if ne > no {
+				e[no] = row[2*no]
+			}
+			clear(ev[eo+ne:])
+			clear(od[oo+no:])
 		}
 	}
 }

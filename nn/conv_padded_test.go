@@ -238,3 +238,27 @@ func TestPaddedConvBySample(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkConvStride2 is ResNet50's 3×3 stride-2 layers at inference on 8
+// images: go test -bench ConvStride2 ./nn
+func BenchmarkConvStride2(b *testing.B) {
+	for _, s := range [][2]int{{128, 56}, {256, 28}, {512, 14}} {
+		in := []int{8, s[0], s[1], s[1]}
+		c := convCore[float32]{rank: 2, filters: s[0], groups: 1, kernel: []int{3, 3}, strides: []int{2, 2},
+			padding: ir.PadExplicit, pads: []int{1, 1, 1, 1}, pooled: true}
+		if err := c.setup(in); err != nil {
+			b.Fatal(err)
+		}
+		c.col, c.tmp = make([]float32, c.colN), make([]float32, c.tmpN)
+		x := make([]float32, ir.NumElements(in))
+		w := make([]float32, s[0]*s[0]*9)
+		y := make([]float32, ir.NumElements(c.outShape))
+		P := c.geo.p()
+		b.Run(fmt.Sprintf("C%d_%dx%d", s[0], s[1], s[1]), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				c.forward(x, w, y, nil)
+			}
+			b.ReportMetric(float64(8*2*s[0]*s[0]*9*P)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -307,3 +307,18 @@ func max3s2SIMD(d, m []float32) int {
 	max3s2AVX(&d[0], &m[0], n)
 	return n
 }
+
+//go:noescape
+func deinterleaveAVX(ev, od, src *float32, n int)
+
+// deinterleaveSIMD does ev[i], od[i] = src[2i], src[2i+1] for the leading
+// multiple of 8 pairs that ev, od and src all hold, and returns how many
+// it did.
+func deinterleaveSIMD(ev, od, src []float32) int {
+	n := min(len(ev), len(od), len(src)/2) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	deinterleaveAVX(&ev[0], &od[0], &src[0], n)
+	return n
+}

@@ -799,3 +799,28 @@ max3s2Loop:
 	JLT max3s2Loop
 	VZEROUPPER
 	RET
+
+// func deinterleaveAVX(ev, od, src *float32, n int)
+//
+// ev[i] = src[2i], od[i] = src[2i+1] for n pairs (a multiple of 8),
+// reading src[0 … 2n).
+TEXT ·deinterleaveAVX(SB), NOSPLIT, $0-32
+	MOVQ ev+0(FP), DI
+	MOVQ od+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	XORQ BX, BX
+deinterleaveLoop:
+	VMOVUPS (SI)(BX*8), Y0
+	VMOVUPS 32(SI)(BX*8), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)(BX*4)
+	VMOVUPS Y3, (R8)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT deinterleaveLoop
+	VZEROUPPER
+	RET

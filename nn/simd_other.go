@@ -41,3 +41,5 @@ func sgdSIMD(w, g []float32, ns, lr float64) int                              { 
 func maxIntoSIMD(d, s []float32) (int, bool) { return 0, false }
 
 func max3s2SIMD(d, m []float32) int { return 0 }
+
+func deinterleaveSIMD(ev, od, src []float32) int { return 0 }
