@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -106,11 +107,13 @@ func TestGradConvFastPaths(t *testing.T) {
 // kernel reads each sample's input in place (full panels) or packed (the
 // last columns), against the float64 im2col path on every GEMM tier: two
 // kc-deep blocks of input channels, rows short of a micro-tile, columns
-// short of a panel.
+// short of a panel, planes on which the goroutines take whole samples (3
+// samples: two by sample, one split) and the epilogue that runs on every
+// plane once.
 func TestPointwiseConvFloat32(t *testing.T) {
 	start := GemmKernel()
 	defer func() { _ = SetGemmKernel(start) }()
-	shapes := []struct{ filters, c, h, w int }{{30, 300, 5, 10}, {64, 8, 7, 7}, {17, 33, 1, 40}}
+	shapes := []struct{ filters, c, h, w int }{{30, 300, 5, 10}, {64, 8, 7, 7}, {17, 33, 1, 40}, {20, 140, 17, 31}}
 	for _, kern := range GemmKernels() {
 		if err := SetGemmKernel(kern); err != nil {
 			t.Fatal(err)
@@ -133,8 +136,21 @@ func TestPointwiseConvFloat32(t *testing.T) {
 				x, w := randFloats(rng, ir.NumElements(in)), randFloats(rng, sh.filters*sh.c)
 				y := make([]float64, ir.NumElements(ref.outShape))
 				ref.forward(x, w, y, nil)
+				P := sh.h * sh.w
+				for i := range y {
+					y[i] += float64(i / P) // what post adds: its plane
+				}
 				y32 := make([]float32, len(y))
-				c32.forward(toFloat32(x), toFloat32(w), y32, nil)
+				post := planeFn[float32](func(plane int, row []float32) {
+					for i := range row {
+						row[i] += float32(plane)
+					}
+				})
+				c32.forward(toFloat32(x), toFloat32(w), y32, post)
+				bySample := c32.pwSplit != nil && c32.pwSplit.n == 2
+				if want := runtime.GOMAXPROCS(0) == 2 && P >= pointwiseBySampleMinP && kern != gonumKernel; bySample != want {
+					t.Fatalf("two samples by sample: %v, want %v", bySample, want)
+				}
 				for i := range y {
 					if math.Abs(float64(y32[i])-y[i]) > 1e-4*(1+math.Abs(y[i])) {
 						t.Fatalf("y[%d] = %v, float64 im2col %v", i, y32[i], y[i])
