@@ -27,10 +27,13 @@ var winogradOn = os.Getenv(WinogradEnv) != "0"
 // on 28), even at 3584 (128 on 28) and 0.6–0.9× below (64 on 28 and 56,
 // 256 on 14): a tile row's transforms cost the same however few channels
 // share its products. On planes at least winogradWideW wide half that
-// product suffices: on an AMD EPYC (Zen 5, AVX-512) 128 channels on 28
-// measured 1.1–1.3× faster at batch 1, 3, 8 and 16 (ResNet50's forward
-// 2.4%), 64 on 56 the same, while 256 on 14 and 512 on 7 stayed 0.85–0.9×
-// at batches 8 and 16. Tests lower them.
+// product suffices for at least winogradWideMinC channels: on an AMD EPYC
+// (Zen 5, AVX-512) 128 channels on 28 measured 1.1–1.3× faster at batch
+// 1, 3, 8 and 16 (ResNet50's forward 2.4%), while 256 on 14 and 512 on 7
+// stayed 0.85–0.9× at batches 8 and 16, and 64 on 56 ran 0.7–0.86× at
+// batches 1, 2, 3 and 8 against an inference network's padded path (64 on
+// 112 and 224, which the first rule takes, 1.03× and 1.07×). Tests lower
+// them.
 //
 // winogradChannelsPerTile: a pass needs a 2×2 tile per this many input
 // channels, else transforming and packing the filters (16·K·C values per
@@ -44,6 +47,7 @@ var (
 	winogradMinC            = 64
 	winogradMinCW           = 7168
 	winogradWideW           = 28
+	winogradWideMinC        = 128
 	winogradChannelsPerTile = 4
 )
 
@@ -56,7 +60,7 @@ const winogradTileBudget = 1 << 20
 func (c *convCore[F]) isWinograd() bool {
 	g := &c.geo
 	return winogradOn && !c.generic && !c.noWinograd && c.rank == 2 && c.groups == 1 && g.kh == 3 && g.kw == 3 &&
-		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && (g.c*g.ow >= winogradMinCW || g.ow >= winogradWideW && 2*g.c*g.ow >= winogradMinCW) &&
+		g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= winogradMinC && (g.c*g.ow >= winogradMinCW || g.ow >= winogradWideW && g.c >= winogradWideMinC && 2*g.c*g.ow >= winogradMinCW) &&
 		c.inShape[0]*((g.oh+1)/2)*((g.ow+1)/2)*winogradChannelsPerTile >= g.c
 }
 
