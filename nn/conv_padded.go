@@ -55,6 +55,15 @@ func (pc *paddedConv) setup(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, 
 	}
 	pc.ok, pc.oh, pc.ow = true, oh, ow
 	pc.wp = (wpad + sw - 1) / sw
+	if nr := sgemmKernel.nr; sw == 1 && pr > 0 && pr <= pl && pr <= reachX && oh*pc.wp%nr != 0 {
+		// a row's right padding is the next row's left padding (the last
+		// row's, the slack after the unit): one zero column per row on a
+		// 3×3 window instead of two. BenchmarkConvPadded, ResNet50's 512
+		// channels on 7×7 at batch 8: 1.06× faster. Unless a sample's
+		// columns fill whole panels of the kernel, which they would then
+		// straddle (256 channels on 14×14: 224 columns, 0.96×).
+		pc.wp = pl + w
+	}
 	pc.phases = append(pc.phases[:0], make([]int, sh*sw)...)
 	for i := range pc.phases {
 		pc.phases[i] = -1
