@@ -322,13 +322,8 @@ func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
 		return
 	}
 	b := &c.pwB
-	if kc, _ := sgemmKernel.blocks(); b.ldb != P || len(b.off) < min(kc, c.geo.c) {
-		b.off = growSlice(b.off, min(kc, c.geo.c))
-		for q := range b.off {
-			b.off[q] = q * P
-		}
-	}
-	b.b, b.ldb = x32, P
+	kc, _ := sgemmKernel.blocks()
+	b.set(x32, P, min(kc, c.geo.c))
 	c.wpk.mulFrom(P, b, 0, out, P)
 	b.b = nil
 }
@@ -392,15 +387,9 @@ type pointwiseWorker struct {
 func (sp *pointwiseSplit) runPart(i int) {
 	wk := &sp.workers[i]
 	P, inPer, outPer := sp.p, sp.cin*sp.p, sp.filters*sp.p
-	if kc, _ := sgemmKernel.blocks(); wk.src.ldb != P || len(wk.src.off) < min(kc, sp.cin) {
-		wk.src.off = growSlice(wk.src.off, min(kc, sp.cin))
-		for q := range wk.src.off {
-			wk.src.off[q] = q * P
-		}
-	}
-	wk.src.ldb = P
+	kc, _ := sgemmKernel.blocks()
 	for s := sp.n * i / sp.parts; s < sp.n*(i+1)/sp.parts; s++ {
-		wk.src.b = sp.x[s*inPer:][:inPer]
+		wk.src.set(sp.x[s*inPer:][:inPer], P, min(kc, sp.cin))
 		o := sp.out[s*outPer:][:outPer]
 		sp.wpk.mulFromWith(&wk.job, 1, P, &wk.src, 0, o, P)
 		if sp.post != nil {

@@ -105,6 +105,18 @@ type stridedB struct {
 	off []int // p·ldb for p < kc
 }
 
+// set points s at b, rows ldb apart, for panels of up to rows rows; the
+// offsets of the last such B are kept.
+func (s *stridedB) set(b []float32, ldb, rows int) {
+	if s.ldb != ldb || len(s.off) < rows {
+		s.off = growSlice(s.off, rows)
+		for p := range s.off {
+			s.off[p] = p * ldb
+		}
+	}
+	s.b, s.ldb = b, ldb
+}
+
 func (s *stridedB) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 	packB(dst, s.b, s.ldb, tb, p0, kb, j0, nb, nr)
 }
@@ -276,13 +288,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 	src := j.src
 	if j.src == nil && j.kern.rows != nil && !j.tb && j.bInPlace {
 		st := &bufs.inPlace
-		if st.ldb != j.ldb || len(st.off) < kc { // the offsets of the last such product are kept
-			st.off = growSlice(st.off, kc)
-			for p := range st.off {
-				st.off[p] = p * j.ldb
-			}
-		}
-		st.b, st.ldb = j.b, j.ldb
+		st.set(j.b, j.ldb, kc)
 		rs, src = st, st
 		defer func() { st.b = nil }()
 	}

@@ -187,6 +187,7 @@ func (o *poolOp[F]) forwardPlane(src, dst []F, off int, row []int32, vals []F) {
 		case o.kh == 2 && o.kw == 2 && o.sh == 2 && o.sw == 2 && o.pt == 0 && o.pl == 0 && 2*o.oh <= o.h && 2*o.ow <= o.w:
 			o.max2x2(src, dst, arg)
 		case o.rowArgs && o.windowsFull && o.maxValues(src, dst, vals):
+			// pooled; a plane holding a NaN comes back false, to maxPlain
 		default:
 			o.maxPlain(src, dst, arg)
 		}
