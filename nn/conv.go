@@ -328,30 +328,42 @@ func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
 	b.b = nil
 }
 
-// pointwiseBySample runs the first samples of a float32 pointwise forward
-// pass (packed weights) on the goroutines, each taking whole samples: its
-// own product and then post on its planes, while they are in its cache.
-// It returns how many it ran: the largest multiple of the goroutines, so
-// that none idles while another runs one more; the caller splits the rest
-// one product at a time. Each sample split across the goroutines waited
-// for both twice, after its product and after post. But each goroutine
-// then reads all of the weights per sample: under pointwiseBySampleMinP
-// positions that costs more than the waits (BenchmarkConvPointwise,
-// ResNet50's 1×1 layers at batch 8 on 2 cores with their residual
-// epilogues: on 28×28 planes 1.08-1.15× faster, on 56×56 the same, on
-// 14×14 0.95-1.0×, on 7×7 0.85-0.9×).
+// pointwiseBySample runs a float32 pointwise forward pass (packed weights)
+// in one parallel region, post on each goroutine's own planes as soon as
+// they are made, and returns how many samples it ran; the caller splits
+// the rest one product at a time. Split one product at a time, each sample
+// waited for both goroutines twice, after its product and after post.
+//
+// On planes of at least pointwiseBySampleMinP positions each goroutine
+// takes whole samples (the largest multiple of the goroutines' count, so
+// that none idles while another runs one more). On smaller planes, where a
+// goroutine per sample would read all of the weights for every sample,
+// each takes a share of the filters (its rows of the weights) for every
+// sample. BenchmarkConvPointwise, ResNet50's 1×1 layers at batch 8 on 2
+// cores with their residual epilogues, against one product at a time: by
+// sample 1.08-1.15× faster on 28×28 planes, 1.05-1.08× on 56×56 (on 14×14
+// 0.95-1.0×, on 7×7 0.85-0.9×); by filters 1.015-1.035× on 14×14, the
+// same on 7×7.
 func (c *convCore[F]) pointwiseBySample(x, out []F, post planeFn[F]) int {
 	t := runtime.GOMAXPROCS(0)
 	n := c.inShape[0]
-	m := n - n%t
 	x32, ok := any(x).([]float32)
-	if t < 2 || m == 0 || !ok || !c.wpk.packed || c.geo.p() < pointwiseBySampleMinP {
+	if t < 2 || !ok || !c.wpk.packed {
 		return 0
 	}
 	if c.pwSplit == nil {
 		c.pwSplit = new(pointwiseSplit)
 	}
 	sp := c.pwSplit
+	sp.byFilters = c.geo.p() < pointwiseBySampleMinP
+	m := n - n%t
+	if sp.byFilters {
+		m = n
+		sp.rows = sgemmSplit(sp.rows, c.filters, t, sgemmKernel.mr)
+	}
+	if m == 0 {
+		return 0
+	}
 	if len(sp.workers) < t {
 		sp.workers = make([]pointwiseWorker, t)
 	}
@@ -367,13 +379,16 @@ func (c *convCore[F]) pointwiseBySample(x, out []F, post planeFn[F]) int {
 const pointwiseBySampleMinP = 512
 
 // pointwiseSplit is pointwiseBySample's parallel pass: part i runs the
-// i-th share of samples [0, n).
+// i-th share of samples [0, n), or filters [rows[i], rows[i+1]) of every
+// sample.
 type pointwiseSplit struct {
 	wpk             *packedA[float32]
 	x, out          []float32
 	post            planeFn[float32]
 	n, parts        int
 	cin, filters, p int
+	byFilters       bool
+	rows            []int
 	workers         []pointwiseWorker
 	wg              partsWait
 }
@@ -385,20 +400,32 @@ type pointwiseWorker struct {
 }
 
 func (sp *pointwiseSplit) runPart(i int) {
-	wk := &sp.workers[i]
+	wk, j := &sp.workers[i], &sp.workers[i].job
 	P, inPer, outPer := sp.p, sp.cin*sp.p, sp.filters*sp.p
 	kc, _ := sgemmKernel.blocks()
-	for s := sp.n * i / sp.parts; s < sp.n*(i+1)/sp.parts; s++ {
+	s0, s1, f0, f1 := sp.n*i/sp.parts, sp.n*(i+1)/sp.parts, 0, sp.filters
+	if sp.byFilters {
+		s0, s1, f0, f1 = 0, sp.n, sp.rows[i], sp.rows[i+1]
+		pj := sp.wpk.job
+		*j = sgemmJob{kern: pj.kern, k: pj.k, alpha: pj.alpha, apk: pj.apk, mpad: pj.mpad, rows: j.rows, cols: j.cols, slab: j.slab}
+	}
+	for s := s0; s < s1; s++ {
 		wk.src.set(sp.x[s*inPer:][:inPer], P, min(kc, sp.cin))
 		o := sp.out[s*outPer:][:outPer]
-		sp.wpk.mulFromWith(&wk.job, 1, P, &wk.src, 0, o, P)
+		if sp.byFilters {
+			j.src, j.c, j.ldc = &wk.src, o, P
+			j.run(f0, f1, 0, P)
+		} else {
+			sp.wpk.mulFromWith(j, 1, P, &wk.src, 0, o, P)
+		}
 		if sp.post != nil {
-			for f := 0; f < sp.filters; f++ {
+			for f := f0; f < f1; f++ {
 				pl := s*sp.filters + f
 				sp.post(pl, sp.out[pl*P:][:P])
 			}
 		}
 	}
+	j.src, j.c, j.apk = nil, nil, nil
 	wk.src.b = nil
 }
 

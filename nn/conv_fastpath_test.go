@@ -107,9 +107,9 @@ func TestGradConvFastPaths(t *testing.T) {
 // kernel reads each sample's input in place (full panels) or packed (the
 // last columns), against the float64 im2col path on every GEMM tier: two
 // kc-deep blocks of input channels, rows short of a micro-tile, columns
-// short of a panel, planes on which the goroutines take whole samples (3
-// samples: two by sample, one split) and the epilogue that runs on every
-// plane once.
+// short of a panel, the goroutines taking whole samples (large planes; of
+// 3 samples two, the third split) or shares of the filters (small
+// planes), and the epilogue that runs on every plane once.
 func TestPointwiseConvFloat32(t *testing.T) {
 	start := GemmKernel()
 	defer func() { _ = SetGemmKernel(start) }()
@@ -147,9 +147,18 @@ func TestPointwiseConvFloat32(t *testing.T) {
 					}
 				})
 				c32.forward(toFloat32(x), toFloat32(w), y32, post)
-				bySample := c32.pwSplit != nil && c32.pwSplit.n == 2
-				if want := runtime.GOMAXPROCS(0) == 2 && P >= pointwiseBySampleMinP && kern != gonumKernel; bySample != want {
-					t.Fatalf("two samples by sample: %v, want %v", bySample, want)
+				ran, want := 0, 0 // samples in one parallel region: a multiple of the goroutines by sample, or all by filters
+				if c32.pwSplit != nil {
+					ran = c32.pwSplit.n
+				}
+				if g := runtime.GOMAXPROCS(0); g >= 2 && kern != gonumKernel {
+					want = in[0] - in[0]%g
+					if P < pointwiseBySampleMinP {
+						want = in[0]
+					}
+				}
+				if ran != want {
+					t.Fatalf("%d samples in one parallel region, want %d", ran, want)
 				}
 				for i := range y {
 					if math.Abs(float64(y32[i])-y[i]) > 1e-4*(1+math.Abs(y[i])) {
