@@ -236,6 +236,11 @@ func (pc *paddedConv) fillChannel(unit, src []float32, ch, oy0 int) {
 		pc.fillStride2(unit, src, ch, oy0)
 		return
 	}
+	pc.fillPhases(unit, src, ch, oy0)
+}
+
+// fillPhases is fillChannel one phase plane, then one row, at a time.
+func (pc *paddedConv) fillPhases(unit, src []float32, ch, oy0 int) {
 	plane := pc.hb * pc.wp
 	for a := 0; a < pc.sh; a++ {
 		for b := 0; b < pc.sw; b++ {

@@ -262,3 +262,44 @@ func BenchmarkConvStride2(b *testing.B) {
 		})
 	}
 }
+
+// TestFillStride2MatchesPhases: the one-pass 2×2-stride fill writes the
+// phase planes the phase-by-phase fill writes, bit for bit, with and
+// without AVX2, for odd and even widths and left pads, bands that start
+// inside the input and past its end.
+func TestFillStride2MatchesPhases(t *testing.T) {
+	withSIMD(t, func(t *testing.T) {
+		for _, c := range []struct{ h, w, pt, pb, pl, pr, oy0, band int }{
+			{9, 45, 1, 1, 1, 1, 0, 0}, {8, 40, 1, 1, 1, 1, 0, 0}, {8, 37, 3, 3, 3, 3, 0, 0}, {11, 20, 0, 2, 2, 0, 0, 0},
+			{16, 33, 1, 1, 1, 1, 2, 3},
+		} {
+			oh, ow := (c.h+c.pt+c.pb-3)/2+1, (c.w+c.pl+c.pr-3)/2+1
+			var pc paddedConv
+			limit := 1 << 20
+			if c.band > 0 {
+				limit = 4 * ((c.w + c.pl + c.pr + 1) / 2) * (c.band + 1)
+			}
+			pc.setup(1, 4, c.h, c.w, 3, 3, 2, 2, 1, 1, c.pt, c.pb, c.pl, c.pr, oh, ow, 4, limit)
+			if !pc.ok || pc.np != 4 || c.band > 0 && pc.band == oh {
+				t.Fatalf("%+v: the geometry does not take the 2×2-stride fill (ok %v, %d phases, band %d)", c, pc.ok, pc.np, pc.band)
+			}
+			src := make([]float32, c.h*c.w)
+			for i := range src {
+				src[i] = float32(i + 1)
+			}
+			got, want := make([]float32, pc.per), make([]float32, pc.per)
+			for i := range got {
+				got[i], want[i] = -1, -1 // what neither writes stays -1 in both
+			}
+			for ch := 0; ch < 4; ch++ {
+				pc.fillStride2(got, src, ch, c.oy0)
+				pc.fillPhases(want, src, ch, c.oy0)
+			}
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%+v: unit[%d] = %v, phase by phase %v", c, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
