@@ -59,9 +59,10 @@ func (pc *paddedConv) setup(n, c, h, w, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, 
 		// a row's right padding is the next row's left padding (the last
 		// row's, the slack after the unit): one zero column per row on a
 		// 3×3 window instead of two. BenchmarkConvPadded, ResNet50's 512
-		// channels on 7×7 at batch 8: 1.06× faster. Unless a sample's
+		// channels on 7×7 at batch 8: 1.05-1.09× faster. Unless a sample's
 		// columns fill whole panels of the kernel, which they would then
-		// straddle (256 channels on 14×14: 224 columns, 0.96×).
+		// straddle (256 channels on 14×14: 224 columns, 0.92-1.0× in three
+		// rounds).
 		pc.wp = pl + w
 	}
 	pc.phases = append(pc.phases[:0], make([]int, sh*sw)...)

@@ -30,7 +30,7 @@ var winogradOn = os.Getenv(WinogradEnv) != "0"
 // product suffices for at least winogradWideMinC channels: on an AMD EPYC
 // (Zen 5, AVX-512) 128 channels on 28 measured 1.1–1.3× faster at batch
 // 1, 3, 8 and 16 (ResNet50's forward 2.4%), while 256 on 14 and 512 on 7
-// stayed 0.85–0.9× at batches 8 and 16, and 64 on 56 ran 0.7–0.86× at
+// stayed 0.85–0.9× at batches 8 and 16, and 64 on 56 ran 0.76–0.86× at
 // batches 1, 2, 3 and 8 against an inference network's padded path (64 on
 // 112 and 224, which the first rule takes, 1.03× and 1.07×). Tests lower
 // them.
@@ -41,8 +41,11 @@ var winogradOn = os.Getenv(WinogradEnv) != "0"
 // (BenchmarkConvWinograd) 512 channels on 14×14 one sample at a time (49
 // tiles, a tenth of a tile per channel) ran 0.65× as fast as im2col, three
 // samples (0.29) and eight (0.77) the same; on 28×28 one sample (0.38)
-// was 1.3× faster, for 256 and for 512 channels. VGG16's predict runs its
-// 28×28 layers one image at a time.
+// was 1.3× faster, for 256 and for 512 channels. (Against an inference
+// network's padded path, which those measurements predate, 512 channels
+// on 28×28 one sample at a time ran 0.91-0.94× and on 14×14 eight at a
+// time 0.93-0.95×; a tile per channel, which sends the latter to the
+// padded path, took VGG16's predict peak to 1.21× the file.)
 var (
 	winogradMinC            = 64
 	winogradMinCW           = 7168
