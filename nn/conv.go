@@ -233,7 +233,7 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		c.wpk.pack(false, fg, K, 1, W, K)
 		defer c.wpk.release()
 		if c.isPointwise() {
-			s := c.pointwiseBySample(x, out, post)
+			s := c.pointwiseParallel(x, out, post)
 			for ; s < n; s++ {
 				c.pointwiseProduct(x[s*inPer:][:inPer], out[s*outPer:][:outPer], P)
 				c.postPlanes(out, s, s+1, post)
@@ -328,7 +328,7 @@ func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
 	b.b = nil
 }
 
-// pointwiseBySample runs a float32 pointwise forward pass (packed weights)
+// pointwiseParallel runs a float32 pointwise forward pass (packed weights)
 // in one parallel region, post on each goroutine's own planes as soon as
 // they are made, and returns how many samples it ran; the caller splits
 // the rest one product at a time. Split one product at a time, each sample
@@ -340,11 +340,11 @@ func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
 // goroutine per sample would read all of the weights for every sample,
 // each takes a share of the filters (its rows of the weights) for every
 // sample. BenchmarkConvPointwise, ResNet50's 1×1 layers at batch 8 on 2
-// cores with their residual epilogues, against one product at a time: by
-// sample 1.08-1.15× faster on 28×28 planes, 1.05-1.08× on 56×56 (on 14×14
-// 0.95-1.0×, on 7×7 0.85-0.9×); by filters 1.015-1.035× on 14×14, the
-// same on 7×7.
-func (c *convCore[F]) pointwiseBySample(x, out []F, post planeFn[F]) int {
+// cores with their residual epilogues, against one product at a time over
+// 4-6 interleaved rounds: by sample 1.07-1.24× on 28×28 planes in all but
+// one round (0.96×), 1.0-1.17× on 56×56, 0.94-1.13× on 14×14 and
+// 0.83-0.99× on 7×7; by filters 1.01-1.04× on 14×14, the same on 7×7.
+func (c *convCore[F]) pointwiseParallel(x, out []F, post planeFn[F]) int {
 	t := runtime.GOMAXPROCS(0)
 	n := c.inShape[0]
 	x32, ok := any(x).([]float32)
@@ -378,7 +378,7 @@ func (c *convCore[F]) pointwiseBySample(x, out []F, post planeFn[F]) int {
 
 const pointwiseBySampleMinP = 512
 
-// pointwiseSplit is pointwiseBySample's parallel pass: part i runs the
+// pointwiseSplit is pointwiseParallel's parallel pass: part i runs the
 // i-th share of samples [0, n), or filters [rows[i], rows[i+1]) of every
 // sample.
 type pointwiseSplit struct {
@@ -406,8 +406,7 @@ func (sp *pointwiseSplit) runPart(i int) {
 	s0, s1, f0, f1 := sp.n*i/sp.parts, sp.n*(i+1)/sp.parts, 0, sp.filters
 	if sp.byFilters {
 		s0, s1, f0, f1 = 0, sp.n, sp.rows[i], sp.rows[i+1]
-		pj := sp.wpk.job
-		*j = sgemmJob{kern: pj.kern, k: pj.k, alpha: pj.alpha, apk: pj.apk, mpad: pj.mpad, rows: j.rows, cols: j.cols, slab: j.slab}
+		sp.wpk.share(j)
 	}
 	for s := s0; s < s1; s++ {
 		wk.src.set(sp.x[s*inPer:][:inPer], P, min(kc, sp.cin))

@@ -104,6 +104,13 @@ func (p *packedA[F]) mulFrom(n int, src bSource, beta F, c []F, ldc int) bool {
 	return true
 }
 
+// share makes job a product of the packed A (its own goroutine's: job is
+// not p.job), keeping job's split buffers.
+func (p *packedA[F]) share(job *sgemmJob) {
+	*job = sgemmJob{kern: p.job.kern, ta: p.job.ta, k: p.job.k, alpha: p.job.alpha, apk: p.job.apk, mpad: p.job.mpad,
+		rows: job.rows, cols: job.cols, slab: job.slab}
+}
+
 // mulFromWith is mulFrom (A packed, n > 0) run as job on up to threads
 // goroutines: products on other goroutines at the same time each bring
 // their own job.
@@ -111,8 +118,7 @@ func (p *packedA[F]) mulFromWith(job *sgemmJob, threads, n int, src bSource, bet
 	c32 := any(c).([]float32)
 	sgemmCheck(false, false, p.m, n, p.k, p.m*p.k, p.k, 0, n, len(c32), ldc)
 	if job != p.job {
-		*job = sgemmJob{kern: p.job.kern, ta: p.job.ta, k: p.job.k, alpha: p.job.alpha, apk: p.job.apk, mpad: p.job.mpad,
-			rows: job.rows, cols: job.cols, slab: job.slab}
+		p.share(job)
 	}
 	job.tb, job.b, job.src, job.beta, job.c, job.ldc = false, nil, src, float32(beta), c32, ldc
 	job.start(threads, p.m, n)

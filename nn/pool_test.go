@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 
 	"github.com/retarget-dev/retarget/ir"
@@ -78,6 +79,9 @@ func TestGradGlobalAvgPoolMasked(t *testing.T) {
 // maximum and mean, and spread the gradient to its argmax or evenly.
 func TestGlobalPoolPlanesInParallel(t *testing.T) {
 	const n, c, per = 8, 64, 16 * 16
+	if runtime.GOMAXPROCS(0) > 1 && forParts(n*c, per) < 2 {
+		t.Fatal("the planes would run on one goroutine")
+	}
 	rng := rand.New(rand.NewSource(5))
 	x := MatFromTensor[float32](RandTensor(rng, -1, 1, n, c, 16, 16))
 	d := MatFromTensor[float32](RandTensor(rng, -1, 1, n, c))
