@@ -27,7 +27,8 @@ func benchPool(b *testing.B, p *ir.Pool, in []int) {
 	}
 }
 
-// BenchmarkMaxPool3x3S2 is ResNet's stem pool at inference (maxValues).
+// BenchmarkMaxPool3x3S2 is a pool like ResNet's stem one (3×3, stride 2,
+// padding 1, 64 channels) on 56×56 planes at inference (maxValues).
 func BenchmarkMaxPool3x3S2(b *testing.B) {
 	benchPool(b, &ir.Pool{Rank: 2, Op: ir.PoolMax, Kernel: []int{3, 3}, Strides: []int{2, 2}, Padding: ir.PadExplicit, Pads: []int{1, 1, 1, 1}}, []int{8, 64, 56, 56})
 }
