@@ -36,6 +36,8 @@ func TestPaddedConvMatchesMaterialised(t *testing.T) {
 			padding: ir.PadSame}, []int{3, 4, 29}, 0},
 		{"stride_2x1", convCore[float64]{rank: 2, filters: 6, groups: 1, kernel: []int{2, 3}, strides: []int{2, 1},
 			padding: ir.PadValid}, []int{2, 5, 11, 8}, 0},
+		{"stride_2x1_padded_rows", convCore[float64]{rank: 2, filters: 5, groups: 1, kernel: []int{3, 3}, strides: []int{2, 1},
+			padding: ir.PadExplicit, pads: []int{3, 1, 2, 2}}, []int{2, 4, 9, 7}, 0},
 		{"per_sample_tiles", convCore[float64]{rank: 2, filters: 7, groups: 1, kernel: []int{5, 3}, padding: ir.PadSame}, []int{2, 3, 20, 21}, 600},
 		{"runs_inside_the_padding", convCore[float64]{rank: 1, filters: 3, groups: 1, kernel: []int{1}, padding: ir.PadExplicit, pads: []int{2, 2}}, []int{5, 3, 7}, 0},
 		{"1d_causal", convCore[float64]{rank: 1, filters: 5, groups: 1, kernel: []int{3}, dil: []int{2}, padding: ir.PadCausal}, []int{4, 6, 17}, 0},
