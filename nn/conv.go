@@ -39,9 +39,12 @@ type convCore[F Float] struct {
 	cin      int
 	col, tmp []F
 	wpk      packedA[F] // the weights of one forward pass, packed once (groups == 1)
-	tj       *tileJob[F]
-	task     convTask[F]
-	chunk    int
+	// takeWeights: the first forward pass that packs the weights packs
+	// them in their own storage for good (Options.TakeWeights)
+	takeWeights bool
+	tj          *tileJob[F]
+	task        convTask[F]
+	chunk       int
 	// tile is the number of output positions per im2col + GEMM when one
 	// sample runs at a time (chunk 1); the sample's whole plane otherwise
 	tile int
@@ -230,6 +233,9 @@ func (c *convCore[F]) forward(x, W, out []F, post planeFn[F]) {
 		c.winogradForward(x, W, out, post)
 		return
 	case c.groups == 1: // the weights against every sample or tile: packed once
+		if c.takeWeights && !c.wpk.inPlace && c.wpk.packInPlace(fg, K, W) {
+			c.noWinograd = true // Winograd would read W row-major
+		}
 		c.wpk.pack(false, fg, K, 1, W, K)
 		defer c.wpk.release()
 		if c.isPointwise() {
@@ -424,7 +430,7 @@ func (sp *pointwiseSplit) runPart(i int) {
 			}
 		}
 	}
-	j.src, j.c, j.apk = nil, nil, nil
+	j.src, j.c, j.apk, j.aedge = nil, nil, nil, nil
 	wk.src.b = nil
 }
 

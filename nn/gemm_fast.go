@@ -58,7 +58,8 @@ func (fastGemm32) Gemm(ta, tb bool, m, n, k int, alpha float32, a []float32, lda
 type sgemmJob struct {
 	kern        sgemmMicro
 	apk         []float32 // alpha·op(A) packed whole (prepackA), or nil: each run packs its blocks
-	mpad        int       // rows of apk: m rounded up to mr
+	mpad        int       // rows of apk: m rounded up to mr, or the whole panels of A when aedge holds its last one
+	aedge       []float32 // the last, partial row panel of a packed A kept apart from apk (packedA.packInPlace), or nil
 	ta, tb      bool
 	k           int
 	alpha, beta float32
@@ -161,7 +162,7 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 	*job = sgemmJob{kern: kern, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		rows: job.rows, cols: job.cols, slab: job.slab}
 	job.start(threads, m, n)
-	job.a, job.b, job.c, job.apk = nil, nil, nil, nil
+	job.a, job.b, job.c, job.apk, job.aedge = nil, nil, nil, nil, nil
 	sgemmJobs.put(job)
 }
 
@@ -173,7 +174,7 @@ func sgemmFrom(threads int, ta, tb bool, m, n, k int, alpha float32, a []float32
 	*job = sgemmJob{kern: sgemmKernel, ta: ta, tb: tb, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc,
 		rows: job.rows, cols: job.cols, slab: job.slab}
 	job.start(threads, m, n)
-	job.a, job.src, job.c, job.apk = nil, nil, nil, nil
+	job.a, job.src, job.c, job.apk, job.aedge = nil, nil, nil, nil, nil
 	sgemmJobs.put(job)
 }
 
@@ -314,10 +315,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 			}
 			for ic := i0; ic < i1; ic += mc {
 				mb := min(mc, i1-ic)
-				apk := bufs.a
-				if j.apk != nil {
-					apk = j.apk[pc*j.mpad+ic*kb:]
-				} else {
+				if j.apk == nil {
 					packA(bufs.a, j.a, j.lda, j.ta, j.alpha, ic, mb, pc, kb, mr)
 				}
 				for jr := 0; jr < nb; jr += nr {
@@ -330,7 +328,7 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 						rb, roff, hi, direct = rs.rows(pc, kb, jc+jr, nr)
 					}
 					for ir := 0; ir < mb; ir += mr {
-						ap := apk[ir*kb : (ir+mr)*kb]
+						ap := j.panelA(bufs.a, pc, kb, ic, ir)
 						mm := min(mr, mb-ir)
 						off := (ic+ir)*j.ldc + jc + jr
 						switch {
@@ -366,6 +364,20 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 				}
 			}
 		}
+	}
+}
+
+// panelA is the packed row panel of A at row ic+ir of the kb-deep block
+// at pc: in buf (packed for the block at ic) or in the job's packed A.
+func (j *sgemmJob) panelA(buf []float32, pc, kb, ic, ir int) []float32 {
+	mr := j.kern.mr
+	switch row := ic + ir; {
+	case j.apk == nil:
+		return buf[ir*kb : (ir+mr)*kb]
+	case row < j.mpad:
+		return j.apk[pc*j.mpad+row*kb:][:mr*kb]
+	default:
+		return j.aedge[pc*mr:][:mr*kb]
 	}
 }
 

@@ -21,6 +21,10 @@ type packedA[F Float] struct {
 	packed  bool
 	threads int
 	serial  bool // mul runs on the calling goroutine alone (the caller splits the work)
+	// inPlace: packInPlace packed the operand into its own storage for
+	// good; pack and release then leave it be
+	inPlace bool
+	edge    []float32 // the partial last row panel (inPlace)
 }
 
 // packedBufs holds the storage of released packed operands.
@@ -30,6 +34,9 @@ var packedBufs = newFreeList()
 // pack): layers pack their weights for one pass and do not keep a second
 // copy of them between passes.
 func (p *packedA[F]) release() {
+	if p.inPlace {
+		return
+	}
 	if p.pk != nil {
 		*p.box = p.pk
 		packedBufs.put(p.box)
@@ -50,6 +57,12 @@ func canPack[F Float](m, k int) bool {
 
 // pack sets the operand (a is kept, not copied, when it cannot be packed).
 func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
+	if p.inPlace {
+		if p.job.kern.name == sgemmKernel.name && p.m == m && p.k == k && canPack[F](m, k) {
+			return
+		}
+		p.unpackInPlace() // the kernel changed (SetGemmKernel): back to row-major
+	}
 	p.ta, p.m, p.k, p.alpha, p.a, p.lda, p.packed = ta, m, k, alpha, a, lda, false
 	a32, _ := any(a).([]float32)
 	if !canPack[F](m, k) || alpha == 0 {
@@ -108,7 +121,7 @@ func (p *packedA[F]) mulFrom(n int, src bSource, beta F, c []F, ldc int) bool {
 // not p.job), keeping job's split buffers.
 func (p *packedA[F]) share(job *sgemmJob) {
 	*job = sgemmJob{kern: p.job.kern, ta: p.job.ta, k: p.job.k, alpha: p.job.alpha, apk: p.job.apk, mpad: p.job.mpad,
-		rows: job.rows, cols: job.cols, slab: job.slab}
+		aedge: p.job.aedge, rows: job.rows, cols: job.cols, slab: job.slab}
 }
 
 // mulFromWith is mulFrom (A packed, n > 0) run as job on up to threads
@@ -124,6 +137,80 @@ func (p *packedA[F]) mulFromWith(job *sgemmJob, threads, n int, src bSource, bet
 	job.start(threads, p.m, n)
 	job.src, job.c = nil, nil
 	if job != p.job {
-		job.apk = nil
+		job.apk, job.aedge = nil, nil
 	}
+}
+
+// packInPlace packs the row-major m×k operand w (alpha 1, a network's
+// weights it may rewrite) into the micro-kernel's panels in w's own
+// storage, for every later pack: its whole row panels take w's first
+// rows' place, the partial last one, which would not fit, is packed apart
+// (p.edge, at most mr·k values). A network packing its weights on every
+// pass copies all of them each time, which measured 2–6% of ResNet50's
+// forward pass; a second, packed copy kept between passes would hold
+// them twice. It reports false, doing nothing, when the operand is not
+// packed (pack's conditions) or has no whole row panel.
+func (p *packedA[F]) packInPlace(m, k int, w []F) bool {
+	w32, ok := any(w).([]float32)
+	kern := sgemmKernel
+	full := m / kern.mr * kern.mr
+	if !ok || !canPack[F](m, k) || full == 0 || len(w32) < m*k {
+		return false
+	}
+	p.release()
+	kc, _ := kern.blocks()
+	box := takeFitting[float32](packedBufs, full*k)
+	rows := growSlice(*box, full*k)
+	copy(rows, w32[:full*k])
+	p.edge = nil
+	if full < m {
+		p.edge = make([]float32, kern.mr*k)
+	}
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		packA(w32[pc*full:], rows, k, false, 1, 0, full, pc, kb, kern.mr)
+		if p.edge != nil {
+			packA(p.edge[pc*kern.mr:], w32[full*k:], k, false, 1, 0, m-full, pc, kb, kern.mr)
+		}
+	}
+	*box = rows
+	packedBufs.put(box)
+	if p.job == nil {
+		p.job = new(sgemmJob)
+	}
+	j := p.job
+	*j = sgemmJob{kern: kern, k: k, alpha: 1, apk: w32[:full*k], mpad: full, aedge: p.edge,
+		rows: j.rows, cols: j.cols, slab: j.slab}
+	p.ta, p.m, p.k, p.alpha, p.a, p.lda = false, m, k, 1, w, k
+	p.threads = runtime.GOMAXPROCS(0)
+	if p.serial {
+		p.threads = 1
+	}
+	p.packed, p.inPlace = true, true
+	return true
+}
+
+// unpackInPlace puts packInPlace's operand back in row-major order.
+func (p *packedA[F]) unpackInPlace() {
+	j, mr := p.job, p.job.kern.mr
+	kc, _ := j.kern.blocks()
+	w32, full, k := j.apk, j.mpad, p.k
+	box := takeFitting[float32](packedBufs, full*k)
+	pk := growSlice(*box, full*k)
+	copy(pk, w32)
+	for pc := 0; pc < k; pc += kc {
+		kb := min(kc, k-pc)
+		for ir := 0; ir < full; ir += mr {
+			panel := pk[pc*full+ir*kb:][:mr*kb]
+			for q := 0; q < kb; q++ {
+				for r := 0; r < mr; r++ {
+					w32[(ir+r)*k+pc+q] = panel[q*mr+r]
+				}
+			}
+		}
+	}
+	*box = pk
+	packedBufs.put(box)
+	*j = sgemmJob{rows: j.rows, cols: j.cols, slab: j.slab}
+	p.inPlace, p.packed, p.edge = false, false, nil
 }

@@ -321,3 +321,24 @@ func (n *Net[F]) checkTrainable(what string) error {
 	}
 	return nil
 }
+
+// takeConvWeights hands the float32 convolutions whose weights are the
+// graph's their storage (Options.TakeWeights).
+func (n *Net[F]) takeConvWeights() {
+	for _, nd := range n.nodes {
+		c, ok := any(nd.op).(*convOp[float32])
+		if !ok || c.core.groups != 1 {
+			continue
+		}
+		t := nd.v.Params[c.wName]
+		w := c.params.Values[c.wName]
+		if t == nil || w == nil {
+			continue
+		}
+		c.core.takeWeights = true
+		if len(t.Data) > 0 && len(w.Data) > 0 && &t.Data[0] != &w.Data[0] {
+			continue // fusion gave the op weights of its own: the graph keeps its
+		}
+		t.Data = nil
+	}
+}

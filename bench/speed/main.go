@@ -5,6 +5,11 @@
 //
 //	go run ./bench/speed forward MODEL INPUT.npy RUNS
 //	go run ./bench/speed train WORKLOAD RUNS   (head, cnn, resblock, lstm, attention)
+//
+// forward compiles the model as retarget predict does, taking over the
+// graph's convolution weights (nn.Options.TakeWeights);
+// SPEED_KEEP_GRAPH=1 compiles it without, for comparing the two in one
+// binary.
 package main
 
 import (
@@ -87,7 +92,7 @@ func forward(model, input string, runs int) ([]float64, error) {
 		return nil, err
 	}
 	t = time.Now()
-	net, err := nn.CompileInference(g)
+	net, err := nn.CompileWith[float32](g, nn.Options{Inference: true, TakeWeights: os.Getenv("SPEED_KEEP_GRAPH") == ""})
 	if err != nil {
 		return nil, err
 	}

@@ -66,7 +66,9 @@ the source model gave them.`,
 			if err != nil {
 				return err
 			}
-			net, err := nn.CompileInference(g)
+			// the graph is not used after this: the network may pack the
+			// convolution weights in place (Options.TakeWeights)
+			net, err := nn.CompileWith[float32](g, nn.Options{Inference: true, TakeWeights: true})
 			if err != nil {
 				return jsonWeightsHint(args[0], opts, err)
 			}
