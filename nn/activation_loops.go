@@ -131,3 +131,48 @@ func axpy[F Float](a F, x, y []F) {
 		y[i] += a * v
 	}
 }
+
+// clampBounds is the activation as clamp(x, lo, hi) (identity, ReLU,
+// ReLU6, Clip, with clampRange's bits); ok is false for any other.
+func (a activation[F]) clampBounds() (lo, hi F, ok bool) {
+	inf := F(math.Inf(1))
+	switch a.kind {
+	case ir.ActIdentity:
+		return -inf, inf, true
+	case ir.ActReLU:
+		return 0, inf, true
+	case ir.ActReLU6:
+		return 0, 6, true
+	case ir.ActClip:
+		return a.alpha, a.beta, true
+	}
+	return 0, 0, false
+}
+
+// biasClampAdd does, on one plane, row = clamp(clamp(row+b, lo1, hi1) +
+// skip, lo2, hi2), or without skip (nil) only the first clamp: the same
+// bits as affineRange (scale 1), clampRange, addTo and clampRange one
+// after the other, in one pass.
+func biasClampAdd(row, skip []float32, b, lo1, hi1, lo2, hi2 float32) {
+	if skip != nil {
+		skip = skip[:len(row)]
+	}
+	for i := biasClampAddSIMD(row, skip, b, lo1, hi1, lo2, hi2); i < len(row); i++ {
+		v := row[i] + b
+		if v < lo1 {
+			v = lo1
+		}
+		if v > hi1 {
+			v = hi1
+		}
+		if skip != nil {
+			if v += skip[i]; v < lo2 {
+				v = lo2
+			}
+			if v > hi2 {
+				v = hi2
+			}
+		}
+		row[i] = v
+	}
+}

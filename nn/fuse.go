@@ -62,6 +62,9 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 	if fu.addSlot >= 0 {
 		skip = fu.slots[fu.addSlot]
 	}
+	if post := o.clampPost(b, skip); post != nil {
+		return post
+	}
 	return func(plane int, row []F) {
 		ch := plane % c
 		if b != nil {
@@ -83,6 +86,46 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 		if fu.afterAdd != nil {
 			fu.afterAdd.forwardRange(row, row)
 		}
+	}
+}
+
+// clampPost is inferencePost in one pass over each plane (biasClampAdd)
+// for float32 chains of bias, at most one activation that is a clamp
+// (identity, ReLU, ReLU6, Clip), and a residual Add with or without a
+// clamp after it: ResNet's. nil for any other chain. Pass by pass, the
+// bias, ReLU, sum and ReLU took 5% of ResNet50's forward pass.
+func (o *convOp[F]) clampPost(b *Mat[F], skip *Mat[F]) planeFn[F] {
+	fu, c := o.fused, o.core.filters
+	if _, ok := any(b).(*Mat[float32]); !ok || fu.bn != nil {
+		return nil
+	}
+	first := o.act
+	if fu.act != nil {
+		if !o.act.identity() {
+			return nil
+		}
+		first = *fu.act
+	}
+	lo1, hi1, ok := first.clampBounds()
+	if !ok {
+		return nil
+	}
+	lo2, hi2 := F(math.Inf(-1)), F(math.Inf(1))
+	if fu.afterAdd != nil {
+		if lo2, hi2, ok = fu.afterAdd.clampBounds(); !ok {
+			return nil
+		}
+	}
+	return func(plane int, row []F) {
+		bias := F(math.Copysign(0, -1)) // x + (−0) is x, −0 included
+		if b != nil {
+			bias = b.Data[plane%c]
+		}
+		var s []F
+		if skip != nil {
+			s = skip.Data[plane*len(row):][:len(row)] // post runs on whole planes
+		}
+		biasClampAdd(any(row).([]float32), any(s).([]float32), float32(bias), float32(lo1), float32(hi1), float32(lo2), float32(hi2))
 	}
 }
 

@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"fmt"
+	"math"
 	"math/rand"
 	"testing"
 
@@ -59,57 +61,148 @@ func TestInferenceFusionIsExact(t *testing.T) {
 		g.Outputs = []ir.GraphOutput{{Name: "out", Vertex: "out"}}
 		return g
 	}
+	graphs["exported_clamps"] = func() *ir.Graph {
+		// clampPost's chains on planes that leave a tail past the vectors
+		// (9×7): a Clip convolution whose ReLU does not fuse into one pass,
+		// an Add without bias before a Clip, an Add after a ReLU convolution
+		// with no activation after it, a Clip vertex after a convolution
+		g := &ir.Graph{Name: "exported_clamps", Inputs: []ir.Input{{Name: "input", Shape: []int{6, 9, 7}}}}
+		add := func(name string, l ir.Layer, in ...string) {
+			g.Vertices = append(g.Vertices, &ir.Vertex{Name: name, Layer: l, Inputs: in})
+		}
+		clip := ir.Activation{Kind: ir.ActClip, Alpha: -0.5, Beta: 0.7}
+		add("conv1", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{3, 3}, Padding: ir.PadSame, Activation: clip}, "input")
+		add("relu1", &ir.ActivationLayer{Activation: ir.Act(ir.ActReLU)}, "conv1")
+		add("conv2", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{3, 3}, Padding: ir.PadSame, NoBias: true}, "relu1")
+		add("sum", &ir.Merge{Op: ir.MergeAdd}, "input", "conv2")
+		add("clip", &ir.ActivationLayer{Activation: ir.Activation{Kind: ir.ActClip, Alpha: -0.3, Beta: 0.4}}, "sum")
+		add("conv3", &ir.Conv{Rank: 2, Filters: 6, Kernel: []int{1, 1}, Activation: ir.Act(ir.ActReLU)}, "clip")
+		add("sum3", &ir.Merge{Op: ir.MergeAdd}, "conv3", "clip")
+		add("conv4", &ir.Conv{Rank: 2, Filters: 5, Kernel: []int{3, 3}, Padding: ir.PadSame}, "sum3")
+		add("out", &ir.ActivationLayer{Activation: ir.Activation{Kind: ir.ActClip, Alpha: -0.2, Beta: 0.3}}, "conv4")
+		g.Outputs = []ir.GraphOutput{{Name: "out", Vertex: "out"}}
+		return g
+	}
 	// the vertices each graph must fuse
 	wantFused := map[string][]string{
 		"resblock":   {"bn1", "relu1", "bn2", "sum", "out"},
 		"downsample": {"bna", "bnd", "sum", "out"},
 		"exported":   {"relu1", "sum", "out"},
+		// conv2 is relu1's consumer, not an Add's input made before it
+		"exported_clamps": {"relu1", "sum", "clip", "sum3", "out"},
 	}
+	// the convolutions whose fused epilogue runs in one pass (clampPost)
+	wantOnePass := map[string]map[string]bool{
+		"exported":        {"conv1": true, "conv2": true},
+		"exported_clamps": {"conv1": false, "conv2": true, "conv3": true, "conv4": true},
+	}
+	defer func(on bool) { useSIMD = on }(useSIMD)
+	simdAvail := useSIMD
 	for name, mk := range graphs {
-		t.Run(name, func(t *testing.T) {
-			g := mk()
-			coreInit(t, g, 7)
-			rng := rand.New(rand.NewSource(3))
-			randomBatchNorms(g, rng)
-			shape := append([]int{3}, g.Inputs[0].Shape...)
-			x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
-			fused, err := CompileWith[float32](g, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			plain, err := CompileWith[float32](g, Options{NoFusion: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			nFused := 0
-			for _, nd := range fused.nodes {
-				if nd.fused {
-					nFused++
+		for _, simd := range []bool{false, true} {
+			useSIMD = simd && simdAvail
+			t.Run(fmt.Sprintf("%s/simd=%v", name, useSIMD), func(t *testing.T) {
+				g := mk()
+				coreInit(t, g, 7)
+				rng := rand.New(rand.NewSource(3))
+				randomBatchNorms(g, rng)
+				shape := append([]int{3}, g.Inputs[0].Shape...)
+				x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
+				fused, err := CompileWith[float32](g, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := CompileWith[float32](g, Options{NoFusion: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				nFused := 0
+				for _, nd := range fused.nodes {
+					if nd.fused {
+						nFused++
+					}
+				}
+				if nFused == 0 {
+					t.Fatal("nothing was fused")
+				}
+				for _, v := range wantFused[name] {
+					if !fused.byName[v].fused {
+						t.Fatalf("%s is not fused", v)
+					}
+				}
+				if onePass := wantOnePass[name]; onePass != nil {
+					for _, nd := range fused.nodes {
+						c, ok := any(nd.op).(*convOp[float32])
+						if !ok || c.fused == nil {
+							continue
+						}
+						if got := c.clampPost(c.params.Values["b"], nil) != nil; got != onePass[nd.v.Name] {
+							t.Errorf("%s: one-pass epilogue %v, want %v", nd.v.Name, got, onePass[nd.v.Name])
+						}
+					}
+				}
+				a, err := fused.Forward(x, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ya := append([]float32(nil), a[0].Data...)
+				b, err := plain.Forward(x, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range ya {
+					if ya[i] != b[0].Data[i] {
+						t.Fatalf("fused output [%d] = %v, unfused %v", i, ya[i], b[0].Data[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestBiasClampAddMatchesPasses: biasClampAdd with each clamping
+// activation's bounds gives the bits of the passes it replaces, past the
+// bounds, at signed zeros and infinities, on and off the vector loop.
+func TestBiasClampAddMatchesPasses(t *testing.T) {
+	defer func(on bool) { useSIMD = on }(useSIMD)
+	simdAvail := useSIMD
+	vals := []float32{-10, -0.5, float32(math.Copysign(0, -1)), 0, 0.5, 5.9, 6.5, 10, float32(math.Inf(1)), float32(math.Inf(-1))}
+	acts := []activation[float32]{{kind: ir.ActIdentity}, {kind: ir.ActReLU}, {kind: ir.ActReLU6}, {kind: ir.ActClip, alpha: -0.3, beta: 0.4}}
+	for _, simd := range []bool{false, true} {
+		useSIMD = simd && simdAvail
+		for _, a := range acts {
+			for _, b := range []float32{float32(math.Copysign(0, -1)), 0.25} {
+				x := make([]float32, 21) // two vectors and a tail
+				skip := make([]float32, len(x))
+				for i := range x {
+					x[i], skip[i] = vals[i%len(vals)], vals[(i*3+1)%len(vals)]
+				}
+				want := append([]float32(nil), x...)
+				affineRange(want, want, 1, b)
+				a.forwardRange(want, want)
+				addTo(want, skip)
+				a.forwardRange(want, want)
+				lo, hi, ok := a.clampBounds()
+				if !ok {
+					t.Fatalf("%s: not a clamp", a.kind)
+				}
+				got := append([]float32(nil), x...)
+				biasClampAdd(got, skip, b, lo, hi, lo, hi)
+				wantNoSkip := append([]float32(nil), x...)
+				affineRange(wantNoSkip, wantNoSkip, 1, b)
+				a.forwardRange(wantNoSkip, wantNoSkip)
+				noSkip := append([]float32(nil), x...)
+				biasClampAdd(noSkip, nil, b, lo, hi, 0, 0)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Errorf("%s, b %v, simd %v: [%d] (x %v, skip %v) = %v, want %v", a.kind, b, useSIMD, i, x[i], skip[i], got[i], want[i])
+					}
+					if math.Float32bits(noSkip[i]) != math.Float32bits(wantNoSkip[i]) {
+						t.Errorf("%s, b %v, simd %v, no skip: [%d] (x %v) = %v, want %v", a.kind, b, useSIMD, i, x[i], noSkip[i], wantNoSkip[i])
+					}
 				}
 			}
-			if nFused == 0 {
-				t.Fatal("nothing was fused")
-			}
-			for _, v := range wantFused[name] {
-				if !fused.byName[v].fused {
-					t.Fatalf("%s is not fused", v)
-				}
-			}
-			a, err := fused.Forward(x, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ya := append([]float32(nil), a[0].Data...)
-			b, err := plain.Forward(x, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range ya {
-				if ya[i] != b[0].Data[i] {
-					t.Fatalf("fused output [%d] = %v, unfused %v", i, ya[i], b[0].Data[i])
-				}
-			}
-		})
+		}
 	}
 }
 

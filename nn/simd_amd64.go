@@ -322,3 +322,22 @@ func deinterleaveSIMD(ev, od, src []float32) int {
 	deinterleaveAVX(&ev[0], &od[0], &src[0], n)
 	return n
 }
+
+//go:noescape
+func biasClampAddAVX(row, skip *float32, n int, b, lo1, hi1, lo2, hi2 float32)
+
+// biasClampAddSIMD does biasClampAdd for the leading multiple of 8 of row
+// and returns how many it did.
+func biasClampAddSIMD(row, skip []float32, b, lo1, hi1, lo2, hi2 float32) int {
+	n := len(row) &^ 7
+	if !useSIMD || n == 0 {
+		return 0
+	}
+	var s *float32
+	if skip != nil {
+		_ = skip[n-1]
+		s = &skip[0]
+	}
+	biasClampAddAVX(&row[0], s, n, b, lo1, hi1, lo2, hi2)
+	return n
+}

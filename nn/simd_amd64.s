@@ -824,3 +824,49 @@ deinterleaveLoop:
 	JLT deinterleaveLoop
 	VZEROUPPER
 	RET
+
+// func biasClampAddAVX(row, skip *float32, n int, b, lo1, hi1, lo2, hi2 float32)
+//
+// row[i] = clamp(clamp(row[i] + b, lo1, hi1) + skip[i], lo2, hi2), or
+// without skip (nil) row[i] = clamp(row[i] + b, lo1, hi1): the ops of
+// affineAVX (with scale 1), clampAVX and addAVX in one pass, so the same
+// bits.
+TEXT ·biasClampAddAVX(SB), NOSPLIT, $0-44
+	MOVQ row+0(FP), DI
+	MOVQ skip+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS b+24(FP), Y10
+	VBROADCASTSS lo1+28(FP), Y11
+	VBROADCASTSS hi1+32(FP), Y12
+	VBROADCASTSS lo2+36(FP), Y13
+	VBROADCASTSS hi2+40(FP), Y14
+	XORQ BX, BX
+	TESTQ CX, CX
+	JZ bcaDone
+	TESTQ SI, SI
+	JZ bcaNoSkip
+bcaSkipLoop:
+	VMOVUPS (DI)(BX*4), Y0
+	VADDPS Y10, Y0, Y0
+	VMAXPS Y0, Y11, Y0
+	VMINPS Y0, Y12, Y0
+	VADDPS (SI)(BX*4), Y0, Y0
+	VMAXPS Y0, Y13, Y0
+	VMINPS Y0, Y14, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT bcaSkipLoop
+	JMP bcaDone
+bcaNoSkip:
+	VMOVUPS (DI)(BX*4), Y0
+	VADDPS Y10, Y0, Y0
+	VMAXPS Y0, Y11, Y0
+	VMINPS Y0, Y12, Y0
+	VMOVUPS Y0, (DI)(BX*4)
+	ADDQ $8, BX
+	CMPQ BX, CX
+	JLT bcaNoSkip
+bcaDone:
+	VZEROUPPER
+	RET

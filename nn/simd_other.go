@@ -43,3 +43,5 @@ func maxIntoSIMD(d, s []float32) (int, bool) { return 0, false }
 func max3s2SIMD(d, m []float32) int { return 0 }
 
 func deinterleaveSIMD(ev, od, src []float32) int { return 0 }
+
+func biasClampAddSIMD(row, skip []float32, b, lo1, hi1, lo2, hi2 float32) int { return 0 }
