@@ -71,7 +71,9 @@ type Options struct {
 }
 
 // Net is a compiled graph running in F. Parameters of a float32 Net alias
-// the graph's tensors: training updates the ir.Graph in place.
+// the graph's tensors: training updates the ir.Graph in place (an
+// inference network with Options.TakeWeights takes its convolution
+// weights from the graph instead).
 type Net[F Float] struct {
 	Graph *ir.Graph
 	opts  Options
