@@ -156,7 +156,9 @@ func Featurize(g *ir.Graph, it nn.Iterator, dir string, opt FeaturizeOptions) (*
 			return idx, nil
 		}
 	}
-	net, err := nn.CompileInference(fg)
+	// fg is this call's own copy of the frozen part: the network may take
+	// its convolution weights (packed once, in place)
+	net, err := nn.CompileWith[float32](fg, nn.Options{Inference: true, TakeWeights: true})
 	if err != nil {
 		return nil, err
 	}
