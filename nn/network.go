@@ -66,7 +66,8 @@ type Options struct {
 	// pass spent 4–5% of its time on that), with no second copy held.
 	// Those vertices' "W" tensors in the graph are set to nil: do not
 	// train, export or compile the graph again afterwards. For a program
-	// that imports a model, predicts and exits (retarget predict).
+	// that imports a model, predicts and exits (retarget predict), or a
+	// graph made for the one network (Featurize's copy of the frozen part).
 	TakeWeights bool
 }
 
