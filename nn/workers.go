@@ -179,6 +179,7 @@ type stepTeam struct {
 	parts      int
 	members    int            // the caller and the workers that joined
 	gen        atomic.Int64   // step number: bumped when a step's parts may be claimed
+	started    int64          // gen when the sequence started
 	claimed    []atomic.Int64 // per part, the step that claimed it
 	done       atomic.Int32   // the current step's parts finished
 	quit       atomic.Bool
@@ -216,6 +217,7 @@ func (m *stepTeam) start(t parter, parts int) {
 		m.wake, m.fin = make(chan struct{}, parts), make(chan struct{}, 1)
 	}
 	g := m.gen.Load()
+	m.started = g
 	for i := range parts {
 		m.claimed[i].Store(g)
 	}
@@ -252,9 +254,10 @@ func (m *stepTeam) step() {
 			<-m.fin // a part that finished after mainSleeps was set sends one
 		}
 		spin = 0
-		if m.stalls++; m.stalls == teamStalls {
-			defer m.release()
-		}
+		m.stalls++
+	}
+	if m.stalls >= teamStalls && m.members > 1 {
+		m.release()
 	}
 }
 
@@ -309,7 +312,9 @@ func (m *stepTeam) stop() {
 
 // runPart is worker me's stay in the team.
 func (m *stepTeam) runPart(me int) {
-	seen := m.gen.Load()
+	// from the sequence's start, not now: a worker woken late, after the
+	// first step began, still takes its parts of that step
+	seen := m.started
 	ready := func() bool { return m.gen.Load() != seen || m.quit.Load() }
 	for {
 		for spin := 0; !ready(); spin++ {

@@ -122,3 +122,69 @@ func (n *nestedParts) runPart(i int) {
 	n.outer.runs[i].Add(1)
 	runParts(n.inner[i], 3, &n.inner[i].w)
 }
+
+// stallingParts makes the caller block in every step while a worker is in
+// the team: part 0 waits until part 1 has begun in this step, and part 1
+// until the caller has given up spinning. Each wait gives up after 100 ms.
+type stallingParts struct {
+	team  *stepTeam
+	began atomic.Int64 // the step in which part 1 began
+}
+
+func (s *stallingParts) runPart(i int) {
+	step := s.team.gen.Load()
+	if s.team.members == 1 {
+		return
+	}
+	if i == 1 {
+		s.began.Store(step)
+		for t0 := time.Now(); !s.team.mainSleeps.Load() && time.Since(t0) < 100*time.Millisecond; {
+		}
+		return
+	}
+	for t0 := time.Now(); s.began.Load() != step && time.Since(t0) < 100*time.Millisecond; {
+	}
+}
+
+// TestStepTeamStallsAllocateNothing: steps in which the caller blocks on a
+// slow worker, until it sends the workers away, allocate nothing (a defer
+// in step's loop once made a heap record each time, which a loaded CI
+// machine met in training steps).
+func TestStepTeamStallsAllocateNothing(t *testing.T) {
+	workOnce.Do(startWorkers)
+	var m stepTeam
+	s := &stallingParts{team: &m}
+	run := func() {
+		m.start(s, 2)
+		for m.members < 2 { // the workers may not have reached their loop yet
+			m.stop()
+			time.Sleep(time.Millisecond)
+			m.start(s, 2)
+		}
+		for range teamStalls + 2 {
+			m.step()
+		}
+		stalls, members := m.stalls, m.members
+		m.stop()
+		if stalls != teamStalls || members != 1 {
+			t.Fatalf("after %d steps: %d stalls, %d members, want %d and 1 (released)", teamStalls+2, stalls, members, teamStalls)
+		}
+	}
+	run() // the first sequence makes the team's buffers
+	// not testing.AllocsPerRun: it sets GOMAXPROCS to 1, and no worker
+	// would join. The runtime's own rare allocations (a WaitGroup waiter
+	// record, a new thread) do not repeat; a step's would, so three tries.
+	var allocs uint64
+	for range 3 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		run()
+		runtime.ReadMemStats(&after)
+		if allocs = after.Mallocs - before.Mallocs; allocs == 0 {
+			break
+		}
+	}
+	if allocs != 0 {
+		t.Errorf("%d allocations in a sequence of stalled steps, want 0", allocs)
+	}
+}
