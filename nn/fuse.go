@@ -93,7 +93,8 @@ func (o *convOp[F]) inferencePost(p *Pass[F], b *Mat[F]) planeFn[F] {
 // for float32 chains of bias, at most one activation that is a clamp
 // (identity, ReLU, ReLU6, Clip), and a residual Add with or without a
 // clamp after it: ResNet's. nil for any other chain. Pass by pass, the
-// bias, ReLU, sum and ReLU took 5% of ResNet50's forward pass.
+// bias, ReLU, sum and ReLU took 5% of ResNet50's CPU profile; one pass
+// measured 0.97–1.01× the forward pass's time.
 func (o *convOp[F]) clampPost(b *Mat[F], skip *Mat[F]) planeFn[F] {
 	fu, c := o.fused, o.core.filters
 	if _, ok := any(b).(*Mat[float32]); !ok || fu.bn != nil {
@@ -116,8 +117,9 @@ func (o *convOp[F]) clampPost(b *Mat[F], skip *Mat[F]) planeFn[F] {
 			return nil
 		}
 	}
+	noBias := F(math.Copysign(0, -1)) // x + (−0) is x, −0 included
 	return func(plane int, row []F) {
-		bias := F(math.Copysign(0, -1)) // x + (−0) is x, −0 included
+		bias := noBias
 		if b != nil {
 			bias = b.Data[plane%c]
 		}

@@ -336,8 +336,11 @@ func (n *Net[F]) takeConvWeights() {
 			continue
 		}
 		c.core.takeWeights = true
+		// the op's weights alias the graph's float32 tensor (MatFromTensor),
+		// so the graph loses its copy; a guard, should an op ever get
+		// weights of its own
 		if len(t.Data) > 0 && len(w.Data) > 0 && &t.Data[0] != &w.Data[0] {
-			continue // fusion gave the op weights of its own: the graph keeps its
+			continue
 		}
 		t.Data = nil
 	}
