@@ -109,11 +109,14 @@ func TestGradConvFastPaths(t *testing.T) {
 // kc-deep blocks of input channels, rows short of a micro-tile, columns
 // short of a panel, the goroutines taking whole samples (large planes; of
 // 3 samples two, the third split) or shares of the filters (small
-// planes), and the epilogue that runs on every plane once.
+// planes) over all samples' planes side by side (panels spanning two or
+// more samples, planes of one position), and the epilogue that runs on
+// every plane once.
 func TestPointwiseConvFloat32(t *testing.T) {
 	start := GemmKernel()
 	defer func() { _ = SetGemmKernel(start) }()
-	shapes := []struct{ filters, c, h, w int }{{30, 300, 5, 10}, {64, 8, 7, 7}, {17, 33, 1, 40}, {20, 140, 17, 31}}
+	shapes := []struct{ filters, c, h, w int }{{30, 300, 5, 10}, {64, 8, 7, 7}, {17, 33, 1, 40}, {20, 140, 17, 31},
+		{45, 270, 3, 5}, {29, 20, 1, 1}, {16, 24, 4, 8}, {20, 40, 7, 9}}
 	for _, kern := range GemmKernels() {
 		if err := SetGemmKernel(kern); err != nil {
 			t.Fatal(err)

@@ -68,6 +68,10 @@ type sgemmJob struct {
 	bInPlace    bool    // A is at most sgemmInPlacePanels row panels: the kernel reads row-major B in place (set by start)
 	lda, ldb    int
 	ldc         int
+	// cP > 0: C is a batch of planes of cP positions side by side (beta 0
+	// or 1): column col is position col%cP of sample col/cP, whose rows lie
+	// cP apart from c[(col/cP)·cPer] on; ldc is not used
+	cP, cPer int
 
 	// the parts runParts hands out: tiles of the rows×cols grid, or
 	// (packing) slabs [slab[i], slab[i+1]) of kc-deep A
@@ -124,6 +128,51 @@ func (s *stridedB) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 
 func (s *stridedB) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
 	return s.b[p0*s.ldb+j:], s.off[:kb], (kb - 1) * s.ldb, true
+}
+
+// planesB is op(B) of a batch of planes side by side, a 1×1
+// convolution's input over all its samples: column col is position col%p
+// of sample col/p, the sample's rows lie p apart from b[(col/p)·per] on.
+// The kernel reads the panels that lie within one sample in place.
+type planesB struct {
+	rowsB stridedB // b, ldb = p, the rows' offsets
+	per   int
+}
+
+// set points s at the samples in b, planes of p positions, samples per
+// apart, for panels of up to rows rows.
+func (s *planesB) set(b []float32, p, per, rows int) {
+	s.rowsB.set(b, p, rows)
+	s.per = per
+}
+
+func (s *planesB) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
+	p := s.rowsB.ldb
+	n, q := j/p, j%p
+	if q+nr > p {
+		return nil, nil, 0, false
+	}
+	return s.rowsB.b[n*s.per+p0*p+q:], s.rowsB.off[:kb], (kb - 1) * p, true
+}
+
+// pack is packB's untransposed case over the samples (tb is false).
+func (s *planesB) pack(dst []float32, _ bool, p0, kb, j0, nb, nr int) {
+	p := s.rowsB.ldb
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		d := dst[jr*kb : (jr+nr)*kb]
+		for x := 0; x < cols; {
+			col := j0 + jr + x
+			n, q := col/p, col%p
+			w := min(cols-x, p-q)
+			src := s.rowsB.b[n*s.per+p0*p+q:]
+			for r := 0; r < kb; r++ {
+				copy(d[r*nr+x:][:w], src[r*p:][:w])
+			}
+			x += w
+		}
+		clearPanelPad(d, kb, cols, nr)
+	}
 }
 
 // bSource packs blocks of op(B) the way packB does, from wherever B comes
@@ -330,19 +379,23 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 					for ir := 0; ir < mb; ir += mr {
 						ap := j.panelA(bufs.a, pc, kb, ic, ir)
 						mm := min(mr, mb-ir)
-						off := (ic+ir)*j.ldc + jc + jr
+						off, ldc, whole := j.cAt(ic+ir, jc+jr, ncols)
 						switch {
+						case !whole: // the tile's columns span two planes (not direct: rows declines such panels)
+							j.kern.fn(kb, ap, bp, tile, nr, false)
+							j.planesTile(tile, ic+ir, mm, jc+jr, ncols, acc)
+							continue
 						case mm == mr && direct:
-							j.kern.rows(kb, ap, rb, roff, hi, j.c[off:], j.ldc, acc)
+							j.kern.rows(kb, ap, rb, roff, hi, j.c[off:], ldc, acc)
 							continue
 						case mm == mr && ncols == nr:
-							j.kern.fn(kb, ap, bp, j.c[off:], j.ldc, acc)
+							j.kern.fn(kb, ap, bp, j.c[off:], ldc, acc)
 							continue
 						case direct && j.kern.partRows != nil:
-							j.kern.partRows(mm, kb, ap, rb, roff, hi, j.c[off:], j.ldc, acc)
+							j.kern.partRows(mm, kb, ap, rb, roff, hi, j.c[off:], ldc, acc)
 							continue
 						case ncols == nr && j.kern.part != nil:
-							j.kern.part(mm, kb, ap, bp, j.c[off:], j.ldc, acc)
+							j.kern.part(mm, kb, ap, bp, j.c[off:], ldc, acc)
 							continue
 						case direct:
 							j.kern.rows(kb, ap, rb, roff, hi, tile, nr, false)
@@ -350,20 +403,47 @@ func (j *sgemmJob) run(i0, i1, j0, j1 int) {
 							j.kern.fn(kb, ap, bp, tile, nr, false)
 						}
 						for r := 0; r < mm; r++ {
-							dst := j.c[off+r*j.ldc : off+r*j.ldc+ncols]
-							src := tile[r*nr : r*nr+ncols]
-							if acc {
-								for x, v := range src {
-									dst[x] += v
-								}
-							} else {
-								copy(dst, src)
-							}
+							tileRow(j.c[off+r*ldc:][:ncols], tile[r*nr:][:ncols], acc)
 						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// cAt is where C's row row, column col is, its row stride, and whether
+// the ncols columns from col on lie in one row of C (of one plane).
+func (j *sgemmJob) cAt(row, col, ncols int) (int, int, bool) {
+	if j.cP == 0 {
+		return row*j.ldc + col, j.ldc, true
+	}
+	s, q := col/j.cP, col%j.cP
+	return s*j.cPer + row*j.cP + q, j.cP, q+ncols <= j.cP
+}
+
+// planesTile writes (acc: adds) the mm×ncols tile at C's row row0, column
+// col0, whose columns span more than one plane (cP > 0).
+func (j *sgemmJob) planesTile(tile []float32, row0, mm, col0, ncols int, acc bool) {
+	nr := j.kern.nr
+	for x := 0; x < ncols; {
+		off, _, _ := j.cAt(row0, col0+x, 0)
+		w := min(ncols-x, j.cP-(col0+x)%j.cP)
+		for r := 0; r < mm; r++ {
+			tileRow(j.c[off+r*j.cP:][:w], tile[r*nr+x:][:w], acc)
+		}
+		x += w
+	}
+}
+
+// tileRow writes (acc: adds) a row of a tile computed apart into C.
+func tileRow(dst, src []float32, acc bool) {
+	if !acc {
+		copy(dst, src)
+		return
+	}
+	for x, v := range src {
+		dst[x] += v
 	}
 }
 
