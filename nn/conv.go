@@ -25,6 +25,16 @@ const colLimit = 1 << 18
 // slower with it, hence inference only.
 const inferColLimit = 1 << 20
 
+// inferMinCols is the fewest columns (output positions, padded rows
+// included) an inference convolution's product should have, within
+// inferColLimit: each product streams all of the weights through the
+// caches. ResNet50's 3×3 layers on 7×7 planes (63 columns a sample, 9.4 MB
+// of weights) ran at 186 GFLOP/s with two samples a product, 195–204 with
+// three and then one, 240–246 with four (a goroutine's whole share of 8).
+// 14×14 planes (224 columns) gained nothing from more, and VGG16's peak
+// has no room for it there.
+const inferMinCols = 192
+
 // convCore is a grouped 1-D/2-D convolution without bias via im2col + GEMM.
 // W is [filters, C/groups, k...].
 type convCore[F Float] struct {
@@ -115,7 +125,10 @@ func (c *convCore[F]) setup(in []int) error {
 		// VGG16's block5, on 8 gathered images, take 7 per product, 5.5 MB
 		// more peak and no measurable speed
 		span := max(g.c*(g.h+g.kh)*(g.w+g.kw), c.filters*g.oh*(g.ow+g.kw))
-		limit = max(limit, min(t*span, inferColLimit))
+		// and samples enough that a goroutine's product has inferMinCols
+		// columns, when the budget allows
+		samples := (inferMinCols + g.oh*(g.ow+g.kw-1) - 1) / (g.oh * (g.ow + g.kw - 1))
+		limit = max(limit, min(t*samples*span, inferColLimit))
 	}
 	if c.colBudget > 0 {
 		limit = c.colBudget
