@@ -442,9 +442,7 @@ func tileRow(dst, src []float32, acc bool) {
 		copy(dst, src)
 		return
 	}
-	for x, v := range src {
-		dst[x] += v
-	}
+	addTo(dst, src)
 }
 
 // panelA is the packed row panel of A at row ic+ir of the kb-deep block
