@@ -29,7 +29,7 @@ const inferColLimit = 1 << 20
 // included) an inference convolution's product should have, within
 // inferColLimit: each product streams all of the weights through the
 // caches. ResNet50's 3×3 layers on 7×7 planes (63 columns a sample, 9.4 MB
-// of weights) ran at 186 GFLOP/s with two samples a product, 195–204 with
+// of weights) ran at 186–188 GFLOP/s with two samples a product, 195–204 with
 // three and then one, 240–246 with four (a goroutine's whole share of 8).
 // 14×14 planes (224 columns) gained nothing from more, and VGG16's peak
 // has no room for it there.
@@ -127,7 +127,8 @@ func (c *convCore[F]) setup(in []int) error {
 		span := max(g.c*(g.h+g.kh)*(g.w+g.kw), c.filters*g.oh*(g.ow+g.kw))
 		// and samples enough that a goroutine's product has inferMinCols
 		// columns, when the budget allows
-		samples := (inferMinCols + g.oh*(g.ow+g.kw-1) - 1) / (g.oh * (g.ow + g.kw - 1))
+		cols := g.oh * (g.ow + g.kw - 1)
+		samples := (inferMinCols + cols - 1) / cols
 		limit = max(limit, min(t*samples*span, inferColLimit))
 	}
 	if c.colBudget > 0 {
@@ -358,7 +359,7 @@ func (c *convCore[F]) pointwiseProduct(x, out []F, P int) {
 // that none idles while another runs one more). On smaller planes, where a
 // goroutine per sample would read all of the weights for every sample,
 // each takes a share of the filters (its rows of the weights) for every
-// sample. BenchmarkConvPointwise, ResNet50's 1×1 layers at batch 8 on 2
+// sample, in one product over all samples' planes. BenchmarkConvPointwise, ResNet50's 1×1 layers at batch 8 on 2
 // cores with their residual epilogues, against one product at a time over
 // 4-6 interleaved rounds: by sample 1.07-1.24× on 28×28 planes in all but
 // one round (0.96×), 1.0-1.17× on 56×56, 0.94-1.13× on 14×14 and
@@ -423,58 +424,42 @@ func (sp *pointwiseSplit) runPart(i int) {
 	wk, j := &sp.workers[i], &sp.workers[i].job
 	P, inPer, outPer := sp.p, sp.cin*sp.p, sp.filters*sp.p
 	kc, _ := sgemmKernel.blocks()
-	s0, s1, f0, f1 := sp.n*i/sp.parts, sp.n*(i+1)/sp.parts, 0, sp.filters
 	if sp.byFilters {
-		s0, s1, f0, f1 = 0, sp.n, sp.rows[i], sp.rows[i+1]
+		// one product over all samples' planes side by side: a plane that
+		// is not a whole number of panels wide (7×7: a panel and 17
+		// columns) does not end in a partial one each, and the weights
+		// stream through the caches once, not once per sample.
+		// BenchmarkConvPointwise's 7×7 layers with their epilogue, in
+		// interleaved rounds: 186–198 GFLOP/s a sample at a time, 195–228
+		// as one product.
+		f0, f1 := sp.rows[i], sp.rows[i+1]
 		sp.wpk.share(j)
-		if P%sgemmKernel.nr != 0 && sp.n > 1 {
-			sp.allPlanes(wk, f0, f1)
-			return
-		}
-	}
-	for s := s0; s < s1; s++ {
-		wk.src.set(sp.x[s*inPer:][:inPer], P, min(kc, sp.cin))
-		o := sp.out[s*outPer:][:outPer]
-		if sp.byFilters {
-			j.src, j.c, j.ldc = &wk.src, o, P
-			j.run(f0, f1, 0, P)
-		} else {
-			sp.wpk.mulFromWith(j, 1, P, &wk.src, 0, o, P)
-		}
-		if sp.post != nil {
-			for f := f0; f < f1; f++ {
-				pl := s*sp.filters + f
-				sp.post(pl, sp.out[pl*P:][:P])
-			}
-		}
-	}
-	j.src, j.c, j.apk, j.aedge = nil, nil, nil, nil
-	wk.src.b = nil
-}
-
-// allPlanes runs filters [f0, f1) of every sample as one product whose
-// columns are all the samples' planes side by side: planes a whole number
-// of kernel panels wide do not end in a partial one each, and the weights
-// stream through the caches once instead of once per sample.
-// BenchmarkConvPointwise's 7×7 layers (49 positions: a panel and 17
-// columns) ran at 206–221 GFLOP/s a sample at a time, its 28×28 ones at
-// 282–300.
-func (sp *pointwiseSplit) allPlanes(wk *pointwiseWorker, f0, f1 int) {
-	j, P := &wk.job, sp.p
-	kc, _ := sgemmKernel.blocks()
-	wk.planes.set(sp.x, P, sp.cin*P, min(kc, sp.cin))
-	j.src, j.c, j.cP, j.cPer = &wk.planes, sp.out, P, sp.filters*P
-	j.run(f0, f1, 0, sp.n*P)
-	if sp.post != nil {
-		for s := range sp.n {
-			for f := f0; f < f1; f++ {
-				pl := s*sp.filters + f
-				sp.post(pl, sp.out[pl*P:][:P])
-			}
+		wk.planes.set(sp.x, P, inPer, min(kc, sp.cin))
+		j.src, j.c, j.cP, j.cPer = &wk.planes, sp.out, P, outPer
+		j.run(f0, f1, 0, sp.n*P)
+		sp.postPlanes(0, sp.n, f0, f1)
+	} else {
+		for s := sp.n * i / sp.parts; s < sp.n*(i+1)/sp.parts; s++ {
+			wk.src.set(sp.x[s*inPer:][:inPer], P, min(kc, sp.cin))
+			sp.wpk.mulFromWith(j, 1, P, &wk.src, 0, sp.out[s*outPer:][:outPer], P)
+			sp.postPlanes(s, s+1, 0, sp.filters)
 		}
 	}
 	j.src, j.c, j.apk, j.aedge, j.cP, j.cPer = nil, nil, nil, nil, 0, 0
-	wk.planes.rowsB.b = nil
+	wk.src.b, wk.planes.rowsB.b = nil, nil
+}
+
+// postPlanes runs post on filters [f0, f1) of samples [s0, s1).
+func (sp *pointwiseSplit) postPlanes(s0, s1, f0, f1 int) {
+	if sp.post == nil {
+		return
+	}
+	for s := s0; s < s1; s++ {
+		for f := f0; f < f1; f++ {
+			pl := s*sp.filters + f
+			sp.post(pl, sp.out[pl*sp.p:][:sp.p])
+		}
+	}
 }
 
 const (

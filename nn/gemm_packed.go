@@ -153,8 +153,9 @@ func (p *packedA[F]) mulFromWith(job *sgemmJob, threads, n int, src bSource, bet
 // (p.edge, at most mr·k values). A network packing its weights on every
 // pass copies all of them each time, about 4% of ResNet50's CPU profile
 // (packing in place measured 0.93–0.98× the forward pass's time); a
-// second, packed copy kept between passes would hold them twice. It reports false, doing nothing, when the operand is not
-// packed (pack's conditions) or has no whole row panel.
+// second, packed copy kept between passes would hold them twice. It
+// reports false, doing nothing, when the operand is not packed (pack's
+// conditions) or has no whole row panel.
 func (p *packedA[F]) packInPlace(m, k int, w []F) bool {
 	w32, ok := any(w).([]float32)
 	kern := sgemmKernel

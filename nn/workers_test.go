@@ -151,13 +151,18 @@ func (s *stallingParts) runPart(i int) {
 // in step's loop once made a heap record each time, which a loaded CI
 // machine met in training steps).
 func TestStepTeamStallsAllocateNothing(t *testing.T) {
+	// a team needs a second thread (go test -cpu 1)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
 	workOnce.Do(startWorkers)
 	var m stepTeam
 	s := &stallingParts{team: &m}
 	run := func() {
 		m.start(s, 2)
-		for m.members < 2 { // the workers may not have reached their loop yet
+		for tries := 0; m.members < 2; tries++ { // the workers may not have reached their loop yet
 			m.stop()
+			if tries == 1000 {
+				t.Fatal("no worker joined the team in 1000 tries")
+			}
 			time.Sleep(time.Millisecond)
 			m.start(s, 2)
 		}
