@@ -87,6 +87,44 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 	p.packed = true
 }
 
+// packTo sets the operand up as a packed m×k matrix (alpha 1) that the
+// caller fills, and returns its panels with the layout's kc and mr:
+// element (i, p) of the slab of columns pc = p/kc·kc (kb = min(kc, k−pc)
+// wide) lies at pc·mpad + i/mr·mr·kb + (p−pc)·mr + i%mr. The rows that pad
+// the last panel are zero. It reports nil when canPack does not.
+func (p *packedA[F]) packTo(m, k int) (pk []float32, kc, mr int) {
+	if p.inPlace || !canPack[F](m, k) {
+		return nil, 0, 0
+	}
+	p.ta, p.m, p.k, p.alpha, p.a, p.lda = false, m, k, 1, nil, k
+	kern := sgemmKernel
+	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
+	if p.pk == nil {
+		p.box = takeFitting[float32](packedBufs, mpad*k)
+		p.pk = *p.box
+	}
+	p.pk = growSlice(p.pk, mpad*k)
+	p.setThreads()
+	if p.job == nil {
+		p.job = new(sgemmJob)
+	}
+	j := p.job
+	*j = sgemmJob{kern: kern, k: k, alpha: 1, lda: k, apk: p.pk[:mpad*k], mpad: mpad, m: m,
+		rows: j.rows, cols: j.cols, slab: j.slab}
+	kc, _ = kern.blocks()
+	if pad := mpad - m; pad > 0 {
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			last := j.apk[pc*mpad+(mpad-kern.mr)*kb:][:kern.mr*kb]
+			for q := 0; q < kb; q++ {
+				clear(last[q*kern.mr+kern.mr-pad : (q+1)*kern.mr])
+			}
+		}
+	}
+	p.packed = true
+	return j.apk, kc, kern.mr
+}
+
 // setThreads sets how many goroutines the products use.
 func (p *packedA[F]) setThreads() {
 	p.threads = runtime.GOMAXPROCS(0)
