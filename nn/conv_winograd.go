@@ -1,6 +1,9 @@
 package nn
 
-import "os"
+import (
+	"os"
+	"runtime"
+)
 
 // Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped 2-D
 // convolutions (Lavin & Gray, 2015): each 2×2 output tile comes from a 4×4
@@ -76,14 +79,25 @@ type winograd[F Float] struct {
 	packs   [16]packedA[F] // U[ξ] packed for the micro-kernel
 	k       int            // filters
 	tw, th  int            // tiles per row, tile rows per sample
-	r0, tc  int            // first tile row of the chunk (counted over all samples), tiles in it
 	pk      [16][]float32  // the packs' panels while the filter stage fills them
 	mr, kc  int            // their layout (packedA.packTo)
 	mpad    int
-	pw      int           // tiles per panel of V (see winogradV)
-	srcs    [16]winogradV // V[ξ] as the products' right operands
-	serial  bool          // the 16 packs and products run one per goroutine
+	serial  bool // the 16 packs and products run one per goroutine
 	stage   int
+	ch      wgChunk[F]   // the chunk the staged path is making
+	lanes   []wgChunk[F] // the fused path's chunks, one a goroutine
+	rows    int          // tile rows a chunk
+	wg      *partsWait   // the fused path's (a pointer: tests copy cores)
+}
+
+// wgChunk is a chunk of tile rows: its first tile row (counted over all
+// samples), its tiles, V's panel width (see winogradV), its V and M, and
+// V[ξ] as the products' right operands.
+type wgChunk[F Float] struct {
+	r0, tc, pw int
+	v, m       []F
+	srcs       [16]winogradV
+	job        *sgemmJob // the fused path's products (its goroutine's own)
 }
 
 // winogradV is one V[ξ] (C × tc) laid out as the GEMM's packed B panels:
@@ -173,14 +187,40 @@ func (t *winograd[F]) runRange(lo, hi int) {
 			t.packs[xi].pack(false, K, C, 1, t.u[xi*K*C:], C)
 		}
 	case wgMul:
-		K, tc := t.k, t.tc
+		k := &t.ch
 		for xi := lo; xi < hi; xi++ {
-			t.packs[xi].mulFrom(tc, &t.srcs[xi], 0, t.m[xi*K*tc:], tc)
+			t.packs[xi].mulFrom(k.tc, &k.srcs[xi], 0, k.m[xi*t.k*k.tc:], k.tc)
 		}
 	case wgInput:
-		t.input(lo, hi)
+		t.input(&t.ch, lo, hi)
 	case wgOutput:
-		t.output(lo, hi)
+		t.output(&t.ch, lo, hi)
+	}
+}
+
+// runPart makes lane i's chunks of the fused path: chunks i, i+lanes, …,
+// each through all three stages on this goroutine.
+func (t *winograd[F]) runPart(i int) {
+	k := &t.lanes[i]
+	C, K, all := t.c.geo.c, t.k, t.c.inShape[0]*t.th
+	for r0 := i * t.rows; r0 < all; r0 += len(t.lanes) * t.rows {
+		k.r0, k.tc, k.pw = r0, min(t.rows, all-r0)*t.tw, sgemmKernel.nr
+		t.input(k, 0, C)
+		t.setSrcs(k)
+		for xi := range t.packs {
+			t.packs[xi].mulFromWith(k.job, 1, k.tc, &k.srcs[xi], 0, k.m[xi*K*k.tc:], k.tc)
+		}
+		t.output(k, 0, K)
+	}
+	k.srcs = [16]winogradV{}
+}
+
+// setSrcs points the chunk's product operands at its V.
+func (t *winograd[F]) setSrcs(k *wgChunk[F]) {
+	C := t.c.geo.c
+	per := vSize(C, k.pw, k.tc)
+	for xi := range k.srcs {
+		k.srcs[xi] = winogradV{v: any(k.v[xi*per:][:per]).([]float32), c: C, tc: k.tc, pw: k.pw, ps: panelStride(C, k.pw, k.tc)}
 	}
 }
 
@@ -276,9 +316,9 @@ const winogradWindow = 8
 // place, and padding only the edge tiles, measured 5–7% slower on VGG16:
 // the copy streams the rows in, and the scalar edge tiles cost more than
 // it.)
-func (t *winograd[F]) input(lo, hi int) {
+func (t *winograd[F]) input(k *wgChunk[F], lo, hi int) {
 	g := &t.c.geo
-	C, H, W, tc, tw, pw := g.c, g.h, g.w, t.tc, t.tw, t.pw
+	C, H, W, tc, tw, pw := g.c, g.h, g.w, k.tc, t.tw, k.pw
 	per, ps := vSize(C, pw, tc), panelStride(C, pw, tc)
 	wt := max(tw, winogradWindow) // the tiles a padded row holds
 	wp := 2*wt + 2
@@ -291,7 +331,7 @@ func (t *winograd[F]) input(lo, hi int) {
 	for ch := lo; ch < hi; ch++ {
 		prev := -1 // the tile row (over all samples) the rows hold
 		for i0 := 0; i0 < tc; i0 += tw {
-			tr := t.r0 + i0/tw
+			tr := k.r0 + i0/tw
 			s, ty := tr/t.th, tr%t.th
 			img := t.x[(s*C+ch)*H*W:][:H*W]
 			y0 := 2*ty - g.pt
@@ -318,7 +358,7 @@ func (t *winograd[F]) input(lo, hi int) {
 				tile := i0 + tx
 				lane := tile % pw
 				n := min(tw-tx, pw-lane)
-				v := t.v[tile/pw*ps+ch*pw+lane:]
+				v := k.v[tile/pw*ps+ch*pw+lane:]
 				if n >= winogradWindow || !useSIMD {
 					winogradTiles(&rows, tx, n, v, per)
 				} else {
@@ -359,12 +399,12 @@ func winogradTiles[F Float](rows *[4][]F, tx, n int, v []F, per int) {
 
 // output transforms the products of filters [lo, hi) back into 2×2
 // output tiles: Y = Aᵀ·M·A.
-func (t *winograd[F]) output(lo, hi int) {
+func (t *winograd[F]) output(k *wgChunk[F], lo, hi int) {
 	g := &t.c.geo
-	oh, ow, K, tc, tw := g.oh, g.ow, t.k, t.tc, t.tw
+	oh, ow, K, tc, tw := g.oh, g.ow, t.k, k.tc, t.tw
 	for f := lo; f < hi; f++ {
 		for i0 := 0; i0 < tc; i0 += tw {
-			s, ty := (t.r0+i0/tw)/t.th, (t.r0+i0/tw)%t.th
+			s, ty := (k.r0+i0/tw)/t.th, (k.r0+i0/tw)%t.th
 			o := t.out[(s*K+f)*oh*ow:][:oh*ow]
 			y := 2 * ty
 			top := o[y*ow:][:ow]
@@ -372,7 +412,7 @@ func (t *winograd[F]) output(lo, hi int) {
 			if y+1 < oh {
 				bot = o[(y+1)*ow:][:ow]
 			}
-			winogradOutputs(t.m[f*tc+i0:], K*tc, top, bot, tw)
+			winogradOutputs(k.m[f*tc+i0:], K*tc, top, bot, tw)
 		}
 	}
 }
@@ -449,47 +489,126 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		t.stage = wgPack
 		t.runRange(0, 16)
 	}
-	t.v = c.scratch(&c.winoV, 16*vSize(C, max(nr, 1), rows*tw))
-	t.m = c.scratch(&c.winoM, 16*K*rows*tw)
-	done := 0
-	for r0 := 0; r0 < n*th; r0 += rows {
-		t.r0, t.tc = r0, min(rows, n*th-r0)*tw
-		t.pw = t.tc
-		if nr > 0 {
-			t.pw = nr
-		}
-		t.stage = wgInput
-		parallelRange(C, 16*t.tc, t)
-		per := vSize(C, t.pw, t.tc)
-		if nr == 0 {
-			for xi := range t.packs {
-				t.packs[xi].mul(false, t.tc, t.v[xi*per:][:per], t.tc, 0, t.m[xi*K*t.tc:], t.tc)
-			}
-		} else {
-			for xi := range t.srcs {
-				t.srcs[xi] = winogradV{v: any(t.v[xi*per:][:per]).([]float32), c: C, tc: t.tc, pw: t.pw, ps: panelStride(C, t.pw, t.tc)}
-			}
-			t.stage = wgMul
-			parallelRange(16, 2*K*C*t.tc, t)
-			t.srcs = [16]winogradV{}
-		}
-		t.stage = wgOutput
-		parallelRange(K, 16*t.tc, t)
-		if s1 := (r0 + rows) / th; s1 > done {
-			s1 = min(s1, n)
-			c.postPlanes(out, done, s1, post)
-			done = s1
-		}
+	if nr > 0 && winogradFusedOK(C, K) {
+		c.winogradFused(n*th, tw, post)
+	} else {
+		c.winogradStaged(rows, nr, post)
 	}
 	for xi := range t.packs {
 		t.packs[xi].release()
 	}
 	if c.pool != nil {
-		c.pool.put(t.u) // nil when given back early: put skips it
-		c.pool.put(t.v)
-		c.pool.put(t.m)
+		c.pool.put(t.u) // nil when packed: put skips it
 	}
-	t.x, t.w, t.out, t.u, t.v, t.m = nil, nil, nil, nil, nil, nil
+	t.x, t.w, t.out, t.u = nil, nil, nil, nil
+}
+
+// winogradFusedOK reports whether a packed layer with C channels and K
+// filters takes the fused path: its 16 U[ξ] within winogradFusedU values.
+func winogradFusedOK(C, K int) bool {
+	return 16*K*C <= winogradFusedU
+}
+
+// winogradFusedU bounds the layers the fused path takes, by their 16
+// U[ξ]; winogradFusedTiles is the tiles it aims for a chunk. Against the
+// staged path, batch 8 (BenchmarkConvWinograd, 2-core Xeon, AVX-512):
+// chunks of about 224 tiles (7 panels of V) ran 64 channels on 224×224,
+// 64→128 and 128→128 on 112×112 1.09–1.23× as fast, and 128→256 and
+// 256→256 on 56×56 1.22–1.33×; chunks of 448 tiles, or of V's budget in
+// 1, 2 or 4 tile rows, were slower than 224 for one or another of those.
+// Larger layers lose (512 on 28×28 0.89–0.97×, on 14×14 0.81–0.88×: their
+// U, 16 MiB, no longer stays in a core's cache between chunks) or gain
+// little (256→512 on 28×28, 1.00–1.14×) for 18 MB more of VGG16's predict
+// peak (1.22× the file), so they stay staged. VGG16's forward pass: 0.88–0.95×
+// the time.
+var (
+	winogradFusedU     = 1 << 20
+	winogradFusedTiles = 224
+)
+
+// winogradFused runs the tile rows as chunks of about winogradFusedTiles
+// tiles that each goroutine makes through all three stages by itself, side
+// by side (goroutine i takes chunks i, i+lanes, …), so that a chunk's V
+// and M and the packed U stay in its core's cache, with no barrier between
+// stages; the post-processing then runs over the whole output.
+func (c *convCore[F]) winogradFused(all, tw int, post planeFn[F]) {
+	t := &c.wino
+	g, K := &c.geo, t.k
+	lanes := runtime.GOMAXPROCS(0)
+	t.rows = max(1, min((all+lanes-1)/lanes, (winogradFusedTiles+tw/2)/tw))
+	lanes = min(lanes, (all+t.rows-1)/t.rows)
+	nr := sgemmKernel.nr
+	vs, ms := 16*vSize(g.c, nr, t.rows*tw), 16*K*t.rows*tw
+	v := c.scratch(&c.winoV, lanes*vs)
+	m := c.scratch(&c.winoM, lanes*ms)
+	if cap(t.lanes) < lanes {
+		t.lanes = make([]wgChunk[F], lanes)
+	}
+	t.lanes = t.lanes[:lanes]
+	for i := range t.lanes {
+		l := &t.lanes[i]
+		l.v, l.m = v[i*vs:][:vs], m[i*ms:][:ms]
+		if l.job == nil {
+			l.job = new(sgemmJob)
+		}
+	}
+	if t.wg == nil {
+		t.wg = new(partsWait)
+	}
+	runParts(t, lanes, t.wg)
+	c.postPlanes(t.out, 0, c.inShape[0], post)
+	for i := range t.lanes {
+		t.lanes[i].v, t.lanes[i].m = nil, nil
+	}
+	if c.pool != nil {
+		c.pool.put(v)
+		c.pool.put(m)
+	}
+}
+
+// winogradStaged runs the tile rows as chunks of rows tile rows, each stage
+// of a chunk split over the goroutines (input by channels, products by ξ,
+// output by filters), and post-processes the samples a chunk completes.
+func (c *convCore[F]) winogradStaged(rows, nr int, post planeFn[F]) {
+	t := &c.wino
+	g, K := &c.geo, t.k
+	C, n, th, tw := g.c, c.inShape[0], t.th, t.tw
+	k := &t.ch
+	k.v = c.scratch(&c.winoV, 16*vSize(C, max(nr, 1), rows*tw))
+	k.m = c.scratch(&c.winoM, 16*K*rows*tw)
+	done := 0
+	for r0 := 0; r0 < n*th; r0 += rows {
+		k.r0, k.tc = r0, min(rows, n*th-r0)*tw
+		k.pw = k.tc
+		if nr > 0 {
+			k.pw = nr
+		}
+		t.stage = wgInput
+		parallelRange(C, 16*k.tc, t)
+		if nr == 0 {
+			per := vSize(C, k.pw, k.tc)
+			for xi := range t.packs {
+				t.packs[xi].mul(false, k.tc, k.v[xi*per:][:per], k.tc, 0, k.m[xi*K*k.tc:], k.tc)
+			}
+		} else {
+			t.setSrcs(k)
+			t.stage = wgMul
+			parallelRange(16, 2*K*C*k.tc, t)
+			k.srcs = [16]winogradV{}
+		}
+		t.stage = wgOutput
+		parallelRange(K, 16*k.tc, t)
+		if s1 := (r0 + rows) / th; s1 > done {
+			s1 = min(s1, n)
+			c.postPlanes(t.out, done, s1, post)
+			done = s1
+		}
+	}
+	if c.pool != nil {
+		c.pool.put(k.v)
+		c.pool.put(k.m)
+	}
+	k.v, k.m = nil, nil
 }
 
 // scratch returns n elements: from an inference network's pool for this

@@ -73,20 +73,42 @@ func TestConvWinogradMatchesIm2col(t *testing.T) {
 			for i, v := range w {
 				wt32[i] = float32(v)
 			}
-			w32.forward(x32, wt32, y32, nil)
-			var worst float64
-			for i, v := range ys {
-				// the sum has C·9 terms of size ≤ 1: float32 rounding of
-				// the inputs and of the sum stays far below 1e-4 relative
-				worst = math.Max(worst, math.Abs(float64(y32[i])-v)/(1+math.Abs(v)))
-			}
-			// rounding grows with the square root of the terms summed: 1e-5
-			// up to 64 channels
-			if limit := 1e-5 * math.Sqrt(math.Max(1, float64(tc.in[1])/64)); worst > limit {
-				t.Fatalf("float32 Winograd differs from float64 im2col by %.2g (relative), limit %.2g", worst, limit)
+			// the fused path (every case's U is small), then the staged one
+			defer func(u int) { winogradFusedU = u }(winogradFusedU)
+			var fused []float32
+			for _, u := range []int{winogradFusedU, 0} {
+				winogradFusedU = u
+				clear(y32)
+				w32.forward(x32, wt32, y32, nil)
+				var worst float64
+				for i, v := range ys {
+					// the sum has C·9 terms of size ≤ 1: float32 rounding of
+					// the inputs and of the sum stays far below 1e-4 relative
+					worst = math.Max(worst, math.Abs(float64(y32[i])-v)/(1+math.Abs(v)))
+				}
+				// rounding grows with the square root of the terms summed:
+				// 1e-5 up to 64 channels
+				if limit := 1e-5 * math.Sqrt(math.Max(1, float64(tc.in[1])/64)); worst > limit {
+					t.Fatalf("float32 Winograd (fused %v) differs from float64 im2col by %.2g (relative), limit %.2g", u > 0, worst, limit)
+				}
+				if fused == nil {
+					fused = append([]float32(nil), y32...)
+				} else if i := firstDiff(fused, y32); i >= 0 {
+					t.Fatalf("output %d: fused %g, staged %g (the same operations: want the same bits)", i, fused[i], y32[i])
+				}
 			}
 		})
 	}
+}
+
+// firstDiff is the first index where a and b differ, or -1.
+func firstDiff(a, b []float32) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestGradConvWinograd gradient-checks a network whose convolution runs
