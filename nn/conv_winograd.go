@@ -86,15 +86,16 @@ type winograd[F Float] struct {
 	stage   int
 	ch      wgChunk[F]   // the chunk the staged path is making
 	lanes   []wgChunk[F] // the fused path's chunks, one a goroutine
-	rows    int          // tile rows a chunk
+	tiles   int          // tiles a fused chunk
 	wg      *partsWait   // the fused path's (a pointer: tests copy cores)
 }
 
-// wgChunk is a chunk of tile rows: its first tile row (counted over all
-// samples), its tiles, V's panel width (see winogradV), its V and M, and
-// V[ξ] as the products' right operands.
+// wgChunk is a chunk of tiles: its first (counted over all samples' tile
+// rows: tile tx of tile row tr is tr·tw + tx), its tiles, V's panel width
+// (see winogradV), its V and M, and V[ξ] as the products' right operands.
+// A chunk may begin and end within a tile row.
 type wgChunk[F Float] struct {
-	r0, tc, pw int
+	t0, tc, pw int
 	v, m       []F
 	srcs       [16]winogradV
 	job        *sgemmJob // the fused path's products (its goroutine's own)
@@ -202,9 +203,9 @@ func (t *winograd[F]) runRange(lo, hi int) {
 // each through all three stages on this goroutine.
 func (t *winograd[F]) runPart(i int) {
 	k := &t.lanes[i]
-	C, K, all := t.c.geo.c, t.k, t.c.inShape[0]*t.th
-	for r0 := i * t.rows; r0 < all; r0 += len(t.lanes) * t.rows {
-		k.r0, k.tc, k.pw = r0, min(t.rows, all-r0)*t.tw, sgemmKernel.nr
+	C, K, all := t.c.geo.c, t.k, t.c.inShape[0]*t.th*t.tw
+	for t0 := i * t.tiles; t0 < all; t0 += len(t.lanes) * t.tiles {
+		k.t0, k.tc, k.pw = t0, min(t.tiles, all-t0), sgemmKernel.nr
 		t.input(k, 0, C)
 		t.setSrcs(k)
 		for xi := range t.packs {
@@ -330,8 +331,8 @@ func (t *winograd[F]) input(k *wgChunk[F], lo, hi int) {
 	win := buf[4*wp:]
 	for ch := lo; ch < hi; ch++ {
 		prev := -1 // the tile row (over all samples) the rows hold
-		for i0 := 0; i0 < tc; i0 += tw {
-			tr := k.r0 + i0/tw
+		for tr := k.t0 / tw; tr*tw < k.t0+tc; tr++ {
+			x0, x1 := max(0, k.t0-tr*tw), min(tw, k.t0+tc-tr*tw) // the row's tiles in the chunk
 			s, ty := tr/t.th, tr%t.th
 			img := t.x[(s*C+ch)*H*W:][:H*W]
 			y0 := 2*ty - g.pt
@@ -354,10 +355,10 @@ func (t *winograd[F]) input(k *wgChunk[F], lo, hi int) {
 				clear(row[g.pl+n:])
 			}
 			prev = tr
-			for tx := 0; tx < tw; {
-				tile := i0 + tx
+			for tx := x0; tx < x1; {
+				tile := tr*tw + tx - k.t0
 				lane := tile % pw
-				n := min(tw-tx, pw-lane)
+				n := min(x1-tx, pw-lane)
 				v := k.v[tile/pw*ps+ch*pw+lane:]
 				if n >= winogradWindow || !useSIMD {
 					winogradTiles(&rows, tx, n, v, per)
@@ -403,16 +404,17 @@ func (t *winograd[F]) output(k *wgChunk[F], lo, hi int) {
 	g := &t.c.geo
 	oh, ow, K, tc, tw := g.oh, g.ow, t.k, k.tc, t.tw
 	for f := lo; f < hi; f++ {
-		for i0 := 0; i0 < tc; i0 += tw {
-			s, ty := (k.r0+i0/tw)/t.th, (k.r0+i0/tw)%t.th
+		for tr := k.t0 / tw; tr*tw < k.t0+tc; tr++ {
+			x0, x1 := max(0, k.t0-tr*tw), min(tw, k.t0+tc-tr*tw)
+			s, ty := tr/t.th, tr%t.th
 			o := t.out[(s*K+f)*oh*ow:][:oh*ow]
-			y := 2 * ty
-			top := o[y*ow:][:ow]
+			y, c0, c1 := 2*ty, 2*x0, min(ow, 2*x1) // the rows and columns the tiles make
+			top := o[y*ow+c0 : y*ow+c1]
 			var bot []F
 			if y+1 < oh {
-				bot = o[(y+1)*ow:][:ow]
+				bot = o[(y+1)*ow+c0 : (y+1)*ow+c1]
 			}
-			winogradOutputs(k.m[f*tc+i0:], K*tc, top, bot, tw)
+			winogradOutputs(k.m[f*tc+tr*tw+x0-k.t0:], K*tc, top, bot, x1-x0)
 		}
 	}
 }
@@ -460,7 +462,6 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 	g := &c.geo
 	n, C, K := c.inShape[0], g.c, c.filters
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
-	rows := max(1, min(n*th, winogradTileBudget/(16*(C+K)*tw)))
 	t := &c.wino
 	t.c, t.x, t.w, t.out, t.k, t.tw, t.th = c, x, W, out, K, tw, th
 	// Packed, the filter stage writes U[ξ] straight into the 16 packs' panels
@@ -490,9 +491,9 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		t.runRange(0, 16)
 	}
 	if nr > 0 && winogradFusedOK(C, K) {
-		c.winogradFused(n*th, tw, post)
+		c.winogradFused(n*th*tw, post)
 	} else {
-		c.winogradStaged(rows, nr, post)
+		c.winogradStaged(nr, post)
 	}
 	for xi := range t.packs {
 		t.packs[xi].release()
@@ -531,14 +532,14 @@ var (
 // by side (goroutine i takes chunks i, i+lanes, …), so that a chunk's V
 // and M and the packed U stay in its core's cache, with no barrier between
 // stages; the post-processing then runs over the whole output.
-func (c *convCore[F]) winogradFused(all, tw int, post planeFn[F]) {
+func (c *convCore[F]) winogradFused(all int, post planeFn[F]) {
 	t := &c.wino
 	g, K := &c.geo, t.k
 	lanes := runtime.GOMAXPROCS(0)
-	t.rows = max(1, min((all+lanes-1)/lanes, (winogradFusedTiles+tw/2)/tw))
-	lanes = min(lanes, (all+t.rows-1)/t.rows)
+	t.tiles = min((all+lanes-1)/lanes, winogradFusedTiles)
+	lanes = min(lanes, (all+t.tiles-1)/t.tiles)
 	nr := sgemmKernel.nr
-	vs, ms := 16*vSize(g.c, nr, t.rows*tw), 16*K*t.rows*tw
+	vs, ms := 16*vSize(g.c, nr, t.tiles), 16*K*t.tiles
 	v := c.scratch(&c.winoV, lanes*vs)
 	m := c.scratch(&c.winoM, lanes*ms)
 	if cap(t.lanes) < lanes {
@@ -566,19 +567,26 @@ func (c *convCore[F]) winogradFused(all, tw int, post planeFn[F]) {
 	}
 }
 
-// winogradStaged runs the tile rows as chunks of rows tile rows, each stage
-// of a chunk split over the goroutines (input by channels, products by ξ,
-// output by filters), and post-processes the samples a chunk completes.
-func (c *convCore[F]) winogradStaged(rows, nr int, post planeFn[F]) {
+// winogradStaged runs the tiles in chunks within winogradTileBudget (a
+// whole number of V's panels, when packed: a partial panel is copied and
+// computed in full), each stage of a chunk split over the goroutines
+// (input by channels, products by ξ, output by filters), and
+// post-processes the samples a chunk completes.
+func (c *convCore[F]) winogradStaged(nr int, post planeFn[F]) {
 	t := &c.wino
 	g, K := &c.geo, t.k
-	C, n, th, tw := g.c, c.inShape[0], t.th, t.tw
+	C, n, spt := g.c, c.inShape[0], t.th*t.tw // spt: a sample's tiles
+	tiles := max(1, winogradTileBudget/(16*(C+K)))
+	if nr > 0 && tiles > nr {
+		tiles = tiles / nr * nr
+	}
+	tiles = min(tiles, n*spt)
 	k := &t.ch
-	k.v = c.scratch(&c.winoV, 16*vSize(C, max(nr, 1), rows*tw))
-	k.m = c.scratch(&c.winoM, 16*K*rows*tw)
+	k.v = c.scratch(&c.winoV, 16*vSize(C, max(nr, 1), tiles))
+	k.m = c.scratch(&c.winoM, 16*K*tiles)
 	done := 0
-	for r0 := 0; r0 < n*th; r0 += rows {
-		k.r0, k.tc = r0, min(rows, n*th-r0)*tw
+	for t0 := 0; t0 < n*spt; t0 += tiles {
+		k.t0, k.tc = t0, min(tiles, n*spt-t0)
 		k.pw = k.tc
 		if nr > 0 {
 			k.pw = nr
@@ -598,8 +606,7 @@ func (c *convCore[F]) winogradStaged(rows, nr int, post planeFn[F]) {
 		}
 		t.stage = wgOutput
 		parallelRange(K, 16*k.tc, t)
-		if s1 := (r0 + rows) / th; s1 > done {
-			s1 = min(s1, n)
+		if s1 := (t0 + k.tc) / spt; s1 > done {
 			c.postPlanes(t.out, done, s1, post)
 			done = s1
 		}
