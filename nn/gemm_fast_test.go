@@ -158,6 +158,24 @@ func TestSgemmFastBlocks(t *testing.T) {
 	}
 }
 
+// TestSgemmFastStreamedB: a B large enough to be read in place in sweeps of
+// sgemmInPlaceSub rows (one goroutine, k·n over sgemmStreamB), with partial
+// row and column panels, kc blocks and sweeps.
+func TestSgemmFastStreamedB(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, kern := range sgemmKernels() {
+		for _, tc := range []gemmCase{
+			{m: 10, n: 1100, k: 1000, alpha: 1},
+			{m: 19, n: 1061, k: 1001, pad: 2, alpha: 0.5, beta: 1},
+		} {
+			if tc.n*tc.k <= sgemmStreamB {
+				t.Fatalf("%+v: B too small to stream", tc)
+			}
+			checkSgemm(t, rng, kern, 1, tc)
+		}
+	}
+}
+
 // TestSgemmFastDegenerate checks k = 0 and alpha = 0 (C is only scaled, and
 // beta 0 clears NaNs) and the m = 0 or n = 0 no-ops.
 func TestSgemmFastDegenerate(t *testing.T) {

@@ -28,6 +28,7 @@ var speedGemmShapes = []struct {
 	{"res_conv_fwd", false, false, 64, 784, 576},
 	{"res_conv_dW_NT", false, true, 64, 576, 784},
 	{"vgg_fc6_one_row", false, false, 1, 4096, 25088}, // predict runs VGG16 one example at a time
+	{"vgg_fc6_batch8", false, false, 8, 4096, 25088},  // VGG16's first dense layer on a batch of 8
 }
 
 func benchGemm32(b *testing.B, g gemmer[float32]) {
