@@ -227,6 +227,7 @@ func TestWinogradOutputsSIMDMatchesPortable(t *testing.T) {
 // cache, measured no faster on VGG16.)
 func TestConvWinogradPost(t *testing.T) {
 	lowerWinogradThresholds(t)
+	defer func(u int) { winogradFusedU = u }(winogradFusedU)
 	in := []int{3, 16, 11, 13}
 	rng := rand.New(rand.NewSource(5))
 	x := make([]float32, ir.NumElements(in))
@@ -236,26 +237,30 @@ func TestConvWinogradPost(t *testing.T) {
 			v[i] = float32(rng.Float64()*2 - 1)
 		}
 	}
+	// depends on the plane and on the position in it
 	post := func(plane int, row []float32) {
 		for i, v := range row {
-			row[i] = max(0, v*float32(plane%7+1)-0.25)
+			row[i] = max(0, v*float32(plane%7+1)-0.25+0.01*float32(i%5))
 		}
 	}
-	var ys [2][]float32
-	for k, wino := range []bool{true, false} {
-		c := convCore[float32]{rank: 2, filters: 24, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noWinograd: !wino}
-		if err := c.setup(in); err != nil {
-			t.Fatal(err)
+	for _, fusedU := range []int{1 << 20, 0} {
+		winogradFusedU = fusedU
+		var ys [2][]float32
+		for k, wino := range []bool{true, false} {
+			c := convCore[float32]{rank: 2, filters: 24, groups: 1, kernel: []int{3, 3}, padding: ir.PadSame, noWinograd: !wino}
+			if err := c.setup(in); err != nil {
+				t.Fatal(err)
+			}
+			if c.isWinograd() != wino {
+				t.Fatalf("winograd %v: the case takes the other path", wino)
+			}
+			ys[k] = make([]float32, ir.NumElements(c.outShape))
+			c.forward(x, w, ys[k], post)
 		}
-		if c.isWinograd() != wino {
-			t.Fatalf("winograd %v: the case takes the other path", wino)
-		}
-		ys[k] = make([]float32, ir.NumElements(c.outShape))
-		c.forward(x, w, ys[k], post)
-	}
-	for i, want := range ys[1] {
-		if d := math.Abs(float64(ys[0][i] - want)); d > 1e-4*(1+math.Abs(float64(want))) {
-			t.Fatalf("[%d] = %g with Winograd, %g without", i, ys[0][i], want)
+		for i, want := range ys[1] {
+			if d := math.Abs(float64(ys[0][i] - want)); d > 1e-4*(1+math.Abs(float64(want))) {
+				t.Fatalf("fused %v: [%d] = %g with Winograd, %g without", fusedU > 0, i, ys[0][i], want)
+			}
 		}
 	}
 }

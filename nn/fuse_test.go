@@ -98,64 +98,74 @@ func TestInferenceFusionIsExact(t *testing.T) {
 	}
 	defer func(on bool) { useSIMD = on }(useSIMD)
 	simdAvail := useSIMD
+	c, cw, n, on := winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn
+	defer func() { winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = c, cw, n, on }()
 	for name, mk := range graphs {
 		for _, simd := range []bool{false, true} {
-			useSIMD = simd && simdAvail
-			t.Run(fmt.Sprintf("%s/simd=%v", name, useSIMD), func(t *testing.T) {
-				g := mk()
-				coreInit(t, g, 7)
-				rng := rand.New(rand.NewSource(3))
-				randomBatchNorms(g, rng)
-				shape := append([]int{3}, g.Inputs[0].Shape...)
-				x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
-				fused, err := CompileWith[float32](g, Options{})
-				if err != nil {
-					t.Fatal(err)
+			// wino: the 3×3 convolutions run through Winograd, whose epilogue
+			// posts runs of rows (a residual Add's skip input at their offset)
+			for _, wino := range []bool{false, true} {
+				useSIMD = simd && simdAvail
+				winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = c, cw, n, on
+				if wino {
+					winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = 1, 0, 1<<20, true
 				}
-				plain, err := CompileWith[float32](g, Options{NoFusion: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				nFused := 0
-				for _, nd := range fused.nodes {
-					if nd.fused {
-						nFused++
+				t.Run(fmt.Sprintf("%s/simd=%v/winograd=%v", name, useSIMD, wino), func(t *testing.T) {
+					g := mk()
+					coreInit(t, g, 7)
+					rng := rand.New(rand.NewSource(3))
+					randomBatchNorms(g, rng)
+					shape := append([]int{3}, g.Inputs[0].Shape...)
+					x := []*Mat[float32]{MatFromTensor[float32](RandTensor(rng, -2, 2, shape...))}
+					fused, err := CompileWith[float32](g, Options{})
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-				if nFused == 0 {
-					t.Fatal("nothing was fused")
-				}
-				for _, v := range wantFused[name] {
-					if !fused.byName[v].fused {
-						t.Fatalf("%s is not fused", v)
+					plain, err := CompileWith[float32](g, Options{NoFusion: true})
+					if err != nil {
+						t.Fatal(err)
 					}
-				}
-				if onePass := wantOnePass[name]; onePass != nil {
+					nFused := 0
 					for _, nd := range fused.nodes {
-						c, ok := any(nd.op).(*convOp[float32])
-						if !ok || c.fused == nil {
-							continue
-						}
-						if got := c.clampPost(c.params.Values["b"], nil) != nil; got != onePass[nd.v.Name] {
-							t.Errorf("%s: one-pass epilogue %v, want %v", nd.v.Name, got, onePass[nd.v.Name])
+						if nd.fused {
+							nFused++
 						}
 					}
-				}
-				a, err := fused.Forward(x, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ya := append([]float32(nil), a[0].Data...)
-				b, err := plain.Forward(x, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for i := range ya {
-					if ya[i] != b[0].Data[i] {
-						t.Fatalf("fused output [%d] = %v, unfused %v", i, ya[i], b[0].Data[i])
+					if nFused == 0 {
+						t.Fatal("nothing was fused")
 					}
-				}
-			})
+					for _, v := range wantFused[name] {
+						if !fused.byName[v].fused {
+							t.Fatalf("%s is not fused", v)
+						}
+					}
+					if onePass := wantOnePass[name]; onePass != nil {
+						for _, nd := range fused.nodes {
+							c, ok := any(nd.op).(*convOp[float32])
+							if !ok || c.fused == nil {
+								continue
+							}
+							if got := c.clampPost(c.params.Values["b"], nil) != nil; got != onePass[nd.v.Name] {
+								t.Errorf("%s: one-pass epilogue %v, want %v", nd.v.Name, got, onePass[nd.v.Name])
+							}
+						}
+					}
+					a, err := fused.Forward(x, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ya := append([]float32(nil), a[0].Data...)
+					b, err := plain.Forward(x, false)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range ya {
+						if ya[i] != b[0].Data[i] {
+							t.Fatalf("fused output [%d] = %v, unfused %v", i, ya[i], b[0].Data[i])
+						}
+					}
+				})
+			}
 		}
 	}
 }
