@@ -259,6 +259,9 @@ func winogradFilterPanels(w []float32, C, K, lo, hi, mr, kc, mpad int, pk *[16][
 		rows := min(mr, K-ir)
 		for pc := 0; pc < C; pc += kc {
 			kb := min(kc, C-pc)
+			if winogradFilterPanelSIMD(w, C, ir, rows, pc, kb, mr, mpad, pk) {
+				continue
+			}
 			for p0 := 0; p0 < kb; p0 += run {
 				n := min(run, kb-p0)
 				for p := 0; p < n; p++ {

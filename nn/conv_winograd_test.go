@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"testing"
 
+	"golang.org/x/sys/cpu"
+
 	"github.com/retarget-dev/retarget/ir"
 )
 
@@ -181,6 +183,38 @@ func TestWinogradTilesSIMDMatchesPortable(t *testing.T) {
 		for i, want := range got[0] {
 			if got[1][i] != want || (i%per < n) != (want != 0) {
 				t.Fatalf("tiles %d+%d: V[%d][%d] = %g with SIMD, %g without", tx, n, i/per, i%per, got[1][i], want)
+			}
+		}
+	}
+}
+
+// TestWinogradFilterSIMDMatchesPortable: the vector filter transform
+// writes the packed U[ξ] bit for bit as the portable loop does, for full
+// and partial row panels and column slabs.
+func TestWinogradFilterSIMDMatchesPortable(t *testing.T) {
+	defer func(on bool) { useWinogradFilterAVX512 = on }(useWinogradFilterAVX512)
+	rng := rand.New(rand.NewSource(6))
+	for _, s := range [][2]int{{20, 150}, {14, 3}, {5, 17}, {33, 128}} {
+		K, C := s[0], s[1]
+		w := make([]float32, K*C*9)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		const mr, kc = 14, 128
+		mpad := (K + mr - 1) / mr * mr
+		var got [2][16][]float32
+		for k, simd := range []bool{false, true} {
+			useWinogradFilterAVX512 = simd && cpu.X86.HasAVX512F
+			for xi := range got[k] {
+				got[k][xi] = make([]float32, mpad*C)
+			}
+			winogradFilterPanels(w, C, K, 0, mpad/mr, mr, kc, mpad, &got[k])
+		}
+		for xi := range got[0] {
+			for i, want := range got[0][xi] {
+				if g := got[1][xi][i]; math.Float32bits(g) != math.Float32bits(want) {
+					t.Fatalf("K %d C %d: U[%d][%d] = %g with SIMD, %g without", K, C, xi, i, g, want)
+				}
 			}
 		}
 	}

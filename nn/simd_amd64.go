@@ -239,6 +239,34 @@ func winogradInputSIMD(rows *[4][]float32, tx, n int, v []float32, per int) int 
 }
 
 //go:noescape
+func winogradFilterAVX512(w *float32, idx *int32, mask, kb int, out *[16]*float32, mr int)
+
+// useWinogradFilterAVX512 enables winogradFilterAVX512 (tests turn it off
+// to compare it with the portable loop).
+var useWinogradFilterAVX512 = cpu.X86.HasAVX512F
+
+// winogradFilterPanelSIMD is winogradFilterPanels' loop for the rows filters
+// of the row panel at ir and the channels [pc, pc+kb) of a column slab: it
+// reports false, doing nothing, without AVX-512.
+func winogradFilterPanelSIMD(w []float32, C, ir, rows, pc, kb, mr, mpad int, pk *[16][]float32) bool {
+	if !useWinogradFilterAVX512 || rows > 16 || mr > 16 || rows < 1 || kb < 1 {
+		return false
+	}
+	var idx [16]int32
+	for r := 0; r < rows; r++ {
+		idx[r] = int32(r * C * 9)
+	}
+	var out [16]*float32
+	o := pc*mpad + ir*kb
+	for xi := range out {
+		out[xi] = &pk[xi][o : o+kb*mr][0]
+	}
+	_ = w[(ir+rows-1)*C*9+(pc+kb)*9-1] // the last tap read
+	winogradFilterAVX512(&w[ir*C*9+pc*9], &idx[0], 1<<rows-1, kb, &out, mr)
+	return true
+}
+
+//go:noescape
 func winogradOutputAVX(m *float32, stride int, top, bot *float32, n, hasBot int)
 
 // winogradOutputSIMD writes the 2×2 outputs of tiles [0, n) of a tile row

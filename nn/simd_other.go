@@ -27,6 +27,13 @@ func winogradInputSIMD(rows *[4][]float32, tx, n int, v []float32, per int) int 
 
 func winogradOutputSIMD(m []float32, stride int, top, bot []float32, n int) int { return 0 }
 
+// useWinogradFilterAVX512 is simd_amd64.go's (tests set it).
+var useWinogradFilterAVX512 = false
+
+func winogradFilterPanelSIMD(w []float32, C, ir, rows, pc, kb, mr, mpad int, pk *[16][]float32) bool {
+	return false
+}
+
 func evensSIMD(dst, src []float32) int { return 0 }
 
 type adamConsts struct {

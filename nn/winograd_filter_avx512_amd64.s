@@ -1,0 +1,137 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func winogradFilterAVX512(w *float32, idx *int32, mask, kb int, out *[16]*float32, mr int)
+//
+// Winograd F(2×2, 3×3) filter transform of up to 16 filters of a row panel
+// of the packed U[ξ], for kb channels: for channel p and lane r of mask,
+// g = w[idx[r] + 9p …] (the filter's 3×3 taps), U = G·g·Gᵀ and
+// out[ξ][p·mr + r] = U[ξ], in winogradFilter's operations and order (the
+// same bits). The taps are gathered (VGATHERDPS), so a channel's filters
+// are stored side by side, as the panel holds them. AVX-512F; Z0–Z15 only.
+TEXT ·winogradFilterAVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), SI
+	MOVQ idx+8(FP), AX
+	VMOVDQU32 (AX), Z15
+	MOVQ mask+16(FP), AX
+	KMOVW AX, K1
+	MOVQ kb+24(FP), CX
+	MOVQ out+32(FP), DI
+	MOVQ mr+40(FP), R8
+	SHLQ $2, R8             // mr in bytes
+	MOVL $0x3f000000, AX    // 0.5
+	VPBROADCASTD AX, Z14
+	XORQ DX, DX             // p·mr in bytes
+	TESTQ CX, CX
+	JLE wgFDone
+wgFLoop:
+	KMOVW K1, K2
+	VGATHERDPS 0(SI)(Z15*4), K2, Z0
+	KMOVW K1, K2
+	VGATHERDPS 4(SI)(Z15*4), K2, Z1
+	KMOVW K1, K2
+	VGATHERDPS 8(SI)(Z15*4), K2, Z2
+	KMOVW K1, K2
+	VGATHERDPS 12(SI)(Z15*4), K2, Z3
+	KMOVW K1, K2
+	VGATHERDPS 16(SI)(Z15*4), K2, Z4
+	KMOVW K1, K2
+	VGATHERDPS 20(SI)(Z15*4), K2, Z5
+	KMOVW K1, K2
+	VGATHERDPS 24(SI)(Z15*4), K2, Z6
+	KMOVW K1, K2
+	VGATHERDPS 28(SI)(Z15*4), K2, Z7
+	KMOVW K1, K2
+	VGATHERDPS 32(SI)(Z15*4), K2, Z8
+	// row 0 of G·g: g0, g1, g2
+	VMOVAPS Z0, Z9
+	VMOVAPS Z1, Z10
+	VMOVAPS Z2, Z11
+	VADDPS Z10, Z9, Z12
+	VADDPS Z11, Z12, Z12
+	VMULPS Z14, Z12, Z12
+	VSUBPS Z10, Z9, Z13
+	VADDPS Z11, Z13, Z13
+	VMULPS Z14, Z13, Z13
+	MOVQ 0(DI), AX
+	VMOVUPS Z9, K1, (AX)(DX*1)
+	MOVQ 8(DI), AX
+	VMOVUPS Z12, K1, (AX)(DX*1)
+	MOVQ 16(DI), AX
+	VMOVUPS Z13, K1, (AX)(DX*1)
+	MOVQ 24(DI), AX
+	VMOVUPS Z11, K1, (AX)(DX*1)
+	// row 1: (g0+g3+g6)/2, …
+	VADDPS Z3, Z0, Z9
+	VADDPS Z6, Z9, Z9
+	VMULPS Z14, Z9, Z9
+	VADDPS Z4, Z1, Z10
+	VADDPS Z7, Z10, Z10
+	VMULPS Z14, Z10, Z10
+	VADDPS Z5, Z2, Z11
+	VADDPS Z8, Z11, Z11
+	VMULPS Z14, Z11, Z11
+	VADDPS Z10, Z9, Z12
+	VADDPS Z11, Z12, Z12
+	VMULPS Z14, Z12, Z12
+	VSUBPS Z10, Z9, Z13
+	VADDPS Z11, Z13, Z13
+	VMULPS Z14, Z13, Z13
+	MOVQ 32(DI), AX
+	VMOVUPS Z9, K1, (AX)(DX*1)
+	MOVQ 40(DI), AX
+	VMOVUPS Z12, K1, (AX)(DX*1)
+	MOVQ 48(DI), AX
+	VMOVUPS Z13, K1, (AX)(DX*1)
+	MOVQ 56(DI), AX
+	VMOVUPS Z11, K1, (AX)(DX*1)
+	// row 2: (g0−g3+g6)/2, …
+	VSUBPS Z3, Z0, Z9
+	VADDPS Z6, Z9, Z9
+	VMULPS Z14, Z9, Z9
+	VSUBPS Z4, Z1, Z10
+	VADDPS Z7, Z10, Z10
+	VMULPS Z14, Z10, Z10
+	VSUBPS Z5, Z2, Z11
+	VADDPS Z8, Z11, Z11
+	VMULPS Z14, Z11, Z11
+	VADDPS Z10, Z9, Z12
+	VADDPS Z11, Z12, Z12
+	VMULPS Z14, Z12, Z12
+	VSUBPS Z10, Z9, Z13
+	VADDPS Z11, Z13, Z13
+	VMULPS Z14, Z13, Z13
+	MOVQ 64(DI), AX
+	VMOVUPS Z9, K1, (AX)(DX*1)
+	MOVQ 72(DI), AX
+	VMOVUPS Z12, K1, (AX)(DX*1)
+	MOVQ 80(DI), AX
+	VMOVUPS Z13, K1, (AX)(DX*1)
+	MOVQ 88(DI), AX
+	VMOVUPS Z11, K1, (AX)(DX*1)
+	// row 3: g6, g7, g8
+	VMOVAPS Z6, Z9
+	VMOVAPS Z7, Z10
+	VMOVAPS Z8, Z11
+	VADDPS Z10, Z9, Z12
+	VADDPS Z11, Z12, Z12
+	VMULPS Z14, Z12, Z12
+	VSUBPS Z10, Z9, Z13
+	VADDPS Z11, Z13, Z13
+	VMULPS Z14, Z13, Z13
+	MOVQ 96(DI), AX
+	VMOVUPS Z9, K1, (AX)(DX*1)
+	MOVQ 104(DI), AX
+	VMOVUPS Z12, K1, (AX)(DX*1)
+	MOVQ 112(DI), AX
+	VMOVUPS Z13, K1, (AX)(DX*1)
+	MOVQ 120(DI), AX
+	VMOVUPS Z11, K1, (AX)(DX*1)
+	ADDQ $36, SI
+	ADDQ R8, DX
+	DECQ CX
+	JNZ wgFLoop
+wgFDone:
+	VZEROUPPER
+	RET
