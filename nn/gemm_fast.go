@@ -204,7 +204,7 @@ func sgemmFast(kern sgemmMicro, threads int, ta, tb bool, m, n, k int, alpha flo
 		return
 	}
 	if m <= sgemmSmallRows {
-		sgemmSmall(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		sgemmSmall(threads, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	job := takeFree[sgemmJob](sgemmJobs)

@@ -173,6 +173,17 @@ func TestSgemmFastStreamedB(t *testing.T) {
 			}
 			checkSgemm(t, rng, kern, 1, tc)
 		}
+		// one or two rows of A: B split by columns between goroutines
+		for _, tc := range []gemmCase{
+			{m: 1, n: 1100, k: 1000, alpha: 1},
+			{m: 2, n: 1030, k: 1020, pad: 1, alpha: -0.5, beta: 1, tb: true},
+			{m: 2, n: 1030, k: 1020, alpha: 1, ta: true},
+		} {
+			if tc.n*tc.k < sgemmSmallSplit {
+				t.Fatalf("%+v: B too small to split", tc)
+			}
+			checkSgemm(t, rng, kern, 3, tc)
+		}
 	}
 }
 
