@@ -69,34 +69,15 @@ func (p *packedA[F]) pack(ta bool, m, k int, alpha F, a []F, lda int) {
 		return
 	}
 	sgemmCheck(ta, false, m, 1, k, len(a), lda, k, 1, m, 1) // A only
-	kern := sgemmKernel
-	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
-	if p.pk == nil {
-		p.box = takeFitting[float32](packedBufs, mpad*k)
-		p.pk = *p.box
-	}
-	p.pk = growSlice(p.pk, mpad*k)
-	p.setThreads()
-	if p.job == nil {
-		p.job = new(sgemmJob)
-	}
-	j := p.job
-	*j = sgemmJob{kern: kern, ta: ta, k: k, alpha: float32(alpha), a: a32, lda: lda, apk: p.pk[:mpad*k], mpad: mpad,
-		rows: j.rows, cols: j.cols, slab: j.slab}
+	j := p.newJob(m, k)
+	j.ta, j.alpha, j.a, j.lda = ta, float32(alpha), a32, lda
 	prepackA(j, p.threads, m)
 	p.packed = true
 }
 
-// packTo sets the operand up as a packed m×k matrix (alpha 1) that the
-// caller fills, and returns its panels with the layout's kc and mr:
-// element (i, p) of the slab of columns pc = p/kc·kc (kb = min(kc, k−pc)
-// wide) lies at pc·mpad + i/mr·mr·kb + (p−pc)·mr + i%mr. The rows that pad
-// the last panel are zero. It reports nil when canPack does not.
-func (p *packedA[F]) packTo(m, k int) (pk []float32, kc, mr int) {
-	if p.inPlace || !canPack[F](m, k) {
-		return nil, 0, 0
-	}
-	p.ta, p.m, p.k, p.alpha, p.a, p.lda = false, m, k, 1, nil, k
+// newJob sets p.job up for a packed m×k operand with the current kernel,
+// its panels in p.pk (mpad·k values).
+func (p *packedA[F]) newJob(m, k int) *sgemmJob {
 	kern := sgemmKernel
 	mpad := (m + kern.mr - 1) / kern.mr * kern.mr
 	if p.pk == nil {
@@ -111,6 +92,21 @@ func (p *packedA[F]) packTo(m, k int) (pk []float32, kc, mr int) {
 	j := p.job
 	*j = sgemmJob{kern: kern, k: k, alpha: 1, lda: k, apk: p.pk[:mpad*k], mpad: mpad, m: m,
 		rows: j.rows, cols: j.cols, slab: j.slab}
+	return j
+}
+
+// packTo sets the operand up as a packed m×k matrix (alpha 1) that the
+// caller fills, and returns its panels with the layout's kc and mr:
+// element (i, p) of the slab of columns pc = p/kc·kc (kb = min(kc, k−pc)
+// wide) lies at pc·mpad + i/mr·mr·kb + (p−pc)·mr + i%mr. The rows that pad
+// the last panel are zero. It reports nil when canPack does not.
+func (p *packedA[F]) packTo(m, k int) (pk []float32, kc, mr int) {
+	if p.inPlace || !canPack[F](m, k) {
+		return nil, 0, 0
+	}
+	p.ta, p.m, p.k, p.alpha, p.a, p.lda = false, m, k, 1, nil, k
+	j := p.newJob(m, k)
+	kern, mpad := j.kern, j.mpad
 	kc, _ = kern.blocks()
 	if pad := mpad - m; pad > 0 {
 		for pc := 0; pc < k; pc += kc {
