@@ -69,20 +69,14 @@ A('\tVMOVAPS Z0, Z9')
 A('\tVMOVAPS Z1, Z10')
 A('\tVMOVAPS Z2, Z11')
 rowout(0)
-A('\t// row 1: (g0+g3+g6)/2, …')
-for j, (x, y, z) in enumerate([(0, 3, 6), (1, 4, 7), (2, 5, 8)]):
-    r = 9 + j
-    A('\tVADDPS Z%d, Z%d, Z%d' % (y, x, r))
-    A('\tVADDPS Z%d, Z%d, Z%d' % (z, r, r))
-    A('\tVMULPS Z14, Z%d, Z%d' % (r, r))
-rowout(1)
-A('\t// row 2: (g0−g3+g6)/2, …')
-for j, (x, y, z) in enumerate([(0, 3, 6), (1, 4, 7), (2, 5, 8)]):
-    r = 9 + j
-    A('\tVSUBPS Z%d, Z%d, Z%d' % (y, x, r))
-    A('\tVADDPS Z%d, Z%d, Z%d' % (z, r, r))
-    A('\tVMULPS Z14, Z%d, Z%d' % (r, r))
-rowout(2)
+for i, sign, op in ((1, '+', 'VADDPS'), (2, '−', 'VSUBPS')):
+    A('\t// row %d: (g0%sg3+g6)/2, …' % (i, sign))
+    for j, (x, y, z) in enumerate([(0, 3, 6), (1, 4, 7), (2, 5, 8)]):
+        r = 9 + j
+        A('\t%s Z%d, Z%d, Z%d' % (op, y, x, r))
+        A('\tVADDPS Z%d, Z%d, Z%d' % (z, r, r))
+        A('\tVMULPS Z14, Z%d, Z%d' % (r, r))
+    rowout(i)
 A('\t// row 3: g6, g7, g8')
 A('\tVMOVAPS Z6, Z9')
 A('\tVMOVAPS Z7, Z10')
