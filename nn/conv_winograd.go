@@ -246,7 +246,7 @@ func (t *winograd[F]) filters(lo, hi int) {
 // says). A run of channels of a panel's filters is made into blk, then
 // copied into each U[ξ] in turn: storing each value straight into its
 // U[ξ] (16 buffers whose addresses differ by multiples of 4 KiB, which
-// share the L1 cache's sets) measured VGG16's forward pass 4–8% slower
+// share the L1 cache's sets) measured VGG16's forward pass 4–9% slower
 // than transforming and packing U in two stages.
 func winogradFilterPanels(w []float32, C, K, lo, hi, mr, kc, mpad int, pk *[16][]float32) {
 	const run = 16 // channels a blk holds
@@ -317,9 +317,8 @@ const winogradWindow = 8
 // four input rows are copied with their padding (two of them are the
 // previous tile row's last two), then each run of tiles within one panel
 // of V is transformed. (Reading the interior tiles from the image in
-// place, and padding only the edge tiles, measured 5–7% slower on VGG16:
-// the copy streams the rows in, and the scalar edge tiles cost more than
-// it.)
+// place, and padding only the edge tiles, measured VGG16's forward pass at
+// 1.01–1.07× the time: the scalar edge tiles cost more than the copy.)
 func (t *winograd[F]) input(k *wgChunk[F], lo, hi int) {
 	g := &t.c.geo
 	C, H, W, tc, tw, pw := g.c, g.h, g.w, k.tc, t.tw, k.pw
@@ -520,8 +519,8 @@ func winogradFusedOK(C, K int) bool {
 // 64→128 and 128→128 on 112×112 1.09–1.23× as fast, and 128→256 and
 // 256→256 on 56×56 1.22–1.33×; chunks of 448 tiles, or of V's budget in
 // 1, 2 or 4 tile rows, were slower than 224 for one or another of those.
-// Larger layers lose (512 on 28×28 0.89–0.97×, on 14×14 0.81–0.88×: their
-// U, 16 MiB, no longer stays in a core's cache between chunks) or gain
+// Larger layers lose (512 on 28×28 0.89–0.97×, on 14×14 0.81–0.88×; their
+// U is 16 MiB, each goroutine reads all of it for each chunk) or gain
 // little (256→512 on 28×28, 1.00–1.14×) for 18 MB more of VGG16's predict
 // peak (1.22× the file), so they stay staged. VGG16's forward pass: 0.88–0.95×
 // the time.
