@@ -126,7 +126,10 @@ func appendField(b []byte, num int, payload []byte) []byte {
 }
 
 func TestTransposeInPlace(t *testing.T) {
-	for _, rc := range [][2]int{{1, 5}, {5, 1}, {2, 3}, {3, 2}, {7, 13}, {16, 16}, {300, 257}, {33, 512}, {257, 300}, {2049, 1030}} { // the last on several goroutines
+	// {2049, 1030} transposes its slabs on several goroutines; the last two
+	// (over 2^23 values) also move their blocks' cycles on several, in
+	// blocks of 1 and of 256 values
+	for _, rc := range [][2]int{{1, 5}, {5, 1}, {2, 3}, {3, 2}, {7, 13}, {16, 16}, {300, 257}, {33, 512}, {257, 300}, {2049, 1030}, {2903, 2897}, {4100, 2048}} {
 		rows, cols := rc[0], rc[1]
 		w := make([]float32, rows*cols)
 		for k := range w {
