@@ -59,7 +59,9 @@ var (
 
 // winogradTileBudget bounds the transformed tiles of one chunk (elements of
 // V and M together): 4 MiB, which kept VGG16's predict within 1.2× the
-// file; 8 MiB was 10% faster per layer and 6 MiB more.
+// file; 8 MiB was 10% faster per layer and 6 MiB more on the AMD EPYC,
+// while on the Intel Xeon VGG16's forward pass took 0.95–1.07× the time with
+// 8 MiB and 0.97–1.07× with 2 MiB (chunks in whole panels).
 const winogradTileBudget = 1 << 20
 
 // isWinograd reports whether the forward pass runs through Winograd.
@@ -81,8 +83,7 @@ type winograd[F Float] struct {
 	tw, th  int            // tiles per row, tile rows per sample
 	pk      [16][]float32  // the packs' panels while the filter stage fills them
 	mr, kc  int            // their layout (packedA.packTo)
-	mpad    int
-	serial  bool // the 16 packs and products run one per goroutine
+	serial  bool           // the 16 packs and products run one per goroutine
 	stage   int
 	ch      wgChunk[F]   // the chunk the staged path is making
 	lanes   []wgChunk[F] // the fused path's chunks, one a goroutine
@@ -181,7 +182,7 @@ func (t *winograd[F]) runRange(lo, hi int) {
 	case wgFilters:
 		t.filters(lo, hi)
 	case wgFilterPanels:
-		winogradFilterPanels(any(t.w).([]float32), t.c.geo.c, t.k, lo, hi, t.mr, t.kc, t.mpad, &t.pk)
+		winogradFilterPanels(any(t.w).([]float32), t.c.geo.c, t.k, lo, hi, t.mr, t.kc, &t.pk)
 	case wgPack:
 		C, K := t.c.geo.c, t.k
 		for xi := lo; xi < hi; xi++ {
@@ -248,19 +249,23 @@ func (t *winograd[F]) filters(lo, hi int) {
 // U[ξ] (16 buffers whose addresses differ by multiples of 4 KiB, which
 // share the L1 cache's sets) measured VGG16's forward pass 4–9% slower
 // than transforming and packing U in two stages.
-func winogradFilterPanels(w []float32, C, K, lo, hi, mr, kc, mpad int, pk *[16][]float32) {
+func winogradFilterPanels(w []float32, C, K, lo, hi, mr, kc int, pk *[16][]float32) {
 	const run = 16 // channels a blk holds
 	var u [16]float32
-	box := takeFree[[]float32](winogradRows)
-	defer winogradRows.put(box)
-	*box = growSlice(*box, 16*run*mr)
-	blk := *box // (ξ, channel, filter)
+	var blk []float32 // (ξ, channel, filter), taken when the portable loop runs
+	mpad := (K + mr - 1) / mr * mr
 	for ir := lo * mr; ir < min(hi*mr, K); ir += mr {
 		rows := min(mr, K-ir)
 		for pc := 0; pc < C; pc += kc {
 			kb := min(kc, C-pc)
 			if winogradFilterPanelSIMD(w, C, ir, rows, pc, kb, mr, mpad, pk) {
 				continue
+			}
+			if blk == nil {
+				box := takeFree[[]float32](winogradRows)
+				defer winogradRows.put(box)
+				*box = growSlice(*box, 16*run*mr)
+				blk = *box
 			}
 			for p0 := 0; p0 < kb; p0 += run {
 				n := min(run, kb-p0)
@@ -480,9 +485,8 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 		for xi := range t.packs {
 			t.pk[xi], t.kc, t.mr = t.packs[xi].packTo(K, C)
 		}
-		t.mpad = (K + t.mr - 1) / t.mr * t.mr
 		t.stage = wgFilterPanels
-		parallelRange(t.mpad/t.mr, 16*t.mr*C*9, t)
+		parallelRange((K+t.mr-1)/t.mr, 16*t.mr*C*9, t)
 		t.pk = [16][]float32{}
 		nr = sgemmKernel.nr
 	} else {

@@ -128,7 +128,7 @@ func TestGradConvWinograd(t *testing.T) {
 // lowerWinogradThresholds lets small test convolutions take Winograd.
 func lowerWinogradThresholds(t *testing.T) {
 	c, cw, n, on := winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn
-	winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = 16, 0, 1<<20, true
+	winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = 1, 0, 1<<20, true
 	t.Cleanup(func() { winogradMinC, winogradMinCW, winogradChannelsPerTile, winogradOn = c, cw, n, on })
 }
 
@@ -208,7 +208,7 @@ func TestWinogradFilterSIMDMatchesPortable(t *testing.T) {
 			for xi := range got[k] {
 				got[k][xi] = make([]float32, mpad*C)
 			}
-			winogradFilterPanels(w, C, K, 0, mpad/mr, mr, kc, mpad, &got[k])
+			winogradFilterPanels(w, C, K, 0, mpad/mr, mr, kc, &got[k])
 		}
 		for xi := range got[0] {
 			for i, want := range got[0][xi] {
