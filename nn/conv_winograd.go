@@ -148,21 +148,7 @@ func (s *winogradV) pack(dst []float32, tb bool, p0, kb, j0, nb, nr int) {
 	if tb {
 		panic("winogradV: transposed B")
 	}
-	for jr := 0; jr < nb; jr += nr {
-		cols := min(nr, nb-jr)
-		d := dst[jr*kb : (jr+nr)*kb]
-		for q := 0; q < cols; { // a run of tiles within one panel of V
-			j := j0 + jr + q
-			lane := j % s.pw
-			n := min(cols-q, s.pw-lane)
-			base := j/s.pw*s.ps + p0*s.pw + lane
-			for p := 0; p < kb; p++ {
-				copy(d[p*nr+q:p*nr+q+n], s.v[base+p*s.pw:])
-			}
-			q += n
-		}
-		clearPanelPad(d, kb, cols, nr)
-	}
+	packSegments(dst, s.v, s.pw, s.ps, s.pw, p0, kb, j0, nb, nr) // a segment is a panel of V
 }
 
 // winogradRows keeps the row buffers of the input stage.

@@ -158,16 +158,24 @@ func (s *planesB) rows(p0, kb, j, nr int) ([]float32, []int, int, bool) {
 // pack is packB's untransposed case over the samples (tb is false).
 func (s *planesB) pack(dst []float32, _ bool, p0, kb, j0, nb, nr int) {
 	p := s.rowsB.ldb
+	packSegments(dst, s.rowsB.b, p, s.per, p, p0, kb, j0, nb, nr)
+}
+
+// packSegments packs columns [j0, j0+nb) and rows [p0, p0+kb) of a B whose
+// columns come in segments of seg: column col is lane col%seg of segment
+// col/seg, which starts at src[(col/seg)·segStride], its rows stride apart.
+// Each run of columns within one segment is copied row by row.
+func packSegments(dst, src []float32, seg, segStride, stride, p0, kb, j0, nb, nr int) {
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
 		d := dst[jr*kb : (jr+nr)*kb]
 		for x := 0; x < cols; {
 			col := j0 + jr + x
-			n, q := col/p, col%p
-			w := min(cols-x, p-q)
-			src := s.rowsB.b[n*s.per+p0*p+q:]
+			lane := col % seg
+			w := min(cols-x, seg-lane)
+			base := src[col/seg*segStride+p0*stride+lane:]
 			for r := 0; r < kb; r++ {
-				copy(d[r*nr+x:][:w], src[r*p:][:w])
+				copy(d[r*nr+x:][:w], base[r*stride:][:w])
 			}
 			x += w
 		}
