@@ -83,7 +83,6 @@ type winograd[F Float] struct {
 	tw, th  int            // tiles per row, tile rows per sample
 	pk      [16][]float32  // the packs' panels while the filter stage fills them
 	mr, kc  int            // their layout (packedA.packTo)
-	serial  bool           // the 16 packs and products run one per goroutine
 	stage   int
 	ch      wgChunk[F]   // the chunk the staged path is making
 	lanes   []wgChunk[F] // the fused path's chunks, one a goroutine
@@ -462,12 +461,12 @@ func (c *convCore[F]) winogradForward(x, W, out []F, post planeFn[F]) {
 	// Packed, the 16 products of a chunk also run whole on a goroutine each
 	// instead of each being split: a 64-channel layer's products are too
 	// small to share (two barriers each).
-	t.serial = canPack[F](K, C)
+	packed := canPack[F](K, C)
 	for xi := range t.packs {
-		t.packs[xi].serial = t.serial
+		t.packs[xi].serial = packed
 	}
 	nr := 0
-	if t.serial {
+	if packed {
 		for xi := range t.packs {
 			t.pk[xi], t.kc, t.mr = t.packs[xi].packTo(K, C)
 		}
