@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -46,15 +47,21 @@ func TestUnexpectedEOF(t *testing.T) {
 }
 
 // TestReadFile reads an empty, a small and an 11 MiB file byte for byte,
-// and refuses a folder and a missing file.
+// the last also in ranges of 1 MiB on up to four goroutines, and refuses a
+// folder and a missing file.
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []int{0, 5, 11<<20 + 17} {
+	defer func(p int) { readPart = p }(readPart)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
+	for i, n := range []int{0, 5, 11<<20 + 17, 11<<20 + 17} {
+		if i == 3 {
+			readPart = 1 << 20
+		}
 		want := make([]byte, n)
 		for i := range want {
 			want[i] = byte(i*7 + i>>13)
 		}
-		p := filepath.Join(dir, fmt.Sprintf("f%d", n))
+		p := filepath.Join(dir, fmt.Sprintf("f%d-%d", i, n))
 		if err := os.WriteFile(p, want, 0o644); err != nil {
 			t.Fatal(err)
 		}

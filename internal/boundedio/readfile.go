@@ -1,8 +1,12 @@
 package boundedio
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"sync"
 )
 
 // ReadFile is os.ReadFile for model files, which run to hundreds of MB:
@@ -28,13 +32,43 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %d bytes do not fit in memory", path, size)
 	}
 	b := make([]byte, size)
-	if _, err := io.ReadFull(f, b); err != nil {
+	if err := readParallel(f, b); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	// a file that grew while it was read: take the rest the usual way
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	rest, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return append(b, rest...), nil
+}
+
+// readPart is the least bytes readParallel gives a goroutine (tests lower it).
+var readPart = 64 << 20
+
+// readParallel fills b from the start of f, large files in one range per
+// core at once: the page faults of fresh memory, most of such a read on a
+// VM that backs guest memory lazily, then run side by side. VGG16's
+// predict process, each run after ONNX Runtime's, 2026-12-08: 0.92–1.01 s
+// against 1.00–1.09 s with one read (6 runs each); right after an 8 GB
+// fill freed, 1.08–1.14 s against 1.18–1.27 s (2 each).
+func readParallel(f *os.File, b []byte) error {
+	parts := min(runtime.GOMAXPROCS(0), max(len(b)/readPart, 1))
+	errs := make([]error, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		lo, hi := len(b)*i/parts, len(b)*(i+1)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.ReadAt(b[lo:hi], int64(lo)); err != nil {
+				errs[i] = UnexpectedEOF(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
