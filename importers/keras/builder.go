@@ -19,6 +19,9 @@ type builder struct {
 	warnings  []string
 	shared    []string
 	lossNames map[string]string // graph output name -> Keras output layer name
+	// taken: the weights whose storage an IR tensor holds (takeWeight),
+	// with the row order given them in place (nil: as stored)
+	taken map[*float32][]int
 }
 
 func newBuilder(src weightSource) *builder {
@@ -28,6 +31,7 @@ func newBuilder(src weightSource) *builder {
 		names:     map[string]bool{},
 		shapes:    map[string][]int{},
 		converted: map[string]tensor{},
+		taken:     map[*float32][]int{},
 	}
 }
 

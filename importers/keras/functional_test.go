@@ -109,6 +109,9 @@ func TestFunctionalSharedNestedMerge(t *testing.T) {
 			t.Errorf("no vertex %q", n)
 		}
 	}
+	if a, b := g.Vertex("shared").Params["W"].Data, g.Vertex("shared_1").Params["W"].Data; &a[0] == &b[0] {
+		t.Error("the shared layer's two vertices share their weights' storage")
+	}
 	if !strings.Contains(g.Meta["keras_shared_layers"], "shared -> shared, shared_1") {
 		t.Errorf("shared layers not recorded: %q", g.Meta["keras_shared_layers"])
 	}

@@ -153,7 +153,7 @@ func (c *call) bias(pos, n int) (*ir.Tensor, error) {
 	if err := c.expect(b, n); err != nil {
 		return nil, err
 	}
-	return tensorOf(b), nil
+	return c.tensorOf(b), nil
 }
 
 // withBias adds the bias, weight pos of n values, to params when the layer

@@ -77,13 +77,11 @@ func (c *call) denseParams(nIn, units int, bias bool, flatPre []int) (map[string
 	if err := c.expect(k, nIn, units); err != nil {
 		return nil, err
 	}
-	W := tensorOf(k)
+	var rowPerm []int
 	if flatPre != nil {
-		rowPerm := layout.FlatRowPerm(flatPre) // sized by the kernel just read
-		for i, r := range rowPerm {
-			copy(W.Data[i*units:(i+1)*units], k.data[r*units:(r+1)*units])
-		}
+		rowPerm = layout.FlatRowPerm(flatPre) // sized by the kernel just read
 	}
+	W := c.b.takeWeight(k, rowPerm, units)
 	params := map[string]*ir.Tensor{"W": W}
 	if bias {
 		b, err := c.weight(1, "", "bias", "b")
@@ -93,7 +91,7 @@ func (c *call) denseParams(nIn, units int, bias bool, flatPre []int) (map[string
 		if err := c.expect(b, units); err != nil {
 			return nil, err
 		}
-		params["b"] = tensorOf(b)
+		params["b"] = c.tensorOf(b)
 	}
 	return params, nil
 }
@@ -269,7 +267,7 @@ func (c *call) embeddingParams(inDim, outDim int) (map[string]*ir.Tensor, error)
 	if err := c.expect(w, inDim, outDim); err != nil {
 		return nil, err
 	}
-	return map[string]*ir.Tensor{"W": tensorOf(w)}, nil
+	return map[string]*ir.Tensor{"W": c.tensorOf(w)}, nil
 }
 
 func mapMasking(c *call) (tensor, error) {
@@ -452,7 +450,7 @@ func (c *call) preluParams(t tensor, shared []int) (map[string]*ir.Tensor, error
 	if err := c.expect(w, want...); err != nil {
 		return nil, err
 	}
-	a := tensorOf(w)
+	a := c.tensorOf(w)
 	if t.kind == formCL {
 		d, s := layout.Transpose(w.data, w.shape, layout.CFPerm(len(w.shape)))
 		a = ir.FromData(d, s...)

@@ -64,7 +64,7 @@ func (c *call) batchNormParams(ch int, scale, center bool) (map[string]*ir.Tenso
 		if err := c.expect(w, ch); err != nil {
 			return err
 		}
-		params[pname] = tensorOf(w)
+		params[pname] = c.tensorOf(w)
 		return nil
 	}
 	if scale {
@@ -184,7 +184,7 @@ func (c *call) layerNormParams(ns []int, scale, center bool) (map[string]*ir.Ten
 		if err := c.expect(w, ns...); err != nil {
 			return nil, err
 		}
-		params[p.name] = tensorOf(w)
+		params[p.name] = c.tensorOf(w)
 	}
 	return params, nil
 }

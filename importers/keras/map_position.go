@@ -101,7 +101,7 @@ func mapTokenAndPositionEmbedding(c *call) (tensor, error) {
 		if err := c.expect(w, vocab, dim); err != nil {
 			return tensor{}, err
 		}
-		params = map[string]*ir.Tensor{"W": tensorOf(w)}
+		params = map[string]*ir.Tensor{"W": c.tensorOf(w)}
 	}
 	tok, err := c.b.addVertex(c.name+"_token_embedding", &ir.Embedding{InputDim: vocab, OutputDim: dim, MaskZero: cf.boolean(false, "mask_zero")},
 		[]tensor{t}, params, c.frozen)

@@ -161,7 +161,7 @@ func (c *call) recurrent(l *kLayer, filter string, f int) (ir.Layer, map[string]
 	if err := c.expect(r, units, G); err != nil {
 		return nil, nil, err
 	}
-	params["W"], params["R"] = tensorOf(k), tensorOf(r)
+	params["W"], params["R"] = c.tensorOf(k), c.tensorOf(r)
 	if bias {
 		b, err := c.weight(2, filter, "bias", "b")
 		if err != nil {
@@ -185,12 +185,12 @@ func (c *call) recurrent(l *kLayer, filter string, f int) (ir.Layer, map[string]
 			if err := c.expect(b, 2, G); err != nil {
 				return nil, nil, err
 			}
-			params["b"] = tensorOf(b)
+			params["b"] = c.tensorOf(b)
 		} else {
 			if err := c.expect(b, G); err != nil {
 				return nil, nil, err
 			}
-			params["b"] = tensorOf(b)
+			params["b"] = c.tensorOf(b)
 		}
 	}
 	return layer, params, nil

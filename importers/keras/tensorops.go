@@ -32,8 +32,76 @@ func flipSpatial(t *ir.Tensor, k int) {
 	}
 }
 
-func tensorOf(w *kWeight) *ir.Tensor {
-	return ir.FromData(append([]float32(nil), w.data...), w.shape...)
+func (c *call) tensorOf(w *kWeight) *ir.Tensor { return c.b.takeWeight(w, nil, 0) }
+
+// takeWeight makes the IR tensor of w with its rows of rowLen values in
+// the order rowPerm gives (IR row i is w's row rowPerm[i]; nil: as
+// stored). The first tensor made of a weight takes its storage, rows moved
+// in place: a copy of every weight, held until the import ended, took
+// VGG16's predict peak to 2.0× its HDF5 file. A shared layer's other
+// vertices get copies of their own (the IR shares no weights).
+func (b *builder) takeWeight(w *kWeight, rowPerm []int, rowLen int) *ir.Tensor {
+	if len(w.data) == 0 {
+		return ir.FromData(nil, w.shape...)
+	}
+	key := &w.data[0]
+	applied, seen := b.taken[key]
+	if !seen {
+		permuteRows(w.data, rowPerm, rowLen)
+		b.taken[key] = rowPerm
+		return ir.FromData(w.data, w.shape...)
+	}
+	d := make([]float32, len(w.data))
+	switch {
+	case applied == nil && rowPerm == nil:
+		copy(d, w.data)
+	case applied == nil:
+		for i, r := range rowPerm {
+			copy(d[i*rowLen:(i+1)*rowLen], w.data[r*rowLen:])
+		}
+	default: // back to the stored order, then rowPerm's
+		orig := make([]float32, len(w.data))
+		for i, r := range applied {
+			copy(orig[r*rowLen:(r+1)*rowLen], w.data[i*rowLen:])
+		}
+		if rowPerm == nil {
+			d = orig
+			break
+		}
+		for i, r := range rowPerm {
+			copy(d[i*rowLen:(i+1)*rowLen], orig[r*rowLen:])
+		}
+	}
+	return ir.FromData(d, w.shape...)
+}
+
+// permuteRows reorders the rows of rowLen values of data in place so that
+// row i becomes what row perm[i] was (nil: none), following the
+// permutation's cycles with one row of scratch.
+func permuteRows(data []float32, perm []int, rowLen int) {
+	if perm == nil {
+		return
+	}
+	done := make([]bool, len(perm))
+	tmp := make([]float32, rowLen)
+	row := func(i int) []float32 { return data[i*rowLen : (i+1)*rowLen] }
+	for start := range perm {
+		if done[start] {
+			continue
+		}
+		copy(tmp, row(start))
+		i := start
+		for {
+			done[i] = true
+			j := perm[i]
+			if j == start {
+				copy(row(i), tmp)
+				break
+			}
+			copy(row(i), row(j))
+			i = j
+		}
+	}
 }
 
 func filled(v float32, shape ...int) *ir.Tensor {
