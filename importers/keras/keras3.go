@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"path"
 	"strings"
 
+	"github.com/retarget-dev/retarget/internal/boundedio"
 	"github.com/retarget-dev/retarget/internal/hdf5"
 )
 
@@ -50,14 +52,45 @@ func readEntry(f *zip.File, limit uint64) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, int64(f.UncompressedSize64)+1))
+	// sized once from the directory (bounded above), not grown by doubling
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, fmt.Errorf("archive entry %s: %w", f.Name, boundedio.UnexpectedEOF(err))
+	}
+	// one more read: the size must end here, and the reader checks the
+	// CRC-32 when it reaches the end
+	if n, err := rc.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("archive entry %s: size differs from the directory", f.Name)
+	} else if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("archive entry %s: %w", f.Name, err)
+	}
+	return b, nil
+}
+
+// storedEntry is the bytes of an uncompressed entry where they lie in the
+// archive, checked against the entry's CRC-32 (read once, in pieces), or
+// nil for a compressed one. Reading the weights from there instead of a
+// copy in memory keeps a large model's weights held once.
+func storedEntry(f *zip.File, r io.ReaderAt, size int64) (*io.SectionReader, error) {
+	if f.Method != zip.Store || f.CompressedSize64 != f.UncompressedSize64 {
+		return nil, nil
+	}
+	off, err := f.DataOffset()
 	if err != nil {
 		return nil, fmt.Errorf("archive entry %s: %w", f.Name, err)
 	}
-	if uint64(len(b)) != f.UncompressedSize64 {
-		return nil, fmt.Errorf("archive entry %s: size differs from the directory", f.Name)
+	if off < 0 || f.UncompressedSize64 > uint64(size) || uint64(off) > uint64(size)-f.UncompressedSize64 {
+		return nil, fmt.Errorf("archive entry %s lies past the end of the archive", f.Name)
 	}
-	return b, nil
+	sr := io.NewSectionReader(r, off, int64(f.UncompressedSize64))
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, io.NewSectionReader(r, off, sr.Size())); err != nil {
+		return nil, fmt.Errorf("archive entry %s: %w", f.Name, err)
+	}
+	if h.Sum32() != f.CRC32 {
+		return nil, fmt.Errorf("archive entry %s: checksum mismatch", f.Name)
+	}
+	return sr, nil
 }
 
 // kerasArchive reads a Keras 3 .keras zip: config.json, metadata.json and
@@ -103,11 +136,18 @@ func kerasArchive(r io.ReaderAt, size int64) (*source, func(), error) {
 	if wf.UncompressedSize64 > uint64(size)*maxRatio+16<<20 {
 		return nil, nil, fmt.Errorf("model.weights.h5 claims %d bytes: refused", wf.UncompressedSize64)
 	}
-	wb, err := readEntry(wf, maxArchiveEntry)
+	wr, err := storedEntry(wf, r, size)
 	if err != nil {
 		return nil, nil, err
 	}
-	hf, err := hdf5.OpenReader(bytes.NewReader(wb), int64(len(wb)))
+	if wr == nil {
+		wb, err := readEntry(wf, maxArchiveEntry)
+		if err != nil {
+			return nil, nil, err
+		}
+		wr = io.NewSectionReader(bytes.NewReader(wb), 0, int64(len(wb)))
+	}
+	hf, err := hdf5.OpenReader(wr, wr.Size())
 	if err != nil {
 		return nil, nil, fmt.Errorf("model.weights.h5: %w", err)
 	}

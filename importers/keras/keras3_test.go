@@ -110,3 +110,75 @@ func unzipEntryBytes(data []byte, entry string) []byte {
 	}
 	return nil
 }
+
+// TestKeras3StoredWeights: an archive whose model.weights.h5 is stored
+// uncompressed is read where the entry lies (storedEntry) and imports as
+// the deflated one does; a CRC-32 that does not match the entry is
+// refused, stored or deflated.
+func TestKeras3StoredWeights(t *testing.T) {
+	src := filepath.Join(k3Dir, "k3_cnn.keras")
+	rewrite := func(method uint16, badCRC bool) string {
+		zr, err := zip.OpenReader(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		for _, f := range zr.File {
+			b := unzipEntry(t, src, f.Name)
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(b)
+		}
+		zw.Close()
+		data := buf.Bytes()
+		if badCRC { // the weights entry's CRC-32 in the central directory
+			name := []byte("model.weights.h5")
+			for i := 0; i+46+len(name) <= len(data); i++ {
+				if bytes.Equal(data[i:i+4], []byte("PK\x01\x02")) && bytes.Equal(data[i+46:i+46+len(name)], name) {
+					data[i+16] ^= 0x40
+				}
+			}
+		}
+		p := filepath.Join(t.TempDir(), "m.keras")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stored := rewrite(zip.Store, false)
+	zr, err := zip.OpenReader(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	st, _ := os.Stat(stored)
+	fh, _ := os.Open(stored)
+	defer fh.Close()
+	for _, f := range zr.File {
+		if f.Name != "model.weights.h5" {
+			continue
+		}
+		sr, err := storedEntry(f, fh, st.Size())
+		if err != nil || sr == nil {
+			t.Fatalf("storedEntry: %v, %v", sr, err)
+		}
+		got, _ := io.ReadAll(sr)
+		if !bytes.Equal(got, unzipEntry(t, src, f.Name)) {
+			t.Fatal("storedEntry reads other bytes than the entry's")
+		}
+	}
+	g, err := Import(stored, Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParity(t, g, readIOFixture(t, filepath.Join(k3Dir, "k3_cnn_io.h5")))
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		if _, err := Import(rewrite(method, true), Options{}); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Errorf("method %d, CRC-32 changed: %v", method, err)
+		}
+	}
+}
