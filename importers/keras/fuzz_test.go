@@ -1,6 +1,7 @@
 package keras
 
 import (
+	"archive/zip"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -26,6 +27,7 @@ func FuzzImportConfig(f *testing.F) {
 		if b, err := os.ReadFile(filepath.Join(k3Dir, n+".keras")); err == nil {
 			f.Add(b)
 			f.Add(unzipEntryBytes(b, "config.json"))
+			f.Add(storedCopy(b)) // its weights then read in place (storedEntry)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -34,4 +36,24 @@ func FuzzImportConfig(f *testing.F) {
 			t.Fatal("nil graph without an error")
 		}
 	})
+}
+
+// storedCopy is a zip archive with data's entries stored uncompressed (nil
+// if data is not an archive).
+func storedCopy(data []byte) []byte {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Store})
+		if err != nil {
+			return nil
+		}
+		w.Write(unzipEntryBytes(data, f.Name))
+	}
+	zw.Close()
+	return buf.Bytes()
 }
