@@ -21,7 +21,7 @@ type builder struct {
 	lossNames map[string]string // graph output name -> Keras output layer name
 	// taken: the weights whose storage an IR tensor holds (takeWeight),
 	// with the row order given them in place (nil: as stored)
-	taken map[*float32][]int
+	taken map[*float32]rowOrder
 }
 
 func newBuilder(src weightSource) *builder {
@@ -31,7 +31,7 @@ func newBuilder(src weightSource) *builder {
 		names:     map[string]bool{},
 		shapes:    map[string][]int{},
 		converted: map[string]tensor{},
-		taken:     map[*float32][]int{},
+		taken:     map[*float32]rowOrder{},
 	}
 }
 

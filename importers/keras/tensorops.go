@@ -38,7 +38,7 @@ func (c *call) tensorOf(w *kWeight) *ir.Tensor { return c.b.takeWeight(w, nil, 0
 // the order rowPerm gives (IR row i is w's row rowPerm[i]; nil: as
 // stored). The first tensor made of a weight takes its storage, rows moved
 // in place: a copy of every weight, held until the import ended, took
-// VGG16's predict peak to 2.0× its HDF5 file. A shared layer's other
+// VGG16's predict peak to 2.07× its HDF5 file. A shared layer's other
 // vertices get copies of their own (the IR shares no weights).
 func (b *builder) takeWeight(w *kWeight, rowPerm []int, rowLen int) *ir.Tensor {
 	if len(w.data) == 0 {
@@ -48,31 +48,32 @@ func (b *builder) takeWeight(w *kWeight, rowPerm []int, rowLen int) *ir.Tensor {
 	applied, seen := b.taken[key]
 	if !seen {
 		permuteRows(w.data, rowPerm, rowLen)
-		b.taken[key] = rowPerm
+		b.taken[key] = rowOrder{rowPerm, rowLen}
 		return ir.FromData(w.data, w.shape...)
 	}
-	d := make([]float32, len(w.data))
-	switch {
-	case applied == nil && rowPerm == nil:
-		copy(d, w.data)
-	case applied == nil:
-		for i, r := range rowPerm {
-			copy(d[i*rowLen:(i+1)*rowLen], w.data[r*rowLen:])
-		}
-	default: // back to the stored order, then rowPerm's
-		orig := make([]float32, len(w.data))
-		for i, r := range applied {
-			copy(orig[r*rowLen:(r+1)*rowLen], w.data[i*rowLen:])
-		}
-		if rowPerm == nil {
-			d = orig
-			break
-		}
-		for i, r := range rowPerm {
-			copy(d[i*rowLen:(i+1)*rowLen], orig[r*rowLen:])
+	stored := w.data
+	if applied.perm != nil { // the first tensor reordered the rows: undo that
+		stored = make([]float32, len(w.data))
+		n := applied.rowLen
+		for i, r := range applied.perm {
+			copy(stored[r*n:(r+1)*n], w.data[i*n:])
 		}
 	}
+	d := make([]float32, len(w.data))
+	if rowPerm == nil {
+		copy(d, stored)
+	}
+	for i, r := range rowPerm {
+		copy(d[i*rowLen:(i+1)*rowLen], stored[r*rowLen:])
+	}
 	return ir.FromData(d, w.shape...)
+}
+
+// rowOrder is the order takeWeight gave a weight's rows in place: row i
+// holds stored row perm[i] (nil: as stored), rows of rowLen values.
+type rowOrder struct {
+	perm   []int
+	rowLen int
 }
 
 // permuteRows reorders the rows of rowLen values of data in place so that

@@ -8,7 +8,8 @@ import (
 
 // TestTakeWeight: the first tensor of a weight holds its storage, rows
 // moved in place; later ones (a shared layer's other vertices) are copies
-// in the row order each asks for, whatever order the first took.
+// in the row order each asks for (as stored without a row length too),
+// whatever order the first took.
 func TestTakeWeight(t *testing.T) {
 	const rows, rowLen = 5, 3
 	orig := make([]float32, rows*rowLen)
@@ -38,6 +39,9 @@ func TestTakeWeight(t *testing.T) {
 			if &tk.Data[0] == &w.data[0] || !slices.Equal(tk.Data, gather(perm)) {
 				t.Fatalf("after %v, take with %v: %v", first, perm, tk.Data)
 			}
+		}
+		if tk := b.takeWeight(w, nil, 0); !slices.Equal(tk.Data, orig) { // as tensorOf takes it
+			t.Fatalf("after %v, take as stored: %v", first, tk.Data)
 		}
 		if !slices.Equal(t0.Data, gather(first)) {
 			t.Fatalf("the first tensor changed: %v", t0.Data)
